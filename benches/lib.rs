@@ -1,0 +1,1 @@
+//! Benchmarks live in `render.rs` (`cargo bench -p tidings-benches`).

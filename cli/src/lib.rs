@@ -1,0 +1,9 @@
+//! The `tidings` local runner: the engine with in-memory state, a simulated clock and a file outbox.
+
+pub mod demo;
+pub mod outbox;
+pub mod replay;
+pub mod summary;
+
+pub use outbox::{IndexLine, Outbox};
+pub use replay::{Input, ReplayError, Report, Settings, replay};

@@ -1,0 +1,178 @@
+//! `tidings`: run the lifecycle engine locally (`demo`, `replay`).
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tidings_cli::outbox::{DEMO_MARKER, Outbox};
+use tidings_cli::{Input, ReplayError, Settings, demo, replay, summary};
+use tidings_core::config::StoreConfig;
+use tidings_core::signing::SigningKeys;
+
+/// tidings: lifecycle emails for small online stores, run locally.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay the built-in sample store and show what was sent when.
+    Demo {
+        /// Where the emails go.
+        #[arg(long, default_value = "outbox")]
+        outbox: PathBuf,
+    },
+    /// Replay event files (one EventBridge envelope per line; `-` reads stdin).
+    Replay {
+        /// Event files.
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Where the emails go (must be empty or absent).
+        #[arg(long, default_value = "outbox")]
+        outbox: PathBuf,
+        /// Run the clock on to this RFC 3339 time (default: last event + 60 days).
+        #[arg(long)]
+        until: Option<jiff::Timestamp>,
+        /// Store settings (TOML); default: the built-in sample store.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Also print every message not sent, with the reason.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TIDINGS_LOG").unwrap_or_else(|_| "warn".into()))
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("tidings: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("starting the runtime")?;
+    let keys = signing_keys()?;
+    let templates = std::env::var_os("TIDINGS_TEMPLATES").map(PathBuf::from);
+    match cli.command {
+        Command::Demo { outbox } => {
+            if Outbox::clear_demo(&outbox)? {
+                eprintln!("tidings: replacing the previous demo in {}", outbox.display());
+            }
+            let config = StoreConfig::sample();
+            let settings = Settings {
+                config: config.clone(),
+                keys,
+                templates,
+                until: None,
+            };
+            let result = runtime.block_on(replay(&[demo::input()], &outbox, settings));
+            let code = finish(result, &config, false)?;
+            if outbox.is_dir() {
+                std::fs::write(
+                    outbox.join(DEMO_MARKER),
+                    "written by `tidings demo`; a later demo replaces this directory\n",
+                )
+                .context("marking the demo outbox")?;
+            }
+            Ok(code)
+        }
+        Command::Replay {
+            files,
+            outbox,
+            until,
+            config,
+            verbose,
+        } => {
+            let config = match config {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                    match StoreConfig::from_toml(&text) {
+                        Ok(config) => config,
+                        Err(error) => {
+                            eprintln!("{}: {error}", path.display());
+                            return Ok(ExitCode::from(2));
+                        }
+                    }
+                }
+                None => StoreConfig::sample(),
+            };
+            let inputs = files
+                .iter()
+                .map(|name| read_input(name))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let settings = Settings {
+                config: config.clone(),
+                keys,
+                templates,
+                until,
+            };
+            finish(runtime.block_on(replay(&inputs, &outbox, settings)), &config, verbose)
+        }
+    }
+}
+
+fn read_input(name: &str) -> anyhow::Result<Input> {
+    let text = if name == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("reading stdin")?;
+        text
+    } else {
+        std::fs::read_to_string(name).with_context(|| format!("reading {name}"))?
+    };
+    Ok(Input {
+        name: name.to_owned(),
+        text,
+    })
+}
+
+fn finish(
+    result: Result<tidings_cli::Report, ReplayError>,
+    config: &StoreConfig,
+    verbose: bool,
+) -> anyhow::Result<ExitCode> {
+    match result {
+        Ok(report) => {
+            if verbose {
+                for note in &report.notes {
+                    eprintln!("{note}");
+                }
+            }
+            print!("{}", summary::table(&report, config));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ReplayError::Invalid(lines)) => {
+            for line in &lines {
+                eprintln!("{line}");
+            }
+            eprintln!("tidings: {} invalid line(s); nothing was sent", lines.len());
+            Ok(ExitCode::from(2))
+        }
+        Err(error) => {
+            eprintln!("tidings: {error}");
+            Ok(ExitCode::from(error.exit_code()))
+        }
+    }
+}
+
+/// The store's HMAC key from `TIDINGS_SIGNING_KEY`, or the public demo key for local previews.
+fn signing_keys() -> anyhow::Result<SigningKeys> {
+    match std::env::var("TIDINGS_SIGNING_KEY") {
+        Ok(secret) => SigningKeys::new("local", secret.as_bytes(), None).context("TIDINGS_SIGNING_KEY"),
+        Err(_) => Ok(SigningKeys::demo()),
+    }
+}

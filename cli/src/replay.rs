@@ -1,0 +1,226 @@
+//! `tidings replay`: validate every line first, then process events in time order with a simulated
+//! clock, firing follow-ups as the clock passes their due time.
+
+use crate::outbox::{IndexLine, Outbox, OutboxError};
+use jiff::{SignedDuration, Timestamp};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tidings_core::adapters::memory::{MemoryStore, SimClock};
+use tidings_core::config::StoreConfig;
+use tidings_core::engine::{Engine, EngineError, Outcome, Ports};
+use tidings_core::event::{InboundEvent, Parsed, parse_envelope};
+use tidings_core::ports::{Clock, Store};
+use tidings_core::render::{RenderError, Renderer};
+use tidings_core::signing::SigningKeys;
+
+/// A replay input: a file name (for messages) and its text.
+pub struct Input {
+    /// Shown in `FILE:LINE` errors.
+    pub name: String,
+    /// JSON lines.
+    pub text: String,
+}
+
+/// How to run a replay.
+pub struct Settings {
+    /// Store settings.
+    pub config: StoreConfig,
+    /// HMAC keys for coupons and unsubscribe tokens.
+    pub keys: SigningKeys,
+    /// Read templates from this directory instead of the embedded ones.
+    pub templates: Option<PathBuf>,
+    /// Run the clock to here after the last event (default: last event + 60 days).
+    pub until: Option<Timestamp>,
+}
+
+/// Why a replay did not run or did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// Some lines are invalid; nothing was sent. Each entry is `FILE:LINE: reason`.
+    #[error("{} invalid line(s); nothing was sent", .0.len())]
+    Invalid(Vec<String>),
+    /// The outbox cannot be used.
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    /// Templates could not be loaded.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// The engine failed.
+    #[error("at {at}: {source}")]
+    Engine {
+        /// Simulated time of the failure.
+        at: Timestamp,
+        /// What failed.
+        source: EngineError,
+    },
+}
+
+impl ReplayError {
+    /// Process exit code: 2 for invalid input (bad lines, a used outbox), 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Invalid(_) | Self::Outbox(OutboxError::NotEmpty(_)) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// What a replay did.
+#[derive(Debug)]
+pub struct Report {
+    /// Every email sent, in order.
+    pub sent: Vec<IndexLine>,
+    /// Everything else decided, with simulated time (`-v`).
+    pub notes: Vec<String>,
+    /// Where the outbox is.
+    pub outbox: PathBuf,
+    /// Each customer's time zone (for showing local send times).
+    pub zones: BTreeMap<String, jiff::tz::TimeZone>,
+}
+
+/// One valid event and where it came from.
+struct Sourced {
+    order: (usize, usize),
+    event: InboundEvent,
+}
+
+/// Parses every line of every input; all errors are collected, so a user fixes them in one go.
+fn load(inputs: &[Input], config: &StoreConfig, notes: &mut Vec<String>) -> Result<Vec<Sourced>, Vec<String>> {
+    let mut events = Vec::new();
+    let mut errors = Vec::new();
+    for (file_index, input) in inputs.iter().enumerate() {
+        for (line_index, line) in input.text.lines().enumerate() {
+            let line_no = line_index + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            match parse_envelope(line) {
+                Ok(Parsed::Known(event)) => {
+                    if config.sources.iter().any(|s| *s == event.source) {
+                        events.push(Sourced {
+                            order: (file_index, line_no),
+                            event,
+                        });
+                    } else {
+                        notes.push(format!(
+                            "{}:{line_no}: ignored: source '{}' is not in the config's sources",
+                            input.name, event.source
+                        ));
+                    }
+                }
+                Ok(Parsed::Unknown { detail_type }) => {
+                    notes.push(format!(
+                        "{}:{line_no}: ignored: unknown detail-type '{detail_type}'",
+                        input.name
+                    ));
+                }
+                Err(error) => errors.push(format!("{}:{line_no}: {error}", input.name)),
+            }
+        }
+    }
+    if errors.is_empty() { Ok(events) } else { Err(errors) }
+}
+
+type LocalEngine = Engine<MemoryStore, Arc<Outbox>, Arc<Outbox>, SimClock>;
+
+/// Validates `inputs`, then replays them into a new outbox at `outbox_dir`.
+pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> Result<Report, ReplayError> {
+    let mut notes = Vec::new();
+    let mut events = load(inputs, &settings.config, &mut notes).map_err(ReplayError::Invalid)?;
+    // Stable: equal times keep input order (file, then line).
+    events.sort_by_key(|e| (e.event.time, e.order));
+
+    let outbox = Arc::new(Outbox::create(outbox_dir)?);
+    let config = Arc::new(settings.config);
+    let renderer = match &settings.templates {
+        Some(dir) => Renderer::from_dir(dir, Arc::clone(&config))?,
+        None => Renderer::embedded(Arc::clone(&config))?,
+    };
+    let start = events.first().map_or_else(Timestamp::now, |e| e.event.time);
+    let until = settings
+        .until
+        .unwrap_or_else(|| events.last().map_or(start, |e| e.event.time) + SignedDuration::from_hours(60 * 24));
+    let ports = Ports {
+        store: MemoryStore::new(),
+        mailer: Arc::clone(&outbox),
+        bus: Arc::clone(&outbox),
+        clock: SimClock::new(start),
+    };
+    let engine: LocalEngine = Engine::new(ports, config, renderer, settings.keys);
+
+    for sourced in &events {
+        let at = sourced.event.time;
+        if at > until {
+            break;
+        }
+        // Events at T go before follow-ups due at T.
+        fire_due(&engine, at - SignedDuration::from_nanos(1), &mut notes).await?;
+        engine.clock().set(at);
+        let outcomes = engine
+            .handle(&sourced.event)
+            .await
+            .map_err(|source| ReplayError::Engine { at, source })?;
+        note(&mut notes, at, &outcomes);
+    }
+    fire_due(&engine, until, &mut notes).await?;
+    for (order_id, held) in &engine.store().state().held {
+        for event in held {
+            notes.push(format!(
+                "{}: orphan {} for order {order_id} (the order never arrived)",
+                event.time,
+                event.event.detail_type()
+            ));
+        }
+    }
+    let zones = engine
+        .store()
+        .state()
+        .customers
+        .values()
+        .filter_map(|c| Some((c.profile.id.to_string(), c.profile.time_zone.as_ref()?.tz().clone())))
+        .collect();
+    Ok(Report {
+        sent: outbox.lines(),
+        notes,
+        outbox: outbox.dir().to_path_buf(),
+        zones,
+    })
+}
+
+/// Fires every follow-up due at or before `until`, moving the clock to each due time.
+async fn fire_due(engine: &LocalEngine, until: Timestamp, notes: &mut Vec<String>) -> Result<(), ReplayError> {
+    loop {
+        let next = engine
+            .store()
+            .due_follow_ups(until, 1)
+            .await
+            .map_err(|e| ReplayError::Engine {
+                at: until,
+                source: e.into(),
+            })?;
+        let Some(follow_up) = next.into_iter().next() else {
+            return Ok(());
+        };
+        let at = follow_up.due_at.max(engine.clock().now());
+        engine.clock().set(at);
+        let outcomes = engine
+            .fire(&follow_up.key)
+            .await
+            .map_err(|source| ReplayError::Engine { at, source })?;
+        note(notes, at, &outcomes);
+        // A follow-up that neither moved nor went away would loop forever: drop it loudly.
+        if engine.store().state().follow_ups.get(&follow_up.key) == Some(&follow_up) {
+            notes.push(format!("{at}: dropped {} (it did not resolve)", follow_up.key));
+            engine.store().state().follow_ups.remove(&follow_up.key);
+        }
+    }
+}
+
+fn note(notes: &mut Vec<String>, at: Timestamp, outcomes: &[Outcome]) {
+    for outcome in outcomes {
+        if !matches!(outcome, Outcome::Sent { .. }) {
+            notes.push(format!("{at}: {outcome}"));
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! In-memory adapters: a store, a settable clock, a recording mailer and bus.
+
+use crate::domain::{CartId, CustomerId, EmailAddress, Order, OrderId};
+use crate::event::InboundEvent;
+use crate::message::MessageKey;
+use crate::ports::{
+    Bus, BusError, CartRecord, Claim, ClaimOutcome, ClaimState, Clock, CustomerRecord, FollowUp, Mailer, MarketingSend,
+    OrderRecord, Outbound, OutgoingEmail, ProductInfo, ProductStats, SendError, Store, StoreError,
+};
+use jiff::Timestamp;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+/// Everything the store holds, inspectable by tests.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryState {
+    /// Customers by id.
+    pub customers: BTreeMap<CustomerId, CustomerRecord>,
+    /// Orders by id.
+    pub orders: BTreeMap<OrderId, OrderRecord>,
+    /// Carts by id.
+    pub carts: BTreeMap<CartId, CartRecord>,
+    /// Message claims.
+    pub claims: BTreeMap<MessageKey, ClaimState>,
+    /// Last marketing claim per customer.
+    pub marketing: BTreeMap<CustomerId, MarketingSend>,
+    /// Waiting follow-ups.
+    pub follow_ups: BTreeMap<MessageKey, FollowUp>,
+    /// Events waiting for their order.
+    pub held: BTreeMap<OrderId, Vec<InboundEvent>>,
+    /// Suppressed addresses.
+    pub suppressed: BTreeSet<EmailAddress>,
+    /// Co-purchase statistics.
+    pub stats: ProductStats,
+}
+
+/// A `Store` in memory: same semantics as DynamoDB (conditional claims, leases), no durability.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<MemoryState>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Locks the state (a poisoned lock still holds consistent data: every write is one step).
+    pub fn state(&self) -> MutexGuard<'_, MemoryState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Suppresses an address (what the SES-events handler does on a hard bounce or complaint).
+    pub fn suppress(&self, email: &EmailAddress) {
+        self.state().suppressed.insert(email.clone());
+    }
+}
+
+impl Store for MemoryStore {
+    async fn customer(&self, id: &CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+        Ok(self.state().customers.get(id).cloned())
+    }
+
+    async fn save_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
+        self.state().customers.insert(record.profile.id.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn order(&self, id: &OrderId) -> Result<Option<OrderRecord>, StoreError> {
+        Ok(self.state().orders.get(id).cloned())
+    }
+
+    async fn save_order(&self, record: &OrderRecord) -> Result<(), StoreError> {
+        self.state().orders.insert(record.order.id.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn cart(&self, id: &CartId) -> Result<Option<CartRecord>, StoreError> {
+        Ok(self.state().carts.get(id).cloned())
+    }
+
+    async fn save_cart(&self, record: &CartRecord) -> Result<(), StoreError> {
+        self.state().carts.insert(record.cart.id.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn claim_message(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        let mut state = self.state();
+        match state.claims.get(&claim.key) {
+            Some(ClaimState::Sent { .. }) => return Ok(ClaimOutcome::AlreadySent),
+            Some(ClaimState::Failed { .. }) => return Ok(ClaimOutcome::AlreadyFailed),
+            Some(ClaimState::Claimed { lease_until }) if *lease_until > claim.at => return Ok(ClaimOutcome::InFlight),
+            _ => {}
+        }
+        if let Some(window) = claim.cap
+            && let Some(last) = state.marketing.get(&claim.customer_id)
+            && last.key != claim.key
+            && last.at + window > claim.at
+        {
+            return Ok(ClaimOutcome::CapReached { last: last.at });
+        }
+        if claim.cap.is_some() {
+            state.marketing.insert(
+                claim.customer_id.clone(),
+                MarketingSend {
+                    at: claim.at,
+                    key: claim.key.clone(),
+                },
+            );
+        }
+        state.claims.insert(
+            claim.key.clone(),
+            ClaimState::Claimed {
+                lease_until: claim.at + claim.lease,
+            },
+        );
+        Ok(ClaimOutcome::Claimed)
+    }
+
+    async fn release_claim(&self, key: &MessageKey) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if matches!(state.claims.get(key), Some(ClaimState::Claimed { .. })) {
+            state.claims.remove(key);
+        }
+        Ok(())
+    }
+
+    async fn mark_sent(&self, key: &MessageKey, provider_id: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.state().claims.insert(
+            key.clone(),
+            ClaimState::Sent {
+                provider_id: provider_id.to_owned(),
+                at,
+            },
+        );
+        Ok(())
+    }
+
+    async fn mark_failed(&self, key: &MessageKey, reason: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.state().claims.insert(
+            key.clone(),
+            ClaimState::Failed {
+                reason: reason.to_owned(),
+                at,
+            },
+        );
+        Ok(())
+    }
+
+    async fn last_marketing(&self, customer: &CustomerId) -> Result<Option<MarketingSend>, StoreError> {
+        Ok(self.state().marketing.get(customer).cloned())
+    }
+
+    async fn schedule(&self, follow_up: &FollowUp) -> Result<(), StoreError> {
+        self.state().follow_ups.insert(follow_up.key.clone(), follow_up.clone());
+        Ok(())
+    }
+
+    async fn follow_up(&self, key: &MessageKey) -> Result<Option<FollowUp>, StoreError> {
+        Ok(self.state().follow_ups.get(key).cloned())
+    }
+
+    async fn remove_follow_up(&self, key: &MessageKey) -> Result<(), StoreError> {
+        self.state().follow_ups.remove(key);
+        Ok(())
+    }
+
+    async fn due_follow_ups(&self, until: Timestamp, limit: usize) -> Result<Vec<FollowUp>, StoreError> {
+        let state = self.state();
+        let mut due: Vec<FollowUp> = state
+            .follow_ups
+            .values()
+            .filter(|f| f.due_at <= until)
+            .cloned()
+            .collect();
+        due.sort_by(|a, b| (a.due_at, a.original_due, &a.key).cmp(&(b.due_at, b.original_due, &b.key)));
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn hold_event(&self, order: &OrderId, event: &InboundEvent) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let held = state.held.entry(order.clone()).or_default();
+        if !held.contains(event) {
+            held.push(event.clone());
+        }
+        Ok(())
+    }
+
+    async fn take_held_events(&self, order: &OrderId) -> Result<Vec<InboundEvent>, StoreError> {
+        let mut events = self.state().held.remove(order).unwrap_or_default();
+        events.sort_by_key(|e| e.time);
+        Ok(events)
+    }
+
+    async fn is_suppressed(&self, email: &EmailAddress) -> Result<bool, StoreError> {
+        Ok(self.state().suppressed.contains(email))
+    }
+
+    async fn count_purchase(&self, order: &Order, delta: i64) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let stats = &mut state.stats;
+        let products: BTreeSet<_> = order.items.iter().map(|i| &i.product_id).collect();
+        for item in &order.items {
+            let info = stats
+                .products
+                .entry(item.product_id.clone())
+                .or_insert_with(|| ProductInfo {
+                    name: item.name.clone(),
+                    category: item.category.clone(),
+                    unit_price: item.unit_price,
+                    currency: order.currency,
+                    image_url: item.image_url.clone(),
+                    url: item.url.clone(),
+                    orders: 0,
+                });
+            if products.contains(&item.product_id) && info.orders + delta >= 0 {
+                info.orders += delta;
+            }
+        }
+        for a in &products {
+            for b in &products {
+                if a != b {
+                    *stats
+                        .pairs
+                        .entry((*a).clone())
+                        .or_default()
+                        .entry((*b).clone())
+                        .or_default() += delta;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn product_stats(&self) -> Result<ProductStats, StoreError> {
+        Ok(self.state().stats.clone())
+    }
+}
+
+/// A clock that only moves when told (replays and tests).
+#[derive(Debug)]
+pub struct SimClock(Mutex<Timestamp>);
+
+impl SimClock {
+    /// A clock at `start`.
+    pub fn new(start: Timestamp) -> Self {
+        Self(Mutex::new(start))
+    }
+
+    /// Moves the clock.
+    pub fn set(&self, now: Timestamp) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = now;
+    }
+}
+
+impl Clock for SimClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A mailer that records what it was given.
+#[derive(Debug, Default)]
+pub struct MemoryMailer {
+    sent: Mutex<Vec<OutgoingEmail>>,
+}
+
+impl MemoryMailer {
+    /// Every message sent so far.
+    pub fn sent(&self) -> Vec<OutgoingEmail> {
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Mailer for MemoryMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, SendError> {
+        let mut sent = self.sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        sent.push(email.clone());
+        Ok(format!("memory-{}", sent.len()))
+    }
+}
+
+/// A bus that records what was published.
+#[derive(Debug, Default)]
+pub struct MemoryBus {
+    events: Mutex<Vec<Outbound>>,
+}
+
+impl MemoryBus {
+    /// Every event published so far.
+    pub fn events(&self) -> Vec<Outbound> {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Bus for MemoryBus {
+    async fn publish(&self, events: &[Outbound]) -> Result<(), BusError> {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(events);
+        Ok(())
+    }
+}

@@ -1,0 +1,253 @@
+//! The store's world as tidings sees it: parsed once at the edge, trusted everywhere else.
+
+mod email;
+mod locale;
+mod money;
+mod text;
+mod time;
+
+pub use email::{EmailAddress, EmailError, Masked};
+pub use locale::{Locale, LocaleError};
+pub use money::{Currency, CurrencyError, Money};
+pub use text::{CartId, CustomerId, IdError, MAX_ID_LEN, OrderId, ProductId, ShipmentId, Text, clean};
+pub use time::{Birthday, BirthdayError, TimeZoneError, Zone};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+/// A customer as embedded in events (events.md, `Customer`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    /// Store's customer id; guests are `guest:<email>`.
+    pub id: CustomerId,
+    /// Where mail goes.
+    pub email: EmailAddress,
+    /// Given name.
+    #[serde(default)]
+    pub first_name: Option<Text>,
+    /// Family name.
+    #[serde(default)]
+    pub last_name: Option<Text>,
+    /// Preferred language; store default when absent.
+    #[serde(default)]
+    pub locale: Option<Locale>,
+    /// ISO 3166 alpha-2 country.
+    #[serde(default)]
+    pub country: Option<Text>,
+    /// Home time zone; store default when absent.
+    #[serde(default)]
+    pub time_zone: Option<Zone>,
+    /// Birthday (year optional).
+    #[serde(default)]
+    pub birthday: Option<Birthday>,
+    /// When the customer created an account.
+    #[serde(default)]
+    pub signed_up_at: Option<Timestamp>,
+    /// Explicit opt-in for marketing mail.
+    pub marketing_consent: bool,
+    /// Store segments such as `vip`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tags: Vec<Text>,
+}
+
+/// A product line of an order or cart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LineItem {
+    /// Stock keeping unit.
+    pub sku: Text,
+    /// The product this is a variant of.
+    pub product_id: ProductId,
+    /// Product title.
+    pub name: Text,
+    /// Variant title (`Blue`).
+    #[serde(default)]
+    pub variant: Option<Text>,
+    /// Store category, used for recommendations.
+    #[serde(default)]
+    pub category: Option<Text>,
+    /// How many.
+    pub quantity: u32,
+    /// Price of one, in minor units of the order currency.
+    pub unit_price: u64,
+    /// Product image.
+    #[serde(default)]
+    pub image_url: Option<Text>,
+    /// Product page.
+    #[serde(default)]
+    pub url: Option<Text>,
+}
+
+/// A postal address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    /// Recipient.
+    pub name: Text,
+    /// Street line.
+    pub line1: Text,
+    /// Second street line.
+    #[serde(default)]
+    pub line2: Option<Text>,
+    /// City.
+    pub city: Text,
+    /// State, province or region.
+    #[serde(default)]
+    pub region: Option<Text>,
+    /// Postal code.
+    pub postal_code: Text,
+    /// ISO 3166 alpha-2 country.
+    pub country: Text,
+}
+
+/// An order as confirmed by the store.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    /// Store's order id.
+    pub id: OrderId,
+    /// Display number (`#1001`).
+    pub number: Text,
+    /// Who ordered.
+    pub customer: Customer,
+    /// Currency of every amount below.
+    pub currency: Currency,
+    /// What was bought.
+    pub items: Vec<LineItem>,
+    /// Sum of the items.
+    pub subtotal: u64,
+    /// Shipping charged.
+    pub shipping: u64,
+    /// Discount granted.
+    pub discount: u64,
+    /// Tax charged.
+    pub tax: u64,
+    /// Amount paid.
+    pub total: u64,
+    /// Where it goes (absent for digital goods).
+    #[serde(default)]
+    pub shipping_address: Option<Address>,
+    /// Expected delivery date.
+    #[serde(default)]
+    pub estimated_delivery: Option<Date>,
+    /// Made-to-order / pre-order wait before shipping.
+    #[serde(default)]
+    pub lead_time_days: Option<u32>,
+    /// The cart this order was placed from.
+    #[serde(default)]
+    pub cart_id: Option<CartId>,
+    /// Coupon used.
+    #[serde(default)]
+    pub coupon_code: Option<Text>,
+    /// When it was placed.
+    pub placed_at: Timestamp,
+    /// The store's order page.
+    #[serde(default)]
+    pub status_url: Option<Text>,
+}
+
+impl Order {
+    /// An amount of this order's currency.
+    pub fn money(&self, minor: u64) -> Money {
+        Money::new(i64::try_from(minor).unwrap_or(i64::MAX), self.currency)
+    }
+}
+
+/// A shipment of (part of) an order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shipment {
+    /// Shipment id.
+    pub id: ShipmentId,
+    /// Carrier code (`ups`, `cj`).
+    pub carrier: Text,
+    /// Display name overriding the carrier table.
+    #[serde(default)]
+    pub carrier_name: Option<Text>,
+    /// Tracking number.
+    pub tracking_number: Text,
+    /// Tracking page; built from the carrier table when absent.
+    #[serde(default)]
+    pub tracking_url: Option<Text>,
+    /// When it left.
+    pub shipped_at: Timestamp,
+    /// Expected delivery date.
+    #[serde(default)]
+    pub estimated_delivery: Option<Date>,
+    /// Partial shipments list what is inside.
+    #[serde(default)]
+    pub items: Option<Vec<ShipmentItem>>,
+}
+
+/// One line of a partial shipment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentItem {
+    /// SKU shipped.
+    pub sku: Text,
+    /// How many.
+    pub quantity: u32,
+}
+
+/// A carrier scan status (events.md; anything else is rejected).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShipmentStatus {
+    /// Moving; sends nothing.
+    InTransit,
+    /// On the van today.
+    OutForDelivery,
+    /// Late.
+    Delayed,
+    /// Carrier problem.
+    Exception,
+    /// Waiting at a pickup point.
+    AvailableForPickup,
+    /// Coming back to the store.
+    ReturnedToSender,
+}
+
+impl ShipmentStatus {
+    /// The wire name, used in message keys and template strings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InTransit => "in_transit",
+            Self::OutForDelivery => "out_for_delivery",
+            Self::Delayed => "delayed",
+            Self::Exception => "exception",
+            Self::AvailableForPickup => "available_for_pickup",
+            Self::ReturnedToSender => "returned_to_sender",
+        }
+    }
+}
+
+/// A cart as last seen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cart {
+    /// Cart id.
+    pub id: CartId,
+    /// Whose cart (guests still have an email).
+    pub customer: Customer,
+    /// Currency of the amounts.
+    pub currency: Currency,
+    /// What is in it; empty means emptied.
+    pub items: Vec<LineItem>,
+    /// Sum of the items.
+    pub subtotal: u64,
+    /// Where to finish the purchase.
+    pub checkout_url: Text,
+    /// Last change; the latest version wins.
+    pub updated_at: Timestamp,
+}
+
+impl Cart {
+    /// An amount of this cart's currency.
+    pub fn money(&self, minor: u64) -> Money {
+        Money::new(i64::try_from(minor).unwrap_or(i64::MAX), self.currency)
+    }
+}
+
+/// `null` in JSON means "not given", like an absent field.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}

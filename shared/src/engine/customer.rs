@@ -1,0 +1,91 @@
+//! Merging what events say about a customer: the most recent statement by event time wins.
+
+use crate::domain::Customer;
+use crate::ports::{Consent, ConsentSource, CustomerRecord};
+use jiff::Timestamp;
+
+/// Folds a customer embedded in an event at `at` into what was known.
+pub fn merge(known: Option<CustomerRecord>, incoming: &Customer, at: Timestamp, signed_up: bool) -> CustomerRecord {
+    let statement = Consent {
+        given: incoming.marketing_consent,
+        at,
+        source: ConsentSource::Store,
+    };
+    match known {
+        None => CustomerRecord {
+            profile: incoming.clone(),
+            profile_at: at,
+            consent: statement,
+            signed_up,
+            last_order_at: None,
+            orders_confirmed: 0,
+            orders_delivered: 0,
+            purchased: Default::default(),
+        },
+        Some(mut record) => {
+            if at >= record.profile_at {
+                record.profile = incoming.clone();
+                record.profile_at = at;
+            }
+            // An unsubscribe at the same instant outranks the store's copy of older consent.
+            let newer =
+                at > record.consent.at || (at == record.consent.at && record.consent.source == ConsentSource::Store);
+            if newer {
+                record.consent = statement;
+            }
+            record.signed_up |= signed_up;
+            record
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CustomerId, EmailAddress};
+
+    fn customer(consent: bool) -> Customer {
+        Customer {
+            id: CustomerId::parse("c-1").expect("id"),
+            email: EmailAddress::parse("ada@example.com").expect("email"),
+            first_name: None,
+            last_name: None,
+            locale: None,
+            country: None,
+            time_zone: None,
+            birthday: None,
+            signed_up_at: None,
+            marketing_consent: consent,
+            tags: vec![],
+        }
+    }
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn a_later_statement_wins_and_an_older_one_arriving_late_does_not() {
+        let first = merge(None, &customer(true), at("2026-11-02T14:00:00Z"), true);
+        let withdrawn = merge(Some(first), &customer(false), at("2026-11-20T10:00:00Z"), false);
+        assert!(!withdrawn.consent.given);
+        // An order placed earlier but delivered late by the bus still carries consent=true.
+        let late = merge(Some(withdrawn), &customer(true), at("2026-11-05T10:00:00Z"), false);
+        assert!(!late.consent.given);
+        assert!(late.signed_up);
+    }
+
+    #[test]
+    fn an_unsubscribe_counts_as_a_statement_at_its_own_time() {
+        let mut record = merge(None, &customer(true), at("2026-11-02T14:00:00Z"), true);
+        record.consent = Consent {
+            given: false,
+            at: at("2026-11-10T00:00:00Z"),
+            source: ConsentSource::Unsubscribe,
+        };
+        let older_order = merge(Some(record.clone()), &customer(true), at("2026-11-09T00:00:00Z"), false);
+        assert!(!older_order.consent.given);
+        let newer_order = merge(Some(record), &customer(true), at("2026-11-11T00:00:00Z"), false);
+        assert!(newer_order.consent.given);
+    }
+}

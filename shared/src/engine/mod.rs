@@ -1,0 +1,967 @@
+//! The lifecycle engine: decides which messages to send and when, renders and sends them through the
+//! ports. Pure of AWS: the Lambdas and the local runner wire different adapters into the same code.
+
+mod customer;
+mod recommend;
+mod slot;
+
+pub use customer::merge as merge_customer;
+pub use recommend::{MAX_RECOMMENDATIONS, recommend};
+pub use slot::next_slot;
+
+use crate::config::{CouponRule, StoreConfig};
+use crate::coupon::Coupon;
+use crate::domain::{Cart, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, ShipmentStatus};
+use crate::event::{EmailSent, Emitted, Event, FollowUpDue, InboundEvent};
+use crate::message::{Category, MessageKey, MessageKind};
+use crate::mime::{self, Envelope};
+use crate::ports::{
+    Bus, BusError, CartRecord, Claim, ClaimOutcome, Clock, CustomerRecord, FollowUp, Mailer, OrderRecord, Outbound,
+    OutgoingEmail, ProductInfo, Scan, SendError, ShipmentRecord, Store, StoreError, Subject,
+};
+use crate::render::{Draft, RenderError, Renderer};
+use crate::signing::{SigningKeys, derived_uuid};
+use jiff::{SignedDuration, Timestamp};
+use std::fmt;
+use std::sync::Arc;
+
+/// Why handling an event or a follow-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The state store failed (retryable).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The bus failed (retryable).
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// A template or locale string is broken (a defect: not retryable until fixed).
+    #[error("rendering {key} failed: {source}")]
+    Render {
+        /// The message.
+        key: MessageKey,
+        /// What broke.
+        source: RenderError,
+    },
+    /// The provider did not accept the message this time; the claim was released.
+    #[error("sending {key} failed for now: {reason}")]
+    SendLater {
+        /// The message.
+        key: MessageKey,
+        /// The provider's answer.
+        reason: String,
+    },
+}
+
+impl EngineError {
+    /// Whether retrying the same input may succeed (Lambda: fail the invocation so it is retried).
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, Self::Render { .. })
+    }
+}
+
+/// What the engine did with one message or event; logged, and shown by `tidings replay -v`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted by the provider.
+    Sent {
+        /// Which message.
+        key: MessageKey,
+        /// When.
+        at: Timestamp,
+    },
+    /// A follow-up was stored for later.
+    Scheduled {
+        /// Which message.
+        key: MessageKey,
+        /// Due time.
+        due: Timestamp,
+    },
+    /// Moved by quiet hours or the frequency cap; re-checked at the new time.
+    Deferred {
+        /// Which message.
+        key: MessageKey,
+        /// New due time.
+        until: Timestamp,
+    },
+    /// Not sent, for good.
+    Skipped {
+        /// Which message.
+        key: MessageKey,
+        /// Why.
+        reason: String,
+    },
+    /// Rejected by the provider for good; recorded, not retried.
+    Failed {
+        /// Which message.
+        key: MessageKey,
+        /// The provider's reason.
+        reason: String,
+    },
+    /// An event waits for its order.
+    Held {
+        /// The order it waits for.
+        order_id: OrderId,
+    },
+    /// Nothing to do.
+    Ignored {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sent { key, at } => write!(f, "sent {key} at {at}"),
+            Self::Scheduled { key, due } => write!(f, "scheduled {key} for {due}"),
+            Self::Deferred { key, until } => write!(f, "deferred {key} to {until}"),
+            Self::Skipped { key, reason } => write!(f, "skipped {key}: {reason}"),
+            Self::Failed { key, reason } => write!(f, "failed {key}: {reason}"),
+            Self::Held { order_id } => write!(f, "held until order {order_id} arrives"),
+            Self::Ignored { reason } => write!(f, "ignored: {reason}"),
+        }
+    }
+}
+
+/// The adapters the engine works through.
+pub struct Ports<S, M, B, C> {
+    /// State.
+    pub store: S,
+    /// Sending.
+    pub mailer: M,
+    /// Outbound events.
+    pub bus: B,
+    /// Time.
+    pub clock: C,
+}
+
+/// How long a claim without an outcome blocks a retry (longer than any Lambda run).
+pub const CLAIM_LEASE: SignedDuration = SignedDuration::from_mins(15);
+
+/// The lifecycle engine.
+pub struct Engine<S, M, B, C> {
+    ports: Ports<S, M, B, C>,
+    config: Arc<StoreConfig>,
+    renderer: Renderer,
+    keys: SigningKeys,
+}
+
+/// What a message shows once its exit conditions were re-checked.
+struct Ready {
+    customer: CustomerRecord,
+    order: Option<OrderRecord>,
+    shipment: Option<(ShipmentRecord, Option<Scan>)>,
+    cart: Option<(Cart, u8)>,
+    coupon: Option<(CouponRule, Currency)>,
+    recommendations: Vec<ProductInfo>,
+}
+
+enum Prepared {
+    Ready(Box<Ready>),
+    Skip(String),
+}
+
+impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
+    /// Builds the engine once at start-up.
+    pub fn new(ports: Ports<S, M, B, C>, config: Arc<StoreConfig>, renderer: Renderer, keys: SigningKeys) -> Self {
+        Self {
+            ports,
+            config,
+            renderer,
+            keys,
+        }
+    }
+
+    /// The state store.
+    pub fn store(&self) -> &S {
+        &self.ports.store
+    }
+
+    /// The mailer.
+    pub fn mailer(&self) -> &M {
+        &self.ports.mailer
+    }
+
+    /// The bus.
+    pub fn bus(&self) -> &B {
+        &self.ports.bus
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.ports.clock
+    }
+
+    /// The store configuration.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Handles one inbound event.
+    pub async fn handle(&self, event: &InboundEvent) -> Result<Vec<Outcome>, EngineError> {
+        let at = event.time;
+        let timing = &self.config.timing;
+        let mut out = Vec::new();
+        match &event.event {
+            Event::CustomerSignedUp(customer) => {
+                let record = self.upsert_customer(customer, at, true).await?;
+                let id = &record.profile.id;
+                let welcome = self.follow_up(
+                    MessageKey::new(MessageKind::Welcome, id.as_str(), &[]),
+                    id,
+                    Subject::Customer,
+                    at,
+                );
+                out.push(self.attempt(welcome, false).await?);
+                let offer_due = at + hours(timing.welcome_offer_after_hours);
+                let offer = self.follow_up(
+                    MessageKey::new(MessageKind::WelcomeOffer, id.as_str(), &[]),
+                    id,
+                    Subject::Customer,
+                    offer_due,
+                );
+                out.extend(self.schedule(offer).await?);
+            }
+            Event::CustomerUpdated(customer) => {
+                self.upsert_customer(customer, at, false).await?;
+            }
+            Event::CustomerRedacted(_) => out.push(Outcome::Ignored {
+                reason: "CustomerRedacted is not handled yet (data-protection issue)".into(),
+            }),
+            Event::OrderConfirmed(order) => out.extend(self.order_confirmed(order, at).await?),
+            Event::CartUpdated(cart) | Event::CartAbandoned(cart) => out.extend(self.cart_updated(cart, at).await?),
+            Event::FollowUpDue(due) => return self.fire(&due.key).await,
+            _ => out.extend(self.order_events(Some(event), None, at).await?),
+        }
+        for outcome in &out {
+            log_outcome(outcome, event.event.detail_type());
+        }
+        Ok(out)
+    }
+
+    /// Fires a stored follow-up if it is due: re-checks it and sends, defers or drops it.
+    pub async fn fire(&self, key: &MessageKey) -> Result<Vec<Outcome>, EngineError> {
+        let Some(follow_up) = self.ports.store.follow_up(key).await? else {
+            return Ok(vec![Outcome::Ignored {
+                reason: format!("no follow-up {key} is waiting (already handled)"),
+            }]);
+        };
+        if follow_up.due_at > self.ports.clock.now() {
+            return Ok(vec![Outcome::Ignored {
+                reason: format!("{key} is not due before {}", follow_up.due_at),
+            }]);
+        }
+        let outcome = self.attempt(follow_up, true).await?;
+        log_outcome(&outcome, "FollowUpDue");
+        Ok(vec![outcome])
+    }
+
+    /// The follow-ups due now (for the sweeper), earliest first.
+    pub async fn due(&self, limit: usize) -> Result<Vec<FollowUp>, EngineError> {
+        Ok(self.ports.store.due_follow_ups(self.ports.clock.now(), limit).await?)
+    }
+
+    /// The sweeper's job: emits one `FollowUpDue` per due follow-up for its step to fire.
+    pub async fn sweep(&self, limit: usize) -> Result<usize, EngineError> {
+        let now = self.ports.clock.now();
+        let due = self.due(limit).await?;
+        let events: Vec<Outbound> = due
+            .iter()
+            .map(|f| {
+                outbound(
+                    now,
+                    Emitted::FollowUpDue(FollowUpDue {
+                        key: f.key.clone(),
+                        step: f.key.kind().step(),
+                        subject_id: f.subject_id(),
+                        due_at: f.due_at,
+                    }),
+                )
+            })
+            .collect();
+        if !events.is_empty() {
+            self.ports.bus.publish(&events).await?;
+        }
+        Ok(events.len())
+    }
+
+    async fn upsert_customer(
+        &self,
+        customer: &crate::domain::Customer,
+        at: Timestamp,
+        signed_up: bool,
+    ) -> Result<CustomerRecord, EngineError> {
+        let known = self.ports.store.customer(&customer.id).await?;
+        let record = merge_customer(known.clone(), customer, at, signed_up);
+        if known.as_ref() != Some(&record) {
+            self.ports.store.save_customer(&record).await?;
+        }
+        Ok(record)
+    }
+
+    async fn order_confirmed(&self, order: &Order, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
+        let store = &self.ports.store;
+        let mut out = Vec::new();
+        let mut customer = self.upsert_customer(&order.customer, at, false).await?;
+        // A redelivered confirmation must not count twice, but must still finish what a crash interrupted.
+        if store.order(&order.id).await?.is_none() {
+            let first_order = customer.orders_confirmed == 0;
+            customer.orders_confirmed += 1;
+            customer.last_order_at = customer.last_order_at.max(Some(order.placed_at));
+            customer
+                .purchased
+                .extend(order.items.iter().map(|i| i.product_id.clone()));
+            store.save_customer(&customer).await?;
+            store
+                .save_order(&OrderRecord {
+                    order: order.clone(),
+                    confirmed_at: at,
+                    first_order,
+                    cancelled: None,
+                    shipments: vec![],
+                    delivered_at: None,
+                    reviewed_at: None,
+                    returned: false,
+                })
+                .await?;
+            store.count_purchase(order, 1).await?;
+            if let Some(cart_id) = &order.cart_id
+                && let Some(mut cart) = store.cart(cart_id).await?
+            {
+                cart.ordered_at = Some(at);
+                store.save_cart(&cart).await?;
+            }
+        }
+        let id = &order.customer.id;
+        let subject = Subject::Order {
+            order_id: order.id.clone(),
+        };
+        let confirmation = self.follow_up(
+            MessageKey::new(MessageKind::OrderConfirmation, order.id.as_str(), &[]),
+            id,
+            subject.clone(),
+            at,
+        );
+        out.push(self.attempt(confirmation, false).await?);
+        let cross_sell_due = at + hours(self.config.timing.cross_sell_after_hours);
+        let cross_sell = self.follow_up(
+            MessageKey::new(MessageKind::CrossSell, order.id.as_str(), &[]),
+            id,
+            subject,
+            cross_sell_due,
+        );
+        out.extend(self.schedule(cross_sell).await?);
+        out.extend(self.order_events(None, Some(&order.id), at).await?);
+        Ok(out)
+    }
+
+    /// Handles `first`, then events that waited for an order once it (or its shipment) arrives.
+    /// Held events older than the orphan limit are dropped with a warning.
+    async fn order_events(
+        &self,
+        first: Option<&InboundEvent>,
+        release: Option<&OrderId>,
+        now: Timestamp,
+    ) -> Result<Vec<Outcome>, EngineError> {
+        let orphan_after = hours(self.config.timing.orphan_after_hours);
+        let mut queue: std::collections::VecDeque<InboundEvent> = first.cloned().into_iter().collect();
+        let mut release = release.cloned();
+        let mut out = Vec::new();
+        loop {
+            if let Some(order_id) = release.take() {
+                for held in self.ports.store.take_held_events(&order_id).await? {
+                    if held.time + orphan_after < now {
+                        tracing::warn!(order_id = %order_id, detail_type = held.event.detail_type(), event_time = %held.time, "orphan event dropped: its order arrived too late");
+                        out.push(Outcome::Ignored {
+                            reason: format!("orphan {} for order {order_id} dropped", held.event.detail_type()),
+                        });
+                    } else {
+                        queue.push_back(held);
+                    }
+                }
+            }
+            let Some(event) = queue.pop_front() else {
+                return Ok(out);
+            };
+            let (outcomes, released) = self.order_event(&event).await?;
+            out.extend(outcomes);
+            release = released;
+        }
+    }
+
+    /// One event about an existing order (held until it arrives). Returns the order whose held
+    /// events may now be processed (a shipment was announced).
+    async fn order_event(&self, event: &InboundEvent) -> Result<(Vec<Outcome>, Option<OrderId>), EngineError> {
+        let store = &self.ports.store;
+        let Some(order_id) = event.event.awaited_order() else {
+            let reason = format!("{} needs no action", event.event.detail_type());
+            return Ok((vec![Outcome::Ignored { reason }], None));
+        };
+        let Some(mut record) = store.order(order_id).await? else {
+            store.hold_event(order_id, event).await?;
+            return Ok((
+                vec![Outcome::Held {
+                    order_id: order_id.clone(),
+                }],
+                None,
+            ));
+        };
+        let mut release = None;
+        let at = event.time;
+        let customer_id = record.order.customer.id.clone();
+        let mut out = Vec::new();
+        match &event.event {
+            Event::OrderCancelled(cancel) => {
+                if record.cancelled.is_none() {
+                    record.cancelled = Some((at, cancel.reason.clone()));
+                    store.save_order(&record).await?;
+                    store.count_purchase(&record.order, -1).await?;
+                }
+                let key = MessageKey::new(MessageKind::OrderCancellation, order_id.as_str(), &[]);
+                let subject = Subject::Order {
+                    order_id: order_id.clone(),
+                };
+                out.push(
+                    self.attempt(self.follow_up(key, &customer_id, subject, at), false)
+                        .await?,
+                );
+            }
+            Event::OrderShipped(shipped) => {
+                let shipment = &shipped.shipment;
+                if record.shipment(&shipment.id).is_none() {
+                    record.shipments.push(ShipmentRecord {
+                        shipment: shipment.clone(),
+                        scans: vec![],
+                    });
+                    store.save_order(&record).await?;
+                }
+                let key = MessageKey::new(MessageKind::ShippingConfirmation, shipment.id.as_str(), &[]);
+                let subject = Subject::Shipment {
+                    order_id: order_id.clone(),
+                    shipment_id: shipment.id.clone(),
+                    status: None,
+                };
+                out.push(
+                    self.attempt(self.follow_up(key, &customer_id, subject, at), false)
+                        .await?,
+                );
+                // Scans that arrived before the shipment announcement can be handled now.
+                release = Some(order_id.clone());
+            }
+            Event::ShipmentUpdated(update) => {
+                let Some(index) = record
+                    .shipments
+                    .iter()
+                    .position(|s| s.shipment.id == update.shipment_id)
+                else {
+                    store.hold_event(order_id, event).await?;
+                    return Ok((
+                        vec![Outcome::Held {
+                            order_id: order_id.clone(),
+                        }],
+                        None,
+                    ));
+                };
+                let scan = Scan {
+                    at,
+                    status: update.status,
+                    description: update.description.clone(),
+                    location: update.location.clone(),
+                    estimated_delivery: update.estimated_delivery,
+                };
+                let scans = &mut record.shipments[index].scans;
+                if !scans.contains(&scan) {
+                    scans.push(scan);
+                    record.returned |= update.status == ShipmentStatus::ReturnedToSender;
+                    store.save_order(&record).await?;
+                }
+                if update.status != ShipmentStatus::InTransit {
+                    let key = MessageKey::new(
+                        MessageKind::ShipmentUpdate,
+                        update.shipment_id.as_str(),
+                        &[update.status.as_str()],
+                    );
+                    let subject = Subject::Shipment {
+                        order_id: order_id.clone(),
+                        shipment_id: update.shipment_id.clone(),
+                        status: Some(update.status),
+                    };
+                    out.push(
+                        self.attempt(self.follow_up(key, &customer_id, subject, at), false)
+                            .await?,
+                    );
+                }
+            }
+            Event::OrderDelivered(_) => {
+                if record.delivered_at.is_none() {
+                    record.delivered_at = Some(at);
+                    store.save_order(&record).await?;
+                    if let Some(mut customer) = store.customer(&customer_id).await? {
+                        customer.orders_delivered += 1;
+                        store.save_customer(&customer).await?;
+                    }
+                }
+                let subject = Subject::Order {
+                    order_id: order_id.clone(),
+                };
+                let key = MessageKey::new(MessageKind::DeliveryConfirmation, order_id.as_str(), &[]);
+                out.push(
+                    self.attempt(self.follow_up(key, &customer_id, subject.clone(), at), false)
+                        .await?,
+                );
+                let review_due = at + hours(self.config.timing.review_request_after_hours);
+                let key = MessageKey::new(MessageKind::ReviewRequest, order_id.as_str(), &[]);
+                out.extend(
+                    self.schedule(self.follow_up(key, &customer_id, subject, review_due))
+                        .await?,
+                );
+            }
+            Event::ReviewSubmitted(_) => {
+                if record.reviewed_at.is_none() {
+                    record.reviewed_at = Some(at);
+                    store.save_order(&record).await?;
+                }
+            }
+            _ => {}
+        }
+        Ok((out, release))
+    }
+
+    async fn cart_updated(&self, cart: &Cart, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
+        let store = &self.ports.store;
+        self.upsert_customer(&cart.customer, at, false).await?;
+        let known = store.cart(&cart.id).await?;
+        if let Some(known) = &known {
+            if known.cart.updated_at > cart.updated_at {
+                return Ok(vec![Outcome::Ignored {
+                    reason: format!(
+                        "cart {} update of {} is older than the one kept",
+                        cart.id, cart.updated_at
+                    ),
+                }]);
+            }
+        }
+        let ordered_at = known
+            .and_then(|k| k.ordered_at)
+            .filter(|ordered| *ordered >= cart.updated_at);
+        store
+            .save_cart(&CartRecord {
+                cart: cart.clone(),
+                ordered_at,
+            })
+            .await?;
+        if cart.items.is_empty() || ordered_at.is_some() {
+            return Ok(vec![]);
+        }
+        let timing = &self.config.timing;
+        let version = cart.updated_at.to_string();
+        let mut out = Vec::new();
+        for (nth, delay) in [
+            (1u8, timing.cart_reminder_1_after_hours),
+            (2, timing.cart_reminder_2_after_hours),
+        ] {
+            let key = MessageKey::new(
+                MessageKind::CartReminder,
+                cart.id.as_str(),
+                &[&version, &nth.to_string()],
+            );
+            let subject = Subject::Cart {
+                cart_id: cart.id.clone(),
+                updated_at: cart.updated_at,
+                nth,
+            };
+            let mut follow_up = self.follow_up(key, &cart.customer.id, subject, at + hours(delay));
+            follow_up.expires_at = at + hours(timing.cart_reminder_expiry_hours);
+            out.extend(self.schedule(follow_up).await?);
+        }
+        Ok(out)
+    }
+
+    /// A message due at `due`, expiring after the configured grace period.
+    fn follow_up(&self, key: MessageKey, customer: &CustomerId, subject: Subject, due: Timestamp) -> FollowUp {
+        FollowUp {
+            key,
+            customer_id: customer.clone(),
+            subject,
+            due_at: due,
+            original_due: due,
+            expires_at: due + hours(self.config.timing.marketing_expiry_hours),
+        }
+    }
+
+    /// Stores a follow-up unless it is already waiting (a redelivered event must not move it back).
+    async fn schedule(&self, follow_up: FollowUp) -> Result<Option<Outcome>, EngineError> {
+        if self.ports.store.follow_up(&follow_up.key).await?.is_some() {
+            return Ok(None);
+        }
+        self.ports.store.schedule(&follow_up).await?;
+        Ok(Some(Outcome::Scheduled {
+            key: follow_up.key,
+            due: follow_up.due_at,
+        }))
+    }
+
+    /// Drops a message for good, forgetting its follow-up if one was stored.
+    async fn skip(
+        &self,
+        follow_up: &FollowUp,
+        stored: bool,
+        reason: impl Into<String>,
+    ) -> Result<Outcome, EngineError> {
+        if stored {
+            self.ports.store.remove_follow_up(&follow_up.key).await?;
+        }
+        Ok(Outcome::Skipped {
+            key: follow_up.key.clone(),
+            reason: reason.into(),
+        })
+    }
+
+    /// Moves a message to `slot` (re-checked then), or drops it when that is past its expiry.
+    async fn defer(&self, mut follow_up: FollowUp, stored: bool, slot: Timestamp) -> Result<Outcome, EngineError> {
+        if slot > follow_up.expires_at {
+            let reason = format!("next allowed slot {slot} is past its expiry {}", follow_up.expires_at);
+            return self.skip(&follow_up, stored, reason).await;
+        }
+        follow_up.due_at = slot;
+        self.ports.store.schedule(&follow_up).await?;
+        Ok(Outcome::Deferred {
+            key: follow_up.key,
+            until: slot,
+        })
+    }
+
+    /// Re-checks, gates (suppression, consent, quiet hours, cap), claims, renders and sends one message.
+    async fn attempt(&self, follow_up: FollowUp, stored: bool) -> Result<Outcome, EngineError> {
+        let store = &self.ports.store;
+        let now = self.ports.clock.now();
+        let key = follow_up.key.clone();
+        let kind = key.kind();
+        let marketing = kind.category() == Category::Marketing;
+
+        if now > follow_up.expires_at {
+            return self
+                .skip(&follow_up, stored, format!("expired at {}", follow_up.expires_at))
+                .await;
+        }
+        let ready = match self.prepare(&follow_up).await? {
+            Prepared::Ready(ready) => ready,
+            Prepared::Skip(reason) => return self.skip(&follow_up, stored, reason).await,
+        };
+        let profile = &ready.customer.profile;
+        if store.is_suppressed(&profile.email).await? {
+            return self
+                .skip(&follow_up, stored, "address is suppressed (bounce or complaint)")
+                .await;
+        }
+        let zone = profile.time_zone.as_ref().unwrap_or(&self.config.defaults.time_zone);
+        if marketing {
+            if !ready.customer.consent.given {
+                return self.skip(&follow_up, stored, "no marketing consent").await;
+            }
+            let last = store
+                .last_marketing(&profile.id)
+                .await?
+                .filter(|last| last.key != key)
+                .map(|last| last.at);
+            let slot = next_slot(now, zone.tz(), &self.config.marketing, last, self.config.cap_window());
+            if slot > now {
+                return self.defer(follow_up, stored, slot).await;
+            }
+        }
+
+        let coupon = ready
+            .coupon
+            .as_ref()
+            .map(|(rule, currency)| Coupon::issue(rule, &key, *currency, now, &self.keys));
+        let unsubscribe = marketing.then(|| {
+            let token = self.keys.unsubscribe_token(&profile.id, "marketing", now);
+            let url = format!("{}?token={token}", self.config.sender.unsubscribe_url);
+            let mailto = format!(
+                "mailto:{}?subject=unsubscribe%20{token}",
+                self.config.sender.unsubscribe_mailto.as_str()
+            );
+            (url, mailto)
+        });
+        let locale = profile.locale.as_ref().unwrap_or(&self.config.defaults.locale);
+        let first_order = ready.order.as_ref().is_some_and(|o| o.first_order);
+        let draft = Draft {
+            kind,
+            customer: profile,
+            locale,
+            zone,
+            order: ready.order.as_ref(),
+            shipment: ready.shipment.as_ref().map(|(record, scan)| (record, scan.as_ref())),
+            cart: ready.cart.as_ref().map(|(cart, nth)| (cart, *nth)),
+            coupon: coupon.as_ref(),
+            recommendations: &ready.recommendations,
+            first_order,
+            repeat_buyer: ready.order.is_some() && !first_order,
+            unsubscribe_url: unsubscribe.as_ref().map(|(url, _)| url.as_str()),
+        };
+        let rendered = self.renderer.render(&draft).map_err(|source| EngineError::Render {
+            key: key.clone(),
+            source,
+        })?;
+        let to_name = profile.first_name.as_ref().map(|n| n.as_str());
+        let raw = mime::build(
+            &Envelope {
+                from_name: self.config.sender.from_name.as_str(),
+                from: &self.config.sender.from_address,
+                reply_to: &self.config.sender.reply_to,
+                to: &profile.email,
+                to_name,
+                key: &key,
+                date: now,
+                unsubscribe: unsubscribe.as_ref().map(|(url, mailto)| (url.as_str(), mailto.clone())),
+            },
+            &rendered,
+        );
+
+        let claim = Claim {
+            key: key.clone(),
+            customer_id: profile.id.clone(),
+            at: now,
+            lease: CLAIM_LEASE,
+            cap: marketing.then(|| self.config.cap_window()),
+        };
+        match store.claim_message(&claim).await? {
+            ClaimOutcome::Claimed => {}
+            ClaimOutcome::CapReached { last } => {
+                let slot = next_slot(
+                    now,
+                    zone.tz(),
+                    &self.config.marketing,
+                    Some(last),
+                    self.config.cap_window(),
+                );
+                return self.defer(follow_up, stored, slot).await;
+            }
+            ClaimOutcome::AlreadySent => return self.skip(&follow_up, stored, "already sent (duplicate)").await,
+            ClaimOutcome::AlreadyFailed => return self.skip(&follow_up, stored, "failed permanently before").await,
+            // The holder's own retry finishes it; a stored follow-up stays for the next sweep.
+            ClaimOutcome::InFlight => {
+                return Ok(Outcome::Skipped {
+                    key,
+                    reason: "being sent by another invocation".into(),
+                });
+            }
+        }
+
+        if let Some(coupon) = &coupon {
+            // The code must exist in the store before the customer can read it.
+            let issued = outbound(now, Emitted::CouponIssued(coupon.event(&profile.id, &key)));
+            if let Err(error) = self.ports.bus.publish(&[issued]).await {
+                store.release_claim(&key).await?;
+                return Err(error.into());
+            }
+        }
+
+        let email = OutgoingEmail {
+            key: key.clone(),
+            kind,
+            category: kind.category(),
+            to: profile.email.clone(),
+            from: self.config.sender.from_address.clone(),
+            customer_id: profile.id.clone(),
+            order_id: ready.order.as_ref().map(|o| o.order.id.clone()),
+            cart_id: ready.cart.as_ref().map(|(cart, _)| cart.id.clone()),
+            locale: rendered.locale.clone(),
+            subject: rendered.subject.clone(),
+            at: now,
+            raw,
+        };
+        match self.ports.mailer.send(&email).await {
+            Ok(provider_id) => {
+                store.mark_sent(&key, &provider_id, now).await?;
+                if stored {
+                    store.remove_follow_up(&key).await?;
+                }
+                let sent = EmailSent {
+                    message_key: key.clone(),
+                    kind,
+                    category: kind.category(),
+                    customer_id: email.customer_id,
+                    order_id: email.order_id,
+                    cart_id: email.cart_id,
+                    ses_message_id: provider_id,
+                };
+                self.ports
+                    .bus
+                    .publish(&[outbound(now, Emitted::EmailSent(sent))])
+                    .await?;
+                Ok(Outcome::Sent { key, at: now })
+            }
+            Err(SendError::Permanent(reason)) => {
+                store.mark_failed(&key, &reason, now).await?;
+                if stored {
+                    store.remove_follow_up(&key).await?;
+                }
+                Ok(Outcome::Failed { key, reason })
+            }
+            Err(SendError::Transient(reason)) => {
+                store.release_claim(&key).await?;
+                Err(EngineError::SendLater { key, reason })
+            }
+        }
+    }
+
+    /// Re-reads state and checks the kind's exit conditions (rule 2: re-check when firing).
+    async fn prepare(&self, follow_up: &FollowUp) -> Result<Prepared, EngineError> {
+        let store = &self.ports.store;
+        let skip = |reason: &str| Ok(Prepared::Skip(reason.to_owned()));
+        let Some(customer) = store.customer(&follow_up.customer_id).await? else {
+            return skip("customer unknown");
+        };
+        let mut ready = Ready {
+            customer,
+            order: None,
+            shipment: None,
+            cart: None,
+            coupon: None,
+            recommendations: vec![],
+        };
+        let marketing_allowed = ready.customer.consent.given;
+        match &follow_up.subject {
+            Subject::Customer => {
+                if follow_up.key.kind() == MessageKind::WelcomeOffer {
+                    if ready.customer.orders_confirmed > 0 {
+                        return skip("customer ordered");
+                    }
+                    ready.coupon = self
+                        .config
+                        .coupons
+                        .welcome_offer
+                        .clone()
+                        .map(|rule| (rule, self.config.defaults.currency));
+                }
+            }
+            Subject::Order { order_id } | Subject::Shipment { order_id, .. } => {
+                let Some(order) = store.order(order_id).await? else {
+                    return skip("order unknown");
+                };
+                match follow_up.key.kind() {
+                    MessageKind::CrossSell => {
+                        if order.cancelled.is_some() {
+                            return skip("order cancelled");
+                        }
+                        let stats = store.product_stats().await?;
+                        let bought: Vec<ProductId> = order.order.items.iter().map(|i| i.product_id.clone()).collect();
+                        ready.recommendations =
+                            recommend(&stats, &bought, &ready.customer.purchased, order.order.currency);
+                        if ready.recommendations.is_empty() {
+                            return skip("no recommendation available");
+                        }
+                    }
+                    MessageKind::ReviewRequest => {
+                        if order.reviewed_at.is_some() {
+                            return skip("review already submitted");
+                        }
+                        if order.cancelled.is_some() || order.returned {
+                            return skip("order cancelled or returned");
+                        }
+                    }
+                    MessageKind::DeliveryConfirmation if marketing_allowed => {
+                        ready.coupon = self
+                            .config
+                            .coupons
+                            .delivery_confirmation
+                            .clone()
+                            .map(|rule| (rule, order.order.currency));
+                    }
+                    _ => {}
+                }
+                if let Subject::Shipment {
+                    shipment_id, status, ..
+                } = &follow_up.subject
+                {
+                    let Some(shipment) = order.shipment(shipment_id).cloned() else {
+                        return skip("shipment unknown");
+                    };
+                    let scan =
+                        status.and_then(|status| shipment.scans.iter().rev().find(|s| s.status == status).cloned());
+                    ready.shipment = Some((shipment, scan));
+                }
+                ready.order = Some(order);
+            }
+            Subject::Cart {
+                cart_id,
+                updated_at,
+                nth,
+            } => {
+                let Some(cart) = store.cart(cart_id).await? else {
+                    return skip("cart unknown");
+                };
+                if cart.cart.updated_at != *updated_at {
+                    return skip("cart updated again (a newer reminder replaces this one)");
+                }
+                if cart.cart.items.is_empty() {
+                    return skip("cart emptied");
+                }
+                if cart.ordered_at.is_some() {
+                    return skip("cart was bought");
+                }
+                if ready
+                    .customer
+                    .last_order_at
+                    .is_some_and(|ordered| ordered >= *updated_at)
+                {
+                    return skip("customer ordered after the cart update");
+                }
+                if *nth == 2 {
+                    ready.coupon = self
+                        .config
+                        .coupons
+                        .cart_reminder
+                        .clone()
+                        .map(|rule| (rule, cart.cart.currency));
+                }
+                ready.cart = Some((cart.cart, *nth));
+            }
+        }
+        Ok(Prepared::Ready(Box::new(ready)))
+    }
+}
+
+fn hours(count: i64) -> SignedDuration {
+    SignedDuration::from_hours(count)
+}
+
+/// An outbound event with an id derived from what it is about (identical on retry and replay).
+fn outbound(time: Timestamp, detail: Emitted) -> Outbound {
+    Outbound {
+        id: derived_uuid(&detail.identity()),
+        time,
+        detail,
+    }
+}
+
+/// One structured log line per decision; never an address or a name.
+fn log_outcome(outcome: &Outcome, trigger: &str) {
+    match outcome {
+        Outcome::Sent { key, at } => {
+            tracing::info!(message_key = %key, kind = %key.kind(), outcome = "sent", %at, trigger, "email sent")
+        }
+        Outcome::Scheduled { key, due } => {
+            tracing::info!(message_key = %key, kind = %key.kind(), outcome = "scheduled", %due, trigger, "follow-up scheduled")
+        }
+        Outcome::Deferred { key, until } => {
+            tracing::info!(message_key = %key, kind = %key.kind(), outcome = "deferred", %until, trigger, "moved by quiet hours or the frequency cap")
+        }
+        Outcome::Skipped { key, reason } => {
+            tracing::info!(message_key = %key, kind = %key.kind(), outcome = "skipped", reason = %reason, trigger, "not sent")
+        }
+        Outcome::Failed { key, reason } => {
+            tracing::warn!(message_key = %key, kind = %key.kind(), outcome = "failed", reason = %reason, trigger, "rejected by the provider")
+        }
+        Outcome::Held { order_id } => {
+            tracing::info!(order_id = %order_id, outcome = "held", trigger, "waiting for the order")
+        }
+        Outcome::Ignored { reason } => tracing::debug!(outcome = "ignored", reason = %reason, trigger, "nothing to do"),
+    }
+}
+
+/// Masks an address for logs (re-exported for adapters).
+pub fn masked(address: &EmailAddress) -> String {
+    address.masked().to_string()
+}

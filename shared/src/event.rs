@@ -1,0 +1,451 @@
+//! The event contract (events.md): EventBridge envelopes in, `EmailSent`/`CouponIssued`/`FollowUpDue` out.
+
+use crate::domain::{
+    Cart, Customer, CustomerId, EmailAddress, Order, OrderId, Shipment, ShipmentId, ShipmentStatus, Text,
+};
+use crate::message::{Category, MessageKey, MessageKind, Step};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Why an event was rejected: the field (a JSON path) and what is wrong with it.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{field}: {reason}")]
+pub struct EventError {
+    /// Path of the offending field, e.g. `detail.order.customer.email`.
+    pub field: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// An inbound event that tidings understands, with the envelope facts the engine needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboundEvent {
+    /// Delivery id (not an idempotency key: duplicates may carry new ids).
+    pub id: String,
+    /// Who sent it.
+    pub source: String,
+    /// When it happened in the store: the base of every timing decision.
+    pub time: Timestamp,
+    /// What happened.
+    pub event: Event,
+}
+
+/// The result of parsing one envelope.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Parsed {
+    /// A detail-type tidings handles.
+    Known(InboundEvent),
+    /// Any other detail-type: ignored with a log line.
+    Unknown {
+        /// The detail-type that was not recognised.
+        detail_type: String,
+    },
+}
+
+/// Every inbound detail-type (serialized like its envelope, to hold events for orders not yet seen).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "detail-type", content = "detail")]
+pub enum Event {
+    /// `CustomerSignedUp`.
+    CustomerSignedUp(Customer),
+    /// `CustomerUpdated`.
+    CustomerUpdated(Customer),
+    /// `CustomerRedacted`.
+    CustomerRedacted(CustomerRedacted),
+    /// `OrderConfirmed`.
+    OrderConfirmed(Box<Order>),
+    /// `OrderCancelled`.
+    OrderCancelled(OrderCancelled),
+    /// `OrderShipped`.
+    OrderShipped(OrderShipped),
+    /// `ShipmentUpdated`.
+    ShipmentUpdated(ShipmentUpdated),
+    /// `OrderDelivered`.
+    OrderDelivered(OrderDelivered),
+    /// `ReviewSubmitted`.
+    ReviewSubmitted(ReviewSubmitted),
+    /// `CartUpdated`.
+    CartUpdated(Box<Cart>),
+    /// `CartAbandoned` (same handling as `CartUpdated`).
+    CartAbandoned(Box<Cart>),
+    /// `FollowUpDue`, emitted by the sweeper and routed back to the owning step.
+    FollowUpDue(FollowUpDue),
+}
+
+impl Event {
+    /// The detail-type name.
+    pub fn detail_type(&self) -> &'static str {
+        match self {
+            Self::CustomerSignedUp(_) => "CustomerSignedUp",
+            Self::CustomerUpdated(_) => "CustomerUpdated",
+            Self::CustomerRedacted(_) => "CustomerRedacted",
+            Self::OrderConfirmed(_) => "OrderConfirmed",
+            Self::OrderCancelled(_) => "OrderCancelled",
+            Self::OrderShipped(_) => "OrderShipped",
+            Self::ShipmentUpdated(_) => "ShipmentUpdated",
+            Self::OrderDelivered(_) => "OrderDelivered",
+            Self::ReviewSubmitted(_) => "ReviewSubmitted",
+            Self::CartUpdated(_) => "CartUpdated",
+            Self::CartAbandoned(_) => "CartAbandoned",
+            Self::FollowUpDue(_) => "FollowUpDue",
+        }
+    }
+
+    /// The order this event is about, when it needs the order to exist first.
+    pub fn awaited_order(&self) -> Option<&OrderId> {
+        match self {
+            Self::OrderCancelled(e) => Some(&e.order_id),
+            Self::OrderShipped(e) => Some(&e.order_id),
+            Self::ShipmentUpdated(e) => Some(&e.order_id),
+            Self::OrderDelivered(e) => Some(&e.order_id),
+            Self::ReviewSubmitted(e) => Some(&e.order_id),
+            _ => None,
+        }
+    }
+}
+
+/// `CustomerRedacted` detail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomerRedacted {
+    /// Whose data to erase.
+    pub customer_id: CustomerId,
+    /// Their address (kept only as a hashed suppression).
+    pub email: EmailAddress,
+}
+
+/// `OrderCancelled` detail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderCancelled {
+    /// Which order.
+    pub order_id: OrderId,
+    /// Store's reason code.
+    #[serde(default)]
+    pub reason: Option<Text>,
+}
+
+/// `OrderShipped` detail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderShipped {
+    /// Which order.
+    pub order_id: OrderId,
+    /// The shipment.
+    pub shipment: Shipment,
+}
+
+/// `ShipmentUpdated` detail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentUpdated {
+    /// Which order.
+    pub order_id: OrderId,
+    /// Which shipment.
+    pub shipment_id: ShipmentId,
+    /// Carrier status.
+    pub status: ShipmentStatus,
+    /// Carrier's words.
+    #[serde(default)]
+    pub description: Option<Text>,
+    /// Where the scan happened.
+    #[serde(default)]
+    pub location: Option<Text>,
+    /// New delivery estimate.
+    #[serde(default)]
+    pub estimated_delivery: Option<Date>,
+}
+
+/// `OrderDelivered` detail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderDelivered {
+    /// Which order.
+    pub order_id: OrderId,
+    /// Which shipment, for split orders.
+    #[serde(default)]
+    pub shipment_id: Option<ShipmentId>,
+    /// When the carrier delivered it (shown only).
+    #[serde(default)]
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// `ReviewSubmitted` detail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewSubmitted {
+    /// Which order.
+    pub order_id: OrderId,
+    /// Who reviewed.
+    pub customer_id: CustomerId,
+    /// Stars, if given.
+    #[serde(default)]
+    pub rating: Option<u8>,
+}
+
+/// `FollowUpDue` detail (also emitted; see [`Emitted`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpDue {
+    /// Message key of the follow-up.
+    pub key: MessageKey,
+    /// The step that owns it.
+    pub step: Step,
+    /// Order, cart or customer id it is about.
+    pub subject_id: String,
+    /// When it became due.
+    pub due_at: Timestamp,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    #[allow(dead_code)]
+    version: Option<String>,
+    id: String,
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    source: String,
+    time: Timestamp,
+    detail: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct CustomerDetail {
+    customer: Customer,
+}
+
+#[derive(Deserialize)]
+struct OrderDetail {
+    order: Order,
+}
+
+#[derive(Deserialize)]
+struct CartDetail {
+    cart: Cart,
+}
+
+/// Parses one EventBridge envelope given as JSON text (a replay line or a Lambda payload).
+pub fn parse_envelope(json: &str) -> Result<Parsed, EventError> {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| EventError {
+        field: "(line)".into(),
+        reason: format!("not valid JSON: {e}"),
+    })?;
+    parse_envelope_value(value)
+}
+
+/// Parses one EventBridge envelope already decoded as JSON.
+pub fn parse_envelope_value(value: serde_json::Value) -> Result<Parsed, EventError> {
+    let envelope: Envelope = deserialize_at("", value)?;
+    let event = match envelope.detail_type.as_str() {
+        "CustomerSignedUp" => Event::CustomerSignedUp(detail::<CustomerDetail>(envelope.detail)?.customer),
+        "CustomerUpdated" => Event::CustomerUpdated(detail::<CustomerDetail>(envelope.detail)?.customer),
+        "CustomerRedacted" => Event::CustomerRedacted(detail(envelope.detail)?),
+        "OrderConfirmed" => Event::OrderConfirmed(Box::new(detail::<OrderDetail>(envelope.detail)?.order)),
+        "OrderCancelled" => Event::OrderCancelled(detail(envelope.detail)?),
+        "OrderShipped" => Event::OrderShipped(detail(envelope.detail)?),
+        "ShipmentUpdated" => Event::ShipmentUpdated(detail(envelope.detail)?),
+        "OrderDelivered" => Event::OrderDelivered(detail(envelope.detail)?),
+        "ReviewSubmitted" => Event::ReviewSubmitted(detail(envelope.detail)?),
+        "CartUpdated" => Event::CartUpdated(Box::new(detail::<CartDetail>(envelope.detail)?.cart)),
+        "CartAbandoned" => Event::CartAbandoned(Box::new(detail::<CartDetail>(envelope.detail)?.cart)),
+        "FollowUpDue" => Event::FollowUpDue(detail(envelope.detail)?),
+        _ => {
+            return Ok(Parsed::Unknown {
+                detail_type: envelope.detail_type,
+            });
+        }
+    };
+    Ok(Parsed::Known(InboundEvent {
+        id: envelope.id,
+        source: envelope.source,
+        time: envelope.time,
+        event,
+    }))
+}
+
+fn detail<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, EventError> {
+    deserialize_at("detail", value)
+}
+
+/// Deserializes `value`, reporting errors with the full path from the envelope root.
+fn deserialize_at<T: DeserializeOwned>(prefix: &str, value: serde_json::Value) -> Result<T, EventError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let inner = error.path().to_string();
+        let mut field = match (prefix.is_empty(), inner.as_str()) {
+            (true, path) => path.to_owned(),
+            (false, ".") => prefix.to_owned(),
+            (false, path) => format!("{prefix}.{path}"),
+        };
+        let mut reason = error.into_inner().to_string();
+        // serde reports a missing field at its parent; name the field itself.
+        if let Some(name) = reason
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            field = if field.is_empty() || field == "." {
+                name.to_owned()
+            } else {
+                format!("{field}.{name}")
+            };
+            reason = "is required".to_owned();
+        }
+        if field.is_empty() || field == "." {
+            field = "(envelope)".to_owned();
+        }
+        EventError { field, reason }
+    })
+}
+
+/// An event tidings puts on the bus.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Emitted {
+    /// After SES accepted an email.
+    EmailSent(EmailSent),
+    /// A message carried a coupon: the store (or a bridge) creates it.
+    CouponIssued(CouponIssued),
+    /// The sweeper found a due follow-up.
+    FollowUpDue(FollowUpDue),
+}
+
+impl Emitted {
+    /// The detail-type name.
+    pub fn detail_type(&self) -> &'static str {
+        match self {
+            Self::EmailSent(_) => "EmailSent",
+            Self::CouponIssued(_) => "CouponIssued",
+            Self::FollowUpDue(_) => "FollowUpDue",
+        }
+    }
+
+    /// The key the deterministic event id is derived from.
+    pub fn identity(&self) -> String {
+        match self {
+            Self::EmailSent(e) => format!("sent:{}", e.message_key),
+            Self::CouponIssued(e) => format!("coupon:{}", e.message_key),
+            Self::FollowUpDue(e) => format!("due:{}:{}", e.key, e.due_at),
+        }
+    }
+}
+
+/// `EmailSent` detail.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EmailSent {
+    /// The message key.
+    pub message_key: MessageKey,
+    /// Its kind.
+    pub kind: MessageKind,
+    /// Its category.
+    pub category: Category,
+    /// The recipient.
+    pub customer_id: CustomerId,
+    /// Order it was about.
+    pub order_id: Option<OrderId>,
+    /// Cart it was about.
+    pub cart_id: Option<crate::domain::CartId>,
+    /// The provider's message id (SES).
+    pub ses_message_id: String,
+}
+
+/// What a coupon takes off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponType {
+    /// A percentage of the subtotal.
+    Percent,
+    /// A fixed amount, optionally above a minimum subtotal.
+    Fixed,
+    /// Free shipping.
+    FreeShipping,
+}
+
+/// `CouponIssued` detail.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CouponIssued {
+    /// The code the customer types.
+    pub code: String,
+    /// Who may use it.
+    pub customer_id: CustomerId,
+    /// The message that carried it.
+    pub message_key: MessageKey,
+    /// That message's kind.
+    pub message_kind: MessageKind,
+    /// What it takes off.
+    pub coupon_type: CouponType,
+    /// For fixed coupons, in minor units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_off: Option<u64>,
+    /// For percent coupons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent_off: Option<u8>,
+    /// Minimum subtotal, in minor units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_subtotal: Option<u64>,
+    /// Currency of the amounts.
+    pub currency: crate::domain::Currency,
+    /// Last moment it can be used.
+    pub expires_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(detail_type: &str, detail: &str) -> String {
+        format!(
+            r#"{{"version":"0","id":"e-1","detail-type":"{detail_type}","source":"shop.example","account":"1","time":"2026-11-22T10:15:00+09:00","region":"eu-west-1","resources":[],"detail":{detail}}}"#
+        )
+    }
+
+    const CUSTOMER: &str = r#"{"id":"c-1","email":"minji@example.com","first_name":"Min\r\nji","locale":"ko-KR","time_zone":"Asia/Seoul","marketing_consent":true,"tags":null,"extra":1}"#;
+
+    #[test]
+    fn a_signup_parses_into_domain_types() {
+        let parsed =
+            parse_envelope(&envelope("CustomerSignedUp", &format!(r#"{{"customer":{CUSTOMER}}}"#))).expect("valid");
+        let Parsed::Known(event) = parsed else {
+            panic!("known type")
+        };
+        assert_eq!(event.time.to_string(), "2026-11-22T01:15:00Z");
+        let Event::CustomerSignedUp(customer) = event.event else {
+            panic!("signup")
+        };
+        assert_eq!(customer.first_name.expect("given").as_str(), "Min  ji");
+        assert_eq!(customer.time_zone.expect("given").name(), "Asia/Seoul");
+        assert!(customer.tags.is_empty());
+    }
+
+    #[test]
+    fn a_bad_email_names_the_field() {
+        let bad = CUSTOMER.replace("minji@example.com", "minji.example.com");
+        let error =
+            parse_envelope(&envelope("CustomerUpdated", &format!(r#"{{"customer":{bad}}}"#))).expect_err("invalid");
+        assert_eq!(error.field, "detail.customer.email");
+        assert!(error.reason.contains("exactly one '@'"), "{}", error.reason);
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        let error = parse_envelope(&envelope("OrderCancelled", r#"{"reason":"x"}"#)).expect_err("invalid");
+        assert_eq!(error.to_string(), "detail.order_id: is required");
+        let error = parse_envelope(r#"{"id":"1","detail-type":"X","source":"s","detail":{}}"#).expect_err("no time");
+        assert_eq!(error.to_string(), "time: is required");
+    }
+
+    #[test]
+    fn an_unknown_shipment_status_is_rejected() {
+        let error = parse_envelope(&envelope(
+            "ShipmentUpdated",
+            r#"{"order_id":"o-1","shipment_id":"s-1","status":"teleported"}"#,
+        ))
+        .expect_err("invalid");
+        assert_eq!(error.field, "detail.status");
+    }
+
+    #[test]
+    fn unknown_detail_types_are_not_errors() {
+        let parsed = parse_envelope(&envelope("InventoryChanged", "{}")).expect("ignored, not rejected");
+        assert_eq!(
+            parsed,
+            Parsed::Unknown {
+                detail_type: "InventoryChanged".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! tidings core: the lifecycle engine, its domain and contract, rendering, MIME, and the ports that
+//! the AWS Lambdas and the local runner implement.
+
+pub mod adapters;
+pub mod config;
+pub mod coupon;
+pub mod domain;
+pub mod engine;
+pub mod event;
+pub mod message;
+pub mod mime;
+pub mod ports;
+pub mod render;
+pub mod signing;

@@ -1,0 +1,458 @@
+//! The engine's ports: what it needs from the world, and the records it keeps.
+//!
+//! AWS adapters (DynamoDB, SES, EventBridge) and local ones (memory, outbox files) implement these.
+
+use crate::domain::{Cart, Currency, Text};
+use crate::domain::{
+    CartId, Customer, CustomerId, EmailAddress, Order, OrderId, ProductId, Shipment, ShipmentId, ShipmentStatus,
+};
+use crate::event::{Emitted, InboundEvent};
+use crate::message::{Category, MessageKey, MessageKind};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+
+/// What time it is: the wall clock in Lambda, a simulated one in replays and tests.
+pub trait Clock: Send + Sync {
+    /// The current instant.
+    fn now(&self) -> Timestamp;
+}
+
+/// Durable state: customers, orders, carts, message claims, follow-ups, statistics, suppressions.
+pub trait Store: Send + Sync {
+    /// A customer, if known.
+    fn customer(&self, id: &CustomerId) -> impl Future<Output = Result<Option<CustomerRecord>, StoreError>> + Send;
+    /// Creates or replaces a customer.
+    fn save_customer(&self, record: &CustomerRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// An order, if known.
+    fn order(&self, id: &OrderId) -> impl Future<Output = Result<Option<OrderRecord>, StoreError>> + Send;
+    /// Creates or replaces an order.
+    fn save_order(&self, record: &OrderRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A cart, if known.
+    fn cart(&self, id: &CartId) -> impl Future<Output = Result<Option<CartRecord>, StoreError>> + Send;
+    /// Creates or replaces a cart.
+    fn save_cart(&self, record: &CartRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Claims a message key before sending (exactly once). For marketing, `claim.cap` also reserves the
+    /// customer's frequency-cap slot in the same atomic step.
+    fn claim_message(&self, claim: &Claim) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send;
+    /// Gives a claim back when the provider certainly did not accept the message (throttled, 5xx).
+    fn release_claim(&self, key: &MessageKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records that the provider accepted the message.
+    fn mark_sent(
+        &self,
+        key: &MessageKey,
+        provider_id: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a permanent failure; the message is never retried.
+    fn mark_failed(
+        &self,
+        key: &MessageKey,
+        reason: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The most recent marketing send to a customer (for the frequency cap).
+    fn last_marketing(
+        &self,
+        customer: &CustomerId,
+    ) -> impl Future<Output = Result<Option<MarketingSend>, StoreError>> + Send;
+
+    /// Creates or moves a follow-up (keyed by its message key).
+    fn schedule(&self, follow_up: &FollowUp) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A stored follow-up.
+    fn follow_up(&self, key: &MessageKey) -> impl Future<Output = Result<Option<FollowUp>, StoreError>> + Send;
+    /// Deletes a follow-up once it has been sent or dropped.
+    fn remove_follow_up(&self, key: &MessageKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Follow-ups due at or before `until`, earliest first (ties: original due time, then key).
+    fn due_follow_ups(
+        &self,
+        until: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
+
+    /// Keeps an event about an order that has not arrived yet.
+    fn hold_event(&self, order: &OrderId, event: &InboundEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Takes every held event of an order, oldest first.
+    fn take_held_events(&self, order: &OrderId) -> impl Future<Output = Result<Vec<InboundEvent>, StoreError>> + Send;
+
+    /// True when the address may receive nothing (hard bounce, complaint).
+    fn is_suppressed(&self, email: &EmailAddress) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Adds (`+1`) or removes (`-1`) an order's products to the co-purchase statistics.
+    fn count_purchase(&self, order: &Order, delta: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The store's products and how often they were bought together.
+    fn product_stats(&self) -> impl Future<Output = Result<ProductStats, StoreError>> + Send;
+}
+
+/// Delivers finished RFC 5322 messages (SES `SendEmail` with Raw content, or the outbox).
+pub trait Mailer: Send + Sync {
+    /// Sends one message; the returned id is the provider's.
+    fn send(&self, email: &OutgoingEmail) -> impl Future<Output = Result<String, SendError>> + Send;
+}
+
+/// Puts tidings' own events on the bus.
+pub trait Bus: Send + Sync {
+    /// Publishes events; all or an error.
+    fn publish(&self, events: &[Outbound]) -> impl Future<Output = Result<(), BusError>> + Send;
+}
+
+/// An event to publish, with the envelope facts that make it deterministic.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Outbound {
+    /// Deterministic id derived from what the event is about.
+    pub id: String,
+    /// Simulated or real send time.
+    pub time: Timestamp,
+    /// The event.
+    pub detail: Emitted,
+}
+
+/// A finished message and what the outbox index or SES needs to know about it.
+#[derive(Clone, Debug)]
+pub struct OutgoingEmail {
+    /// Its key.
+    pub key: MessageKey,
+    /// Its kind.
+    pub kind: MessageKind,
+    /// Its category (selects the SES configuration set).
+    pub category: Category,
+    /// Recipient.
+    pub to: EmailAddress,
+    /// Sender address (SES identity).
+    pub from: EmailAddress,
+    /// Customer id.
+    pub customer_id: CustomerId,
+    /// Order it is about.
+    pub order_id: Option<OrderId>,
+    /// Cart it is about.
+    pub cart_id: Option<CartId>,
+    /// Locale used after fallback.
+    pub locale: String,
+    /// Decoded subject.
+    pub subject: String,
+    /// Send time (the `Date` header).
+    pub at: Timestamp,
+    /// The RFC 5322 bytes.
+    pub raw: Vec<u8>,
+}
+
+/// A customer as tidings remembers them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomerRecord {
+    /// Latest profile (by event time).
+    pub profile: Customer,
+    /// Event time of that profile.
+    pub profile_at: Timestamp,
+    /// The consent statement in force.
+    pub consent: Consent,
+    /// Signed up (not only a guest seen in a cart or order).
+    pub signed_up: bool,
+    /// Placement time of the latest order.
+    pub last_order_at: Option<Timestamp>,
+    /// Orders confirmed (cancelled ones included).
+    pub orders_confirmed: u32,
+    /// Orders delivered.
+    pub orders_delivered: u32,
+    /// Every product the customer has bought.
+    pub purchased: BTreeSet<ProductId>,
+}
+
+/// A statement about marketing consent; the most recent by event time wins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Consent {
+    /// Marketing allowed.
+    pub given: bool,
+    /// When it was stated.
+    pub at: Timestamp,
+    /// Who stated it.
+    pub source: ConsentSource,
+}
+
+/// Where a consent statement came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentSource {
+    /// A customer embedded in a store event.
+    Store,
+    /// tidings' own unsubscribe.
+    Unsubscribe,
+}
+
+/// An order and what happened to it since.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    /// The order as confirmed.
+    pub order: Order,
+    /// Event time of the confirmation.
+    pub confirmed_at: Timestamp,
+    /// Whether it was the customer's first order.
+    pub first_order: bool,
+    /// Cancellation time and reason.
+    pub cancelled: Option<(Timestamp, Option<Text>)>,
+    /// Shipments, in the order they were announced.
+    pub shipments: Vec<ShipmentRecord>,
+    /// Delivery time (event time).
+    pub delivered_at: Option<Timestamp>,
+    /// Review time.
+    pub reviewed_at: Option<Timestamp>,
+    /// A shipment was returned to sender.
+    pub returned: bool,
+}
+
+impl OrderRecord {
+    /// A shipment of this order.
+    pub fn shipment(&self, id: &ShipmentId) -> Option<&ShipmentRecord> {
+        self.shipments.iter().find(|s| &s.shipment.id == id)
+    }
+}
+
+/// A shipment and its carrier scans.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentRecord {
+    /// The shipment as announced.
+    pub shipment: Shipment,
+    /// Scans in arrival order.
+    pub scans: Vec<Scan>,
+}
+
+/// One carrier scan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scan {
+    /// Event time.
+    pub at: Timestamp,
+    /// Status.
+    pub status: ShipmentStatus,
+    /// Carrier's words.
+    pub description: Option<Text>,
+    /// Place.
+    pub location: Option<Text>,
+    /// New estimate.
+    pub estimated_delivery: Option<jiff::civil::Date>,
+}
+
+/// The latest version of a cart and whether it was bought.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CartRecord {
+    /// The cart as last updated.
+    pub cart: Cart,
+    /// When an order was placed from it.
+    pub ordered_at: Option<Timestamp>,
+}
+
+/// A request to claim a message key.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    /// The key.
+    pub key: MessageKey,
+    /// The recipient.
+    pub customer_id: CustomerId,
+    /// Now.
+    pub at: Timestamp,
+    /// How long a claim without an outcome blocks others (a crash before the provider answered).
+    pub lease: SignedDuration,
+    /// Marketing: the cap window; the claim fails with `CapReached` if another marketing message
+    /// was claimed for this customer less than this long ago.
+    pub cap: Option<SignedDuration>,
+}
+
+/// What happened to a claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// Ours: send it.
+    Claimed,
+    /// Already accepted by the provider: never again.
+    AlreadySent,
+    /// Permanently failed before: not retried.
+    AlreadyFailed,
+    /// Someone else holds a live lease.
+    InFlight,
+    /// The frequency cap is taken until `last + window`.
+    CapReached {
+        /// The previous marketing claim.
+        last: Timestamp,
+    },
+}
+
+/// State of a claimed message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum ClaimState {
+    /// Sending; others wait until the lease ends.
+    Claimed {
+        /// Lease end.
+        lease_until: Timestamp,
+    },
+    /// Accepted by the provider.
+    Sent {
+        /// Provider message id.
+        provider_id: String,
+        /// When.
+        at: Timestamp,
+    },
+    /// Permanently failed.
+    Failed {
+        /// Why.
+        reason: String,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+/// The last marketing message claimed for a customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketingSend {
+    /// When.
+    pub at: Timestamp,
+    /// Which message.
+    pub key: MessageKey,
+}
+
+/// What a follow-up is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Subject {
+    /// A customer (welcome series).
+    Customer,
+    /// An order.
+    Order {
+        /// Which.
+        order_id: OrderId,
+    },
+    /// A shipment of an order, with the scan status for updates.
+    Shipment {
+        /// Order.
+        order_id: OrderId,
+        /// Shipment.
+        shipment_id: ShipmentId,
+        /// Scan status (updates only).
+        status: Option<ShipmentStatus>,
+    },
+    /// One version of a cart, and which reminder (1 or 2).
+    Cart {
+        /// Cart.
+        cart_id: CartId,
+        /// The cart version the reminder is for.
+        updated_at: Timestamp,
+        /// 1 or 2.
+        nth: u8,
+    },
+}
+
+/// A message waiting for its time: a delayed follow-up, or one moved by quiet hours or the cap.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    /// The message it will send.
+    pub key: MessageKey,
+    /// Recipient.
+    pub customer_id: CustomerId,
+    /// What it is about.
+    pub subject: Subject,
+    /// When it should be tried next.
+    pub due_at: Timestamp,
+    /// When it was first due (orders the queue when several wait for one slot).
+    pub original_due: Timestamp,
+    /// After this it is dropped rather than sent.
+    pub expires_at: Timestamp,
+}
+
+impl FollowUp {
+    /// The id the sweeper reports as `subject_id`.
+    pub fn subject_id(&self) -> String {
+        match &self.subject {
+            Subject::Customer => self.customer_id.to_string(),
+            Subject::Order { order_id } | Subject::Shipment { order_id, .. } => order_id.to_string(),
+            Subject::Cart { cart_id, .. } => cart_id.to_string(),
+        }
+    }
+}
+
+/// Products seen in the store's orders and co-purchase counts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProductStats {
+    /// Every product seen, with how many orders contained it.
+    pub products: BTreeMap<ProductId, ProductInfo>,
+    /// Orders containing both products (stored for both orderings).
+    pub pairs: BTreeMap<ProductId, BTreeMap<ProductId, i64>>,
+}
+
+/// What is known about a product from orders.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProductInfo {
+    /// Title.
+    pub name: Text,
+    /// Category.
+    pub category: Option<Text>,
+    /// Last seen unit price.
+    pub unit_price: u64,
+    /// Its currency.
+    pub currency: Currency,
+    /// Image.
+    pub image_url: Option<Text>,
+    /// Page.
+    pub url: Option<Text>,
+    /// Orders containing it.
+    pub orders: i64,
+}
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend could not be reached or refused (retryable).
+    #[error("state store unavailable during {operation}: {reason}")]
+    Unavailable {
+        /// What was attempted.
+        operation: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A stored item could not be read back.
+    #[error("stored {item} is unreadable: {reason}")]
+    Corrupt {
+        /// Which item.
+        item: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A send failure.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Throttling, 5xx, network: the provider did not accept it; retry later.
+    #[error("temporary send failure: {0}")]
+    Transient(String),
+    /// Rejected for good (MessageRejected, invalid address): record, never retry.
+    #[error("permanent send failure: {0}")]
+    Permanent(String),
+}
+
+/// A publish failure.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("could not publish {detail_type} events: {reason}")]
+pub struct BusError {
+    /// Which kind of event.
+    pub detail_type: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Shared adapters (one outbox serving as mailer and bus, one client behind several handlers).
+impl<T: Mailer> Mailer for std::sync::Arc<T> {
+    fn send(&self, email: &OutgoingEmail) -> impl Future<Output = Result<String, SendError>> + Send {
+        (**self).send(email)
+    }
+}
+
+impl<T: Bus> Bus for std::sync::Arc<T> {
+    fn publish(&self, events: &[Outbound]) -> impl Future<Output = Result<(), BusError>> + Send {
+        (**self).publish(events)
+    }
+}
+
+impl<T: Clock> Clock for std::sync::Arc<T> {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+}

@@ -1,0 +1,571 @@
+//! Rendering: minijinja templates and locale strings into a subject, preheader, HTML and text.
+//!
+//! One `Renderer` is built at start-up (templates embedded in the binary, or read from a directory
+//! while a merchant edits them) and shared by every message.
+
+mod carriers;
+mod catalog;
+mod format;
+
+pub use carriers::{Carrier, Carriers, url_encode};
+pub use catalog::{Catalog, CatalogError};
+pub use format::Conventions;
+
+use crate::config::StoreConfig;
+use crate::coupon::Coupon;
+use crate::domain::{Cart, Customer, LineItem, Locale, Money, Zone, clean};
+use crate::event::CouponType;
+use crate::message::MessageKind;
+use crate::ports::{OrderRecord, ProductInfo, Scan, ShipmentRecord};
+use minijinja::value::{Kwargs, Serde};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Why a message could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// A template failed (syntax, undefined value, missing string).
+    #[error("template '{template}' failed: {reason}")]
+    Template {
+        /// Template name.
+        template: String,
+        /// minijinja's explanation.
+        reason: String,
+    },
+    /// A locale string failed.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// A template or data file could not be loaded.
+    #[error("cannot load {what}: {reason}")]
+    Load {
+        /// Which file.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A finished message body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    /// Subject, one line.
+    pub subject: String,
+    /// Preheader (inbox preview text).
+    pub preheader: String,
+    /// HTML part.
+    pub html: String,
+    /// Plain-text part.
+    pub text: String,
+    /// Locale used after fallback (the customer's tag, or the store default).
+    pub locale: String,
+}
+
+/// Everything a message shows, in domain terms; the renderer localizes and formats it.
+pub struct Draft<'a> {
+    /// What kind of message.
+    pub kind: MessageKind,
+    /// Recipient profile.
+    pub customer: &'a Customer,
+    /// Their locale (or the store's).
+    pub locale: &'a Locale,
+    /// Their time zone (or the store's).
+    pub zone: &'a Zone,
+    /// The order it is about.
+    pub order: Option<&'a OrderRecord>,
+    /// The shipment and the scan it reports.
+    pub shipment: Option<(&'a ShipmentRecord, Option<&'a Scan>)>,
+    /// The cart and which reminder.
+    pub cart: Option<(&'a Cart, u8)>,
+    /// A coupon carried.
+    pub coupon: Option<&'a Coupon>,
+    /// Recommended products.
+    pub recommendations: &'a [ProductInfo],
+    /// First order of the customer.
+    pub first_order: bool,
+    /// The customer bought before.
+    pub repeat_buyer: bool,
+    /// One-click unsubscribe page (marketing only).
+    pub unsubscribe_url: Option<&'a str>,
+}
+
+macro_rules! embedded_templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../../templates/", $name)))),*]
+    };
+}
+
+/// Templates compiled into the binary (release and Lambda builds).
+const TEMPLATES: &[(&str, &str)] = embedded_templates![
+    "email/layout.html",
+    "email/layout.txt",
+    "email/macros.html",
+    "email/macros.txt",
+    "email/order_confirmation.html",
+    "email/order_confirmation.txt",
+    "email/order_cancellation.html",
+    "email/order_cancellation.txt",
+    "email/shipping_confirmation.html",
+    "email/shipping_confirmation.txt",
+    "email/shipment_update.html",
+    "email/shipment_update.txt",
+    "email/delivery_confirmation.html",
+    "email/delivery_confirmation.txt",
+    "email/cross_sell.html",
+    "email/cross_sell.txt",
+    "email/review_request.html",
+    "email/review_request.txt",
+    "email/cart_reminder.html",
+    "email/cart_reminder.txt",
+    "email/welcome.html",
+    "email/welcome.txt",
+    "email/welcome_offer.html",
+    "email/welcome_offer.txt",
+];
+
+/// Locale files compiled into the binary.
+const LOCALES: &[(&str, &str)] = &[
+    ("en", include_str!("../../../templates/locales/en.toml")),
+    ("ko", include_str!("../../../templates/locales/ko.toml")),
+];
+
+const CARRIERS: &str = include_str!("../../../templates/carriers.toml");
+
+/// Renders every message kind in every shipped locale.
+pub struct Renderer {
+    env: Environment<'static>,
+    catalogs: Arc<BTreeMap<String, Catalog>>,
+    carriers: Carriers,
+    config: Arc<StoreConfig>,
+}
+
+impl Renderer {
+    /// A renderer over the templates and locales compiled into the binary.
+    pub fn embedded(config: Arc<StoreConfig>) -> Result<Self, RenderError> {
+        let catalogs = LOCALES
+            .iter()
+            .map(|(tag, text)| Catalog::parse(tag, text).map(|c| ((*tag).to_owned(), c)))
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+        let carriers = Carriers::parse(CARRIERS).map_err(|e| RenderError::Load {
+            what: "templates/carriers.toml".into(),
+            reason: e.to_string(),
+        })?;
+        let mut env = Self::environment();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).map_err(|e| template_error(name, &e))?;
+        }
+        Ok(Self::finish(env, catalogs, carriers, config))
+    }
+
+    /// A renderer reading templates, locales and carriers from a `templates/` directory (previews).
+    pub fn from_dir(dir: &Path, config: Arc<StoreConfig>) -> Result<Self, RenderError> {
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|e| RenderError::Load {
+                what: path.display().to_string(),
+                reason: e.to_string(),
+            })
+        };
+        let mut catalogs = BTreeMap::new();
+        let entries = std::fs::read_dir(dir.join("locales")).map_err(|e| RenderError::Load {
+            what: dir.join("locales").display().to_string(),
+            reason: e.to_string(),
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if let Some(tag) = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .filter(|_| path.extension().is_some_and(|e| e == "toml"))
+            {
+                catalogs.insert(tag.to_owned(), Catalog::parse(tag, &read(&path)?)?);
+            }
+        }
+        let carriers = Carriers::parse(&read(&dir.join("carriers.toml"))?).map_err(|e| RenderError::Load {
+            what: "carriers.toml".into(),
+            reason: e.to_string(),
+        })?;
+        let mut env = Self::environment();
+        env.set_loader(minijinja::path_loader(dir.to_path_buf()));
+        Ok(Self::finish(env, catalogs, carriers, config))
+    }
+
+    fn environment() -> Environment<'static> {
+        let mut env = Environment::new();
+        // Escape HTML in every template whatever its name; only the plain-text part is exempt.
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".txt") {
+                AutoEscape::None
+            } else {
+                AutoEscape::Html
+            }
+        });
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env
+    }
+
+    fn finish(
+        mut env: Environment<'static>,
+        catalogs: BTreeMap<String, Catalog>,
+        carriers: Carriers,
+        config: Arc<StoreConfig>,
+    ) -> Self {
+        let catalogs = Arc::new(catalogs);
+        let for_templates = Arc::clone(&catalogs);
+        env.add_function(
+            "t",
+            move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, Error> {
+                let locale = state
+                    .lookup("locale")
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .ok_or_else(|| Error::new(ErrorKind::UndefinedError, "t() needs `locale` in the context"))?;
+                let catalog = for_templates
+                    .get(&locale)
+                    .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no locale file '{locale}'")))?;
+                let values: Vec<(String, String)> = kwargs
+                    .args()
+                    .map(|name| Ok((name.to_owned(), kwargs.get::<minijinja::Value>(name)?.to_string())))
+                    .collect::<Result<_, Error>>()?;
+                let args: Vec<(&str, &str)> = values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                catalog
+                    .text(key, &args)
+                    .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+            },
+        );
+        Self {
+            env,
+            catalogs,
+            carriers,
+            config,
+        }
+    }
+
+    /// The shipped catalogs (for completeness tests).
+    pub fn catalogs(&self) -> &BTreeMap<String, Catalog> {
+        &self.catalogs
+    }
+
+    /// The catalog for a locale: its tag, then shorter tags, then the store default.
+    fn resolve(&self, locale: &Locale) -> (&Catalog, String) {
+        let found = locale.fallbacks().find_map(|tag| self.catalogs.get(tag));
+        if let Some(catalog) = found {
+            return (catalog, locale.to_string());
+        }
+        let default = &self.config.defaults.locale;
+        let catalog = default
+            .fallbacks()
+            .find_map(|tag| self.catalogs.get(tag))
+            .or_else(|| self.catalogs.values().next());
+        match catalog {
+            Some(catalog) => (catalog, default.to_string()),
+            None => unreachable!("at least one locale file is embedded"),
+        }
+    }
+
+    /// Renders a draft: subject, preheader, HTML and text, all in the customer's language.
+    pub fn render(&self, draft: &Draft<'_>) -> Result<Rendered, RenderError> {
+        let (catalog, locale_used) = self.resolve(draft.locale);
+        let conventions = Conventions::for_tag(&locale_used);
+        let composer = Composer {
+            draft,
+            catalog,
+            conventions,
+            carriers: &self.carriers,
+            config: &self.config,
+            locale_used: &locale_used,
+        };
+        let kind = draft.kind.as_str();
+        let args = composer.subject_args()?;
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let subject = one_line(&catalog.text(&format!("{kind}.subject"), &args)?);
+        let preheader = one_line(&catalog.text(&format!("{kind}.preheader"), &args)?);
+        let context = composer.context(&subject, &preheader)?;
+        let html = self.render_template(&format!("email/{kind}.html"), &context)?;
+        let text = self.render_template(&format!("email/{kind}.txt"), &context)?;
+        Ok(Rendered {
+            subject,
+            preheader,
+            html,
+            text: tidy_text(&text),
+            locale: locale_used,
+        })
+    }
+
+    fn render_template(&self, name: &str, context: &Value) -> Result<String, RenderError> {
+        let template = self.env.get_template(name).map_err(|e| template_error(name, &e))?;
+        template.render(Serde(context)).map_err(|e| template_error(name, &e))
+    }
+}
+
+fn template_error(name: &str, error: &Error) -> RenderError {
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        reason.push_str(&format!(": {inner}"));
+        source = inner.source();
+    }
+    RenderError::Template {
+        template: name.to_owned(),
+        reason,
+    }
+}
+
+/// Subjects and preheaders are single lines: control characters become spaces, runs collapse.
+fn one_line(text: &str) -> String {
+    clean(text).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Plain text: no trailing spaces, at most one blank line in a row.
+fn tidy_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 || out.is_empty() {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Turns a draft into the template context (see templates/README.md for its shape).
+struct Composer<'a> {
+    draft: &'a Draft<'a>,
+    catalog: &'a Catalog,
+    conventions: Conventions,
+    carriers: &'a Carriers,
+    config: &'a StoreConfig,
+    locale_used: &'a str,
+}
+
+impl Composer<'_> {
+    fn money(&self, money: Money) -> String {
+        self.conventions.money(&money)
+    }
+
+    fn display_name(&self) -> Option<String> {
+        let customer = self.draft.customer;
+        customer
+            .first_name
+            .as_ref()
+            .filter(|name| !name.is_blank())
+            .map(|name| name.as_str().trim().to_owned())
+    }
+
+    fn carrier_name(&self, record: &ShipmentRecord) -> String {
+        let shipment = &record.shipment;
+        if let Some(name) = shipment.carrier_name.as_ref().filter(|n| !n.is_blank()) {
+            return name.to_string();
+        }
+        self.carriers
+            .get(shipment.carrier.as_str())
+            .and_then(|carrier| carrier.name(self.draft.locale.fallbacks()))
+            .map_or_else(|| shipment.carrier.to_string(), str::to_owned)
+    }
+
+    fn subject_args(&self) -> Result<Vec<(&'static str, String)>, RenderError> {
+        let mut args = vec![
+            ("store", self.config.store.name.to_string()),
+            ("name", self.display_name().unwrap_or_default()),
+        ];
+        if let Some(order) = self.draft.order {
+            args.push(("number", order.order.number.to_string()));
+        }
+        if let Some((record, scan)) = self.draft.shipment {
+            args.push(("carrier", self.carrier_name(record)));
+            if let Some(scan) = scan {
+                args.push((
+                    "status",
+                    self.catalog
+                        .text(&format!("shipment_status.{}", scan.status.as_str()), &[])?,
+                ));
+            }
+        }
+        Ok(args)
+    }
+
+    fn item(&self, item: &LineItem, money: impl Fn(u64) -> Money, review_url: Option<String>) -> Value {
+        json!({
+            "name": item.name.as_str(),
+            "variant": item.variant.as_ref().map(|v| v.as_str()),
+            "quantity": item.quantity,
+            "unit_price": self.money(money(item.unit_price)),
+            "line_total": self.money(money(item.unit_price.saturating_mul(u64::from(item.quantity)))),
+            "image_url": item.image_url.as_ref().map(|v| v.as_str()),
+            "url": item.url.as_ref().map(|v| v.as_str()),
+            "review_url": review_url,
+        })
+    }
+
+    fn order(&self, record: &OrderRecord) -> Value {
+        let order = &record.order;
+        let review_url = |item: &LineItem| {
+            self.config
+                .store
+                .review_url
+                .replace("{order_id}", &url_encode(order.id.as_str()))
+                .replace("{product_id}", &url_encode(item.product_id.as_str()))
+        };
+        let wants_reviews = matches!(
+            self.draft.kind,
+            MessageKind::DeliveryConfirmation | MessageKind::ReviewRequest
+        );
+        let items: Vec<Value> = order
+            .items
+            .iter()
+            .map(|item| self.item(item, |m| order.money(m), wants_reviews.then(|| review_url(item))))
+            .collect();
+        let address = order.shipping_address.as_ref().map(|a| {
+            let mut lines = vec![a.name.to_string(), a.line1.to_string()];
+            lines.extend(a.line2.as_ref().map(ToString::to_string));
+            let region = a.region.as_ref().map(|r| format!(" {r}")).unwrap_or_default();
+            lines.push(format!("{}{region} {}", a.city, a.postal_code));
+            lines.push(a.country.to_string());
+            json!({ "lines": lines })
+        });
+        let placed = order.placed_at.to_zoned_datetime(self.draft.zone.tz().clone()).date();
+        json!({
+            "number": order.number.as_str(),
+            "placed_at": self.conventions.date(placed),
+            "status_url": order.status_url.as_ref().map(|v| v.as_str()),
+            "cancel_reason": record.cancelled.as_ref().and_then(|(_, reason)| reason.as_ref()).map(|r| r.as_str()),
+            "items": items,
+            "subtotal": self.money(order.money(order.subtotal)),
+            "shipping": self.money(order.money(order.shipping)),
+            "discount": self.money(order.money(order.discount)),
+            "has_discount": order.discount > 0,
+            "tax": self.money(order.money(order.tax)),
+            "total": self.money(order.money(order.total)),
+            "shipping_address": address,
+            "estimated_delivery": order.estimated_delivery.map(|d| self.conventions.date(d)),
+            "lead_time_days": order.lead_time_days,
+        })
+    }
+
+    fn shipment(&self, record: &ShipmentRecord, scan: Option<&Scan>) -> Value {
+        let shipment = &record.shipment;
+        let carrier = self.carriers.get(shipment.carrier.as_str());
+        let tracking_url = shipment
+            .tracking_url
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| carrier.map(|c| c.tracking_url(shipment.tracking_number.as_str())));
+        let logo = carrier.map(|c| {
+            format!(
+                "{}/img/carriers/{}",
+                self.config.store.website.trim_end_matches('/'),
+                c.logo
+            )
+        });
+        let estimate = scan.and_then(|s| s.estimated_delivery).or(shipment.estimated_delivery);
+        json!({
+            "carrier_name": self.carrier_name(record),
+            "carrier_logo_url": logo,
+            "tracking_number": shipment.tracking_number.as_str(),
+            "tracking_url": tracking_url,
+            "estimated_delivery": estimate.map(|d| self.conventions.date(d)),
+            "status": scan.map(|s| s.status.as_str()),
+            "location": scan.and_then(|s| s.location.as_ref()).map(|v| v.as_str()),
+            "description": scan.and_then(|s| s.description.as_ref()).map(|v| v.as_str()),
+        })
+    }
+
+    fn coupon(&self, coupon: &Coupon) -> Result<Value, RenderError> {
+        let money = |minor: u64| self.money(Money::new(i64::try_from(minor).unwrap_or(i64::MAX), coupon.currency));
+        let rule = &coupon.rule;
+        let offer = match (rule.coupon_type, rule.min_subtotal) {
+            (CouponType::Percent, _) => {
+                let percent = rule.percent_off.unwrap_or_default().to_string();
+                self.catalog.text("coupon.percent_off", &[("percent", &percent)])?
+            }
+            (CouponType::Fixed, None) => {
+                let amount = money(rule.amount_off.unwrap_or_default());
+                self.catalog.text("coupon.fixed_off", &[("amount", &amount)])?
+            }
+            (CouponType::Fixed, Some(min)) => {
+                let (amount, min) = (money(rule.amount_off.unwrap_or_default()), money(min));
+                self.catalog
+                    .text("coupon.fixed_off_min", &[("amount", &amount), ("min", &min)])?
+            }
+            (CouponType::FreeShipping, _) => self.catalog.text("coupon.free_shipping", &[])?,
+        };
+        let expires = coupon.expires_at.to_zoned_datetime(self.draft.zone.tz().clone()).date();
+        Ok(json!({ "code": coupon.code, "offer": offer, "expires": self.conventions.date(expires) }))
+    }
+
+    fn context(&self, subject: &str, preheader: &str) -> Result<Value, RenderError> {
+        let draft = self.draft;
+        let store = &self.config.store;
+        let unsubscribe = match draft.unsubscribe_url {
+            Some(url) => {
+                let reason = self.catalog.text(
+                    &format!("reason.{}", draft.kind.as_str()),
+                    &[("store", store.name.as_str())],
+                )?;
+                json!({ "url": url, "reason": reason })
+            }
+            None => Value::Null,
+        };
+        let cart = draft.cart.map(|(cart, nth)| {
+            let items: Vec<Value> = cart
+                .items
+                .iter()
+                .map(|i| self.item(i, |m| cart.money(m), None))
+                .collect();
+            json!({
+                "items": items,
+                "subtotal": self.money(cart.money(cart.subtotal)),
+                "checkout_url": cart.checkout_url.as_str(),
+                "reminder": nth,
+            })
+        });
+        let recommendations: Vec<Value> = draft
+            .recommendations
+            .iter()
+            .map(|p| {
+                json!({
+                    "name": p.name.as_str(),
+                    "url": p.url.as_ref().map(|v| v.as_str()),
+                    "image_url": p.image_url.as_ref().map(|v| v.as_str()),
+                    "price": self.money(Money::new(i64::try_from(p.unit_price).unwrap_or(i64::MAX), p.currency)),
+                })
+            })
+            .collect();
+        Ok(json!({
+            "kind": draft.kind.as_str(),
+            "category": draft.kind.category().as_str(),
+            "lang": self.locale_used,
+            "locale": self.catalog.locale(),
+            "subject": subject,
+            "preheader": preheader,
+            "store": {
+                "name": store.name.as_str(),
+                "website": store.website,
+                "logo_url": store.logo_url,
+                "support_url": store.support_url,
+                "postal_address": store.postal_address.as_str(),
+                "brand_color": store.brand_color,
+            },
+            "customer": {
+                "first_name": draft.customer.first_name.as_ref().map(|v| v.as_str()),
+                "display_name": self.display_name(),
+            },
+            "unsubscribe": unsubscribe,
+            "first_order": draft.first_order,
+            "repeat_buyer": draft.repeat_buyer,
+            "order": draft.order.map(|o| self.order(o)),
+            "shipment": draft.shipment.map(|(record, scan)| self.shipment(record, scan)),
+            "cart": cart,
+            "coupon": draft.coupon.map(|c| self.coupon(c)).transpose()?,
+            "recommendations": recommendations,
+        }))
+    }
+}
