@@ -2,7 +2,7 @@
 //!
 //! AWS adapters (DynamoDB, SES, EventBridge) and local ones (memory, outbox files) implement these.
 
-use crate::domain::{Cart, Currency, Text};
+use crate::domain::{Cart, Currency, Money, Text};
 use crate::domain::{
     CartId, Customer, CustomerId, EmailAddress, Order, OrderId, ProductId, Shipment, ShipmentId, ShipmentStatus,
 };
@@ -384,16 +384,22 @@ pub struct ProductInfo {
     pub name: Text,
     /// Category.
     pub category: Option<Text>,
-    /// Last seen unit price.
-    pub unit_price: u64,
-    /// Its currency.
-    pub currency: Currency,
+    /// Last seen unit price per currency code (a product is only shown in a currency it sold in).
+    pub prices: BTreeMap<String, u64>,
     /// Image.
     pub image_url: Option<Text>,
     /// Page.
     pub url: Option<Text>,
     /// Orders containing it.
     pub orders: i64,
+}
+
+impl ProductInfo {
+    /// Its price in `currency`, if it was ever sold in it.
+    pub fn price_in(&self, currency: Currency) -> Option<Money> {
+        let minor = *self.prices.get(currency.code())?;
+        Some(Money::new(i64::try_from(minor).unwrap_or(i64::MAX), currency))
+    }
 }
 
 /// A store failure.

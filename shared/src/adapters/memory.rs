@@ -209,14 +209,17 @@ impl Store for MemoryStore {
                 .or_insert_with(|| ProductInfo {
                     name: item.name.clone(),
                     category: item.category.clone(),
-                    unit_price: item.unit_price,
-                    currency: order.currency,
+                    prices: BTreeMap::new(),
                     image_url: item.image_url.clone(),
                     url: item.url.clone(),
                     orders: 0,
                 });
-            if products.contains(&item.product_id) && info.orders + delta >= 0 {
-                info.orders += delta;
+            info.prices.insert(order.currency.code().to_owned(), item.unit_price);
+        }
+        // Counted per order, not per line: two variants of one product are one purchase.
+        for id in &products {
+            if let Some(info) = stats.products.get_mut(*id) {
+                info.orders = (info.orders + delta).max(0);
             }
         }
         for a in &products {

@@ -20,7 +20,7 @@ pub fn recommend(
             && stats
                 .products
                 .get(id)
-                .is_some_and(|p| p.currency == currency && p.orders > 0)
+                .is_some_and(|p| p.price_in(currency).is_some() && p.orders > 0)
     };
     let mut scores: BTreeMap<&ProductId, i64> = BTreeMap::new();
     for id in bought {
@@ -65,8 +65,7 @@ mod tests {
         ProductInfo {
             name: Text::new(category),
             category: Some(Text::new(category)),
-            unit_price: 1000,
-            currency: Currency::parse(currency).expect("currency"),
+            prices: BTreeMap::from([(currency.to_owned(), 1000)]),
             image_url: None,
             url: None,
             orders,

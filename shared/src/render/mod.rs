@@ -527,15 +527,17 @@ impl Composer<'_> {
                 "reminder": nth,
             })
         });
+        let currency = draft.order.map(|o| o.order.currency);
         let recommendations: Vec<Value> = draft
             .recommendations
             .iter()
-            .map(|p| {
+            .filter_map(|p| Some((p, p.price_in(currency?)?)))
+            .map(|(p, price)| {
                 json!({
                     "name": p.name.as_str(),
                     "url": p.url.as_ref().map(|v| v.as_str()),
                     "image_url": p.image_url.as_ref().map(|v| v.as_str()),
-                    "price": self.money(Money::new(i64::try_from(p.unit_price).unwrap_or(i64::MAX), p.currency)),
+                    "price": self.money(price),
                 })
             })
             .collect();
