@@ -1,1 +1,288 @@
-//! placeholder
+//! Test support: an in-memory app (the engine with memory adapters and a simulated clock) driven by
+//! EventBridge-shaped events, replay helpers, and builders for event payloads.
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tidings_cli::{IndexLine, Input, Report, Settings};
+use tidings_core::adapters::memory::{MemoryBus, MemoryMailer, MemoryStore, SimClock};
+use tidings_core::config::StoreConfig;
+use tidings_core::engine::{Engine, EngineError, Outcome, Ports};
+use tidings_core::event::{Parsed, parse_envelope};
+use tidings_core::ports::{Mailer, OutgoingEmail, SendError, Store};
+use tidings_core::render::Renderer;
+use tidings_core::signing::SigningKeys;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A spec example file (the copy kept in `docs/spec/examples`).
+pub fn example(name: &str) -> PathBuf {
+    repo_root().join("docs/spec/examples").join(name)
+}
+
+/// Parses an RFC 3339 timestamp.
+pub fn ts(text: &str) -> Timestamp {
+    text.parse().expect("test timestamp")
+}
+
+/// A replay and its outbox (kept alive as long as this value).
+pub struct Replayed {
+    /// Keeps the outbox directory.
+    pub dir: tempfile::TempDir,
+    /// What the replay reported.
+    pub report: Report,
+    /// `events.jsonl`, parsed.
+    pub events: Vec<Value>,
+}
+
+impl Replayed {
+    /// The outbox directory.
+    pub fn outbox(&self) -> PathBuf {
+        self.dir.path().join("outbox")
+    }
+
+    /// Index lines.
+    pub fn sent(&self) -> &[IndexLine] {
+        &self.report.sent
+    }
+
+    /// `(at, kind)` of every email, in order.
+    pub fn timeline(&self) -> Vec<(String, String)> {
+        self.report.sent.iter().map(|l| (l.at.to_string(), l.kind.clone())).collect()
+    }
+
+    /// Emitted events of one detail-type.
+    pub fn emitted(&self, detail_type: &str) -> Vec<&Value> {
+        self.events.iter().filter(|e| e["detail-type"] == detail_type).collect()
+    }
+
+    /// The raw bytes of the n-th email (1-based).
+    pub fn eml(&self, n: usize) -> Vec<u8> {
+        std::fs::read(self.outbox().join(&self.report.sent[n - 1].file)).expect("eml file")
+    }
+}
+
+/// Replays text inputs with the sample store settings into a fresh outbox.
+pub fn replay_inputs(inputs: Vec<Input>) -> Replayed {
+    replay_with(inputs, StoreConfig::sample())
+}
+
+/// Replays with custom settings.
+pub fn replay_with(inputs: Vec<Input>, config: StoreConfig) -> Replayed {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outbox = dir.path().join("outbox");
+    let settings = Settings {
+        config,
+        keys: SigningKeys::demo(),
+        templates: None,
+        until: None,
+    };
+    let runtime = tokio_runtime();
+    let report = runtime
+        .block_on(tidings_cli::replay(&inputs, &outbox, settings))
+        .expect("replay succeeds");
+    let events = std::fs::read_to_string(outbox.join("events.jsonl"))
+        .expect("events.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event json"))
+        .collect();
+    Replayed { dir, report, events }
+}
+
+/// Replays event files.
+pub fn replay_files(paths: &[PathBuf]) -> Replayed {
+    replay_inputs(
+        paths
+            .iter()
+            .map(|p| Input {
+                name: p.display().to_string(),
+                text: std::fs::read_to_string(p).expect("event file"),
+            })
+            .collect(),
+    )
+}
+
+/// Replays envelopes given as JSON values.
+pub fn replay_events(events: &[Value]) -> Replayed {
+    let text = events.iter().map(Value::to_string).collect::<Vec<_>>().join("\n");
+    replay_inputs(vec![Input {
+        name: "test.jsonl".into(),
+        text,
+    }])
+}
+
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+}
+
+/// A mailer that fails the first `transient` sends, then rejects `permanent_for` addresses for good.
+#[derive(Default)]
+pub struct FlakyMailer {
+    /// Temporary failures left to inject.
+    pub transient: std::sync::atomic::AtomicUsize,
+    /// Addresses rejected permanently.
+    pub reject: Vec<String>,
+    /// Where successful sends go.
+    pub inner: MemoryMailer,
+}
+
+impl Mailer for FlakyMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, SendError> {
+        use std::sync::atomic::Ordering;
+        if self.reject.iter().any(|r| r == email.to.as_str()) {
+            return Err(SendError::Permanent("MessageRejected: address on the account's block list".into()));
+        }
+        let left = self.transient.load(Ordering::SeqCst);
+        if left > 0 {
+            self.transient.store(left - 1, Ordering::SeqCst);
+            return Err(SendError::Transient("Throttling: Maximum sending rate exceeded".into()));
+        }
+        self.inner.send(email).await
+    }
+}
+
+/// The engine with memory adapters, driven event by event with a simulated clock.
+pub struct TestApp<M: Mailer = MemoryMailer> {
+    /// The engine.
+    pub engine: Engine<MemoryStore, M, MemoryBus, Arc<SimClock>>,
+    /// The clock it reads.
+    pub clock: Arc<SimClock>,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// A test app over the sample store with the memory mailer.
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(MemoryMailer::default(), StoreConfig::sample())
+}
+
+/// A test app with a given mailer and config.
+pub fn spawn_app_with<M: Mailer>(mailer: M, config: StoreConfig) -> TestApp<M> {
+    let config = Arc::new(config);
+    let clock = Arc::new(SimClock::new(ts("2026-01-01T00:00:00Z")));
+    let renderer = Renderer::embedded(Arc::clone(&config)).expect("templates");
+    let ports = Ports {
+        store: MemoryStore::new(),
+        mailer,
+        bus: MemoryBus::default(),
+        clock: Arc::clone(&clock),
+    };
+    TestApp {
+        engine: Engine::new(ports, config, renderer, SigningKeys::demo()),
+        clock,
+        runtime: tokio_runtime(),
+    }
+}
+
+impl<M: Mailer> TestApp<M> {
+    /// Delivers one envelope at its own time (follow-ups due before it fire first).
+    pub fn deliver(&self, envelope: &Value) -> Result<Vec<Outcome>, EngineError> {
+        let time = ts(envelope["time"].as_str().expect("envelope time"));
+        self.deliver_at(envelope, time)
+    }
+
+    /// Delivers an envelope at processing time `now` (EventBridge delivers late and out of order).
+    pub fn deliver_at(&self, envelope: &Value, now: Timestamp) -> Result<Vec<Outcome>, EngineError> {
+        let Parsed::Known(event) = parse_envelope(&envelope.to_string()).expect("valid event") else {
+            panic!("test events must be known types")
+        };
+        self.run_until(now - SignedDuration::from_nanos(1));
+        self.clock.set(now);
+        self.runtime.block_on(self.engine.handle(&event))
+    }
+
+    /// Fires every follow-up due up to `until`, moving the clock; returns what happened.
+    pub fn run_until(&self, until: Timestamp) -> Vec<Outcome> {
+        let mut out = Vec::new();
+        loop {
+            let store = self.engine.store();
+            let next = self.runtime.block_on(store.due_follow_ups(until, 1)).expect("store");
+            let Some(follow_up) = next.into_iter().next() else { break };
+            self.clock.set(follow_up.due_at);
+            out.extend(self.runtime.block_on(self.engine.fire(&follow_up.key)).expect("fire"));
+        }
+        self.clock.set(until.max(self.clock_now()));
+        out
+    }
+
+    fn clock_now(&self) -> Timestamp {
+        use tidings_core::ports::Clock;
+        self.clock.now()
+    }
+
+    /// Runs a future of the engine to completion.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
+impl TestApp<MemoryMailer> {
+    /// `(at, message key)` of every email sent so far.
+    pub fn sent(&self) -> Vec<(String, String)> {
+        self.engine
+            .mailer()
+            .sent()
+            .iter()
+            .map(|e| (e.at.to_string(), e.key.to_string()))
+            .collect()
+    }
+}
+
+/// An EventBridge envelope as the store's bridge sends it.
+pub fn envelope(detail_type: &str, time: &str, detail: Value) -> Value {
+    let id = tidings_core::signing::derived_uuid(&format!("{detail_type}{time}{detail}"));
+    json!({
+        "version": "0", "id": id, "detail-type": detail_type, "source": "shop.example",
+        "account": "123456789012", "time": time, "region": "eu-west-1", "resources": [], "detail": detail
+    })
+}
+
+/// A customer payload.
+pub fn customer(id: &str, locale: &str, time_zone: &str, consent: bool) -> Value {
+    let name = id.trim_start_matches("c-");
+    json!({
+        "id": id, "email": format!("{name}@example.com"), "first_name": format!("Name{name}"),
+        "locale": locale, "time_zone": time_zone, "marketing_consent": consent, "tags": []
+    })
+}
+
+/// A line item.
+pub fn item(product: &str, category: &str, quantity: u32, unit_price: u64) -> Value {
+    json!({
+        "sku": product.to_uppercase(), "product_id": product, "name": format!("Product {product}"),
+        "category": category, "quantity": quantity, "unit_price": unit_price,
+        "image_url": format!("https://shop.example/img/{product}.jpg"), "url": format!("https://shop.example/p/{product}")
+    })
+}
+
+/// An order payload (totals computed from the items).
+pub fn order(id: &str, customer: &Value, currency: &str, items: Vec<Value>, placed_at: &str) -> Value {
+    let subtotal: u64 = items
+        .iter()
+        .map(|i| i["quantity"].as_u64().unwrap_or(0) * i["unit_price"].as_u64().unwrap_or(0))
+        .sum();
+    json!({
+        "id": id, "number": format!("#{}", id.trim_start_matches("o-")), "customer": customer, "currency": currency,
+        "items": items, "subtotal": subtotal, "shipping": 500, "discount": 0, "tax": 0, "total": subtotal + 500,
+        "shipping_address": {"name": "A Person", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"},
+        "estimated_delivery": null, "cart_id": null, "coupon_code": null, "placed_at": placed_at,
+        "status_url": format!("https://shop.example/orders/{id}")
+    })
+}
+
+/// A cart payload.
+pub fn cart(id: &str, customer: &Value, items: Vec<Value>, updated_at: &str) -> Value {
+    let subtotal: u64 = items
+        .iter()
+        .map(|i| i["quantity"].as_u64().unwrap_or(0) * i["unit_price"].as_u64().unwrap_or(0))
+        .sum();
+    json!({
+        "id": id, "customer": customer, "currency": "USD", "items": items, "subtotal": subtotal,
+        "checkout_url": format!("https://shop.example/checkout/{id}"), "updated_at": updated_at
+    })
+}
