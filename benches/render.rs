@@ -54,7 +54,7 @@ fn bench(c: &mut Criterion) {
                 || {
                     let id = next.fetch_add(1, Ordering::Relaxed);
                     match parse_envelope(&order_event(id, items)).expect("valid") {
-                        Parsed::Known(event) => event,
+                        Parsed::Known(event) => *event,
                         Parsed::Unknown { .. } => unreachable!("OrderConfirmed is known"),
                     }
                 },

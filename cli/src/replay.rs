@@ -97,10 +97,10 @@ fn load(inputs: &[Input], config: &StoreConfig, notes: &mut Vec<String>) -> Resu
             }
             match parse_envelope(line) {
                 Ok(Parsed::Known(event)) => {
-                    if config.sources.iter().any(|s| *s == event.source) {
+                    if config.sources.contains(&event.source) {
                         events.push(Sourced {
                             order: (file_index, line_no),
-                            event,
+                            event: *event,
                         });
                     } else {
                         notes.push(format!(

@@ -13,25 +13,48 @@ fn tidings(args: &[&str], stdin: Option<&str>) -> Output {
         .expect("tidings runs");
     if let Some(text) = stdin {
         use std::io::Write;
-        child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("stdin written");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("stdin written");
     }
     drop(child.stdin.take());
     child.wait_with_output().expect("tidings finished")
 }
 
 fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/spec/examples").join(name).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/spec/examples")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 #[test]
 fn replay_writes_the_outbox_and_prints_a_summary() {
     let dir = tempfile::tempdir().expect("temp");
     let outbox = dir.path().join("out");
-    let output = tidings(&["replay", &example("one-customer.jsonl"), "--outbox", outbox.to_str().expect("utf-8")], None);
+    let output = tidings(
+        &[
+            "replay",
+            &example("one-customer.jsonl"),
+            "--outbox",
+            outbox.to_str().expect("utf-8"),
+        ],
+        None,
+    );
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("5 email(s) sent"), "{stdout}");
-    assert_eq!(std::fs::read_to_string(outbox.join("index.jsonl")).expect("index").lines().count(), 5);
+    assert_eq!(
+        std::fs::read_to_string(outbox.join("index.jsonl"))
+            .expect("index")
+            .lines()
+            .count(),
+        5
+    );
     assert!(outbox.join("0005-delivery_confirmation.eml").exists());
 }
 
@@ -45,12 +68,28 @@ fn every_invalid_line_is_reported_with_its_file_and_line_and_nothing_is_sent() {
     lines[3] = "{not json".to_owned();
     std::fs::write(&input, lines.join("\n")).expect("write");
     let outbox = dir.path().join("out");
-    let output = tidings(&["replay", input.to_str().expect("utf-8"), "--outbox", outbox.to_str().expect("utf-8")], None);
+    let output = tidings(
+        &[
+            "replay",
+            input.to_str().expect("utf-8"),
+            "--outbox",
+            outbox.to_str().expect("utf-8"),
+        ],
+        None,
+    );
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let name = input.display().to_string();
-    assert!(stderr.contains(&format!("{name}:2: detail.cart.customer.email: must contain exactly one '@'")), "{stderr}");
-    assert!(stderr.contains(&format!("{name}:4: (line): not valid JSON")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{name}:2: detail.cart.customer.email: must contain exactly one '@'"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}:4: (line): not valid JSON")),
+        "{stderr}"
+    );
     assert!(!outbox.exists(), "nothing is written when the input is invalid");
 }
 
@@ -58,10 +97,21 @@ fn every_invalid_line_is_reported_with_its_file_and_line_and_nothing_is_sent() {
 fn an_outbox_that_already_holds_files_is_refused() {
     let dir = tempfile::tempdir().expect("temp");
     std::fs::write(dir.path().join("keep.txt"), "precious").expect("write");
-    let output = tidings(&["replay", &example("one-customer.jsonl"), "--outbox", dir.path().to_str().expect("utf-8")], None);
+    let output = tidings(
+        &[
+            "replay",
+            &example("one-customer.jsonl"),
+            "--outbox",
+            dir.path().to_str().expect("utf-8"),
+        ],
+        None,
+    );
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("already holds files"));
-    assert_eq!(std::fs::read_to_string(dir.path().join("keep.txt")).expect("kept"), "precious");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("keep.txt")).expect("kept"),
+        "precious"
+    );
 }
 
 #[test]
@@ -70,32 +120,67 @@ fn events_can_come_from_stdin_and_until_stops_the_clock() {
     let outbox = dir.path().join("out");
     let text = std::fs::read_to_string(example("one-customer.jsonl")).expect("example");
     let output = tidings(
-        &["replay", "-", "--until", "2026-11-03T00:00:00Z", "--outbox", outbox.to_str().expect("utf-8")],
+        &[
+            "replay",
+            "-",
+            "--until",
+            "2026-11-03T00:00:00Z",
+            "--outbox",
+            outbox.to_str().expect("utf-8"),
+        ],
         Some(&text),
     );
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let index = std::fs::read_to_string(outbox.join("index.jsonl")).expect("index");
-    assert_eq!(index.lines().count(), 2, "welcome and order confirmation happen before the 3rd: {index}");
+    assert_eq!(
+        index.lines().count(),
+        2,
+        "welcome and order confirmation happen before the 3rd: {index}"
+    );
 }
 
 #[test]
 fn verbose_replay_explains_every_message_not_sent() {
     let dir = tempfile::tempdir().expect("temp");
     let outbox = dir.path().join("out");
-    let output = tidings(&["replay", &example("one-customer.jsonl"), "-v", "--outbox", outbox.to_str().expect("utf-8")], None);
+    let output = tidings(
+        &[
+            "replay",
+            &example("one-customer.jsonl"),
+            "-v",
+            "--outbox",
+            outbox.to_str().expect("utf-8"),
+        ],
+        None,
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("skipped welcome_offer#c-100: customer ordered"), "{stderr}");
-    assert!(stderr.contains("skipped review_request#o-1001: review already submitted"), "{stderr}");
+    assert!(
+        stderr.contains("skipped welcome_offer#c-100: customer ordered"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("skipped review_request#o-1001: review already submitted"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("ada@example.com"), "logs never show an address");
 }
 
 #[test]
 fn a_config_with_a_no_reply_address_is_refused_with_the_setting_named() {
     let dir = tempfile::tempdir().expect("temp");
-    let sample = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sample-store.toml")).expect("sample");
+    let sample = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sample-store.toml"))
+        .expect("sample");
     let config = dir.path().join("store.toml");
     std::fs::write(&config, sample.replace("help@shop.example", "noreply@shop.example")).expect("write");
-    let output = tidings(&["replay", &example("one-customer.jsonl"), "--config", config.to_str().expect("utf-8")], None);
+    let output = tidings(
+        &[
+            "replay",
+            &example("one-customer.jsonl"),
+            "--config",
+            config.to_str().expect("utf-8"),
+        ],
+        None,
+    );
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("sender.reply_to"));
 }
@@ -108,6 +193,9 @@ fn the_demo_runs_and_can_be_run_again() {
         let output = tidings(&["demo", "--outbox", outbox.to_str().expect("utf-8")], None);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(stdout.contains("ko-KR") && stdout.contains("en-GB"), "several locales: {stdout}");
+        assert!(
+            stdout.contains("ko-KR") && stdout.contains("en-GB"),
+            "several locales: {stdout}"
+        );
     }
 }

@@ -36,7 +36,7 @@ pub struct InboundEvent {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Parsed {
     /// A detail-type tidings handles.
-    Known(InboundEvent),
+    Known(Box<InboundEvent>),
     /// Any other detail-type: ignored with a log line.
     Unknown {
         /// The detail-type that was not recognised.
@@ -251,12 +251,12 @@ pub fn parse_envelope_value(value: serde_json::Value) -> Result<Parsed, EventErr
             });
         }
     };
-    Ok(Parsed::Known(InboundEvent {
+    Ok(Parsed::Known(Box::new(InboundEvent {
         id: envelope.id,
         source: envelope.source,
         time: envelope.time,
         event,
-    }))
+    })))
 }
 
 fn detail<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, EventError> {

@@ -5,11 +5,19 @@ use tidings_core::domain::EmailAddress;
 use tidings_tests::{cart, customer, envelope, item, order, spawn_app, ts};
 
 fn signup(consent: bool, time: &str) -> Value {
-    envelope("CustomerSignedUp", time, json!({ "customer": customer("c-1", "en-US", "America/New_York", consent) }))
+    envelope(
+        "CustomerSignedUp",
+        time,
+        json!({ "customer": customer("c-1", "en-US", "America/New_York", consent) }),
+    )
 }
 
 fn update(consent: bool, time: &str) -> Value {
-    envelope("CustomerUpdated", time, json!({ "customer": customer("c-1", "en-US", "America/New_York", consent) }))
+    envelope(
+        "CustomerUpdated",
+        time,
+        json!({ "customer": customer("c-1", "en-US", "America/New_York", consent) }),
+    )
 }
 
 fn keys(app: &tidings_tests::TestApp) -> Vec<String> {
@@ -20,11 +28,25 @@ fn keys(app: &tidings_tests::TestApp) -> Vec<String> {
 fn withdrawing_consent_stops_follow_ups_already_scheduled() {
     let app = spawn_app();
     app.deliver(&signup(true, "2026-11-02T14:00:00Z")).expect("signup");
-    let abandoned = cart("cart-1", &customer("c-1", "en-US", "America/New_York", true), vec![item("p-mug", "kitchen", 1, 1800)], "2026-11-03T15:00:00Z");
-    app.deliver(&envelope("CartUpdated", "2026-11-03T15:00:00Z", json!({ "cart": abandoned }))).expect("cart");
+    let abandoned = cart(
+        "cart-1",
+        &customer("c-1", "en-US", "America/New_York", true),
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-03T15:00:00Z",
+    );
+    app.deliver(&envelope(
+        "CartUpdated",
+        "2026-11-03T15:00:00Z",
+        json!({ "cart": abandoned }),
+    ))
+    .expect("cart");
     app.deliver(&update(false, "2026-11-03T15:30:00Z")).expect("withdrawn");
     app.run_until(ts("2026-11-30T00:00:00Z"));
-    assert_eq!(keys(&app), ["welcome#c-1"], "welcome_offer and both cart reminders were scheduled, none sent");
+    assert_eq!(
+        keys(&app),
+        ["welcome#c-1"],
+        "welcome_offer and both cart reminders were scheduled, none sent"
+    );
 }
 
 #[test]
@@ -32,12 +54,34 @@ fn without_consent_only_transactional_mail_is_sent() {
     let app = spawn_app();
     app.deliver(&signup(false, "2026-11-02T14:00:00Z")).expect("signup");
     let buyer = customer("c-1", "en-US", "America/New_York", false);
-    let placed = order("o-1", &buyer, "USD", vec![item("p-mug", "kitchen", 1, 1800)], "2026-11-02T15:00:00Z");
-    app.deliver(&envelope("OrderConfirmed", "2026-11-02T15:00:00Z", json!({ "order": placed }))).expect("order");
-    app.deliver(&envelope("OrderDelivered", "2026-11-04T15:00:00Z", json!({ "order_id": "o-1" }))).expect("delivered");
+    let placed = order(
+        "o-1",
+        &buyer,
+        "USD",
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-02T15:00:00Z",
+    );
+    app.deliver(&envelope(
+        "OrderConfirmed",
+        "2026-11-02T15:00:00Z",
+        json!({ "order": placed }),
+    ))
+    .expect("order");
+    app.deliver(&envelope(
+        "OrderDelivered",
+        "2026-11-04T15:00:00Z",
+        json!({ "order_id": "o-1" }),
+    ))
+    .expect("delivered");
     app.run_until(ts("2026-11-30T00:00:00Z"));
     assert_eq!(keys(&app), ["order_confirmation#o-1", "delivery_confirmation#o-1"]);
-    let coupons = app.engine.bus().events().into_iter().filter(|e| e.detail.detail_type() == "CouponIssued").count();
+    let coupons = app
+        .engine
+        .bus()
+        .events()
+        .into_iter()
+        .filter(|e| e.detail.detail_type() == "CouponIssued")
+        .count();
     assert_eq!(coupons, 0, "the delivery coupon needs marketing consent");
 }
 
@@ -47,12 +91,25 @@ fn an_older_statement_delivered_late_does_not_override_a_newer_one() {
     app.deliver(&signup(true, "2026-11-02T14:00:00Z")).expect("signup");
     app.deliver(&update(false, "2026-11-03T10:00:00Z")).expect("withdrawn");
     // A cart event stamped before the withdrawal, delivered after it, still says consent=true.
-    let stale = cart("cart-1", &customer("c-1", "en-US", "America/New_York", true), vec![item("p-mug", "kitchen", 1, 1800)], "2026-11-03T09:00:00Z");
+    let stale = cart(
+        "cart-1",
+        &customer("c-1", "en-US", "America/New_York", true),
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-03T09:00:00Z",
+    );
     let late = envelope("CartUpdated", "2026-11-03T09:00:00Z", json!({ "cart": stale }));
     app.deliver_at(&late, ts("2026-11-03T10:05:00Z")).expect("late cart");
     app.run_until(ts("2026-11-30T00:00:00Z"));
     assert_eq!(keys(&app), ["welcome#c-1"]);
-    let record = app.engine.store().state().customers.values().next().cloned().expect("customer");
+    let record = app
+        .engine
+        .store()
+        .state()
+        .customers
+        .values()
+        .next()
+        .cloned()
+        .expect("customer");
     assert!(!record.consent.given);
 }
 
@@ -62,17 +119,34 @@ fn renewed_consent_allows_marketing_again() {
     app.deliver(&signup(false, "2026-11-02T14:00:00Z")).expect("signup");
     app.deliver(&update(true, "2026-11-02T18:00:00Z")).expect("opted in");
     app.run_until(ts("2026-11-30T00:00:00Z"));
-    assert_eq!(keys(&app), ["welcome_offer#c-1"], "welcome was skipped at signup, the offer two days later is allowed");
+    assert_eq!(
+        keys(&app),
+        ["welcome_offer#c-1"],
+        "welcome was skipped at signup, the offer two days later is allowed"
+    );
 }
 
 #[test]
 fn a_suppressed_address_receives_nothing_not_even_transactional_mail() {
     let app = spawn_app();
-    app.engine.store().suppress(&EmailAddress::parse("1@example.com").expect("email"));
+    app.engine
+        .store()
+        .suppress(&EmailAddress::parse("1@example.com").expect("email"));
     app.deliver(&signup(true, "2026-11-02T14:00:00Z")).expect("signup");
     let buyer = customer("c-1", "en-US", "America/New_York", true);
-    let placed = order("o-1", &buyer, "USD", vec![item("p-mug", "kitchen", 1, 1800)], "2026-11-02T15:00:00Z");
-    app.deliver(&envelope("OrderConfirmed", "2026-11-02T15:00:00Z", json!({ "order": placed }))).expect("order");
+    let placed = order(
+        "o-1",
+        &buyer,
+        "USD",
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-02T15:00:00Z",
+    );
+    app.deliver(&envelope(
+        "OrderConfirmed",
+        "2026-11-02T15:00:00Z",
+        json!({ "order": placed }),
+    ))
+    .expect("order");
     app.run_until(ts("2026-11-30T00:00:00Z"));
     assert!(app.sent().is_empty(), "{:?}", app.sent());
 }

@@ -10,7 +10,11 @@ use tidings_tests::{FlakyMailer, customer, envelope, item, order, spawn_app, spa
 
 fn confirmed(id: &str, time: &str) -> serde_json::Value {
     let ada = customer("c-1", "en-US", "America/New_York", true);
-    envelope("OrderConfirmed", time, json!({ "order": order(id, &ada, "USD", vec![item("p-mug", "kitchen", 1, 1800)], time) }))
+    envelope(
+        "OrderConfirmed",
+        time,
+        json!({ "order": order(id, &ada, "USD", vec![item("p-mug", "kitchen", 1, 1800)], time) }),
+    )
 }
 
 #[test]
@@ -21,7 +25,10 @@ fn the_same_event_delivered_three_times_sends_one_email() {
         app.deliver(&event).expect("handled");
     }
     let sent = app.sent();
-    assert_eq!(sent, vec![("2026-11-02T16:05:00Z".to_owned(), "order_confirmation#o-1".to_owned())]);
+    assert_eq!(
+        sent,
+        vec![("2026-11-02T16:05:00Z".to_owned(), "order_confirmation#o-1".to_owned())]
+    );
 }
 
 #[test]
@@ -32,11 +39,21 @@ fn the_same_order_under_different_envelope_ids_sends_one_email() {
     event["id"] = json!("another-delivery-attempt");
     let outcomes = app.deliver(&event).expect("second");
     assert!(
-        outcomes.iter().any(|o| matches!(o, Outcome::Skipped { reason, .. } if reason.contains("already sent"))),
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Skipped { reason, .. } if reason.contains("already sent"))),
         "{outcomes:?}"
     );
     assert_eq!(app.sent().len(), 1);
-    let customer = app.engine.store().state().customers.values().next().cloned().expect("customer");
+    let customer = app
+        .engine
+        .store()
+        .state()
+        .customers
+        .values()
+        .next()
+        .cloned()
+        .expect("customer");
     assert_eq!(customer.orders_confirmed, 1, "a redelivered order is not counted twice");
 }
 
@@ -44,17 +61,30 @@ fn the_same_order_under_different_envelope_ids_sends_one_email() {
 fn a_repeated_carrier_status_sends_one_update_per_status() {
     let app = spawn_app();
     app.deliver(&confirmed("o-1", "2026-11-02T16:05:00Z")).expect("order");
-    let shipment = json!({"id": "shp-9", "carrier": "ups", "tracking_number": "1Z9", "shipped_at": "2026-11-03T13:00:00Z"});
-    app.deliver(&envelope("OrderShipped", "2026-11-03T13:00:00Z", json!({"order_id": "o-1", "shipment": shipment})))
-        .expect("shipped");
+    let shipment =
+        json!({"id": "shp-9", "carrier": "ups", "tracking_number": "1Z9", "shipped_at": "2026-11-03T13:00:00Z"});
+    app.deliver(&envelope(
+        "OrderShipped",
+        "2026-11-03T13:00:00Z",
+        json!({"order_id": "o-1", "shipment": shipment}),
+    ))
+    .expect("shipped");
     for time in ["2026-11-04T10:00:00Z", "2026-11-04T11:00:00Z"] {
         let update = json!({"order_id": "o-1", "shipment_id": "shp-9", "status": "delayed"});
         app.deliver(&envelope("ShipmentUpdated", time, update)).expect("update");
     }
     let in_transit = json!({"order_id": "o-1", "shipment_id": "shp-9", "status": "in_transit"});
-    app.deliver(&envelope("ShipmentUpdated", "2026-11-04T12:00:00Z", in_transit)).expect("scan");
+    app.deliver(&envelope("ShipmentUpdated", "2026-11-04T12:00:00Z", in_transit))
+        .expect("scan");
     let keys: Vec<String> = app.sent().into_iter().map(|(_, key)| key).collect();
-    assert_eq!(keys, ["order_confirmation#o-1", "shipping_confirmation#shp-9", "shipment_update#shp-9#delayed"]);
+    assert_eq!(
+        keys,
+        [
+            "order_confirmation#o-1",
+            "shipping_confirmation#shp-9",
+            "shipment_update#shp-9#delayed"
+        ]
+    );
 }
 
 #[test]
@@ -72,7 +102,10 @@ fn a_throttled_send_releases_its_claim_and_the_retry_sends_once() {
     app.deliver(&event).expect("retry succeeds");
     app.deliver(&event).expect("a late duplicate");
     assert_eq!(app.engine.mailer().inner.sent().len(), 1);
-    assert!(matches!(app.engine.store().state().claims.get(&key), Some(ClaimState::Sent { .. })));
+    assert!(matches!(
+        app.engine.store().state().claims.get(&key),
+        Some(ClaimState::Sent { .. })
+    ));
 }
 
 #[test]
@@ -84,11 +117,21 @@ fn a_permanent_rejection_is_recorded_and_never_retried() {
     let app = spawn_app_with(mailer, StoreConfig::sample());
     let event = confirmed("o-1", "2026-11-02T16:05:00Z");
     let outcomes = app.deliver(&event).expect("a rejection is an outcome, not an error");
-    assert!(outcomes.iter().any(|o| matches!(o, Outcome::Failed { reason, .. } if reason.contains("MessageRejected"))));
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Failed { reason, .. } if reason.contains("MessageRejected")))
+    );
     let again = app.deliver(&event).expect("redelivery");
-    assert!(again.iter().any(|o| matches!(o, Outcome::Skipped { reason, .. } if reason.contains("failed permanently"))));
+    assert!(
+        again
+            .iter()
+            .any(|o| matches!(o, Outcome::Skipped { reason, .. } if reason.contains("failed permanently")))
+    );
     let key = MessageKey::parse("order_confirmation#o-1").expect("key");
-    assert!(matches!(app.engine.store().state().claims.get(&key), Some(ClaimState::Failed { reason, .. }) if reason.contains("MessageRejected")));
+    assert!(
+        matches!(app.engine.store().state().claims.get(&key), Some(ClaimState::Failed { reason, .. }) if reason.contains("MessageRejected"))
+    );
 }
 
 #[test]
@@ -104,10 +147,27 @@ fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
         lease: jiff::SignedDuration::from_mins(15),
         cap: None,
     };
-    assert_eq!(app.block_on(store.claim_message(&claim("2026-11-02T16:05:00Z"))).expect("store"), ClaimOutcome::Claimed);
+    assert_eq!(
+        app.block_on(store.claim_message(&claim("2026-11-02T16:05:00Z")))
+            .expect("store"),
+        ClaimOutcome::Claimed
+    );
     // The process died here. A retry inside the lease waits; after it, the claim is taken over.
-    assert_eq!(app.block_on(store.claim_message(&claim("2026-11-02T16:10:00Z"))).expect("store"), ClaimOutcome::InFlight);
-    assert_eq!(app.block_on(store.claim_message(&claim("2026-11-02T16:21:00Z"))).expect("store"), ClaimOutcome::Claimed);
-    app.block_on(store.mark_sent(&key, "ses-1", tidings_tests::ts("2026-11-02T16:21:01Z"))).expect("store");
-    assert_eq!(app.block_on(store.claim_message(&claim("2026-11-09T00:00:00Z"))).expect("store"), ClaimOutcome::AlreadySent);
+    assert_eq!(
+        app.block_on(store.claim_message(&claim("2026-11-02T16:10:00Z")))
+            .expect("store"),
+        ClaimOutcome::InFlight
+    );
+    assert_eq!(
+        app.block_on(store.claim_message(&claim("2026-11-02T16:21:00Z")))
+            .expect("store"),
+        ClaimOutcome::Claimed
+    );
+    app.block_on(store.mark_sent(&key, "ses-1", tidings_tests::ts("2026-11-02T16:21:01Z")))
+        .expect("store");
+    assert_eq!(
+        app.block_on(store.claim_message(&claim("2026-11-09T00:00:00Z")))
+            .expect("store"),
+        ClaimOutcome::AlreadySent
+    );
 }

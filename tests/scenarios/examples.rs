@@ -3,7 +3,10 @@
 use tidings_tests::{example, replay_files};
 
 fn timeline(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected.iter().map(|(at, kind)| (at.to_string(), kind.to_string())).collect()
+    expected
+        .iter()
+        .map(|(at, kind)| (at.to_string(), kind.to_string()))
+        .collect()
 }
 
 #[test]
@@ -30,7 +33,10 @@ fn one_customer_receives_exactly_the_five_emails_of_the_examples_readme() {
 fn the_first_delivery_carries_the_welcome_to_the_family_block_and_the_coupon() {
     let replayed = replay_files(&[example("one-customer.jsonl")]);
     let raw = String::from_utf8(replayed.eml(5)).expect("utf-8 eml");
-    let code = replayed.emitted("CouponIssued")[0]["detail"]["code"].as_str().expect("code").to_owned();
+    let code = replayed.emitted("CouponIssued")[0]["detail"]["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
     let text = crate::mime::text_part(&raw);
     assert!(text.contains("Welcome to the family"), "{text}");
     assert!(text.contains(&code), "coupon code {code} shown");
@@ -51,7 +57,12 @@ fn abandoned_and_cancelled_sends_the_four_emails_with_the_second_reminder_moved_
     let coupons = replayed.emitted("CouponIssued");
     assert_eq!(coupons.len(), 1);
     assert_eq!(coupons[0]["detail"]["message_kind"], "cart_reminder");
-    assert!(coupons[0]["detail"]["message_key"].as_str().expect("key").ends_with("#2"));
+    assert!(
+        coupons[0]["detail"]["message_key"]
+            .as_str()
+            .expect("key")
+            .ends_with("#2")
+    );
 }
 
 #[test]
@@ -84,7 +95,13 @@ fn the_docs_copy_of_the_spec_matches_the_contract() {
     if !shared.exists() {
         return;
     }
-    for name in ["events.md", "messages.md", "local-runner.md", "examples/one-customer.jsonl", "examples/abandoned-and-cancelled.jsonl"] {
+    for name in [
+        "events.md",
+        "messages.md",
+        "local-runner.md",
+        "examples/one-customer.jsonl",
+        "examples/abandoned-and-cancelled.jsonl",
+    ] {
         let ours = std::fs::read(tidings_tests::repo_root().join("docs/spec").join(name)).expect("docs copy");
         let theirs = std::fs::read(shared.join(name)).expect("contract");
         assert!(ours == theirs, "docs/spec/{name} differs from ../shared/spec/{name}");

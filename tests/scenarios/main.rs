@@ -2,8 +2,8 @@
 
 mod carts;
 mod consent;
-mod examples;
 mod exactly_once;
+mod examples;
 mod mime;
 mod orders;
 mod rendering;

@@ -54,20 +54,41 @@ fn every_eml_is_a_well_formed_multipart_alternative_message() {
         assert_eq!(headers["Subject"], line.subject.as_str());
         assert_eq!(headers["From"], "Maple & Moss <hello@shop.example>");
         assert_eq!(headers["Reply-To"], "help@shop.example");
-        assert!(headers["Message-ID"].as_str().expect("message id").ends_with("@shop.example>"));
+        assert!(
+            headers["Message-ID"]
+                .as_str()
+                .expect("message id")
+                .ends_with("@shop.example>")
+        );
         assert!(headers["To"].as_str().expect("to").contains(&line.to));
         let marketing = line.category == "marketing";
-        assert_eq!(headers.get("List-Unsubscribe-Post").is_some(), marketing, "{}", line.file);
+        assert_eq!(
+            headers.get("List-Unsubscribe-Post").is_some(),
+            marketing,
+            "{}",
+            line.file
+        );
         if marketing {
             let list = headers["List-Unsubscribe"].as_str().expect("list-unsubscribe");
             assert!(list.starts_with("<https://shop.example/unsubscribe?token="), "{list}");
-            assert!(list.contains("<mailto:unsubscribe@shop.example?subject=unsubscribe%20"), "{list}");
+            assert!(
+                list.contains("<mailto:unsubscribe@shop.example?subject=unsubscribe%20"),
+                "{list}"
+            );
             assert_eq!(headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
             let html = parsed["html_unescaped"].as_str().expect("html");
-            assert!(html.contains("https://shop.example/unsubscribe?token="), "a visible unsubscribe link");
+            assert!(
+                html.contains("https://shop.example/unsubscribe?token="),
+                "a visible unsubscribe link"
+            );
         }
         let html = parsed["html"].as_str().expect("html");
-        assert!(html.len() < 100 * 1024, "{} is {} bytes: Gmail clips at 102 KB", line.file, html.len());
+        assert!(
+            html.len() < 100 * 1024,
+            "{} is {} bytes: Gmail clips at 102 KB",
+            line.file,
+            html.len()
+        );
     }
 }
 

@@ -16,19 +16,49 @@ fn every_kind(locale: &str) -> BTreeMap<String, (String, String, String)> {
     let app = spawn_app();
     let who = customer("c-1", locale, "Europe/London", true);
     let other = customer("c-2", "en-GB", "Europe/London", false);
-    let mut bought = order("o-1", &who, "USD", vec![item("p-mug", "kitchen", 2, 1800)], "2026-11-08T10:00:00Z");
+    let mut bought = order(
+        "o-1",
+        &who,
+        "USD",
+        vec![item("p-mug", "kitchen", 2, 1800)],
+        "2026-11-08T10:00:00Z",
+    );
     bought["cart_id"] = json!("cart-1");
     let shipment = json!({"id": "shp-1", "carrier": "cj", "tracking_number": "6000123", "shipped_at": "2026-11-09T12:00:00Z", "estimated_delivery": "2026-11-11"});
     let events: Vec<Value> = vec![
-        envelope("OrderConfirmed", "2026-11-01T09:00:00Z", json!({"order": order("o-0", &other, "USD", vec![item("p-mug", "kitchen", 1, 1800), item("p-tea", "tea", 1, 1250)], "2026-11-01T09:00:00Z")})),
+        envelope(
+            "OrderConfirmed",
+            "2026-11-01T09:00:00Z",
+            json!({"order": order("o-0", &other, "USD", vec![item("p-mug", "kitchen", 1, 1800), item("p-tea", "tea", 1, 1250)], "2026-11-01T09:00:00Z")}),
+        ),
         envelope("CustomerSignedUp", "2026-11-02T10:00:00Z", json!({"customer": who})),
-        envelope("CartUpdated", "2026-11-05T10:00:00Z", json!({"cart": cart("cart-1", &who, vec![item("p-mug", "kitchen", 2, 1800)], "2026-11-05T10:00:00Z")})),
+        envelope(
+            "CartUpdated",
+            "2026-11-05T10:00:00Z",
+            json!({"cart": cart("cart-1", &who, vec![item("p-mug", "kitchen", 2, 1800)], "2026-11-05T10:00:00Z")}),
+        ),
         envelope("OrderConfirmed", "2026-11-08T10:00:00Z", json!({"order": bought})),
-        envelope("OrderShipped", "2026-11-09T12:00:00Z", json!({"order_id": "o-1", "shipment": shipment})),
-        envelope("ShipmentUpdated", "2026-11-10T08:00:00Z", json!({"order_id": "o-1", "shipment_id": "shp-1", "status": "out_for_delivery", "location": "Leeds"})),
+        envelope(
+            "OrderShipped",
+            "2026-11-09T12:00:00Z",
+            json!({"order_id": "o-1", "shipment": shipment}),
+        ),
+        envelope(
+            "ShipmentUpdated",
+            "2026-11-10T08:00:00Z",
+            json!({"order_id": "o-1", "shipment_id": "shp-1", "status": "out_for_delivery", "location": "Leeds"}),
+        ),
         envelope("OrderDelivered", "2026-11-10T15:00:00Z", json!({"order_id": "o-1"})),
-        envelope("OrderConfirmed", "2026-11-14T10:00:00Z", json!({"order": order("o-2", &who, "USD", vec![item("p-tea", "tea", 1, 1250)], "2026-11-14T10:00:00Z")})),
-        envelope("OrderCancelled", "2026-11-14T11:00:00Z", json!({"order_id": "o-2", "reason": "out of stock"})),
+        envelope(
+            "OrderConfirmed",
+            "2026-11-14T10:00:00Z",
+            json!({"order": order("o-2", &who, "USD", vec![item("p-tea", "tea", 1, 1250)], "2026-11-14T10:00:00Z")}),
+        ),
+        envelope(
+            "OrderCancelled",
+            "2026-11-14T11:00:00Z",
+            json!({"order_id": "o-2", "reason": "out of stock"}),
+        ),
     ];
     for event in &events {
         app.deliver(event).expect("handled");
@@ -42,7 +72,11 @@ fn every_kind(locale: &str) -> BTreeMap<String, (String, String, String)> {
         .map(|e| {
             let parsed = crate::mime::parse(&e.raw);
             let part = |name: &str| parsed[name].as_str().expect("part").to_owned();
-            let key = format!("{}{}", e.kind.as_str(), if e.key.as_str().ends_with("#2") { "_2" } else { "" });
+            let key = format!(
+                "{}{}",
+                e.kind.as_str(),
+                if e.key.as_str().ends_with("#2") { "_2" } else { "" }
+            );
             (key, (e.subject.clone(), part("text"), part("html")))
         })
         .collect()
@@ -57,7 +91,8 @@ fn placeholder_left(text: &str) -> Option<String> {
             let start = text.find('{')?;
             let end = text[start..].find('}')? + start;
             let inner = &text[start + 1..end];
-            (!inner.is_empty() && inner.chars().all(|c| c.is_ascii_lowercase() || c == '_')).then(|| text[start..=end].to_owned())
+            (!inner.is_empty() && inner.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                .then(|| text[start..=end].to_owned())
         })
 }
 
@@ -79,14 +114,27 @@ fn every_kind_renders_in_every_locale_without_placeholders_or_leftover_english()
         assert_eq!(kinds, all, "{locale}: every kind was sent");
         for (kind, (subject, text, html)) in &rendered {
             for (part, body) in [("subject", subject), ("text", text)] {
-                assert_eq!(placeholder_left(body), None, "{locale} {kind} {part} has an unrendered placeholder");
+                assert_eq!(
+                    placeholder_left(body),
+                    None,
+                    "{locale} {kind} {part} has an unrendered placeholder"
+                );
             }
             // CSS legitimately closes two blocks with `}}`; template syntax must still be gone.
-            assert!(!html.contains("{{") && !html.contains("{%"), "{locale} {kind} html has template syntax left");
+            assert!(
+                !html.contains("{{") && !html.contains("{%"),
+                "{locale} {kind} html has template syntax left"
+            );
             if locale.starts_with("ko") {
-                assert!(subject.chars().any(|c| ('가'..='힣').contains(&c)), "{kind}: Korean subject: {subject}");
+                assert!(
+                    subject.chars().any(|c| ('가'..='힣').contains(&c)),
+                    "{kind}: Korean subject: {subject}"
+                );
                 for phrase in &phrases {
-                    assert!(!text.contains(phrase.as_str()), "{kind}: English left in Korean text: {phrase:?}");
+                    assert!(
+                        !text.contains(phrase.as_str()),
+                        "{kind}: English left in Korean text: {phrase:?}"
+                    );
                 }
             }
         }
@@ -97,7 +145,10 @@ fn every_kind_renders_in_every_locale_without_placeholders_or_leftover_english()
 fn every_locale_file_has_the_same_keys_and_placeholders_as_english() {
     let renderer = Renderer::embedded(Arc::new(StoreConfig::sample())).expect("templates");
     let placeholders = |text: &str| -> BTreeSet<String> {
-        text.split('{').skip(1).filter_map(|s| s.split_once('}').map(|(name, _)| name.to_owned())).collect()
+        text.split('{')
+            .skip(1)
+            .filter_map(|s| s.split_once('}').map(|(name, _)| name.to_owned()))
+            .collect()
     };
     let raw = |locale: &str| -> BTreeMap<String, BTreeMap<String, String>> {
         let path = tidings_tests::repo_root().join(format!("templates/locales/{locale}.toml"));
@@ -107,12 +158,18 @@ fn every_locale_file_has_the_same_keys_and_placeholders_as_english() {
     for locale in renderer.catalogs().keys().filter(|l| *l != "en") {
         let other = raw(locale);
         let keys = |t: &BTreeMap<String, BTreeMap<String, String>>| -> BTreeSet<String> {
-            t.iter().flat_map(|(s, m)| m.keys().map(move |k| format!("{s}.{k}"))).collect()
+            t.iter()
+                .flat_map(|(s, m)| m.keys().map(move |k| format!("{s}.{k}")))
+                .collect()
         };
         assert_eq!(keys(&english), keys(&other), "{locale} keys differ from en");
         for (section, entries) in &english {
             for (key, text) in entries {
-                assert_eq!(placeholders(text), placeholders(&other[section][key]), "{locale} {section}.{key} placeholders");
+                assert_eq!(
+                    placeholders(text),
+                    placeholders(&other[section][key]),
+                    "{locale} {section}.{key} placeholders"
+                );
             }
         }
     }

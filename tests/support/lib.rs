@@ -52,7 +52,11 @@ impl Replayed {
 
     /// `(at, kind)` of every email, in order.
     pub fn timeline(&self) -> Vec<(String, String)> {
-        self.report.sent.iter().map(|l| (l.at.to_string(), l.kind.clone())).collect()
+        self.report
+            .sent
+            .iter()
+            .map(|l| (l.at.to_string(), l.kind.clone()))
+            .collect()
     }
 
     /// Emitted events of one detail-type.
@@ -116,9 +120,7 @@ pub fn replay_events(events: &[Value]) -> Replayed {
 }
 
 fn tokio_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime")
+    tokio::runtime::Builder::new_current_thread().build().expect("runtime")
 }
 
 /// A mailer that fails the first `transient` sends, then rejects `permanent_for` addresses for good.
@@ -136,7 +138,9 @@ impl Mailer for FlakyMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<String, SendError> {
         use std::sync::atomic::Ordering;
         if self.reject.iter().any(|r| r == email.to.as_str()) {
-            return Err(SendError::Permanent("MessageRejected: address on the account's block list".into()));
+            return Err(SendError::Permanent(
+                "MessageRejected: address on the account's block list".into(),
+            ));
         }
         let left = self.transient.load(Ordering::SeqCst);
         if left > 0 {
@@ -202,7 +206,9 @@ impl<M: Mailer> TestApp<M> {
         loop {
             let store = self.engine.store();
             let next = self.runtime.block_on(store.due_follow_ups(until, 1)).expect("store");
-            let Some(follow_up) = next.into_iter().next() else { break };
+            let Some(follow_up) = next.into_iter().next() else {
+                break;
+            };
             self.clock.set(follow_up.due_at);
             out.extend(self.runtime.block_on(self.engine.fire(&follow_up.key)).expect("fire"));
         }

@@ -516,11 +516,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         .await?,
                 );
             }
-            Event::ReviewSubmitted(_) => {
-                if record.reviewed_at.is_none() {
-                    record.reviewed_at = Some(at);
-                    store.save_order(&record).await?;
-                }
+            Event::ReviewSubmitted(_) if record.reviewed_at.is_none() => {
+                record.reviewed_at = Some(at);
+                store.save_order(&record).await?;
             }
             _ => {}
         }

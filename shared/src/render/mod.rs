@@ -187,7 +187,7 @@ impl Renderer {
             reason: e.to_string(),
         })?;
         let mut env = Self::environment();
-        env.set_loader(minijinja::path_loader(dir.to_path_buf()));
+        env.set_loader(minijinja::path_loader(dir));
         Ok(Self::finish(env, catalogs, carriers, config))
     }
 
