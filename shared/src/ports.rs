@@ -29,14 +29,20 @@ pub trait Store: Send + Sync {
     fn order(&self, id: &OrderId) -> impl Future<Output = Result<Option<OrderRecord>, StoreError>> + Send;
     /// Creates or replaces an order.
     fn save_order(&self, record: &OrderRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Creates an order unless it exists; false when it did (a redelivery).
+    fn add_order(&self, record: &OrderRecord) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// A cart, if known.
     fn cart(&self, id: &CartId) -> impl Future<Output = Result<Option<CartRecord>, StoreError>> + Send;
     /// Creates or replaces a cart.
     fn save_cart(&self, record: &CartRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records that an order was placed from a cart (nothing if the cart is unknown).
+    fn mark_cart_ordered(&self, id: &CartId, at: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Claims a message key before sending (exactly once). For marketing, `claim.cap` also reserves the
     /// customer's frequency-cap slot in the same atomic step.
     fn claim_message(&self, claim: &Claim) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send;
+    /// Moves our claim to `sending` just before calling the provider; false if it is no longer ours.
+    fn mark_sending(&self, key: &MessageKey, at: Timestamp) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Gives a claim back when the provider certainly did not accept the message (throttled, 5xx).
     fn release_claim(&self, key: &MessageKey) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Records that the provider accepted the message.
@@ -61,6 +67,8 @@ pub trait Store: Send + Sync {
 
     /// Creates or moves a follow-up (keyed by its message key).
     fn schedule(&self, follow_up: &FollowUp) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Creates a follow-up unless one with its key is waiting; false when it was.
+    fn add_follow_up(&self, follow_up: &FollowUp) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// A stored follow-up.
     fn follow_up(&self, key: &MessageKey) -> impl Future<Output = Result<Option<FollowUp>, StoreError>> + Send;
     /// Deletes a follow-up once it has been sent or dropped.
@@ -79,6 +87,13 @@ pub trait Store: Send + Sync {
 
     /// True when the address may receive nothing (hard bounce, complaint).
     fn is_suppressed(&self, email: &EmailAddress) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Stops all mail to an address (hard bounce, complaint).
+    fn suppress(
+        &self,
+        email: &EmailAddress,
+        reason: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Adds (`+1`) or removes (`-1`) an order's products to the co-purchase statistics.
     fn count_purchase(&self, order: &Order, delta: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -202,6 +217,14 @@ pub struct OrderRecord {
 }
 
 impl OrderRecord {
+    /// Hands this record to an immediate send so it is not read again.
+    pub(crate) fn known(&self) -> crate::engine::KnownRecords {
+        crate::engine::KnownRecords {
+            customer: None,
+            order: Some(self.clone()),
+        }
+    }
+
     /// A shipment of this order.
     pub fn shipment(&self, id: &ShipmentId) -> Option<&ShipmentRecord> {
         self.shipments.iter().find(|s| &s.shipment.id == id)
@@ -266,8 +289,14 @@ pub enum ClaimOutcome {
     AlreadySent,
     /// Permanently failed before: not retried.
     AlreadyFailed,
-    /// Someone else holds a live lease.
-    InFlight,
+    /// Someone else holds a live lease and has not called the provider yet.
+    InFlight {
+        /// When the lease runs out (the holder is then presumed dead).
+        until: Timestamp,
+    },
+    /// The provider was called and never answered (a crash or timeout mid-send): it may have
+    /// accepted the message, so it is never sent again automatically.
+    OutcomeUnknown,
     /// The frequency cap is taken until `last + window`.
     CapReached {
         /// The previous marketing claim.
@@ -279,10 +308,15 @@ pub enum ClaimOutcome {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum ClaimState {
-    /// Sending; others wait until the lease ends.
+    /// Ours, the provider not called yet; others wait until the lease ends, then take over.
     Claimed {
         /// Lease end.
         lease_until: Timestamp,
+    },
+    /// The provider is being called; only its answer (or its own send event) settles this.
+    Sending {
+        /// When the call started.
+        since: Timestamp,
     },
     /// Accepted by the provider.
     Sent {
@@ -432,6 +466,9 @@ pub enum SendError {
     /// Rejected for good (MessageRejected, invalid address): record, never retry.
     #[error("permanent send failure: {0}")]
     Permanent(String),
+    /// No answer (timeout, connection lost after the request left): it may have been accepted.
+    #[error("send outcome unknown: {0}")]
+    Unknown(String),
 }
 
 /// A publish failure.

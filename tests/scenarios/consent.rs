@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 use tidings_core::domain::EmailAddress;
+use tidings_core::ports::Store;
 use tidings_tests::{cart, customer, envelope, item, order, spawn_app, ts};
 
 fn signup(consent: bool, time: &str) -> Value {
@@ -129,9 +130,13 @@ fn renewed_consent_allows_marketing_again() {
 #[test]
 fn a_suppressed_address_receives_nothing_not_even_transactional_mail() {
     let app = spawn_app();
-    app.engine
-        .store()
-        .suppress(&EmailAddress::parse("1@example.com").expect("email"));
+    let address = EmailAddress::parse("1@example.com").expect("email");
+    app.block_on(
+        app.engine
+            .store()
+            .suppress(&address, "complaint", ts("2026-11-01T00:00:00Z")),
+    )
+    .expect("suppressed");
     app.deliver(&signup(true, "2026-11-02T14:00:00Z")).expect("signup");
     let buyer = customer("c-1", "en-US", "America/New_York", true);
     let placed = order(

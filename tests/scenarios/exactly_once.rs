@@ -156,12 +156,24 @@ fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
     assert_eq!(
         app.block_on(store.claim_message(&claim("2026-11-02T16:10:00Z")))
             .expect("store"),
-        ClaimOutcome::InFlight
+        ClaimOutcome::InFlight {
+            until: tidings_tests::ts("2026-11-02T16:20:00Z")
+        }
     );
     assert_eq!(
         app.block_on(store.claim_message(&claim("2026-11-02T16:21:00Z")))
             .expect("store"),
         ClaimOutcome::Claimed
+    );
+    // Once the provider is being called, no lease expiry hands the message to anyone else.
+    assert!(
+        app.block_on(store.mark_sending(&key, tidings_tests::ts("2026-11-02T16:21:00Z")))
+            .expect("store")
+    );
+    assert_eq!(
+        app.block_on(store.claim_message(&claim("2026-11-02T18:00:00Z")))
+            .expect("store"),
+        ClaimOutcome::OutcomeUnknown
     );
     app.block_on(store.mark_sent(&key, "ses-1", tidings_tests::ts("2026-11-02T16:21:01Z")))
         .expect("store");

@@ -1,6 +1,8 @@
 //! Test support: an in-memory app (the engine with memory adapters and a simulated clock) driven by
 //! EventBridge-shaped events, replay helpers, and builders for event payloads.
 
+pub mod moto;
+
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

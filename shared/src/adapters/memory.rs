@@ -50,11 +50,6 @@ impl MemoryStore {
     pub fn state(&self) -> MutexGuard<'_, MemoryState> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-
-    /// Suppresses an address (what the SES-events handler does on a hard bounce or complaint).
-    pub fn suppress(&self, email: &EmailAddress) {
-        self.state().suppressed.insert(email.clone());
-    }
 }
 
 impl Store for MemoryStore {
@@ -76,6 +71,22 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn add_order(&self, record: &OrderRecord) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.orders.contains_key(&record.order.id) {
+            return Ok(false);
+        }
+        state.orders.insert(record.order.id.clone(), record.clone());
+        Ok(true)
+    }
+
+    async fn mark_cart_ordered(&self, id: &CartId, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(cart) = self.state().carts.get_mut(id) {
+            cart.ordered_at = Some(at);
+        }
+        Ok(())
+    }
+
     async fn cart(&self, id: &CartId) -> Result<Option<CartRecord>, StoreError> {
         Ok(self.state().carts.get(id).cloned())
     }
@@ -90,7 +101,10 @@ impl Store for MemoryStore {
         match state.claims.get(&claim.key) {
             Some(ClaimState::Sent { .. }) => return Ok(ClaimOutcome::AlreadySent),
             Some(ClaimState::Failed { .. }) => return Ok(ClaimOutcome::AlreadyFailed),
-            Some(ClaimState::Claimed { lease_until }) if *lease_until > claim.at => return Ok(ClaimOutcome::InFlight),
+            Some(ClaimState::Claimed { lease_until }) if *lease_until > claim.at => {
+                return Ok(ClaimOutcome::InFlight { until: *lease_until });
+            }
+            Some(ClaimState::Sending { .. }) => return Ok(ClaimOutcome::OutcomeUnknown),
             _ => {}
         }
         if let Some(window) = claim.cap
@@ -118,9 +132,21 @@ impl Store for MemoryStore {
         Ok(ClaimOutcome::Claimed)
     }
 
+    async fn mark_sending(&self, key: &MessageKey, at: Timestamp) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if !matches!(state.claims.get(key), Some(ClaimState::Claimed { .. })) {
+            return Ok(false);
+        }
+        state.claims.insert(key.clone(), ClaimState::Sending { since: at });
+        Ok(true)
+    }
+
     async fn release_claim(&self, key: &MessageKey) -> Result<(), StoreError> {
         let mut state = self.state();
-        if matches!(state.claims.get(key), Some(ClaimState::Claimed { .. })) {
+        if matches!(
+            state.claims.get(key),
+            Some(ClaimState::Claimed { .. } | ClaimState::Sending { .. })
+        ) {
             state.claims.remove(key);
         }
         Ok(())
@@ -155,6 +181,15 @@ impl Store for MemoryStore {
     async fn schedule(&self, follow_up: &FollowUp) -> Result<(), StoreError> {
         self.state().follow_ups.insert(follow_up.key.clone(), follow_up.clone());
         Ok(())
+    }
+
+    async fn add_follow_up(&self, follow_up: &FollowUp) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.follow_ups.contains_key(&follow_up.key) {
+            return Ok(false);
+        }
+        state.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
+        Ok(true)
     }
 
     async fn follow_up(&self, key: &MessageKey) -> Result<Option<FollowUp>, StoreError> {
@@ -196,6 +231,11 @@ impl Store for MemoryStore {
 
     async fn is_suppressed(&self, email: &EmailAddress) -> Result<bool, StoreError> {
         Ok(self.state().suppressed.contains(email))
+    }
+
+    async fn suppress(&self, email: &EmailAddress, _reason: &str, _at: Timestamp) -> Result<(), StoreError> {
+        self.state().suppressed.insert(email.clone());
+        Ok(())
     }
 
     async fn count_purchase(&self, order: &Order, delta: i64) -> Result<(), StoreError> {

@@ -1,3 +1,18 @@
-//! Adapters that implement the engine's ports without AWS: for the local runner and unit tests.
+//! Adapters that implement the engine's ports: in memory (local runner, unit tests) and AWS.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod memory;
+
+use crate::ports::Clock;
+use jiff::Timestamp;
+
+/// The machine's clock (Lambda).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}

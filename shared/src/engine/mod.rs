@@ -135,8 +135,9 @@ pub struct Ports<S, M, B, C> {
     pub clock: C,
 }
 
-/// How long a claim without an outcome blocks a retry (longer than any Lambda run).
-pub const CLAIM_LEASE: SignedDuration = SignedDuration::from_mins(15);
+/// How long a claim whose holder has not called the provider yet blocks others. Longer than any
+/// function run (their timeout is 30 s), so an expired lease means the holder died before sending.
+pub const CLAIM_LEASE: SignedDuration = SignedDuration::from_mins(2);
 
 /// The lifecycle engine.
 pub struct Engine<S, M, B, C> {
@@ -154,6 +155,14 @@ struct Ready {
     cart: Option<(Cart, u8)>,
     coupon: Option<(CouponRule, Currency)>,
     recommendations: Vec<ProductInfo>,
+}
+
+/// Records the caller has just read or written, so an immediate send need not read them again.
+/// Follow-ups firing later always re-read (rule 2).
+#[derive(Default)]
+pub(crate) struct KnownRecords {
+    pub(crate) customer: Option<CustomerRecord>,
+    pub(crate) order: Option<OrderRecord>,
 }
 
 enum Prepared {
@@ -212,7 +221,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     Subject::Customer,
                     at,
                 );
-                out.push(self.attempt(welcome, false).await?);
+                let known = KnownRecords {
+                    customer: Some(record.clone()),
+                    order: None,
+                };
+                out.push(self.attempt(welcome, false, known).await?);
                 let offer_due = at + hours(timing.welcome_offer_after_hours);
                 let offer = self.follow_up(
                     MessageKey::new(MessageKind::WelcomeOffer, id.as_str(), &[]),
@@ -251,7 +264,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 reason: format!("{key} is not due before {}", follow_up.due_at),
             }]);
         }
-        let outcome = self.attempt(follow_up, true).await?;
+        let outcome = self.attempt(follow_up, true, KnownRecords::default()).await?;
         log_outcome(&outcome, "FollowUpDue");
         Ok(vec![outcome])
     }
@@ -303,35 +316,39 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let store = &self.ports.store;
         let mut out = Vec::new();
         let mut customer = self.upsert_customer(&order.customer, at, false).await?;
-        // A redelivered confirmation must not count twice, but must still finish what a crash interrupted.
-        if store.order(&order.id).await?.is_none() {
-            let first_order = customer.orders_confirmed == 0;
+        let record = OrderRecord {
+            order: order.clone(),
+            confirmed_at: at,
+            first_order: customer.orders_confirmed == 0,
+            cancelled: None,
+            shipments: vec![],
+            delivered_at: None,
+            reviewed_at: None,
+            returned: false,
+        };
+        // Created only once: a redelivered confirmation must not count twice, but must still
+        // finish what a crash may have interrupted (the sends below are idempotent).
+        let known = if store.add_order(&record).await? {
             customer.orders_confirmed += 1;
             customer.last_order_at = customer.last_order_at.max(Some(order.placed_at));
             customer
                 .purchased
                 .extend(order.items.iter().map(|i| i.product_id.clone()));
             store.save_customer(&customer).await?;
-            store
-                .save_order(&OrderRecord {
-                    order: order.clone(),
-                    confirmed_at: at,
-                    first_order,
-                    cancelled: None,
-                    shipments: vec![],
-                    delivered_at: None,
-                    reviewed_at: None,
-                    returned: false,
-                })
-                .await?;
             store.count_purchase(order, 1).await?;
-            if let Some(cart_id) = &order.cart_id
-                && let Some(mut cart) = store.cart(cart_id).await?
-            {
-                cart.ordered_at = Some(at);
-                store.save_cart(&cart).await?;
+            if let Some(cart_id) = &order.cart_id {
+                store.mark_cart_ordered(cart_id, at).await?;
             }
-        }
+            KnownRecords {
+                customer: Some(customer),
+                order: Some(record),
+            }
+        } else {
+            KnownRecords {
+                customer: Some(customer),
+                order: None,
+            }
+        };
         let id = &order.customer.id;
         let subject = Subject::Order {
             order_id: order.id.clone(),
@@ -342,7 +359,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             subject.clone(),
             at,
         );
-        out.push(self.attempt(confirmation, false).await?);
+        out.push(self.attempt(confirmation, false, known).await?);
         let cross_sell_due = at + hours(self.config.timing.cross_sell_after_hours);
         let cross_sell = self.follow_up(
             MessageKey::new(MessageKind::CrossSell, order.id.as_str(), &[]),
@@ -422,7 +439,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     order_id: order_id.clone(),
                 };
                 out.push(
-                    self.attempt(self.follow_up(key, &customer_id, subject, at), false)
+                    self.attempt(self.follow_up(key, &customer_id, subject, at), false, record.known())
                         .await?,
                 );
             }
@@ -442,7 +459,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     status: None,
                 };
                 out.push(
-                    self.attempt(self.follow_up(key, &customer_id, subject, at), false)
+                    self.attempt(self.follow_up(key, &customer_id, subject, at), false, record.known())
                         .await?,
                 );
                 // Scans that arrived before the shipment announcement can be handled now.
@@ -487,7 +504,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         status: Some(update.status),
                     };
                     out.push(
-                        self.attempt(self.follow_up(key, &customer_id, subject, at), false)
+                        self.attempt(self.follow_up(key, &customer_id, subject, at), false, record.known())
                             .await?,
                     );
                 }
@@ -506,8 +523,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 };
                 let key = MessageKey::new(MessageKind::DeliveryConfirmation, order_id.as_str(), &[]);
                 out.push(
-                    self.attempt(self.follow_up(key, &customer_id, subject.clone(), at), false)
-                        .await?,
+                    self.attempt(
+                        self.follow_up(key, &customer_id, subject.clone(), at),
+                        false,
+                        record.known(),
+                    )
+                    .await?,
                 );
                 let review_due = at + hours(self.config.timing.review_request_after_hours);
                 let key = MessageKey::new(MessageKind::ReviewRequest, order_id.as_str(), &[]);
@@ -589,10 +610,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
 
     /// Stores a follow-up unless it is already waiting (a redelivered event must not move it back).
     async fn schedule(&self, follow_up: FollowUp) -> Result<Option<Outcome>, EngineError> {
-        if self.ports.store.follow_up(&follow_up.key).await?.is_some() {
+        if !self.ports.store.add_follow_up(&follow_up).await? {
             return Ok(None);
         }
-        self.ports.store.schedule(&follow_up).await?;
         Ok(Some(Outcome::Scheduled {
             key: follow_up.key,
             due: follow_up.due_at,
@@ -630,7 +650,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     }
 
     /// Re-checks, gates (suppression, consent, quiet hours, cap), claims, renders and sends one message.
-    async fn attempt(&self, follow_up: FollowUp, stored: bool) -> Result<Outcome, EngineError> {
+    async fn attempt(&self, follow_up: FollowUp, stored: bool, known: KnownRecords) -> Result<Outcome, EngineError> {
         let store = &self.ports.store;
         let now = self.ports.clock.now();
         let key = follow_up.key.clone();
@@ -642,7 +662,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 .skip(&follow_up, stored, format!("expired at {}", follow_up.expires_at))
                 .await;
         }
-        let ready = match self.prepare(&follow_up).await? {
+        let ready = match self.prepare(&follow_up, known).await? {
             Prepared::Ready(ready) => ready,
             Prepared::Skip(reason) => return self.skip(&follow_up, stored, reason).await,
         };
@@ -737,12 +757,18 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
             ClaimOutcome::AlreadySent => return self.skip(&follow_up, stored, "already sent (duplicate)").await,
             ClaimOutcome::AlreadyFailed => return self.skip(&follow_up, stored, "failed permanently before").await,
-            // The holder's own retry finishes it; a stored follow-up stays for the next sweep.
-            ClaimOutcome::InFlight => {
-                return Ok(Outcome::Skipped {
-                    key,
-                    reason: "being sent by another invocation".into(),
-                });
+            // Another invocation is on it. Look again when its lease ends: by then it has sent the
+            // message, or it died before calling the provider and the claim can be taken over.
+            ClaimOutcome::InFlight { until } => return self.defer(follow_up, stored, until).await,
+            ClaimOutcome::OutcomeUnknown => {
+                tracing::error!(message_key = %key, "an earlier send got no answer from the provider; not sending again");
+                return self
+                    .skip(
+                        &follow_up,
+                        stored,
+                        "an earlier attempt may have been accepted (outcome unknown)",
+                    )
+                    .await;
             }
         }
 
@@ -755,6 +781,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
         }
 
+        if !store.mark_sending(&key, now).await? {
+            return self
+                .skip(&follow_up, stored, "claim was taken over before sending")
+                .await;
+        }
         let email = OutgoingEmail {
             key: key.clone(),
             kind,
@@ -797,6 +828,17 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 }
                 Ok(Outcome::Failed { key, reason })
             }
+            // Never retried: a second send could be a duplicate. Left `sending` for reconciliation.
+            Err(SendError::Unknown(reason)) => {
+                if stored {
+                    store.remove_follow_up(&key).await?;
+                }
+                tracing::error!(message_key = %key, reason = %reason, "send outcome unknown; not retried");
+                Ok(Outcome::Failed {
+                    key,
+                    reason: format!("outcome unknown, not retried: {reason}"),
+                })
+            }
             Err(SendError::Transient(reason)) => {
                 store.release_claim(&key).await?;
                 Err(EngineError::SendLater { key, reason })
@@ -805,10 +847,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     }
 
     /// Re-reads state and checks the kind's exit conditions (rule 2: re-check when firing).
-    async fn prepare(&self, follow_up: &FollowUp) -> Result<Prepared, EngineError> {
+    async fn prepare(&self, follow_up: &FollowUp, known: KnownRecords) -> Result<Prepared, EngineError> {
         let store = &self.ports.store;
         let skip = |reason: &str| Ok(Prepared::Skip(reason.to_owned()));
-        let Some(customer) = store.customer(&follow_up.customer_id).await? else {
+        let customer = match known.customer.filter(|c| c.profile.id == follow_up.customer_id) {
+            Some(customer) => Some(customer),
+            None => store.customer(&follow_up.customer_id).await?,
+        };
+        let Some(customer) = customer else {
             return skip("customer unknown");
         };
         let mut ready = Ready {
@@ -835,7 +881,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 }
             }
             Subject::Order { order_id } | Subject::Shipment { order_id, .. } => {
-                let Some(order) = store.order(order_id).await? else {
+                let order = match known.order.filter(|o| &o.order.id == order_id) {
+                    Some(order) => Some(order),
+                    None => store.order(order_id).await?,
+                };
+                let Some(order) = order else {
                     return skip("order unknown");
                 };
                 match follow_up.key.kind() {

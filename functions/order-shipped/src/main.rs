@@ -1,0 +1,10 @@
+//! `order-shipped`: shipping confirmations and carrier updates.
+//!
+//! Settings come from the environment (docs/aws.md); clients and templates are built once at init.
+
+use tidings_core::message::Step;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tidings_core::adapters::aws::lambda::run_step(Step::OrderShipped).await
+}

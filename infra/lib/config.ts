@@ -1,0 +1,119 @@
+// Reads the store configuration: the same TOML file `tidings --config` reads. The stack takes every
+// store-specific value (sender, domain, sources, alarm address) from here, so nothing is written twice.
+import { readFileSync } from 'node:fs';
+import { parse, stringify } from 'smol-toml';
+
+export interface StoreConfig {
+  /** Absolute path of the file that was read. */
+  readonly path: string;
+  /** The file, byte for byte: passed to the functions as `STORE_CONFIG`. */
+  readonly raw: string;
+  /** `sources`: the only `source` values the store-event rules accept. */
+  readonly sources: string[];
+  /** `sender.from_address`, e.g. `hello@shop.example`. */
+  readonly fromAddress: string;
+  /** The domain of `fromAddress`: the SES identity. */
+  readonly domain: string;
+  /** `sender.reply_to`: a monitored mailbox, the default alarm address. */
+  readonly replyTo: string;
+  /** `sender.unsubscribe_url`: used while the unsubscribe function does not exist. */
+  readonly unsubscribeUrl?: string;
+  /** `store.name`, used in descriptions only. */
+  readonly storeName: string;
+}
+
+/** Source of every event tidings itself emits (`FollowUpDue`, `EmailSent`, `CouponIssued`). */
+export const TIDINGS_SOURCE = 'tidings';
+
+// Lambda caps the environment of a function at 4 KB in total (names and values).
+const MAX_ENV_BYTES = 4096;
+
+function fail(path: string, message: string): never {
+  throw new Error(`${path}: ${message}`);
+}
+
+function table(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function requiredString(path: string, section: Record<string, unknown> | undefined, key: string, where: string): string {
+  const value = section?.[key];
+  if (typeof value !== 'string' || value.trim() === '') {
+    fail(path, `${where}.${key} must be a non-empty string`);
+  }
+  return value;
+}
+
+const EMAIL = /^[^@\s]+@([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$/;
+
+export function parseStoreConfig(raw: string, path = '<inline>'): StoreConfig {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(raw) as Record<string, unknown>;
+  } catch (e) {
+    fail(path, `not valid TOML: ${(e as Error).message}`);
+  }
+
+  const sources = doc.sources;
+  if (!Array.isArray(sources) || sources.length === 0 || !sources.every((s) => typeof s === 'string' && s !== '')) {
+    fail(path, 'sources must be a non-empty array of strings');
+  }
+  if (sources.includes(TIDINGS_SOURCE)) {
+    // The functions emit events with this source on the same bus: accepting it as a store source
+    // would feed tidings' own events back into the steps.
+    fail(path, `sources must not contain "${TIDINGS_SOURCE}" (the source of the events tidings emits)`);
+  }
+
+  const store = table(doc.store);
+  const sender = table(doc.sender);
+  if (!sender) fail(path, '[sender] is missing');
+  const fromAddress = requiredString(path, sender, 'from_address', 'sender');
+  const match = EMAIL.exec(fromAddress);
+  if (!match) fail(path, `sender.from_address "${fromAddress}" is not a plain address (name@domain)`);
+  const replyTo = requiredString(path, sender, 'reply_to', 'sender');
+  if (!EMAIL.test(replyTo)) fail(path, `sender.reply_to "${replyTo}" is not a plain address (name@domain)`);
+  const unsubscribeUrl = typeof sender.unsubscribe_url === 'string' ? sender.unsubscribe_url : undefined;
+
+  return {
+    path,
+    raw,
+    sources: sources as string[],
+    fromAddress,
+    domain: match[1].toLowerCase(),
+    replyTo,
+    unsubscribeUrl,
+    storeName: typeof store?.name === 'string' ? store.name : 'tidings',
+  };
+}
+
+export function loadStoreConfig(path: string): StoreConfig {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read the store configuration ${path}: ${(e as Error).message}`);
+  }
+  return parseStoreConfig(raw, path);
+}
+
+/**
+ * The value of `STORE_CONFIG`: the file as it is when the environment fits Lambda's 4 KB limit
+ * (`otherEnvBytes` = the size of the other variables), else the same document re-serialised without
+ * comments and blank lines (same values, so the functions read the same configuration).
+ */
+export function storeConfigEnvValue(config: StoreConfig, otherEnvBytes: number): string {
+  const budget = MAX_ENV_BYTES - otherEnvBytes - 'STORE_CONFIG'.length;
+  if (Buffer.byteLength(config.raw, 'utf8') <= budget) {
+    return config.raw;
+  }
+  const compact = stringify(parse(config.raw));
+  if (Buffer.byteLength(compact, 'utf8') <= budget) {
+    return compact;
+  }
+  throw new Error(
+    `${config.path}: the configuration is ${Buffer.byteLength(compact, 'utf8')} bytes without comments, ` +
+      `more than the ${budget} bytes left in Lambda's 4 KB environment`,
+  );
+}

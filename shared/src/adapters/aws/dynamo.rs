@@ -1,0 +1,688 @@
+//! `Store` on one DynamoDB table (single-table design, see docs/aws.md).
+
+use crate::domain::{CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, Text};
+use crate::event::InboundEvent;
+use crate::message::MessageKey;
+use crate::ports::{
+    CartRecord, Claim, ClaimOutcome, CustomerRecord, FollowUp, MarketingSend, OrderRecord, ProductInfo, ProductStats,
+    Store, StoreError,
+};
+use crate::signing::digest_hex;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeSet, HashMap};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Shards of the `due` index: follow-ups spread over this many partitions.
+const DUE_SHARDS: u64 = 4;
+const DAY: SignedDuration = SignedDuration::from_hours(24);
+/// Frequency-cap ledger items outlive any cap window.
+const LEDGER_TTL: SignedDuration = SignedDuration::from_hours(30 * 24);
+/// Carts are personal data: kept 30 days after their last update.
+const CART_TTL: SignedDuration = SignedDuration::from_hours(30 * 24);
+/// Message claims are kept 400 days (a yearly message must still see last year's claim).
+const CLAIM_TTL: SignedDuration = SignedDuration::from_hours(400 * 24);
+/// Held events older than the orphan limit are useless; keep them a little longer than it.
+const HELD_TTL: SignedDuration = SignedDuration::from_hours(2 * 24);
+
+/// The tidings table.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn ttl(at: Timestamp) -> AttributeValue {
+    n(at.as_second())
+}
+
+/// Fixed-width, lexicographically ordered instant (RFC 3339 text is not: fractions vary in length).
+fn sortable(at: Timestamp) -> String {
+    format!("{:012}.{:09}", at.as_second(), at.subsec_nanosecond())
+}
+
+fn unavailable<E>(operation: &'static str) -> impl FnOnce(E) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    move |error| StoreError::Unavailable {
+        operation,
+        reason: DisplayErrorContext(error).to_string(),
+    }
+}
+
+fn corrupt(item: &str) -> impl FnOnce(serde_dynamo::Error) -> StoreError + '_ {
+    move |error| StoreError::Corrupt {
+        item: item.to_owned(),
+        reason: error.to_string(),
+    }
+}
+
+/// Suppressions are keyed by a hash, so the entry outlives a customer's erasure without the address.
+fn suppression_hash(email: &EmailAddress) -> String {
+    digest_hex(&["suppressed", &email.as_str().to_lowercase()], 64)
+}
+
+fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn number_attr(item: &Item, name: &str) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+impl DynamoStore {
+    /// A store over `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn key(pk: String, sk: &str) -> Item {
+        HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+    }
+
+    async fn get(&self, pk: String, sk: &str, operation: &'static str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable(operation))?;
+        Ok(output.item)
+    }
+
+    async fn get_record<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+        operation: &'static str,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(item) = self.get(pk.clone(), sk, operation).await? else {
+            return Ok(None);
+        };
+        serde_dynamo::from_item(item).map(Some).map_err(corrupt(&pk))
+    }
+
+    fn record_item<T: Serialize>(record: &T, pk: String, sk: &str) -> Result<Item, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(record).map_err(corrupt(&pk))?;
+        item.extend(Self::key(pk, sk));
+        Ok(item)
+    }
+
+    /// Puts an item unless one with its key exists; false when it did.
+    async fn put_new(&self, item: Item, operation: &'static str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(unavailable(operation)(e)),
+        }
+    }
+
+    async fn put(&self, item: Item, operation: &'static str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable(operation))?;
+        Ok(())
+    }
+
+    async fn delete(&self, pk: String, sk: &str, operation: &'static str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .send()
+            .await
+            .map_err(unavailable(operation))?;
+        Ok(())
+    }
+
+    /// New, or a claim whose holder crashed before the provider answered and whose lease ran out.
+    const CLAIMABLE: &'static str = "attribute_not_exists(pk) OR (#state = :claimed AND lease_until < :now)";
+
+    fn claim_item(claim: &Claim) -> Item {
+        let mut item = Self::key(format!("MSG#{}", claim.key), "CLAIM");
+        item.insert("state".into(), s("claimed"));
+        item.insert("lease_until".into(), n((claim.at + claim.lease).as_second()));
+        item.insert("customer_id".into(), s(claim.customer_id.as_str()));
+        item.insert("claimed_at".into(), s(claim.at.to_string()));
+        item.insert("ttl".into(), ttl(claim.at + CLAIM_TTL));
+        item
+    }
+
+    fn claim_values(claim: &Claim) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (":claimed".to_owned(), s("claimed")),
+            (":now".to_owned(), n(claim.at.as_second())),
+        ])
+    }
+
+    /// Why an existing claim item refused a new claim.
+    fn refused(existing: Option<&Item>, at: Timestamp) -> ClaimOutcome {
+        match existing.and_then(|item| string_attr(item, "state")) {
+            Some("sent") => ClaimOutcome::AlreadySent,
+            Some("failed") => ClaimOutcome::AlreadyFailed,
+            Some("sending") => ClaimOutcome::OutcomeUnknown,
+            _ => {
+                let until = existing
+                    .and_then(|item| number_attr(item, "lease_until"))
+                    .and_then(|epoch| Timestamp::from_second(epoch + 1).ok())
+                    .unwrap_or(at);
+                ClaimOutcome::InFlight { until }
+            }
+        }
+    }
+
+    async fn claim_transactional(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::claim_item(claim)))
+            .condition_expression(Self::CLAIMABLE)
+            .expression_attribute_names("#state", "state")
+            .set_expression_attribute_values(Some(Self::claim_values(claim)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(SdkError::ServiceError(error)) => match error.err() {
+                PutItemError::ConditionalCheckFailedException(failed) => Ok(Self::refused(failed.item(), claim.at)),
+                _ => Err(unavailable("claim_message")(SdkError::ServiceError(error))),
+            },
+            Err(error) => Err(unavailable("claim_message")(error)),
+        }
+    }
+
+    /// Claim and frequency-cap reservation in one transaction: both or neither.
+    async fn claim_marketing(&self, claim: &Claim, window: SignedDuration) -> Result<ClaimOutcome, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(Self::claim_item(claim)))
+            .condition_expression(Self::CLAIMABLE)
+            .expression_attribute_names("#state", "state")
+            .set_expression_attribute_values(Some(Self::claim_values(claim)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(unavailable("claim_message"))?;
+        let ledger = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("CUSTOMER#{}", claim.customer_id), "MARKETING")))
+            .update_expression("SET at_epoch = :now, at_text = :at, message_key = :key, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(pk) OR at_epoch <= :free OR message_key = :key")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":now", n(claim.at.as_second()))
+            .expression_attribute_values(":at", s(claim.at.to_string()))
+            .expression_attribute_values(":key", s(claim.key.as_str()))
+            .expression_attribute_values(":ttl", ttl(claim.at + LEDGER_TTL))
+            .expression_attribute_values(":free", n((claim.at - window).as_second()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(unavailable("claim_message"))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(ledger).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(SdkError::ServiceError(error)) => match error.err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                    let reasons = cancelled.cancellation_reasons();
+                    let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+                    if failed(0) {
+                        return Ok(Self::refused(reasons.first().and_then(|r| r.item()), claim.at));
+                    }
+                    if failed(1) {
+                        let last = reasons
+                            .get(1)
+                            .and_then(|r| r.item())
+                            .and_then(|item| number_attr(item, "at_epoch"))
+                            .and_then(|epoch| Timestamp::from_second(epoch).ok())
+                            .unwrap_or(claim.at);
+                        return Ok(ClaimOutcome::CapReached { last });
+                    }
+                    Err(unavailable("claim_message")(SdkError::ServiceError(error)))
+                }
+                _ => Err(unavailable("claim_message")(SdkError::ServiceError(error))),
+            },
+            Err(error) => Err(unavailable("claim_message")(error)),
+        }
+    }
+
+    /// A follow-up with its `due` index keys and TTL.
+    fn follow_up_item(follow_up: &FollowUp) -> Result<Item, StoreError> {
+        let mut item = Self::record_item(follow_up, format!("MSG#{}", follow_up.key), "FOLLOWUP")?;
+        item.insert("gsi1pk".into(), s(Self::due_shard(&follow_up.key)));
+        let order = format!(
+            "{}#{}#{}",
+            sortable(follow_up.due_at),
+            sortable(follow_up.original_due),
+            follow_up.key
+        );
+        item.insert("gsi1sk".into(), s(order));
+        item.insert("ttl".into(), ttl(follow_up.expires_at + 7 * DAY));
+        Ok(item)
+    }
+
+    fn due_shard(key: &MessageKey) -> String {
+        let hash = digest_hex(&["due-shard", key.as_str()], 8);
+        let shard = u64::from_str_radix(&hash, 16).unwrap_or(0) % DUE_SHARDS;
+        format!("DUE#{shard}")
+    }
+
+    fn product_update(&self, order: &Order, index: usize, delta: i64) -> Result<TransactWriteItem, StoreError> {
+        let item = &order.items[index];
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key("STATS".into(), &format!("PRODUCT#{}", item.product_id))))
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_names("#price", format!("price_{}", order.currency.code()))
+            .expression_attribute_values(":name", s(item.name.as_str()))
+            .expression_attribute_values(":price", n(i64::try_from(item.unit_price).unwrap_or(i64::MAX)))
+            .expression_attribute_values(":delta", n(delta));
+        let mut set = vec!["#name = :name", "#price = :price"];
+        for (attr, value) in [
+            ("category", &item.category),
+            ("image_url", &item.image_url),
+            ("url", &item.url),
+        ] {
+            if let Some(value) = value {
+                update = update.expression_attribute_values(format!(":{attr}"), s(value.as_str()));
+                set.push(match attr {
+                    "category" => "category = :category",
+                    "image_url" => "image_url = :image_url",
+                    _ => "#url = :url",
+                });
+            }
+        }
+        if item.url.is_some() {
+            update = update.expression_attribute_names("#url", "url");
+        }
+        let update = update
+            .update_expression(format!("SET {} ADD orders :delta", set.join(", ")))
+            .build()
+            .map_err(unavailable("count_purchase"))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn pair_update(&self, a: &ProductId, b: &ProductId, delta: i64) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key("STATS".into(), &format!("PAIR#{a}#{b}"))))
+            .update_expression("SET a = :a, b = :b ADD #count :delta")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":a", s(a.as_str()))
+            .expression_attribute_values(":b", s(b.as_str()))
+            .expression_attribute_values(":delta", n(delta))
+            .build()
+            .map_err(unavailable("count_purchase"))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn product_from(item: &Item) -> Option<(ProductId, ProductInfo)> {
+        let id = ProductId::parse(string_attr(item, "sk")?.strip_prefix("PRODUCT#")?).ok()?;
+        let prices = item
+            .iter()
+            .filter_map(|(name, value)| {
+                let code = name.strip_prefix("price_")?;
+                Currency::parse(code).ok()?;
+                Some((code.to_owned(), value.as_n().ok()?.parse().ok()?))
+            })
+            .collect();
+        let text = |name| string_attr(item, name).map(Text::new);
+        Some((
+            id,
+            ProductInfo {
+                name: text("name")?,
+                category: text("category"),
+                prices,
+                image_url: text("image_url"),
+                url: text("url"),
+                orders: number_attr(item, "orders").unwrap_or(0),
+            },
+        ))
+    }
+}
+
+impl Store for DynamoStore {
+    async fn customer(&self, id: &CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+        self.get_record(format!("CUSTOMER#{id}"), "PROFILE", "customer").await
+    }
+
+    async fn save_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
+        let item = Self::record_item(record, format!("CUSTOMER#{}", record.profile.id), "PROFILE")?;
+        self.put(item, "save_customer").await
+    }
+
+    async fn order(&self, id: &OrderId) -> Result<Option<OrderRecord>, StoreError> {
+        self.get_record(format!("ORDER#{id}"), "ORDER", "order").await
+    }
+
+    async fn save_order(&self, record: &OrderRecord) -> Result<(), StoreError> {
+        let item = Self::record_item(record, format!("ORDER#{}", record.order.id), "ORDER")?;
+        self.put(item, "save_order").await
+    }
+
+    async fn add_order(&self, record: &OrderRecord) -> Result<bool, StoreError> {
+        let item = Self::record_item(record, format!("ORDER#{}", record.order.id), "ORDER")?;
+        self.put_new(item, "add_order").await
+    }
+
+    async fn mark_cart_ordered(&self, id: &CartId, at: Timestamp) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("CART#{id}"), "CART")))
+            .update_expression("SET ordered_at = :at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", s(at.to_string()))
+            .send()
+            .await;
+        match result {
+            // An order from a cart tidings never saw: nothing to remember.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+            other => other.map(|_| ()).map_err(unavailable("mark_cart_ordered")),
+        }
+    }
+
+    async fn cart(&self, id: &CartId) -> Result<Option<CartRecord>, StoreError> {
+        self.get_record(format!("CART#{id}"), "CART", "cart").await
+    }
+
+    async fn save_cart(&self, record: &CartRecord) -> Result<(), StoreError> {
+        let mut item = Self::record_item(record, format!("CART#{}", record.cart.id), "CART")?;
+        item.insert("ttl".into(), ttl(record.cart.updated_at + CART_TTL));
+        self.put(item, "save_cart").await
+    }
+
+    async fn claim_message(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        match claim.cap {
+            Some(window) => self.claim_marketing(claim, window).await,
+            None => self.claim_transactional(claim).await,
+        }
+    }
+
+    async fn mark_sending(&self, key: &MessageKey, at: Timestamp) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("MSG#{key}"), "CLAIM")))
+            .update_expression("SET #state = :sending, sending_since = :at")
+            .condition_expression("#state = :claimed")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":at", s(at.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(unavailable("mark_sending")(e)),
+        }
+    }
+
+    async fn release_claim(&self, key: &MessageKey) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("MSG#{key}"), "CLAIM")))
+            .condition_expression("#state IN (:claimed, :sending)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":sending", s("sending"))
+            .send()
+            .await;
+        match result {
+            // Not ours to release any more (sent or failed meanwhile): leave it.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+            other => other.map(|_| ()).map_err(unavailable("release_claim")),
+        }
+    }
+
+    async fn mark_sent(&self, key: &MessageKey, provider_id: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("MSG#{key}"), "CLAIM")))
+            .update_expression("SET #state = :sent, provider_id = :id, sent_at = :at REMOVE lease_until, sending_since")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":id", s(provider_id))
+            .expression_attribute_values(":at", s(at.to_string()))
+            .send()
+            .await
+            .map_err(unavailable("mark_sent"))?;
+        Ok(())
+    }
+
+    async fn mark_failed(&self, key: &MessageKey, reason: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("MSG#{key}"), "CLAIM")))
+            .update_expression(
+                "SET #state = :failed, reason = :reason, failed_at = :at REMOVE lease_until, sending_since",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":at", s(at.to_string()))
+            .send()
+            .await
+            .map_err(unavailable("mark_failed"))?;
+        Ok(())
+    }
+
+    async fn last_marketing(&self, customer: &CustomerId) -> Result<Option<MarketingSend>, StoreError> {
+        let Some(item) = self
+            .get(format!("CUSTOMER#{customer}"), "MARKETING", "last_marketing")
+            .await?
+        else {
+            return Ok(None);
+        };
+        let at = number_attr(&item, "at_epoch").and_then(|e| Timestamp::from_second(e).ok());
+        let key = string_attr(&item, "message_key").and_then(|k| MessageKey::parse(k).ok());
+        Ok(at.zip(key).map(|(at, key)| MarketingSend { at, key }))
+    }
+
+    async fn schedule(&self, follow_up: &FollowUp) -> Result<(), StoreError> {
+        self.put(Self::follow_up_item(follow_up)?, "schedule").await
+    }
+
+    async fn add_follow_up(&self, follow_up: &FollowUp) -> Result<bool, StoreError> {
+        self.put_new(Self::follow_up_item(follow_up)?, "add_follow_up").await
+    }
+
+    async fn follow_up(&self, key: &MessageKey) -> Result<Option<FollowUp>, StoreError> {
+        self.get_record(format!("MSG#{key}"), "FOLLOWUP", "follow_up").await
+    }
+
+    async fn remove_follow_up(&self, key: &MessageKey) -> Result<(), StoreError> {
+        self.delete(format!("MSG#{key}"), "FOLLOWUP", "remove_follow_up").await
+    }
+
+    async fn due_follow_ups(&self, until: Timestamp, limit: usize) -> Result<Vec<FollowUp>, StoreError> {
+        let bound = format!("{}~", sortable(until));
+        let mut due = Vec::new();
+        for shard in 0..DUE_SHARDS {
+            let mut pages = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("due")
+                .key_condition_expression("gsi1pk = :shard AND gsi1sk <= :until")
+                .expression_attribute_values(":shard", s(format!("DUE#{shard}")))
+                .expression_attribute_values(":until", s(bound.clone()))
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX).max(1))
+                .into_paginator()
+                .items()
+                .send();
+            let mut taken = 0;
+            while let Some(item) = pages.next().await {
+                let item = item.map_err(unavailable("due_follow_ups"))?;
+                let follow_up: FollowUp = serde_dynamo::from_item(item).map_err(corrupt("follow-up"))?;
+                due.push(follow_up);
+                taken += 1;
+                if taken >= limit {
+                    break;
+                }
+            }
+        }
+        due.sort_by(|a, b| (a.due_at, a.original_due, &a.key).cmp(&(b.due_at, b.original_due, &b.key)));
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn hold_event(&self, order: &OrderId, event: &InboundEvent) -> Result<(), StoreError> {
+        let json = serde_json::to_string(event).map_err(|e| StoreError::Corrupt {
+            item: format!("held event for {order}"),
+            reason: e.to_string(),
+        })?;
+        let sk = format!("HELD#{}#{}", sortable(event.time), digest_hex(&[&json], 16));
+        let mut item = Self::key(format!("ORDER#{order}"), &sk);
+        item.insert("event".into(), s(json));
+        item.insert("ttl".into(), ttl(event.time + HELD_TTL));
+        self.put(item, "hold_event").await
+    }
+
+    async fn take_held_events(&self, order: &OrderId) -> Result<Vec<InboundEvent>, StoreError> {
+        let pk = format!("ORDER#{order}");
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :held)")
+            .expression_attribute_values(":pk", s(pk.clone()))
+            .expression_attribute_values(":held", s("HELD#"))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(unavailable("take_held_events"))?;
+        let mut events = Vec::with_capacity(items.len());
+        for item in &items {
+            let sk = string_attr(item, "sk").unwrap_or_default().to_owned();
+            let event = string_attr(item, "event")
+                .and_then(|json| serde_json::from_str::<InboundEvent>(json).ok())
+                .ok_or_else(|| StoreError::Corrupt {
+                    item: format!("{pk} {sk}"),
+                    reason: "held event is not a valid event".into(),
+                })?;
+            self.delete(pk.clone(), &sk, "take_held_events").await?;
+            events.push(event);
+        }
+        events.sort_by_key(|e| e.time);
+        Ok(events)
+    }
+
+    async fn is_suppressed(&self, email: &EmailAddress) -> Result<bool, StoreError> {
+        let pk = format!("SUPPRESSED#{}", suppression_hash(email));
+        Ok(self.get(pk, "SUPPRESSED", "is_suppressed").await?.is_some())
+    }
+
+    async fn suppress(&self, email: &EmailAddress, reason: &str, at: Timestamp) -> Result<(), StoreError> {
+        let mut item = Self::key(format!("SUPPRESSED#{}", suppression_hash(email)), "SUPPRESSED");
+        item.insert("reason".into(), s(reason));
+        item.insert("at".into(), s(at.to_string()));
+        self.put(item, "suppress").await
+    }
+
+    async fn count_purchase(&self, order: &Order, delta: i64) -> Result<(), StoreError> {
+        let mut seen = BTreeSet::new();
+        let mut actions = Vec::new();
+        for (index, item) in order.items.iter().enumerate() {
+            if seen.insert(item.product_id.clone()) {
+                actions.push(self.product_update(order, index, delta)?);
+            }
+        }
+        let products: Vec<&ProductId> = seen.iter().collect();
+        for (i, a) in products.iter().enumerate() {
+            for b in &products[i + 1..] {
+                actions.push(self.pair_update(a, b, delta)?);
+            }
+        }
+        // A transaction takes at most 100 actions; statistics need no atomicity across chunks.
+        for chunk in actions.chunks(100) {
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(unavailable("count_purchase"))?;
+        }
+        Ok(())
+    }
+
+    async fn product_stats(&self) -> Result<ProductStats, StoreError> {
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s("STATS"))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(unavailable("product_stats"))?;
+        let mut stats = ProductStats::default();
+        for item in &items {
+            let sk = string_attr(item, "sk").unwrap_or_default();
+            if sk.starts_with("PRODUCT#") {
+                if let Some((id, info)) = Self::product_from(item) {
+                    stats.products.insert(id, info);
+                }
+            } else if sk.starts_with("PAIR#") {
+                let id = |name| string_attr(item, name).and_then(|v| ProductId::parse(v).ok());
+                if let (Some(a), Some(b), Some(count)) = (id("a"), id("b"), number_attr(item, "count")) {
+                    stats.pairs.entry(a.clone()).or_default().insert(b.clone(), count);
+                    stats.pairs.entry(b).or_default().insert(a, count);
+                }
+            }
+        }
+        Ok(stats)
+    }
+}

@@ -1,0 +1,88 @@
+//! `Bus` on EventBridge: `PutEvents`, checking `FailedEntryCount` and retrying the failed entries.
+
+use crate::ports::{Bus, BusError, Outbound};
+use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::error::DisplayErrorContext;
+use aws_sdk_eventbridge::primitives::DateTime;
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+
+/// Attempts per batch before giving up (the invocation then fails and is retried as a whole).
+const ATTEMPTS: u32 = 4;
+
+/// Publishes tidings' events with `source` = `tidings` on one bus.
+#[derive(Clone, Debug)]
+pub struct EventBridgeBus {
+    client: Client,
+    bus_name: String,
+}
+
+impl EventBridgeBus {
+    /// A bus publisher.
+    pub fn new(client: Client, bus_name: impl Into<String>) -> Self {
+        Self {
+            client,
+            bus_name: bus_name.into(),
+        }
+    }
+
+    fn entry(&self, event: &Outbound) -> Result<PutEventsRequestEntry, BusError> {
+        let detail = serde_json::to_string(&event.detail).map_err(|e| BusError {
+            detail_type: event.detail.detail_type().to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(PutEventsRequestEntry::builder()
+            .source("tidings")
+            .detail_type(event.detail.detail_type())
+            .detail(detail)
+            .event_bus_name(&self.bus_name)
+            .time(DateTime::from_secs(event.time.as_second()))
+            .build())
+    }
+}
+
+impl Bus for EventBridgeBus {
+    async fn publish(&self, events: &[Outbound]) -> Result<(), BusError> {
+        // PutEvents takes at most 10 entries.
+        for chunk in events.chunks(10) {
+            let mut pending = chunk.iter().map(|e| self.entry(e)).collect::<Result<Vec<_>, _>>()?;
+            let detail_type = chunk.first().map_or("", |e| e.detail.detail_type()).to_owned();
+            for attempt in 1..=ATTEMPTS {
+                let output = self
+                    .client
+                    .put_events()
+                    .set_entries(Some(pending.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| BusError {
+                        detail_type: detail_type.clone(),
+                        reason: DisplayErrorContext(e).to_string(),
+                    })?;
+                if output.failed_entry_count == 0 {
+                    break;
+                }
+                let results = output.entries();
+                let errors: Vec<String> = results
+                    .iter()
+                    .filter_map(|r| r.error_code().map(str::to_owned))
+                    .collect();
+                pending = pending
+                    .into_iter()
+                    .zip(results)
+                    .filter(|(_, result)| result.error_code().is_some())
+                    .map(|(entry, _)| entry)
+                    .collect();
+                if attempt == ATTEMPTS {
+                    return Err(BusError {
+                        detail_type,
+                        reason: format!(
+                            "{} entries still failing after {ATTEMPTS} attempts: {errors:?}",
+                            pending.len()
+                        ),
+                    });
+                }
+                tokio::time::sleep(super::backoff(attempt)).await;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,277 @@
+//! What every tidings Lambda does: read its settings from the environment, build the SDK clients
+//! once at init, and hand each EventBridge event to the engine.
+
+use super::{DynamoStore, EventBridgeBus, SesMailer};
+use crate::adapters::WallClock;
+use crate::config::{ConfigError, StoreConfig};
+use crate::engine::{Engine, EngineError, Outcome, Ports};
+use crate::event::{Event, EventError, Parsed, parse_envelope_value};
+use crate::message::Step;
+use crate::ports::{Bus, Clock, Mailer, Store};
+use crate::render::{RenderError, Renderer};
+use crate::signing::{KeyError, SigningKeys, digest_hex};
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The engine as the Lambdas run it.
+pub type AwsEngine = Engine<DynamoStore, SesMailer, EventBridgeBus, WallClock>;
+
+/// Why a function could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// A required environment variable is missing.
+    #[error("environment variable {0} is required")]
+    MissingEnv(&'static str),
+    /// `STORE_CONFIG` is invalid.
+    #[error("STORE_CONFIG is invalid: {0}")]
+    Config(#[from] ConfigError),
+    /// Templates failed to load.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// The signing key could not be read.
+    #[error("signing key secret {arn}: {reason}")]
+    Secret {
+        /// Which secret.
+        arn: String,
+        /// Why.
+        reason: String,
+    },
+    /// The signing key is too short.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// Why one invocation failed (EventBridge/Lambda retry it, then dead-letter it).
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The event breaks the contract: it names the field.
+    #[error("rejected event: {0}")]
+    Rejected(#[from] EventError),
+    /// The engine failed (store, bus, SES).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// The error type tells operators at a glance whether a retry can help.
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        let error_type = match &error {
+            HandlerError::Rejected(_) => "RejectedEvent",
+            HandlerError::Engine(e) if e.is_retryable() => "Retryable",
+            HandlerError::Engine(_) => "Defect",
+        };
+        tracing::error!(error_type, error = %error, "invocation failed");
+        Self {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Settings read from the environment (docs/aws.md).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `TABLE_NAME`.
+    pub table: String,
+    /// `EVENT_BUS_NAME`.
+    pub bus: String,
+    /// `STORE_CONFIG`, parsed, with `UNSUBSCRIBE_URL` applied.
+    pub config: StoreConfig,
+    /// `SES_CONFIGURATION_SET_TRANSACTIONAL`.
+    pub transactional_set: Option<String>,
+    /// `SES_CONFIGURATION_SET_MARKETING`.
+    pub marketing_set: Option<String>,
+    /// `SIGNING_KEY_SECRET_ARN`.
+    pub signing_secret: Option<String>,
+}
+
+impl Settings {
+    /// Reads and checks every setting; fails at init, not on the first event.
+    pub fn from_env() -> Result<Self, InitError> {
+        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| var(name).ok_or(InitError::MissingEnv(name));
+        let mut config = StoreConfig::from_toml(&required("STORE_CONFIG")?)?;
+        if let Some(url) = var("UNSUBSCRIBE_URL") {
+            config.sender.unsubscribe_url = url;
+            config.check()?;
+        }
+        Ok(Self {
+            table: required("TABLE_NAME")?,
+            bus: required("EVENT_BUS_NAME")?,
+            config,
+            transactional_set: var("SES_CONFIGURATION_SET_TRANSACTIONAL"),
+            marketing_set: var("SES_CONFIGURATION_SET_MARKETING"),
+            signing_secret: var("SIGNING_KEY_SECRET_ARN"),
+        })
+    }
+}
+
+/// The SDK configuration every client shares: standard retries (exponential backoff with jitter
+/// on throttling and 5xx), loaded once.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(4)
+                .with_initial_backoff(Duration::from_millis(100)),
+        )
+        .load()
+        .await
+}
+
+/// Everything an engine on AWS is made of, built once at init.
+pub struct Parts {
+    /// DynamoDB store.
+    pub store: DynamoStore,
+    /// SES mailer.
+    pub mailer: SesMailer,
+    /// EventBridge publisher.
+    pub bus: EventBridgeBus,
+    /// Store configuration.
+    pub config: Arc<StoreConfig>,
+    /// Templates.
+    pub renderer: Renderer,
+    /// HMAC keys.
+    pub keys: SigningKeys,
+}
+
+impl Parts {
+    /// Builds the clients from one shared SDK configuration.
+    pub async fn new(sdk: &SdkConfig, settings: Settings) -> Result<Self, InitError> {
+        let keys = match &settings.signing_secret {
+            Some(arn) => signing_keys(sdk, arn).await?,
+            None => {
+                tracing::warn!("SIGNING_KEY_SECRET_ARN is not set: using the public demo key (never for a real store)");
+                SigningKeys::demo()
+            }
+        };
+        let config = Arc::new(settings.config);
+        // SendEmail is not idempotent: no SDK retries for SES (the mailer retries what is safe).
+        let ses = aws_sdk_sesv2::config::Builder::from(sdk)
+            .retry_config(RetryConfig::disabled())
+            .build();
+        Ok(Self {
+            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), settings.table),
+            mailer: SesMailer::new(
+                aws_sdk_sesv2::Client::from_conf(ses),
+                settings.transactional_set,
+                settings.marketing_set,
+            ),
+            bus: EventBridgeBus::new(aws_sdk_eventbridge::Client::new(sdk), settings.bus),
+            renderer: Renderer::embedded(Arc::clone(&config))?,
+            config,
+            keys,
+        })
+    }
+
+    /// The engine, with the mailer optionally wrapped (tests inject failures) and a clock.
+    pub fn engine<M: Mailer, C: Clock>(
+        self,
+        wrap: impl FnOnce(SesMailer) -> M,
+        clock: C,
+    ) -> Engine<DynamoStore, M, EventBridgeBus, C> {
+        let ports = Ports {
+            store: self.store,
+            mailer: wrap(self.mailer),
+            bus: self.bus,
+            clock,
+        };
+        Engine::new(ports, self.config, self.renderer, self.keys)
+    }
+}
+
+/// Builds the Lambda engine from settings and one shared SDK configuration.
+pub async fn build(sdk: &SdkConfig, settings: Settings) -> Result<AwsEngine, InitError> {
+    Ok(Parts::new(sdk, settings).await?.engine(|mailer| mailer, WallClock))
+}
+
+/// Reads `{"current": …, "previous": …}` (rotation) or a plain string from Secrets Manager.
+async fn signing_keys(sdk: &SdkConfig, arn: &str) -> Result<SigningKeys, InitError> {
+    let failed = |reason: String| InitError::Secret {
+        arn: arn.to_owned(),
+        reason,
+    };
+    let output = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+    let secret = output
+        .secret_string()
+        .ok_or_else(|| failed("the secret has no string value".into()))?;
+    let (current, previous) = match serde_json::from_str::<Value>(secret) {
+        Ok(Value::Object(map)) => {
+            let field = |name: &str| map.get(name).and_then(Value::as_str).map(str::to_owned);
+            let current = field("current").ok_or_else(|| failed("JSON secret without \"current\"".into()))?;
+            (current, field("previous"))
+        }
+        _ => (secret.to_owned(), None),
+    };
+    // Key ids derive from the keys, so a token names the key that signed it without exposing it.
+    let id = |key: &str| digest_hex(&["key-id", key], 8);
+    let previous = previous.as_deref().map(|p| (id(p), p.as_bytes()));
+    Ok(SigningKeys::new(
+        &id(&current),
+        current.as_bytes(),
+        previous.as_ref().map(|(i, k)| (i.as_str(), *k)),
+    )?)
+}
+
+/// Handles one EventBridge event in a step function.
+pub async fn handle<S: Store, M: Mailer, B: Bus, C: Clock>(
+    engine: &Engine<S, M, B, C>,
+    step: Step,
+    payload: Value,
+) -> Result<Value, HandlerError> {
+    let event = match parse_envelope_value(payload)? {
+        Parsed::Known(event) => event,
+        Parsed::Unknown { detail_type } => {
+            tracing::info!(step = step.as_str(), detail_type, "unknown detail-type ignored");
+            return Ok(json!({ "ignored": detail_type }));
+        }
+    };
+    if let Event::FollowUpDue(due) = &event.event
+        && due.step != step
+    {
+        tracing::warn!(step = step.as_str(), owner = due.step.as_str(), message_key = %due.key, "follow-up routed to the wrong step; ignored");
+        return Ok(json!({ "ignored": "FollowUpDue for another step" }));
+    }
+    let outcomes = engine.handle(&event).await?;
+    Ok(json!({ "outcomes": outcomes.iter().map(Outcome::to_string).collect::<Vec<_>>() }))
+}
+
+/// The sweeper: emits one `FollowUpDue` per due follow-up.
+pub async fn sweep<S: Store, M: Mailer, B: Bus, C: Clock>(engine: &Engine<S, M, B, C>) -> Result<Value, HandlerError> {
+    let emitted = engine.sweep(SWEEP_LIMIT).await?;
+    tracing::info!(emitted, "follow-ups due");
+    Ok(json!({ "emitted": emitted }))
+}
+
+/// Follow-ups routed per sweep; a backlog drains over the next minutes.
+pub const SWEEP_LIMIT: usize = 500;
+
+/// Everything a step function's `main` does: JSON logs, clients once, then serve events.
+pub async fn run_step(step: Step) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let engine = build(&sdk_config().await, Settings::from_env()?).await?;
+    let engine = &engine;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| async move { handle(engine, step, event.payload).await },
+    ))
+    .await
+}
+
+/// The sweeper's `main`.
+pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let engine = build(&sdk_config().await, Settings::from_env()?).await?;
+    let engine = &engine;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |_: lambda_runtime::LambdaEvent<Value>| async move { sweep(engine).await },
+    ))
+    .await
+}

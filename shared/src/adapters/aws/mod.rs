@@ -1,0 +1,19 @@
+//! AWS adapters of the engine's ports (feature `aws`) and the wiring every Lambda shares.
+
+mod dynamo;
+mod eventbridge;
+pub mod lambda;
+mod ses;
+
+pub use dynamo::DynamoStore;
+pub use eventbridge::EventBridgeBus;
+pub use ses::SesMailer;
+
+/// Exponential backoff with jitter (from the clock's sub-second noise: no RNG needed for this).
+fn backoff(attempt: u32) -> std::time::Duration {
+    let base = 100u64 << attempt.min(6);
+    let noise = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()) % base);
+    std::time::Duration::from_millis(base + noise)
+}

@@ -1,0 +1,109 @@
+//! `Mailer` on SES v2: `SendEmail` with the engine's MIME bytes as Raw content.
+
+use crate::message::Category;
+use crate::ports::{Mailer, OutgoingEmail, SendError};
+use aws_sdk_sesv2::Client;
+use aws_sdk_sesv2::error::{DisplayErrorContext, SdkError};
+use aws_sdk_sesv2::operation::send_email::SendEmailError;
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Sends through SES with the configuration set of each message's category.
+///
+/// `SendEmail` is not idempotent, so the SDK's own retries are off for this client: an SDK retry
+/// after a timeout could send twice. This adapter retries only answers that prove SES did not
+/// accept the message (throttling, 5xx), with exponential backoff and jitter; after that they are
+/// `Transient` and the engine releases the claim. Rejections are `Permanent` (recorded, never
+/// retried). No answer at all is `Unknown`: the engine never resends it.
+#[derive(Clone, Debug)]
+pub struct SesMailer {
+    client: Client,
+    transactional_set: Option<String>,
+    marketing_set: Option<String>,
+}
+
+impl SesMailer {
+    /// A mailer; configuration sets are optional (none in tests against an emulator).
+    pub fn new(client: Client, transactional_set: Option<String>, marketing_set: Option<String>) -> Self {
+        Self {
+            client,
+            transactional_set,
+            marketing_set,
+        }
+    }
+
+    fn tags(email: &OutgoingEmail) -> Vec<MessageTag> {
+        // Tag values allow only letters, digits, '_' and '-': base64url carries the key back in
+        // SES events (bounces, complaints, deliveries) without a lookup table.
+        let key = URL_SAFE_NO_PAD.encode(email.key.as_str());
+        let mut tags = vec![
+            ("kind", email.kind.as_str().to_owned()),
+            ("category", email.category.as_str().to_owned()),
+        ];
+        if key.len() <= 256 {
+            tags.push(("message_key", key));
+        }
+        tags.into_iter()
+            .filter_map(|(name, value)| MessageTag::builder().name(name).value(value).build().ok())
+            .collect()
+    }
+}
+
+/// Attempts per message inside one invocation (throttling and 5xx only).
+const ATTEMPTS: u32 = 3;
+
+/// What an SES error says about the message.
+fn classify(error: SdkError<SendEmailError>) -> SendError {
+    let reason = DisplayErrorContext(&error).to_string();
+    match &error {
+        SdkError::ServiceError(service) => match service.err() {
+            SendEmailError::MessageRejected(_)
+            | SendEmailError::MailFromDomainNotVerifiedException(_)
+            | SendEmailError::BadRequestException(_)
+            | SendEmailError::NotFoundException(_) => SendError::Permanent(reason),
+            // Throttling, sending paused, limits, internal errors: SES answered and did not accept.
+            _ => SendError::Transient(reason),
+        },
+        // The request could not even be built: nothing left this process.
+        SdkError::ConstructionFailure(_) => SendError::Transient(reason),
+        // Timeouts, lost connections, unreadable answers: SES may have accepted it.
+        _ => SendError::Unknown(reason),
+    }
+}
+
+impl Mailer for SesMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, SendError> {
+        let raw = RawMessage::builder()
+            .data(Blob::new(email.raw.clone()))
+            .build()
+            .map_err(|e| SendError::Permanent(format!("raw message: {e}")))?;
+        let set = match email.category {
+            Category::Transactional => self.transactional_set.clone(),
+            Category::Marketing => self.marketing_set.clone(),
+        };
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .client
+                .send_email()
+                .from_email_address(email.from.as_str())
+                .destination(Destination::builder().to_addresses(email.to.as_str()).build())
+                .content(EmailContent::builder().raw(raw.clone()).build())
+                .set_configuration_set_name(set.clone())
+                .set_email_tags(Some(Self::tags(email)))
+                .send()
+                .await;
+            match result.map_err(classify) {
+                Ok(output) => return Ok(output.message_id.unwrap_or_default()),
+                Err(SendError::Transient(reason)) if attempt < ATTEMPTS => {
+                    tracing::warn!(message_key = %email.key, attempt, reason = %reason, "SES did not accept the message; retrying");
+                    tokio::time::sleep(super::backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! One order from confirmation to review request, follow-ups fired by the sweeper.
+
+use super::*;
+use tidings_core::ports::Clock;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_order_from_confirmation_to_the_review_request_fired_by_the_sweeper() {
+    let aws = tidings_tests::moto::aws_test().await;
+    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
+    let engine = engine(&aws, &clock).await;
+
+    deliver(
+        &engine,
+        &clock,
+        Step::OrderConfirmed,
+        &confirmed("2026-11-02T16:05:00Z"),
+    )
+    .await;
+    let shipment = json!({"id": "shp-1", "carrier": "ups", "tracking_number": "1Z999AA10123456784", "shipped_at": "2026-11-03T13:00:00Z"});
+    let shipped = envelope(
+        "OrderShipped",
+        "2026-11-03T13:00:00Z",
+        json!({"order_id": "o-1", "shipment": shipment}),
+    );
+    deliver(&engine, &clock, Step::OrderShipped, &shipped).await;
+    let scan =
+        json!({"order_id": "o-1", "shipment_id": "shp-1", "status": "out_for_delivery", "location": "Albany, NY"});
+    deliver(
+        &engine,
+        &clock,
+        Step::OrderShipped,
+        &envelope("ShipmentUpdated", "2026-11-05T12:10:00Z", scan),
+    )
+    .await;
+    deliver(
+        &engine,
+        &clock,
+        Step::OrderDelivered,
+        &delivered("2026-11-05T18:40:00Z"),
+    )
+    .await;
+    assert_eq!(subjects(&aws).len(), 4);
+    let emitted = aws.emitted().await;
+    let count = |detail_type: &str| emitted.iter().filter(|e| e["detail-type"] == detail_type).count();
+    assert_eq!((count("EmailSent"), count("CouponIssued")), (4, 1), "{emitted:?}");
+    assert!(
+        emitted
+            .iter()
+            .filter(|e| e["detail-type"] == "EmailSent")
+            .all(|e| !e["detail"]["ses_message_id"].as_str().unwrap_or("").is_empty()),
+        "EmailSent carries SES's message id"
+    );
+
+    // Three days later the sweeper finds the review request (and the cross-sell, which has nothing
+    // to recommend in a store with one order, so it is dropped).
+    clock.set(ts("2026-11-08T18:41:00Z"));
+    let routed = sweep_and_route(&aws, &engine).await;
+    assert_eq!(routed.len(), 2, "{routed:?}");
+    assert_eq!(
+        subjects(&aws),
+        [
+            "Your order #1 is confirmed",
+            "Your order #1 is on its way",
+            "Update on your order #1: Out for delivery",
+            "Your order #1 has been delivered",
+            "How are you enjoying your order?",
+        ]
+    );
+    for key in [
+        "order_confirmation#o-1",
+        "shipping_confirmation#shp-1",
+        "shipment_update#shp-1#out_for_delivery",
+        "delivery_confirmation#o-1",
+        "review_request#o-1",
+    ] {
+        assert_eq!(
+            aws.attribute(&format!("MSG#{key}"), "CLAIM", "state").await.as_deref(),
+            Some("sent"),
+            "{key}"
+        );
+        assert!(
+            aws.item(&format!("MSG#{key}"), "FOLLOWUP").await.is_none(),
+            "{key} follow-up gone"
+        );
+    }
+    // The review request is marketing: it carries RFC 8058 one-click unsubscribe.
+    let review = aws.sent_mail().pop().expect("review request");
+    assert!(review.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    let routed_keys: Vec<_> = routed
+        .iter()
+        .map(|e| e["detail"]["key"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        routed_keys.contains(&"review_request#o-1".to_owned()),
+        "{routed_keys:?}"
+    );
+    assert!(clock.now() > ts("2026-11-08T00:00:00Z"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_whose_exit_became_true_before_it_fired_sends_nothing() {
+    let aws = tidings_tests::moto::aws_test().await;
+    let clock = Arc::new(SimClock::new(ts("2026-11-10T15:00:00Z")));
+    let engine = engine(&aws, &clock).await;
+    let cart = tidings_tests::cart(
+        "cart-1",
+        &ada(),
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-10T15:00:00Z",
+    );
+    deliver(
+        &engine,
+        &clock,
+        Step::CartAbandoned,
+        &envelope("CartUpdated", "2026-11-10T15:00:00Z", json!({"cart": cart})),
+    )
+    .await;
+    let reminder = "MSG#cart_reminder#cart-1#2026-11-10T15:00:00Z#1";
+    assert!(aws.item(reminder, "FOLLOWUP").await.is_some(), "reminder scheduled");
+
+    let mut bought = confirmed("2026-11-10T15:40:00Z");
+    bought["detail"]["order"]["cart_id"] = json!("cart-1");
+    deliver(&engine, &clock, Step::OrderConfirmed, &bought).await;
+
+    clock.set(ts("2026-11-12T16:00:00Z"));
+    sweep_and_route(&aws, &engine).await;
+    assert_eq!(subjects(&aws), ["Your order #1 is confirmed"]);
+    assert!(
+        aws.item(reminder, "FOLLOWUP").await.is_none(),
+        "the dropped reminder is forgotten"
+    );
+    assert!(
+        aws.item(reminder, "CLAIM").await.is_none(),
+        "nothing was claimed for it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_event_costs_a_bounded_number_of_aws_calls() {
+    let aws = tidings_tests::moto::aws_test().await;
+    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
+    let engine = engine(&aws, &clock).await;
+    let before = aws.moto.requests();
+    deliver(
+        &engine,
+        &clock,
+        Step::OrderConfirmed,
+        &confirmed("2026-11-02T16:05:00Z"),
+    )
+    .await;
+    let confirmed_calls = aws.moto.requests() - before;
+    let before = aws.moto.requests();
+    deliver(
+        &engine,
+        &clock,
+        Step::OrderDelivered,
+        &delivered("2026-11-05T18:40:00Z"),
+    )
+    .await;
+    let delivered_calls = aws.moto.requests() - before;
+    eprintln!("AWS calls: OrderConfirmed {confirmed_calls}, OrderDelivered {delivered_calls}");
+    // Reads, conditional writes, the claim's three states, SES, PutEvents (see the issue note).
+    assert!(confirmed_calls <= 12, "OrderConfirmed made {confirmed_calls} AWS calls");
+    assert!(delivered_calls <= 12, "OrderDelivered made {delivered_calls} AWS calls");
+}

@@ -1,0 +1,303 @@
+//! A local AWS for the integration tests: moto's server mode, started once per test binary on a free
+//! port, reset before each test, stopped when the binary exits. Tests that use it run one at a time.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
+};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tidings_core::adapters::aws::lambda::Settings;
+use tidings_core::config::StoreConfig;
+
+/// The running emulator.
+pub struct Moto {
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    port: u16,
+    log: PathBuf,
+    // Its stdin is held open for the life of the test binary; when it closes, the shell stops moto.
+    _shell: Mutex<Child>,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn moto_server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("TIDINGS_MOTO_SERVER") {
+        return PathBuf::from(path);
+    }
+    let venv = crate::repo_root().join(".venv/bin/moto_server");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("moto_server")
+}
+
+fn start() -> Moto {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free local port")
+        .port();
+    let log = std::env::temp_dir().join(format!("tidings-moto-{port}.log"));
+    let binary = moto_server_binary();
+    // The shell starts moto, then waits for its stdin to close (this process exiting) and stops it.
+    let shell = Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" -H 127.0.0.1 -p "$1" >"$2" 2>&1 & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid""#)
+        .arg(&binary)
+        .arg(port.to_string())
+        .arg(&log)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("sh is available");
+    let moto = Moto {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        port,
+        log,
+        _shell: Mutex::new(shell),
+    };
+    // Readiness, not timing: poll until the server answers (bounded).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while moto.request("GET", "/moto-api/data.json").is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "moto_server ({}) did not start; run ./scripts/test (it installs moto into .venv) or `pip install 'moto[server]'`. Log: {}",
+            binary.display(),
+            std::fs::read_to_string(&moto.log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    moto
+}
+
+impl Moto {
+    /// A plain HTTP/1.1 request to moto's own API (no client crate needed for two calls).
+    pub fn request(&self, method: &str, path: &str) -> std::io::Result<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+            return Err(std::io::Error::other(
+                head.lines().next().unwrap_or("no answer").to_owned(),
+            ));
+        }
+        Ok(body.to_owned())
+    }
+
+    /// How many AWS API calls moto has served so far (one log line per request).
+    pub fn requests(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains("\"POST / HTTP/1.1\""))
+            .count()
+    }
+}
+
+/// One AWS test: a fresh emulator state with the table, bus, identity and an SQS queue that
+/// receives everything tidings emits.
+pub struct AwsTest {
+    /// SDK configuration pointing at moto.
+    pub sdk: SdkConfig,
+    /// The emulator.
+    pub moto: &'static Moto,
+    /// Table name.
+    pub table: String,
+    /// Bus name.
+    pub bus: String,
+    queue_url: String,
+    _serial: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// Starts (once) and resets moto, and creates what the functions expect.
+pub async fn aws_test() -> AwsTest {
+    let serial = SERIAL.lock().await;
+    let moto = MOTO.get_or_init(start);
+    moto.request("POST", "/moto-api/reset").expect("moto reset");
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await;
+    let test = AwsTest {
+        sdk,
+        moto,
+        table: "tidings".into(),
+        bus: "tidings-test".into(),
+        queue_url: String::new(),
+        _serial: serial,
+    };
+    test.create_table().await;
+    aws_sdk_sesv2::Client::new(&test.sdk)
+        .create_email_identity()
+        .email_identity("shop.example")
+        .send()
+        .await
+        .expect("identity");
+    let events = aws_sdk_eventbridge::Client::new(&test.sdk);
+    events.create_event_bus().name(&test.bus).send().await.expect("bus");
+    let sqs = aws_sdk_sqs::Client::new(&test.sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("emitted")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let arn = "arn:aws:sqs:eu-west-1:123456789012:emitted";
+    events
+        .put_rule()
+        .name("emitted")
+        .event_bus_name(&test.bus)
+        .event_pattern(r#"{"source":["tidings"]}"#)
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule("emitted")
+        .event_bus_name(&test.bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("target");
+    AwsTest { queue_url, ..test }
+}
+
+impl AwsTest {
+    async fn create_table(&self) {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute")
+        };
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .expect("key")
+        };
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .attribute_definitions(attr("gsi1pk"))
+            .attribute_definitions(attr("gsi1sk"))
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name("due")
+                    .key_schema(key("gsi1pk", KeyType::Hash))
+                    .key_schema(key("gsi1sk", KeyType::Range))
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()
+                    .expect("index"),
+            )
+            .send()
+            .await
+            .expect("table");
+    }
+
+    /// Function settings as the CDK app sets them (docs/aws.md).
+    pub fn settings(&self, config: StoreConfig) -> Settings {
+        Settings {
+            table: self.table.clone(),
+            bus: self.bus.clone(),
+            config,
+            transactional_set: None,
+            marketing_set: None,
+            signing_secret: None,
+        }
+    }
+
+    /// Every raw message SES (moto) accepted, in order.
+    pub fn sent_mail(&self) -> Vec<String> {
+        let data: Value = serde_json::from_str(&self.moto.request("GET", "/moto-api/data.json").expect("data.json"))
+            .expect("moto data");
+        data["ses"]["RawMessage"]
+            .as_array()
+            .map(|messages| {
+                messages
+                    .iter()
+                    .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every event tidings put on the bus since the last call.
+    pub async fn emitted(&self) -> Vec<Value> {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let mut events = Vec::new();
+        loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            let messages = received.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return events;
+            }
+            for message in messages {
+                events.push(serde_json::from_str(message.body().unwrap_or("null")).expect("event json"));
+                if let Some(handle) = message.receipt_handle() {
+                    sqs.delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("delete");
+                }
+            }
+        }
+    }
+
+    /// One table item.
+    pub async fn item(&self, pk: &str, sk: &str) -> Option<HashMap<String, AttributeValue>> {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.into()))
+            .key("sk", AttributeValue::S(sk.into()))
+            .send()
+            .await
+            .expect("get item")
+            .item
+    }
+
+    /// A string attribute of an item.
+    pub async fn attribute(&self, pk: &str, sk: &str, name: &str) -> Option<String> {
+        self.item(pk, sk).await?.get(name)?.as_s().ok().cloned()
+    }
+}
