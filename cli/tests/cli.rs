@@ -199,3 +199,33 @@ fn the_demo_runs_and_can_be_run_again() {
         );
     }
 }
+
+#[test]
+fn the_most_detailed_logs_of_the_demo_name_no_customer_address() {
+    let dir = tempfile::tempdir().expect("temp");
+    let outbox = dir.path().join("outbox");
+    let output = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["demo", "--outbox", outbox.to_str().expect("utf-8")])
+        .env("TIDINGS_LOG", "trace")
+        .output()
+        .expect("tidings runs");
+    assert!(output.status.success());
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(logs.contains("message_key="), "the decisions are logged: {logs}");
+    let index = std::fs::read_to_string(outbox.join("index.jsonl")).expect("index");
+    let addresses: std::collections::BTreeSet<String> = index
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).expect("json")["to"]
+                .as_str()
+                .expect("to")
+                .to_owned()
+        })
+        .collect();
+    assert!(addresses.len() >= 4);
+    for address in &addresses {
+        assert!(!logs.contains(address.as_str()), "{address} appears in the logs");
+        let local = address.split('@').next().expect("local part");
+        assert!(!logs.contains(&format!("{local}@")), "{local}@… appears in the logs");
+    }
+}

@@ -44,7 +44,22 @@ export const STEPS: readonly Step[] = [
 ];
 export const SWEEPER = 'follow-up-sweeper';
 export const UNSUBSCRIBE = 'unsubscribe';
+export const SES_FEEDBACK = 'ses-events';
+/** The detail-types SES puts on EventBridge (source `aws.ses`), consumed by `ses-events`. */
+export const SES_DETAIL_TYPES = [
+  'Email Sent',
+  'Email Delivered',
+  'Email Bounced',
+  'Email Complaint Received',
+  'Email Rejected',
+  'Email Delivery Delayed',
+  'Email Opened',
+  'Email Clicked',
+  'Email Rendering Failed',
+  'Email Subscribed',
+];
 export const DUE_INDEX = 'due';
+export const CUSTOMER_INDEX = 'customer';
 
 /** Table actions of docs/aws.md ("Actions each function needs on the table and its index"). */
 export const STEP_TABLE_ACTIONS = [
@@ -168,7 +183,15 @@ export class TidingsStack extends Stack {
       sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
+    // Follow-ups of one customer: an unsubscribe cancels them, an erasure deletes them.
+    this.table.addGlobalSecondaryIndex({
+      indexName: CUSTOMER_INDEX,
+      partitionKey: { name: 'gsi2pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'gsi2sk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
     const indexArn = `${this.table.tableArn}/index/${DUE_INDEX}`;
+    const customerIndexArn = `${this.table.tableArn}/index/${CUSTOMER_INDEX}`;
 
     // ---------------------------------------------------------------- buses
     // SES can deliver configuration-set events only to the default bus (CDK and SES both refuse a
@@ -231,7 +254,7 @@ export class TidingsStack extends Stack {
           SIGNING_KEY_SECRET_ARN: this.signingKey.secretArn,
         },
       });
-      this.grantTable(built.role, 'UnsubscribeTable', [this.table.tableArn], STEP_TABLE_ACTIONS);
+      this.grantTable(built.role, 'UnsubscribeTable', [this.table.tableArn, customerIndexArn], STEP_TABLE_ACTIONS);
       this.grantPutEvents(built.role, 'UnsubscribePutEvents');
       this.grantSigningKey(built.role, 'UnsubscribeSigningKey');
       // Auth NONE on purpose: RFC 8058 one-click unsubscribe means mailbox providers POST to the link
@@ -267,7 +290,7 @@ export class TidingsStack extends Stack {
         },
       });
       const id = pascal(step.name);
-      this.grantTable(role, `${id}Table`, [this.table.tableArn, indexArn], STEP_TABLE_ACTIONS);
+      this.grantTable(role, `${id}Table`, [this.table.tableArn, indexArn, customerIndexArn], STEP_TABLE_ACTIONS);
       this.grantPutEvents(role, `${id}PutEvents`);
       this.grantSigningKey(role, `${id}SigningKey`);
       role.addToPrincipalPolicy(
@@ -290,6 +313,20 @@ export class TidingsStack extends Stack {
         eventPattern: { source: [TIDINGS_SOURCE], detailType: ['FollowUpDue'], detail: { step: [step.name] } },
       });
     }
+
+    // ---------------------------------------------------------------- SES feedback
+    // Bounces and complaints suppress the address, opens and clicks are counted: no sending, no key.
+    const sesEvents = this.asyncFunction(SES_FEEDBACK, {
+      memorySize: STEP_MEMORY_MB,
+      timeout: STEP_TIMEOUT,
+      description: 'tidings: SES bounces, complaints, deliveries, opens and clicks',
+    });
+    this.grantTable(sesEvents.role, 'SesEventsTable', [this.table.tableArn, customerIndexArn], STEP_TABLE_ACTIONS);
+    this.ruleTo('SesEventsFeedback', sesEvents.fn, sesEvents.dlq, RULE_RETRY, {
+      eventBus: this.bus,
+      description: 'ses-events: SES configuration-set events',
+      eventPattern: { source: ['aws.ses'], detailType: SES_DETAIL_TYPES },
+    });
 
     // ---------------------------------------------------------------- sweeper
     // The only reserved concurrency: one sweep at a time. Overlapping sweeps would emit the same

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { STEP_TABLE_ACTIONS, STEPS, SWEEPER, TidingsStack, UNSUBSCRIBE } from '../lib/tidings-stack';
+import { SES_FEEDBACK, STEP_TABLE_ACTIONS, STEPS, SWEEPER, TidingsStack, UNSUBSCRIBE } from '../lib/tidings-stack';
 import { SAMPLE_CONFIG, asArray, logicalId, resources, statements, synth } from './helpers';
 
 const SAMPLE = readFileSync(SAMPLE_CONFIG, 'utf8');
@@ -45,8 +45,8 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
 
   test('one function per step and the sweeper, all arm64 on provided.al2023 with JSON logs', () => {
     const functions = resources(template, 'AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(STEPS.length + 1);
-    expect(Object.keys(stack.functions).sort()).toEqual([...STEPS.map((s) => s.name), SWEEPER].sort());
+    expect(Object.keys(functions)).toHaveLength(STEPS.length + 2);
+    expect(Object.keys(stack.functions).sort()).toEqual([...STEPS.map((s) => s.name), SES_FEEDBACK, SWEEPER].sort());
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.Runtime).toBe('provided.al2023');
@@ -69,7 +69,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
 
   test('every log group has a retention of one month', () => {
     const groups = resources(template, 'AWS::Logs::LogGroup');
-    expect(Object.keys(groups)).toHaveLength(STEPS.length + 1);
+    expect(Object.keys(groups)).toHaveLength(STEPS.length + 2);
     for (const group of Object.values(groups)) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
@@ -118,6 +118,14 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
             ],
             Projection: { ProjectionType: 'ALL' },
           },
+          {
+            IndexName: 'customer',
+            KeySchema: [
+              { AttributeName: 'gsi2pk', KeyType: 'HASH' },
+              { AttributeName: 'gsi2sk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
       },
     });
@@ -150,7 +158,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
 
   test('every rule target has a dead-letter queue and a retry policy', () => {
     const rules = Object.values(resources(template, 'AWS::Events::Rule'));
-    expect(rules.length).toBe(STEPS.length * 2 + 2); // + sweeper schedule + SES forwarding
+    expect(rules.length).toBe(STEPS.length * 2 + 3); // + sweeper schedule + SES forwarding + SES feedback
     for (const rule of rules) {
       for (const target of rule.Properties.Targets) {
         expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } });
@@ -168,7 +176,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
 
   test('failed asynchronous invocations go to the dead-letter queue after Lambda retries', () => {
     const configs = Object.values(resources(template, 'AWS::Lambda::EventInvokeConfig'));
-    expect(configs).toHaveLength(STEPS.length + 1);
+    expect(configs).toHaveLength(STEPS.length + 2);
     for (const c of configs) {
       expect(c.Properties.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
       expect(c.Properties.MaximumRetryAttempts).toBe(2);
@@ -177,7 +185,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
 
   test('dead-letter queues: encrypted, 14 days, TLS only', () => {
     const queues = resources(template, 'AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(STEPS.length + 2); // + sweeper + SES forwarding
+    expect(Object.keys(queues)).toHaveLength(STEPS.length + 3); // + ses-events + sweeper + SES forwarding
     for (const queue of Object.values(queues)) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId).toBeTruthy();
       expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
@@ -308,8 +316,18 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
       expect(dynamo[0].Resource).toEqual([
         { 'Fn::GetAtt': [table, 'Arn'] },
         { 'Fn::Join': ['', [{ 'Fn::GetAtt': [table, 'Arn'] }, '/index/due']] },
+        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [table, 'Arn'] }, '/index/customer']] },
       ]);
     }
+  });
+
+  test('ses-events: consumes SES events on the tidings bus, may not send mail or read the key', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.ses'], 'detail-type': Match.arrayWith(['Email Bounced', 'Email Complaint Received']) },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, stack.functions[SES_FEEDBACK]), 'Arn'] } })],
+    });
+    const actions = statementsOf(template, stack, SES_FEEDBACK).flatMap((s) => asArray<string>(s.Action));
+    expect(actions.filter((a) => /^(ses|secretsmanager|events):/.test(a))).toEqual([]);
   });
 
   test('the sweeper may only Query the due index and put events', () => {
@@ -421,7 +439,10 @@ describe('variant: another store on the default bus, existing SES identity, unsu
   test('default bus: no custom bus, no forwarding rule, rules and PutEvents on the default bus', () => {
     template.resourceCountIs('AWS::Events::EventBus', 0);
     const rules = Object.values(resources(template, 'AWS::Events::Rule'));
-    expect(rules.filter((r) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('aws.ses'))).toEqual([]);
+    // SES events arrive on the default bus directly: consumed there, no forwarding rule.
+    const ses = rules.filter((r) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('aws.ses'));
+    expect(ses).toHaveLength(1);
+    expect(JSON.stringify(ses[0].Properties.Targets)).toContain(logicalId(stack, stack.functions[SES_FEEDBACK]));
     for (const rule of rules) expect(rule.Properties.EventBusName ?? 'default').toBe('default');
     expect(envOf(template, stack, 'customer').EVENT_BUS_NAME).toBe('default');
     const put = statementsOf(template, stack, SWEEPER).find((s) => asArray<string>(s.Action).includes('events:PutEvents'));

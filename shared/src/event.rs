@@ -72,6 +72,8 @@ pub enum Event {
     CartAbandoned(Box<Cart>),
     /// `FollowUpDue`, emitted by the sweeper and routed back to the owning step.
     FollowUpDue(FollowUpDue),
+    /// An SES event (`source` = `aws.ses`): bounce, complaint, delivery, open, click, …
+    SesFeedback(crate::feedback::Feedback),
 }
 
 impl Event {
@@ -90,6 +92,7 @@ impl Event {
             Self::CartUpdated(_) => "CartUpdated",
             Self::CartAbandoned(_) => "CartAbandoned",
             Self::FollowUpDue(_) => "FollowUpDue",
+            Self::SesFeedback(_) => "SesFeedback",
         }
     }
 
@@ -245,6 +248,9 @@ pub fn parse_envelope_value(value: serde_json::Value) -> Result<Parsed, EventErr
         "CartUpdated" => Event::CartUpdated(Box::new(detail::<CartDetail>(envelope.detail)?.cart)),
         "CartAbandoned" => Event::CartAbandoned(Box::new(detail::<CartDetail>(envelope.detail)?.cart)),
         "FollowUpDue" => Event::FollowUpDue(detail(envelope.detail)?),
+        ses if crate::feedback::SES_DETAIL_TYPES.contains(&ses) => {
+            Event::SesFeedback(crate::feedback::parse_feedback(&envelope.detail, envelope.time)?)
+        }
         _ => {
             return Ok(Parsed::Unknown {
                 detail_type: envelope.detail_type,

@@ -37,6 +37,8 @@ pub enum Step {
     OrderDelivered,
     /// Cart reminders.
     CartAbandoned,
+    /// SES feedback: bounces, complaints, deliveries, opens, clicks.
+    SesEvents,
 }
 
 impl Step {
@@ -48,6 +50,7 @@ impl Step {
             Self::OrderShipped => "order-shipped",
             Self::OrderDelivered => "order-delivered",
             Self::CartAbandoned => "cart-abandoned",
+            Self::SesEvents => "ses-events",
         }
     }
 }

@@ -94,6 +94,42 @@ pub trait Store: Send + Sync {
         reason: &str,
         at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a soft bounce once per event id; returns how many the address had since `since`.
+    fn count_soft_bounce(
+        &self,
+        email: &EmailAddress,
+        event_id: &str,
+        at: Timestamp,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Counts an open or click once per event id; false when this event was already counted.
+    fn count_engagement(
+        &self,
+        customer: &CustomerId,
+        event_id: &str,
+        kind: EngagementKind,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// A customer's opens and clicks.
+    fn engagement(&self, customer: &CustomerId) -> impl Future<Output = Result<Engagement, StoreError>> + Send;
+    /// Marks a `sending` claim as sent on SES's own report (a sender that died mid-send).
+    fn settle_sending(
+        &self,
+        key: &MessageKey,
+        provider_id: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records what happened to a sent message after SES accepted it (delivered, rejected, delayed).
+    fn record_delivery(
+        &self,
+        key: &MessageKey,
+        status: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Waiting follow-ups of a customer.
+    fn follow_ups_of(&self, customer: &CustomerId) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
+    /// Erases everything about a customer: profile, orders, carts, follow-ups, ledgers, counters.
+    fn erase_customer(&self, customer: &CustomerRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Adds (`+1`) or removes (`-1`) an order's products to the co-purchase statistics.
     fn count_purchase(&self, order: &Order, delta: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -172,6 +208,12 @@ pub struct CustomerRecord {
     pub orders_delivered: u32,
     /// Every product the customer has bought.
     pub purchased: BTreeSet<ProductId>,
+    /// Orders placed (so everything about the customer can be erased).
+    #[serde(default)]
+    pub orders: BTreeSet<OrderId>,
+    /// Carts seen.
+    #[serde(default)]
+    pub carts: BTreeSet<CartId>,
 }
 
 /// A statement about marketing consent; the most recent by event time wins.
@@ -191,8 +233,10 @@ pub struct Consent {
 pub enum ConsentSource {
     /// A customer embedded in a store event.
     Store,
-    /// tidings' own unsubscribe.
+    /// tidings' own unsubscribe link (one-click or the confirmation page).
     Unsubscribe,
+    /// The "resubscribe" button of tidings' own page.
+    Resubscribe,
 }
 
 /// An order and what happened to it since.
@@ -434,6 +478,27 @@ impl ProductInfo {
         let minor = *self.prices.get(currency.code())?;
         Some(Money::new(i64::try_from(minor).unwrap_or(i64::MAX), currency))
     }
+}
+
+/// Opens or clicks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngagementKind {
+    /// An email was opened.
+    Open,
+    /// A link was clicked.
+    Click,
+}
+
+/// A customer's engagement with tidings' mail.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Engagement {
+    /// Opens counted.
+    pub opens: u64,
+    /// Clicks counted.
+    pub clicks: u64,
+    /// When the clicks happened, for "N clicks in 30 days".
+    pub click_times: Vec<Timestamp>,
 }
 
 /// A store failure.

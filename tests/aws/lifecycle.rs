@@ -163,3 +163,91 @@ async fn an_order_event_costs_a_bounded_number_of_aws_calls() {
     assert!(confirmed_calls <= 12, "OrderConfirmed made {confirmed_calls} AWS calls");
     assert!(delivered_calls <= 12, "OrderDelivered made {delivered_calls} AWS calls");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_and_claims_carry_a_ttl_and_follow_ups_are_in_the_due_index() {
+    let aws = tidings_tests::moto::aws_test().await;
+    let clock = Arc::new(SimClock::new(ts("2026-11-10T15:00:00Z")));
+    let engine = engine(&aws, &clock).await;
+    let cart = tidings_tests::cart(
+        "cart-1",
+        &ada(),
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-10T15:00:00Z",
+    );
+    deliver(
+        &engine,
+        &clock,
+        Step::CartAbandoned,
+        &envelope("CartUpdated", "2026-11-10T15:00:00Z", json!({"cart": cart})),
+    )
+    .await;
+    deliver(
+        &engine,
+        &clock,
+        Step::OrderConfirmed,
+        &confirmed("2026-11-10T16:00:00Z"),
+    )
+    .await;
+
+    let number = |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+    };
+    let cart = aws.item("CART#cart-1", "CART").await.expect("cart");
+    assert_eq!(
+        number(&cart, "ttl"),
+        Some(ts("2026-12-10T15:00:00Z").as_second()),
+        "carts live 30 days"
+    );
+    let claim = aws.item("MSG#order_confirmation#o-1", "CLAIM").await.expect("claim");
+    assert_eq!(
+        number(&claim, "ttl"),
+        Some((ts("2026-11-10T16:00:00Z") + jiff::SignedDuration::from_hours(400 * 24)).as_second())
+    );
+    let follow_up = aws
+        .item("MSG#cross_sell#o-1", "FOLLOWUP")
+        .await
+        .expect("cross-sell scheduled");
+    let shard = follow_up
+        .get("gsi1pk")
+        .and_then(|v| v.as_s().ok())
+        .expect("in the due index");
+    assert!(shard.starts_with("DUE#"), "{shard}");
+    assert!(number(&follow_up, "ttl").is_some());
+    // The sweeper finds it through the index only when it is due.
+    clock.set(ts("2026-11-11T15:59:00Z"));
+    assert!(
+        lambda::sweep(&engine).await.expect("sweep")["emitted"] == json!(1),
+        "only the first cart reminder is due"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_the_bus_does_not_accept_fail_the_invocation_after_retries() {
+    let aws = tidings_tests::moto::aws_test().await;
+    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
+    let mut settings = aws.settings(StoreConfig::sample());
+    settings.bus = "no-such-bus".into();
+    let engine = Parts::new(&aws.sdk, settings)
+        .await
+        .expect("parts")
+        .engine(|m| m, Arc::clone(&clock));
+    let error = lambda::handle(&engine, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
+        .await
+        .expect_err("EmailSent could not be published");
+    assert!(error.to_string().contains("EmailSent"), "{error}");
+    // The email itself went out and is recorded as sent: the retry does not send it again.
+    assert_eq!(aws.sent_mail().len(), 1);
+    assert_eq!(
+        aws.attribute("MSG#order_confirmation#o-1", "CLAIM", "state")
+            .await
+            .as_deref(),
+        Some("sent")
+    );
+    lambda::handle(&engine, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
+        .await
+        .expect("retry");
+    assert_eq!(aws.sent_mail().len(), 1);
+}

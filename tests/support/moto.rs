@@ -210,6 +210,8 @@ impl AwsTest {
             .attribute_definitions(attr("sk"))
             .attribute_definitions(attr("gsi1pk"))
             .attribute_definitions(attr("gsi1sk"))
+            .attribute_definitions(attr("gsi2pk"))
+            .attribute_definitions(attr("gsi2sk"))
             .key_schema(key("pk", KeyType::Hash))
             .key_schema(key("sk", KeyType::Range))
             .global_secondary_indexes(
@@ -217,6 +219,15 @@ impl AwsTest {
                     .index_name("due")
                     .key_schema(key("gsi1pk", KeyType::Hash))
                     .key_schema(key("gsi1sk", KeyType::Range))
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()
+                    .expect("index"),
+            )
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name("customer")
+                    .key_schema(key("gsi2pk", KeyType::Hash))
+                    .key_schema(key("gsi2sk", KeyType::Range))
                     .projection(Projection::builder().projection_type(ProjectionType::All).build())
                     .build()
                     .expect("index"),

@@ -7,6 +7,7 @@ use crate::ports::{
     Bus, BusError, CartRecord, Claim, ClaimOutcome, ClaimState, Clock, CustomerRecord, FollowUp, Mailer, MarketingSend,
     OrderRecord, Outbound, OutgoingEmail, ProductInfo, ProductStats, SendError, Store, StoreError,
 };
+use crate::ports::{Engagement, EngagementKind};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
@@ -32,6 +33,14 @@ pub struct MemoryState {
     pub suppressed: BTreeSet<EmailAddress>,
     /// Co-purchase statistics.
     pub stats: ProductStats,
+    /// Soft bounces per address: event id → time.
+    pub soft_bounces: BTreeMap<EmailAddress, BTreeMap<String, Timestamp>>,
+    /// Engagement per customer.
+    pub engagement: BTreeMap<CustomerId, Engagement>,
+    /// SES events already counted.
+    pub counted_events: BTreeSet<String>,
+    /// Delivery status per message.
+    pub deliveries: BTreeMap<MessageKey, (String, Timestamp)>,
 }
 
 /// A `Store` in memory: same semantics as DynamoDB (conditional claims, leases), no durability.
@@ -235,6 +244,90 @@ impl Store for MemoryStore {
 
     async fn suppress(&self, email: &EmailAddress, _reason: &str, _at: Timestamp) -> Result<(), StoreError> {
         self.state().suppressed.insert(email.clone());
+        Ok(())
+    }
+
+    async fn count_soft_bounce(
+        &self,
+        email: &EmailAddress,
+        event_id: &str,
+        at: Timestamp,
+        since: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut state = self.state();
+        let bounces = state.soft_bounces.entry(email.clone()).or_default();
+        bounces.insert(event_id.to_owned(), at);
+        Ok(bounces.values().filter(|t| **t >= since).count())
+    }
+
+    async fn count_engagement(
+        &self,
+        customer: &CustomerId,
+        event_id: &str,
+        kind: EngagementKind,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if !state.counted_events.insert(event_id.to_owned()) {
+            return Ok(false);
+        }
+        let engagement = state.engagement.entry(customer.clone()).or_default();
+        match kind {
+            EngagementKind::Open => engagement.opens += 1,
+            EngagementKind::Click => {
+                engagement.clicks += 1;
+                engagement.click_times.push(at);
+            }
+        }
+        Ok(true)
+    }
+
+    async fn engagement(&self, customer: &CustomerId) -> Result<Engagement, StoreError> {
+        Ok(self.state().engagement.get(customer).cloned().unwrap_or_default())
+    }
+
+    async fn settle_sending(&self, key: &MessageKey, provider_id: &str, at: Timestamp) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if matches!(state.claims.get(key), Some(ClaimState::Sending { .. })) {
+            let sent = ClaimState::Sent {
+                provider_id: provider_id.to_owned(),
+                at,
+            };
+            state.claims.insert(key.clone(), sent);
+        }
+        Ok(())
+    }
+
+    async fn record_delivery(&self, key: &MessageKey, status: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.state().deliveries.insert(key.clone(), (status.to_owned(), at));
+        Ok(())
+    }
+
+    async fn follow_ups_of(&self, customer: &CustomerId) -> Result<Vec<FollowUp>, StoreError> {
+        Ok(self
+            .state()
+            .follow_ups
+            .values()
+            .filter(|f| &f.customer_id == customer)
+            .cloned()
+            .collect())
+    }
+
+    async fn erase_customer(&self, customer: &CustomerRecord) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let id = &customer.profile.id;
+        state.customers.remove(id);
+        state.marketing.remove(id);
+        state.engagement.remove(id);
+        state.soft_bounces.remove(&customer.profile.email);
+        for order in &customer.orders {
+            state.orders.remove(order);
+            state.held.remove(order);
+        }
+        for cart in &customer.carts {
+            state.carts.remove(cart);
+        }
+        state.follow_ups.retain(|_, f| &f.customer_id != id);
         Ok(())
     }
 

@@ -21,6 +21,8 @@ pub fn merge(known: Option<CustomerRecord>, incoming: &Customer, at: Timestamp, 
             orders_confirmed: 0,
             orders_delivered: 0,
             purchased: Default::default(),
+            orders: Default::default(),
+            carts: Default::default(),
         },
         Some(mut record) => {
             if at >= record.profile_at {

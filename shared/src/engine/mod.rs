@@ -13,8 +13,10 @@ use crate::config::{CouponRule, StoreConfig};
 use crate::coupon::Coupon;
 use crate::domain::{Cart, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, ShipmentStatus};
 use crate::event::{EmailSent, Emitted, Event, FollowUpDue, InboundEvent};
+use crate::feedback::{Feedback, FeedbackKind};
 use crate::message::{Category, MessageKey, MessageKind};
 use crate::mime::{self, Envelope};
+use crate::ports::EngagementKind;
 use crate::ports::{
     Bus, BusError, CartRecord, Claim, ClaimOutcome, Clock, CustomerRecord, FollowUp, Mailer, OrderRecord, Outbound,
     OutgoingEmail, ProductInfo, Scan, SendError, ShipmentRecord, Store, StoreError, Subject,
@@ -102,6 +104,11 @@ pub enum Outcome {
         /// The order it waits for.
         order_id: OrderId,
     },
+    /// State changed without a message (suppression, consent, engagement, erasure).
+    Recorded {
+        /// What was recorded.
+        what: String,
+    },
     /// Nothing to do.
     Ignored {
         /// Why.
@@ -118,6 +125,7 @@ impl fmt::Display for Outcome {
             Self::Skipped { key, reason } => write!(f, "skipped {key}: {reason}"),
             Self::Failed { key, reason } => write!(f, "failed {key}: {reason}"),
             Self::Held { order_id } => write!(f, "held until order {order_id} arrives"),
+            Self::Recorded { what } => write!(f, "recorded: {what}"),
             Self::Ignored { reason } => write!(f, "ignored: {reason}"),
         }
     }
@@ -134,6 +142,10 @@ pub struct Ports<S, M, B, C> {
     /// Time.
     pub clock: C,
 }
+
+/// Soft bounces that suppress an address, and the window they are counted in.
+pub const SOFT_BOUNCE_LIMIT: usize = 3;
+const SOFT_BOUNCE_WINDOW_HOURS: i64 = 7 * 24;
 
 /// How long a claim whose holder has not called the provider yet blocks others. Longer than any
 /// function run (their timeout is 30 s), so an expired lease means the holder died before sending.
@@ -206,6 +218,16 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         &self.config
     }
 
+    /// The HMAC keys (unsubscribe tokens are verified with them).
+    pub fn keys(&self) -> &SigningKeys {
+        &self.keys
+    }
+
+    /// The renderer (web pages share its templates and strings).
+    pub fn renderer(&self) -> &Renderer {
+        &self.renderer
+    }
+
     /// Handles one inbound event.
     pub async fn handle(&self, event: &InboundEvent) -> Result<Vec<Outcome>, EngineError> {
         let at = event.time;
@@ -238,9 +260,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             Event::CustomerUpdated(customer) => {
                 self.upsert_customer(customer, at, false).await?;
             }
-            Event::CustomerRedacted(_) => out.push(Outcome::Ignored {
-                reason: "CustomerRedacted is not handled yet (data-protection issue)".into(),
-            }),
+            Event::CustomerRedacted(redacted) => out.push(self.erase(&redacted.customer_id).await?),
+            Event::SesFeedback(feedback) => out.extend(self.feedback(feedback).await?),
             Event::OrderConfirmed(order) => out.extend(self.order_confirmed(order, at).await?),
             Event::CartUpdated(cart) | Event::CartAbandoned(cart) => out.extend(self.cart_updated(cart, at).await?),
             Event::FollowUpDue(due) => return self.fire(&due.key).await,
@@ -298,6 +319,140 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         Ok(events.len())
     }
 
+    /// A statement about marketing consent made through tidings (unsubscribe link or page). An
+    /// unsubscribe also cancels every waiting marketing follow-up of the customer.
+    pub async fn set_marketing_consent(
+        &self,
+        customer: &CustomerId,
+        given: bool,
+        source: crate::ports::ConsentSource,
+        at: Timestamp,
+    ) -> Result<Vec<Outcome>, EngineError> {
+        let store = &self.ports.store;
+        let Some(mut record) = store.customer(customer).await? else {
+            return Ok(vec![Outcome::Ignored {
+                reason: format!("consent for unknown customer {customer}"),
+            }]);
+        };
+        let mut out = Vec::new();
+        if at >= record.consent.at {
+            record.consent = crate::ports::Consent { given, at, source };
+            store.save_customer(&record).await?;
+            let state = if given { "given" } else { "withdrawn" };
+            out.push(Outcome::Recorded {
+                what: format!("marketing consent {state} for {customer} ({source:?})"),
+            });
+        }
+        if !given {
+            for follow_up in store.follow_ups_of(customer).await? {
+                if follow_up.key.kind().category() == Category::Marketing {
+                    store.remove_follow_up(&follow_up.key).await?;
+                    out.push(Outcome::Skipped {
+                        key: follow_up.key,
+                        reason: "cancelled: the customer unsubscribed".into(),
+                    });
+                }
+            }
+        }
+        for outcome in &out {
+            log_outcome(outcome, "consent");
+        }
+        Ok(out)
+    }
+
+    /// Erases everything about a customer (`CustomerRedacted`); a hashed suppression, if any, stays.
+    async fn erase(&self, customer: &CustomerId) -> Result<Outcome, EngineError> {
+        let store = &self.ports.store;
+        let Some(record) = store.customer(customer).await? else {
+            return Ok(Outcome::Ignored {
+                reason: format!("nothing stored about {customer}"),
+            });
+        };
+        store.erase_customer(&record).await?;
+        Ok(Outcome::Recorded {
+            what: format!(
+                "erased customer {customer}: profile, {} order(s), {} cart(s), follow-ups, counters",
+                record.orders.len(),
+                record.carts.len()
+            ),
+        })
+    }
+
+    /// What SES reported about a sent message: suppress on hard bounces and complaints (and on the
+    /// third soft bounce in 7 days), count opens and clicks once each, record deliveries.
+    async fn feedback(&self, feedback: &Feedback) -> Result<Vec<Outcome>, EngineError> {
+        let store = &self.ports.store;
+        let mut out = Vec::new();
+        let at = feedback.at;
+        match feedback.kind {
+            FeedbackKind::HardBounce | FeedbackKind::Complaint => {
+                let reason = if feedback.kind == FeedbackKind::Complaint {
+                    "complaint"
+                } else {
+                    "hard bounce"
+                };
+                for address in &feedback.recipients {
+                    store.suppress(address, reason, at).await?;
+                    out.push(Outcome::Recorded {
+                        what: format!("suppressed {} after a {reason}", address.masked()),
+                    });
+                }
+            }
+            FeedbackKind::SoftBounce => {
+                let since = at - SignedDuration::from_hours(SOFT_BOUNCE_WINDOW_HOURS);
+                for address in &feedback.recipients {
+                    let count = store.count_soft_bounce(address, &feedback.event_id, at, since).await?;
+                    let what = if count >= SOFT_BOUNCE_LIMIT {
+                        store.suppress(address, "repeated soft bounces", at).await?;
+                        format!("suppressed {} after {count} soft bounces in 7 days", address.masked())
+                    } else {
+                        format!("soft bounce {count} of {SOFT_BOUNCE_LIMIT} for {}", address.masked())
+                    };
+                    out.push(Outcome::Recorded { what });
+                }
+            }
+            FeedbackKind::Open | FeedbackKind::Click => {
+                let kind = if feedback.kind == FeedbackKind::Open {
+                    EngagementKind::Open
+                } else {
+                    EngagementKind::Click
+                };
+                if let Some(customer) = &feedback.customer_id {
+                    let counted = store.count_engagement(customer, &feedback.event_id, kind, at).await?;
+                    out.push(if counted {
+                        Outcome::Recorded {
+                            what: format!("{kind:?} by {customer}"),
+                        }
+                    } else {
+                        Outcome::Ignored {
+                            reason: "SES event already counted".into(),
+                        }
+                    });
+                }
+            }
+            FeedbackKind::Send => {
+                // SES's own word that it accepted the message settles a claim whose sender died
+                // before recording the answer.
+                if let Some(key) = &feedback.message_key {
+                    store.settle_sending(key, &feedback.ses_message_id, at).await?;
+                    out.push(Outcome::Recorded {
+                        what: format!("SES accepted {key}"),
+                    });
+                }
+            }
+            FeedbackKind::Delivery | FeedbackKind::Reject | FeedbackKind::DeliveryDelay | FeedbackKind::Other => {
+                if let Some(key) = &feedback.message_key {
+                    let status = format!("{:?}", feedback.kind).to_lowercase();
+                    store.record_delivery(key, &status, at).await?;
+                    out.push(Outcome::Recorded {
+                        what: format!("{status} for {key}"),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn upsert_customer(
         &self,
         customer: &crate::domain::Customer,
@@ -334,6 +489,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             customer
                 .purchased
                 .extend(order.items.iter().map(|i| i.product_id.clone()));
+            customer.orders.insert(order.id.clone());
             store.save_customer(&customer).await?;
             store.count_purchase(order, 1).await?;
             if let Some(cart_id) = &order.cart_id {
@@ -548,7 +704,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
 
     async fn cart_updated(&self, cart: &Cart, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
         let store = &self.ports.store;
-        self.upsert_customer(&cart.customer, at, false).await?;
+        let mut customer = self.upsert_customer(&cart.customer, at, false).await?;
+        // Remembered so an erasure request finds every cart.
+        if customer.carts.insert(cart.id.clone()) {
+            store.save_customer(&customer).await?;
+        }
         let known = store.cart(&cart.id).await?;
         if let Some(known) = &known {
             if known.cart.updated_at > cart.updated_at {
@@ -1005,6 +1165,7 @@ fn log_outcome(outcome: &Outcome, trigger: &str) {
         Outcome::Held { order_id } => {
             tracing::info!(order_id = %order_id, outcome = "held", trigger, "waiting for the order")
         }
+        Outcome::Recorded { what } => tracing::info!(outcome = "recorded", what = %what, trigger, "state changed"),
         Outcome::Ignored { reason } => tracing::debug!(outcome = "ignored", reason = %reason, trigger, "nothing to do"),
     }
 }

@@ -123,6 +123,7 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates![
     "email/welcome.txt",
     "email/welcome_offer.html",
     "email/welcome_offer.txt",
+    "pages/unsubscribe.html",
 ];
 
 /// Locale files compiled into the binary.
@@ -290,6 +291,28 @@ impl Renderer {
             text: tidy_text(&text),
             locale: locale_used,
         })
+    }
+
+    /// Renders a web page (`templates/pages/<name>.html`) in a locale; `context` gets `lang`,
+    /// `locale` and `store` added.
+    pub fn render_page(&self, name: &str, locale: &Locale, mut context: Value) -> Result<String, RenderError> {
+        let (catalog, locale_used) = self.resolve(locale);
+        let store = &self.config.store;
+        if let Some(map) = context.as_object_mut() {
+            map.insert("lang".into(), json!(locale_used));
+            map.insert("locale".into(), json!(catalog.locale()));
+            map.insert(
+                "store".into(),
+                json!({
+                    "name": store.name.as_str(),
+                    "website": store.website,
+                    "support_url": store.support_url,
+                    "postal_address": store.postal_address.as_str(),
+                    "brand_color": store.brand_color,
+                }),
+            );
+        }
+        self.render_template(&format!("pages/{name}.html"), &context)
     }
 
     fn render_template(&self, name: &str, context: &Value) -> Result<String, RenderError> {

@@ -7,6 +7,7 @@ use crate::ports::{
     CartRecord, Claim, ClaimOutcome, CustomerRecord, FollowUp, MarketingSend, OrderRecord, ProductInfo, ProductStats,
     Store, StoreError,
 };
+use crate::ports::{Engagement, EngagementKind};
 use crate::signing::digest_hex;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -176,10 +177,26 @@ impl DynamoStore {
         let mut item = Self::key(format!("MSG#{}", claim.key), "CLAIM");
         item.insert("state".into(), s("claimed"));
         item.insert("lease_until".into(), n((claim.at + claim.lease).as_second()));
-        item.insert("customer_id".into(), s(claim.customer_id.as_str()));
         item.insert("claimed_at".into(), s(claim.at.to_string()));
         item.insert("ttl".into(), ttl(claim.at + CLAIM_TTL));
         item
+    }
+
+    /// Every item of a partition whose sort key starts with `prefix`.
+    async fn query_partition(&self, pk: &str, prefix: &str, operation: &'static str) -> Result<Vec<Item>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(unavailable(operation))
     }
 
     fn claim_values(claim: &Claim) -> HashMap<String, AttributeValue> {
@@ -289,6 +306,9 @@ impl DynamoStore {
     fn follow_up_item(follow_up: &FollowUp) -> Result<Item, StoreError> {
         let mut item = Self::record_item(follow_up, format!("MSG#{}", follow_up.key), "FOLLOWUP")?;
         item.insert("gsi1pk".into(), s(Self::due_shard(&follow_up.key)));
+        // Index `customer`: an unsubscribe or an erasure finds every follow-up of a customer.
+        item.insert("gsi2pk".into(), s(format!("CUSTOMER#{}", follow_up.customer_id)));
+        item.insert("gsi2sk".into(), s(follow_up.key.as_str()));
         let order = format!(
             "{}#{}#{}",
             sortable(follow_up.due_at),
@@ -627,6 +647,202 @@ impl Store for DynamoStore {
         item.insert("reason".into(), s(reason));
         item.insert("at".into(), s(at.to_string()));
         self.put(item, "suppress").await
+    }
+
+    async fn count_soft_bounce(
+        &self,
+        email: &EmailAddress,
+        event_id: &str,
+        at: Timestamp,
+        since: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let pk = format!("BOUNCES#{}", suppression_hash(email));
+        let mut item = Self::key(pk.clone(), &format!("BOUNCE#{event_id}"));
+        item.insert("at_epoch".into(), n(at.as_second()));
+        item.insert("ttl".into(), ttl(at + 8 * DAY));
+        // Same event id, same item: a redelivered bounce is counted once.
+        self.put(item, "count_soft_bounce").await?;
+        let items = self.query_partition(&pk, "BOUNCE#", "count_soft_bounce").await?;
+        Ok(items
+            .iter()
+            .filter(|item| number_attr(item, "at_epoch").is_some_and(|t| t >= since.as_second()))
+            .count())
+    }
+
+    async fn count_engagement(
+        &self,
+        customer: &CustomerId,
+        event_id: &str,
+        kind: EngagementKind,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut marker = Self::key(format!("SESEVENT#{event_id}"), "SESEVENT");
+        marker.insert("ttl".into(), ttl(at + 30 * DAY));
+        let marker = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(marker))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(unavailable("count_engagement"))?;
+        let counter = match kind {
+            EngagementKind::Open => "opens",
+            EngagementKind::Click => "clicks",
+        };
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("CUSTOMER#{customer}"), "ENGAGEMENT")))
+            .expression_attribute_names("#counter", counter)
+            .expression_attribute_values(":one", n(1));
+        update = if kind == EngagementKind::Click {
+            update
+                .update_expression(
+                    "ADD #counter :one SET click_times = list_append(if_not_exists(click_times, :empty), :at)",
+                )
+                .expression_attribute_values(":empty", AttributeValue::L(vec![]))
+                .expression_attribute_values(":at", AttributeValue::L(vec![s(at.to_string())]))
+        } else {
+            update.update_expression("ADD #counter :one")
+        };
+        let update = update.build().map_err(unavailable("count_engagement"))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(marker).build())
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(error)) if error.err().is_transaction_canceled_exception() => {
+                let reasons = match error.err() {
+                    TransactWriteItemsError::TransactionCanceledException(e) => e.cancellation_reasons().to_vec(),
+                    _ => vec![],
+                };
+                if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") {
+                    Ok(false)
+                } else {
+                    Err(unavailable("count_engagement")(SdkError::ServiceError(error)))
+                }
+            }
+            Err(error) => Err(unavailable("count_engagement")(error)),
+        }
+    }
+
+    async fn engagement(&self, customer: &CustomerId) -> Result<Engagement, StoreError> {
+        let Some(item) = self
+            .get(format!("CUSTOMER#{customer}"), "ENGAGEMENT", "engagement")
+            .await?
+        else {
+            return Ok(Engagement::default());
+        };
+        let count = |name| {
+            number_attr(&item, name)
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0)
+        };
+        let click_times = item
+            .get("click_times")
+            .and_then(|v| v.as_l().ok())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_s().ok()?.parse().ok())
+            .collect();
+        Ok(Engagement {
+            opens: count("opens"),
+            clicks: count("clicks"),
+            click_times,
+        })
+    }
+
+    async fn settle_sending(&self, key: &MessageKey, provider_id: &str, at: Timestamp) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("MSG#{key}"), "CLAIM")))
+            .update_expression("SET #state = :sent, provider_id = :id, sent_at = :at REMOVE lease_until, sending_since")
+            .condition_expression("#state = :sending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":id", s(provider_id))
+            .expression_attribute_values(":at", s(at.to_string()))
+            .send()
+            .await;
+        match result {
+            // Already settled by the sender itself: nothing to do.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+            other => other.map(|_| ()).map_err(unavailable("settle_sending")),
+        }
+    }
+
+    async fn record_delivery(&self, key: &MessageKey, status: &str, at: Timestamp) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("MSG#{key}"), "CLAIM")))
+            .update_expression("SET delivery_status = :status, delivery_at = :at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":status", s(status))
+            .expression_attribute_values(":at", s(at.to_string()))
+            .send()
+            .await;
+        match result {
+            // A message tidings did not send (or whose claim expired): nothing to record on.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+            other => other.map(|_| ()).map_err(unavailable("record_delivery")),
+        }
+    }
+
+    async fn follow_ups_of(&self, customer: &CustomerId) -> Result<Vec<FollowUp>, StoreError> {
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("customer")
+            .key_condition_expression("gsi2pk = :customer")
+            .expression_attribute_values(":customer", s(format!("CUSTOMER#{customer}")))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(unavailable("follow_ups_of"))?;
+        items
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(corrupt("follow-up")))
+            .collect()
+    }
+
+    async fn erase_customer(&self, customer: &CustomerRecord) -> Result<(), StoreError> {
+        let id = &customer.profile.id;
+        for follow_up in self.follow_ups_of(id).await? {
+            self.delete(format!("MSG#{}", follow_up.key), "FOLLOWUP", "erase_customer")
+                .await?;
+        }
+        for order in &customer.orders {
+            let pk = format!("ORDER#{order}");
+            for item in self.query_partition(&pk, "", "erase_customer").await? {
+                let sk = string_attr(&item, "sk").unwrap_or_default().to_owned();
+                self.delete(pk.clone(), &sk, "erase_customer").await?;
+            }
+        }
+        for cart in &customer.carts {
+            self.delete(format!("CART#{cart}"), "CART", "erase_customer").await?;
+        }
+        let bounces = format!("BOUNCES#{}", suppression_hash(&customer.profile.email));
+        for item in self.query_partition(&bounces, "", "erase_customer").await? {
+            let sk = string_attr(&item, "sk").unwrap_or_default().to_owned();
+            self.delete(bounces.clone(), &sk, "erase_customer").await?;
+        }
+        // Profile, frequency-cap ledger and engagement counters share the customer's partition.
+        let pk = format!("CUSTOMER#{id}");
+        for item in self.query_partition(&pk, "", "erase_customer").await? {
+            let sk = string_attr(&item, "sk").unwrap_or_default().to_owned();
+            self.delete(pk.clone(), &sk, "erase_customer").await?;
+        }
+        Ok(())
     }
 
     async fn count_purchase(&self, order: &Order, delta: i64) -> Result<(), StoreError> {

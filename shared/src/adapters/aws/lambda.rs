@@ -265,6 +265,27 @@ pub async fn run_step(step: Step) -> Result<(), lambda_runtime::Error> {
     .await
 }
 
+/// The unsubscribe function's `main`: the page behind a Lambda Function URL.
+pub async fn run_unsubscribe() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let engine = build(&sdk_config().await, Settings::from_env()?).await?;
+    let engine = &engine;
+    lambda_http::run(lambda_http::service_fn(
+        move |request: lambda_http::Request| async move {
+            let query = request.uri().query().unwrap_or_default().to_owned();
+            let page =
+                crate::unsubscribe::respond(engine, request.method().as_str(), &query, request.body().as_ref()).await?;
+            let response = lambda_http::Response::builder()
+                .status(page.status)
+                .header("content-type", "text/html; charset=utf-8")
+                .header("cache-control", "no-store")
+                .body(lambda_http::Body::from(page.body))?;
+            Ok::<_, lambda_http::Error>(response)
+        },
+    ))
+    .await
+}
+
 /// The sweeper's `main`.
 pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();

@@ -1,5 +1,6 @@
 //! `Mailer` on SES v2: `SendEmail` with the engine's MIME bytes as Raw content.
 
+use crate::feedback::tag_value;
 use crate::message::Category;
 use crate::ports::{Mailer, OutgoingEmail, SendError};
 use aws_sdk_sesv2::Client;
@@ -7,8 +8,6 @@ use aws_sdk_sesv2::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Sends through SES with the configuration set of each message's category.
 ///
@@ -35,17 +34,16 @@ impl SesMailer {
     }
 
     fn tags(email: &OutgoingEmail) -> Vec<MessageTag> {
-        // Tag values allow only letters, digits, '_' and '-': base64url carries the key back in
-        // SES events (bounces, complaints, deliveries) without a lookup table.
-        let key = URL_SAFE_NO_PAD.encode(email.key.as_str());
-        let mut tags = vec![
-            ("kind", email.kind.as_str().to_owned()),
-            ("category", email.category.as_str().to_owned()),
+        // Tag values allow only letters, digits, '_' and '-': base64url carries the key and the
+        // customer back in SES events (bounces, complaints, opens, clicks) without a lookup table.
+        let tags = vec![
+            ("kind", Some(email.kind.as_str().to_owned())),
+            ("category", Some(email.category.as_str().to_owned())),
+            ("message_key", tag_value(email.key.as_str())),
+            ("customer_id", tag_value(email.customer_id.as_str())),
         ];
-        if key.len() <= 256 {
-            tags.push(("message_key", key));
-        }
         tags.into_iter()
+            .filter_map(|(name, value)| Some((name, value?)))
             .filter_map(|(name, value)| MessageTag::builder().name(name).value(value).build().ok())
             .collect()
     }

@@ -1,0 +1,11 @@
+//! `ses-events`: SES feedback from the configuration sets — hard bounces and complaints suppress the
+//! address, soft bounces count toward it, opens and clicks are counted once, deliveries recorded.
+//!
+//! Settings come from the environment (docs/aws.md); clients and templates are built once at init.
+
+use tidings_core::message::Step;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tidings_core::adapters::aws::lambda::run_step(Step::SesEvents).await
+}

@@ -1,0 +1,111 @@
+//! The unsubscribe page behind the links in every marketing email.
+//!
+//! RFC 8058: a `POST` with `List-Unsubscribe=One-Click` unsubscribes at once and answers 200, no
+//! redirect. A `GET` (what link scanners do) only shows a confirmation page with a button. Tokens
+//! are HMAC-signed (customer, scope, issue time); a bad, changed or expired one gets a 400 page and
+//! changes nothing.
+
+use crate::domain::Locale;
+use crate::engine::{Engine, EngineError};
+use crate::ports::{Bus, Clock, ConsentSource, Mailer, Store};
+use crate::render::RenderError;
+use jiff::SignedDuration;
+use serde_json::json;
+
+/// How long an unsubscribe link keeps working (marketing mail is read long after it is sent).
+pub const TOKEN_MAX_AGE: SignedDuration = SignedDuration::from_hours(400 * 24);
+
+/// An HTTP answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageResponse {
+    /// Status code.
+    pub status: u16,
+    /// HTML page.
+    pub body: String,
+}
+
+/// Why the page could not be produced (the platform answers 500 and the request is retried).
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// The store or bus failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The page template failed.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// What the visitor asked for.
+enum Intent {
+    Show,
+    Unsubscribe,
+    Resubscribe,
+}
+
+fn intent(method: &str, body: &[u8]) -> Intent {
+    if !method.eq_ignore_ascii_case("POST") {
+        return Intent::Show;
+    }
+    let mut intent = Intent::Unsubscribe;
+    for (name, value) in form_urlencoded::parse(body) {
+        // RFC 8058 bodies are `List-Unsubscribe=One-Click`; our own page posts `action=…`.
+        if name == "action" && value == "resubscribe" {
+            intent = Intent::Resubscribe;
+        }
+    }
+    intent
+}
+
+/// Answers one request: `query` is the URL's query string, `body` the form body of a POST.
+pub async fn respond<S: Store, M: Mailer, B: Bus, C: Clock>(
+    engine: &Engine<S, M, B, C>,
+    method: &str,
+    query: &str,
+    body: &[u8],
+) -> Result<PageResponse, PageError> {
+    let now = engine.clock().now();
+    let token = form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    let default_locale = engine.config().defaults.locale.clone();
+    let claim = match engine.keys().verify_unsubscribe(&token, now, TOKEN_MAX_AGE) {
+        Ok(claim) if claim.scope == "marketing" => claim,
+        Ok(_) | Err(_) => {
+            tracing::info!(outcome = "rejected", "invalid unsubscribe token");
+            let body = engine.renderer().render_page(
+                "unsubscribe",
+                &default_locale,
+                json!({ "state": "invalid", "action": "" }),
+            )?;
+            return Ok(PageResponse { status: 400, body });
+        }
+    };
+    let locale: Locale = engine
+        .store()
+        .customer(&claim.customer_id)
+        .await
+        .map_err(EngineError::from)?
+        .and_then(|c| c.profile.locale)
+        .unwrap_or(default_locale);
+    let state = match intent(method, body) {
+        Intent::Show => "confirm",
+        Intent::Unsubscribe => {
+            engine
+                .set_marketing_consent(&claim.customer_id, false, ConsentSource::Unsubscribe, now)
+                .await?;
+            "unsubscribed"
+        }
+        Intent::Resubscribe => {
+            engine
+                .set_marketing_consent(&claim.customer_id, true, ConsentSource::Resubscribe, now)
+                .await?;
+            "resubscribed"
+        }
+    };
+    let action = format!("?token={}", crate::render::url_encode(&token));
+    let body = engine
+        .renderer()
+        .render_page("unsubscribe", &locale, json!({ "state": state, "action": action }))?;
+    Ok(PageResponse { status: 200, body })
+}
