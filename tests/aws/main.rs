@@ -1,6 +1,7 @@
 //! The Lambda handlers against a local AWS (moto's server mode): real SDK clients, real
 //! EventBridge-shaped payloads; assertions on DynamoDB items and the MIME that SES (moto) accepted.
 
+mod compliance;
 mod crashes;
 mod lifecycle;
 mod once;

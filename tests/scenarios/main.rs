@@ -1,6 +1,7 @@
 //! Scenario tests: event streams in, emails and emitted events out.
 
 mod carts;
+mod compliance;
 mod consent;
 mod exactly_once;
 mod examples;

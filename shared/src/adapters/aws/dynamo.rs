@@ -182,14 +182,22 @@ impl DynamoStore {
         item
     }
 
-    /// Every item of a partition whose sort key starts with `prefix`.
+    /// Every item of a partition whose sort key starts with `prefix` (all of them for "").
     async fn query_partition(&self, pk: &str, prefix: &str, operation: &'static str) -> Result<Vec<Item>, StoreError> {
-        self.client
+        let query = self
+            .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":prefix", s(prefix))
+            .expression_attribute_values(":pk", s(pk));
+        // DynamoDB refuses an empty begins_with prefix.
+        let query = if prefix.is_empty() {
+            query.key_condition_expression("pk = :pk")
+        } else {
+            query
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(prefix))
+        };
+        query
             .consistent_read(true)
             .into_paginator()
             .items()
@@ -607,20 +615,7 @@ impl Store for DynamoStore {
 
     async fn take_held_events(&self, order: &OrderId) -> Result<Vec<InboundEvent>, StoreError> {
         let pk = format!("ORDER#{order}");
-        let items: Vec<Item> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :held)")
-            .expression_attribute_values(":pk", s(pk.clone()))
-            .expression_attribute_values(":held", s("HELD#"))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(unavailable("take_held_events"))?;
+        let items = self.query_partition(&pk, "HELD#", "take_held_events").await?;
         let mut events = Vec::with_capacity(items.len());
         for item in &items {
             let sk = string_attr(item, "sk").unwrap_or_default().to_owned();
