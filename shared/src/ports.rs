@@ -322,6 +322,8 @@ pub struct Claim {
     /// Marketing: the cap window; the claim fails with `CapReached` if another marketing message
     /// was claimed for this customer less than this long ago.
     pub cap: Option<SignedDuration>,
+    /// Marketing: the consent statement the message relies on (kept with the message record).
+    pub consent: Option<Consent>,
 }
 
 /// What happened to a claim.

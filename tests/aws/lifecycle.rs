@@ -83,6 +83,16 @@ async fn one_order_from_confirmation_to_the_review_request_fired_by_the_sweeper(
             "{key} follow-up gone"
         );
     }
+    // Marketing records the consent it relied on.
+    let review_claim = "MSG#review_request#o-1";
+    assert_eq!(
+        aws.attribute(review_claim, "CLAIM", "consent_source").await.as_deref(),
+        Some("store")
+    );
+    assert_eq!(
+        aws.attribute(review_claim, "CLAIM", "consent_at").await.as_deref(),
+        Some("2026-11-02T16:05:00Z")
+    );
     // The review request is marketing: it carries RFC 8058 one-click unsubscribe.
     let review = aws.sent_mail().pop().expect("review request");
     assert!(review.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));

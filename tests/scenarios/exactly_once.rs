@@ -146,6 +146,7 @@ fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
         at: tidings_tests::ts(at),
         lease: jiff::SignedDuration::from_mins(15),
         cap: None,
+        consent: None,
     };
     assert_eq!(
         app.block_on(store.claim_message(&claim("2026-11-02T16:05:00Z")))

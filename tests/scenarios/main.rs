@@ -7,5 +7,6 @@ mod exactly_once;
 mod examples;
 mod mime;
 mod orders;
+mod properties;
 mod rendering;
 mod timing;

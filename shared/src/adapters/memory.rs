@@ -7,7 +7,7 @@ use crate::ports::{
     Bus, BusError, CartRecord, Claim, ClaimOutcome, ClaimState, Clock, CustomerRecord, FollowUp, Mailer, MarketingSend,
     OrderRecord, Outbound, OutgoingEmail, ProductInfo, ProductStats, SendError, Store, StoreError,
 };
-use crate::ports::{Engagement, EngagementKind};
+use crate::ports::{Consent, Engagement, EngagementKind};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
@@ -41,6 +41,8 @@ pub struct MemoryState {
     pub counted_events: BTreeSet<String>,
     /// Delivery status per message.
     pub deliveries: BTreeMap<MessageKey, (String, Timestamp)>,
+    /// The consent each marketing message relied on.
+    pub consents: BTreeMap<MessageKey, Consent>,
 }
 
 /// A `Store` in memory: same semantics as DynamoDB (conditional claims, leases), no durability.
@@ -131,6 +133,9 @@ impl Store for MemoryStore {
                     key: claim.key.clone(),
                 },
             );
+        }
+        if let Some(consent) = &claim.consent {
+            state.consents.insert(claim.key.clone(), consent.clone());
         }
         state.claims.insert(
             claim.key.clone(),

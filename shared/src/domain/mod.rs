@@ -9,7 +9,7 @@ mod time;
 pub use email::{EmailAddress, EmailError, Masked};
 pub use locale::{Locale, LocaleError};
 pub use money::{Currency, CurrencyError, Money};
-pub use text::{CartId, CustomerId, IdError, MAX_ID_LEN, OrderId, ProductId, ShipmentId, Text, clean};
+pub use text::{CartId, CustomerId, IdError, MAX_ID_LEN, MAX_TEXT_CHARS, OrderId, ProductId, ShipmentId, Text, clean};
 pub use time::{Birthday, BirthdayError, TimeZoneError, Zone};
 
 use jiff::Timestamp;
@@ -111,6 +111,7 @@ pub struct Order {
     /// Currency of every amount below.
     pub currency: Currency,
     /// What was bought.
+    #[serde(deserialize_with = "bounded_items")]
     pub items: Vec<LineItem>,
     /// Sum of the items.
     pub subtotal: u64,
@@ -227,6 +228,7 @@ pub struct Cart {
     /// Currency of the amounts.
     pub currency: Currency,
     /// What is in it; empty means emptied.
+    #[serde(deserialize_with = "bounded_items")]
     pub items: Vec<LineItem>,
     /// Sum of the items.
     pub subtotal: u64,
@@ -241,6 +243,24 @@ impl Cart {
     pub fn money(&self, minor: u64) -> Money {
         Money::new(i64::try_from(minor).unwrap_or(i64::MAX), self.currency)
     }
+}
+
+/// Most lines an order or cart may have: an email lists them all, and must stay readable and
+/// under Gmail's 102 KB clipping limit.
+pub const MAX_ITEMS: usize = 250;
+
+fn bounded_items<'de, D>(deserializer: D) -> Result<Vec<LineItem>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let items = Vec::<LineItem>::deserialize(deserializer)?;
+    if items.len() > MAX_ITEMS {
+        return Err(serde::de::Error::custom(format!(
+            "{} items; at most {MAX_ITEMS} are accepted",
+            items.len()
+        )));
+    }
+    Ok(items)
 }
 
 /// `null` in JSON means "not given", like an absent field.

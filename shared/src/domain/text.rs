@@ -23,10 +23,22 @@ pub fn clean(raw: &str) -> String {
 #[serde(from = "String", into = "String")]
 pub struct Text(String);
 
+/// Longest free text kept (characters). Longer text (a pasted product description) is cut with `…`
+/// rather than rejected, so one oversized field can neither bloat every email nor the table.
+pub const MAX_TEXT_CHARS: usize = 500;
+
 impl Text {
-    /// Cleans `raw` (see [`clean`]).
+    /// Cleans `raw` (see [`clean`]) and cuts it at [`MAX_TEXT_CHARS`].
     pub fn new(raw: &str) -> Self {
-        Self(clean(raw))
+        match raw.char_indices().nth(MAX_TEXT_CHARS) {
+            Some((cut, _)) => {
+                let mut text = clean(&raw[..cut]);
+                text.pop();
+                text.push('…');
+                Self(text)
+            }
+            None => Self(clean(raw)),
+        }
     }
     /// The cleaned text.
     pub fn as_str(&self) -> &str {
@@ -145,6 +157,13 @@ mod tests {
     fn control_and_bidi_characters_become_spaces() {
         let text = Text::new("Ada\r\nBcc: x\u{202E}y\tz");
         assert_eq!(text.as_str(), "Ada  Bcc: x y z");
+    }
+
+    #[test]
+    fn oversized_text_is_cut_not_rejected() {
+        let text = Text::new(&"x".repeat(1_000_000));
+        assert_eq!(text.as_str().chars().count(), MAX_TEXT_CHARS);
+        assert!(text.as_str().ends_with('…'));
     }
 
     #[test]

@@ -902,6 +902,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             at: now,
             lease: CLAIM_LEASE,
             cap: marketing.then(|| self.config.cap_window()),
+            consent: marketing.then(|| ready.customer.consent.clone()),
         };
         match store.claim_message(&claim).await? {
             ClaimOutcome::Claimed => {}

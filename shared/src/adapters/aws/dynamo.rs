@@ -179,6 +179,14 @@ impl DynamoStore {
         item.insert("lease_until".into(), n((claim.at + claim.lease).as_second()));
         item.insert("claimed_at".into(), s(claim.at.to_string()));
         item.insert("ttl".into(), ttl(claim.at + CLAIM_TTL));
+        // Marketing records the consent it relied on: which statement, from whom, when.
+        if let Some(consent) = &claim.consent {
+            item.insert(
+                "consent_source".into(),
+                s(format!("{:?}", consent.source).to_lowercase()),
+            );
+            item.insert("consent_at".into(), s(consent.at.to_string()));
+        }
         item
     }
 
