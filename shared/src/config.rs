@@ -142,6 +142,10 @@ pub struct MarketingRules {
     pub quiet_end_hour: i8,
     /// At most one marketing email per customer in any rolling window of this many hours.
     pub cap_window_hours: i64,
+    /// Soft opt-in (EU/UK ePrivacy, existing customers): marketing to customers who bought and
+    /// never opted out, without explicit consent. Off unless the merchant turns it on; a tidings
+    /// unsubscribe always wins.
+    pub soft_opt_in: bool,
 }
 
 impl Default for MarketingRules {
@@ -150,6 +154,7 @@ impl Default for MarketingRules {
             quiet_start_hour: 21,
             quiet_end_hour: 9,
             cap_window_hours: 24,
+            soft_opt_in: false,
         }
     }
 }

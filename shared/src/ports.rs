@@ -237,6 +237,8 @@ pub enum ConsentSource {
     Unsubscribe,
     /// The "resubscribe" button of tidings' own page.
     Resubscribe,
+    /// Not a statement: soft opt-in of an existing customer (config `marketing.soft_opt_in`).
+    SoftOptIn,
 }
 
 /// An order and what happened to it since.

@@ -319,6 +319,22 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         Ok(events.len())
     }
 
+    /// The consent a marketing message may rely on: the customer's statement, or soft opt-in for an
+    /// existing customer when the store turned it on and the customer never unsubscribed with us.
+    fn marketing_consent(&self, customer: &CustomerRecord) -> Option<crate::ports::Consent> {
+        use crate::ports::{Consent, ConsentSource};
+        let consent = &customer.consent;
+        if consent.given {
+            return Some(consent.clone());
+        }
+        let soft = self.config.marketing.soft_opt_in && consent.source == ConsentSource::Store && customer.orders_confirmed > 0;
+        soft.then(|| Consent {
+            given: true,
+            at: consent.at,
+            source: ConsentSource::SoftOptIn,
+        })
+    }
+
     /// A statement about marketing consent made through tidings (unsubscribe link or page). An
     /// unsubscribe also cancels every waiting marketing follow-up of the customer.
     pub async fn set_marketing_consent(
@@ -833,8 +849,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 .await;
         }
         let zone = profile.time_zone.as_ref().unwrap_or(&self.config.defaults.time_zone);
+        let consent = self.marketing_consent(&ready.customer);
         if marketing {
-            if !ready.customer.consent.given {
+            if consent.is_none() {
                 return self.skip(&follow_up, stored, "no marketing consent").await;
             }
             let last = store
@@ -902,7 +919,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             at: now,
             lease: CLAIM_LEASE,
             cap: marketing.then(|| self.config.cap_window()),
-            consent: marketing.then(|| ready.customer.consent.clone()),
+            consent: if marketing { consent } else { None },
         };
         match store.claim_message(&claim).await? {
             ClaimOutcome::Claimed => {}
@@ -1026,7 +1043,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             coupon: None,
             recommendations: vec![],
         };
-        let marketing_allowed = ready.customer.consent.given;
+        let marketing_allowed = self.marketing_consent(&ready.customer).is_some();
         match &follow_up.subject {
             Subject::Customer => {
                 if follow_up.key.kind() == MessageKind::WelcomeOffer {
