@@ -166,21 +166,56 @@ fn soft_opt_in_is_off_by_default_and_when_on_reaches_buyers_but_never_after_an_u
         let mut config = StoreConfig::sample();
         config.marketing.soft_opt_in = soft_opt_in;
         let app = tidings_tests::spawn_app_with(tidings_core::adapters::memory::MemoryMailer::default(), config);
-        let earlier = order("o-0", &others, "USD", vec![item("p-mug", "kitchen", 1, 1800), item("p-tea", "tea", 1, 1200)], "2026-11-01T15:00:00Z");
-        app.deliver(&envelope("OrderConfirmed", "2026-11-01T15:00:00Z", json!({ "order": earlier }))).expect("earlier");
-        let placed = order("o-1", &buyer, "USD", vec![item("p-mug", "kitchen", 1, 1800)], "2026-11-02T15:00:00Z");
-        app.deliver(&envelope("OrderConfirmed", "2026-11-02T15:00:00Z", json!({ "order": placed }))).expect("order");
+        let earlier = order(
+            "o-0",
+            &others,
+            "USD",
+            vec![item("p-mug", "kitchen", 1, 1800), item("p-tea", "tea", 1, 1200)],
+            "2026-11-01T15:00:00Z",
+        );
+        app.deliver(&envelope(
+            "OrderConfirmed",
+            "2026-11-01T15:00:00Z",
+            json!({ "order": earlier }),
+        ))
+        .expect("earlier");
+        let placed = order(
+            "o-1",
+            &buyer,
+            "USD",
+            vec![item("p-mug", "kitchen", 1, 1800)],
+            "2026-11-02T15:00:00Z",
+        );
+        app.deliver(&envelope(
+            "OrderConfirmed",
+            "2026-11-02T15:00:00Z",
+            json!({ "order": placed }),
+        ))
+        .expect("order");
         if unsubscribed {
             let id = tidings_core::domain::CustomerId::parse("c-1").expect("id");
-            app.block_on(app.engine.set_marketing_consent(&id, false, ConsentSource::Unsubscribe, ts("2026-11-02T16:00:00Z")))
-                .expect("unsubscribed");
+            app.block_on(app.engine.set_marketing_consent(
+                &id,
+                false,
+                ConsentSource::Unsubscribe,
+                ts("2026-11-02T16:00:00Z"),
+            ))
+            .expect("unsubscribed");
         }
         app.run_until(ts("2026-11-10T00:00:00Z"));
         let cross_sell = tidings_core::message::MessageKey::parse("cross_sell#o-1").expect("key");
         let relied_on = app.engine.store().state().consents.get(&cross_sell).map(|c| c.source);
         (keys(&app).contains(&"cross_sell#o-1".to_owned()), relied_on)
     };
-    assert_eq!(run(false, false), (false, None), "off by default: no consent, no marketing");
-    assert_eq!(run(true, false), (true, Some(ConsentSource::SoftOptIn)), "recorded as soft opt-in");
+    assert_eq!(
+        run(false, false),
+        (false, None),
+        "off by default: no consent, no marketing"
+    );
+    assert_eq!(
+        run(true, false),
+        (true, Some(ConsentSource::SoftOptIn)),
+        "recorded as soft opt-in"
+    );
     assert_eq!(run(true, true), (false, None), "a tidings unsubscribe always wins");
 }

@@ -327,8 +327,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         if consent.given {
             return Some(consent.clone());
         }
-        let soft = self.config.marketing.soft_opt_in && consent.source == ConsentSource::Store && customer.orders_confirmed > 0;
-        soft.then(|| Consent {
+        let soft = self.config.marketing.soft_opt_in
+            && consent.source == ConsentSource::Store
+            && customer.orders_confirmed > 0;
+        soft.then_some(Consent {
             given: true,
             at: consent.at,
             source: ConsentSource::SoftOptIn,

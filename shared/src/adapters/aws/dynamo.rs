@@ -10,7 +10,7 @@ use crate::ports::{
 use crate::ports::{Engagement, EngagementKind};
 use crate::signing::digest_hex;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
@@ -64,6 +64,18 @@ where
     move |error| StoreError::Unavailable {
         operation,
         reason: DisplayErrorContext(error).to_string(),
+    }
+}
+
+/// `Ok(true)` when a conditional write happened, `Ok(false)` when its condition said no.
+fn conditional<T, E>(result: Result<T, SdkError<E>>, operation: &'static str) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(e)) if e.err().code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(unavailable(operation)(e)),
     }
 }
 
@@ -141,11 +153,7 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
-            Err(e) => Err(unavailable(operation)(e)),
-        }
+        conditional(result, operation)
     }
 
     async fn put(&self, item: Item, operation: &'static str) -> Result<(), StoreError> {
@@ -451,11 +459,8 @@ impl Store for DynamoStore {
             .expression_attribute_values(":at", s(at.to_string()))
             .send()
             .await;
-        match result {
-            // An order from a cart tidings never saw: nothing to remember.
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
-            other => other.map(|_| ()).map_err(unavailable("mark_cart_ordered")),
-        }
+        // An order from a cart tidings never saw: nothing to remember.
+        conditional(result, "mark_cart_ordered").map(|_| ())
     }
 
     async fn cart(&self, id: &CartId) -> Result<Option<CartRecord>, StoreError> {
@@ -489,11 +494,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":at", s(at.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
-            Err(e) => Err(unavailable("mark_sending")(e)),
-        }
+        conditional(result, "mark_sending")
     }
 
     async fn release_claim(&self, key: &MessageKey) -> Result<(), StoreError> {
@@ -508,11 +509,8 @@ impl Store for DynamoStore {
             .expression_attribute_values(":sending", s("sending"))
             .send()
             .await;
-        match result {
-            // Not ours to release any more (sent or failed meanwhile): leave it.
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
-            other => other.map(|_| ()).map_err(unavailable("release_claim")),
-        }
+        // Not ours to release any more (sent or failed meanwhile): leave it.
+        conditional(result, "release_claim").map(|_| ())
     }
 
     async fn mark_sent(&self, key: &MessageKey, provider_id: &str, at: Timestamp) -> Result<(), StoreError> {
@@ -772,11 +770,8 @@ impl Store for DynamoStore {
             .expression_attribute_values(":at", s(at.to_string()))
             .send()
             .await;
-        match result {
-            // Already settled by the sender itself: nothing to do.
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
-            other => other.map(|_| ()).map_err(unavailable("settle_sending")),
-        }
+        // Already settled by the sender itself: nothing to do.
+        conditional(result, "settle_sending").map(|_| ())
     }
 
     async fn record_delivery(&self, key: &MessageKey, status: &str, at: Timestamp) -> Result<(), StoreError> {
@@ -791,11 +786,8 @@ impl Store for DynamoStore {
             .expression_attribute_values(":at", s(at.to_string()))
             .send()
             .await;
-        match result {
-            // A message tidings did not send (or whose claim expired): nothing to record on.
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
-            other => other.map(|_| ()).map_err(unavailable("record_delivery")),
-        }
+        // A message tidings did not send (or whose claim expired): nothing to record on.
+        conditional(result, "record_delivery").map(|_| ())
     }
 
     async fn follow_ups_of(&self, customer: &CustomerId) -> Result<Vec<FollowUp>, StoreError> {
