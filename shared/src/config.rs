@@ -146,6 +146,9 @@ pub struct MarketingRules {
     /// never opted out, without explicit consent. Off unless the merchant turns it on; a tidings
     /// unsubscribe always wins.
     pub soft_opt_in: bool,
+    /// Double opt-in: a signup's consent counts only once the customer confirms it from the
+    /// `subscription_confirmation` email; the welcome follows the confirmation.
+    pub double_opt_in: bool,
 }
 
 impl Default for MarketingRules {
@@ -155,6 +158,7 @@ impl Default for MarketingRules {
             quiet_end_hour: 9,
             cap_window_hours: 24,
             soft_opt_in: false,
+            double_opt_in: false,
         }
     }
 }

@@ -105,6 +105,7 @@ kinds! {
     CartReminder => "cart_reminder", Marketing, CartAbandoned;
     Welcome => "welcome", Marketing, Customer;
     WelcomeOffer => "welcome_offer", Marketing, Customer;
+    SubscriptionConfirmation => "subscription_confirmation", Transactional, Customer;
 }
 
 impl fmt::Display for MessageKind {

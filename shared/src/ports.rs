@@ -214,6 +214,9 @@ pub struct CustomerRecord {
     /// Carts seen.
     #[serde(default)]
     pub carts: BTreeSet<CartId>,
+    /// Double opt-in: the store said yes at this time, the customer has not confirmed yet.
+    #[serde(default)]
+    pub consent_pending_since: Option<Timestamp>,
 }
 
 /// A statement about marketing consent; the most recent by event time wins.
@@ -239,6 +242,8 @@ pub enum ConsentSource {
     Resubscribe,
     /// Not a statement: soft opt-in of an existing customer (config `marketing.soft_opt_in`).
     SoftOptIn,
+    /// The customer confirmed a subscription (double opt-in).
+    Confirmed,
 }
 
 /// An order and what happened to it since.

@@ -6,7 +6,7 @@
 //! changes nothing.
 
 use crate::domain::Locale;
-use crate::engine::{Engine, EngineError};
+use crate::engine::{CONFIRM_SCOPE, Engine, EngineError};
 use crate::ports::{Bus, Clock, ConsentSource, Mailer, Store};
 use crate::render::RenderError;
 use jiff::SignedDuration;
@@ -40,6 +40,7 @@ enum Intent {
     Show,
     Unsubscribe,
     Resubscribe,
+    Confirm,
 }
 
 fn intent(method: &str, body: &[u8]) -> Intent {
@@ -49,8 +50,10 @@ fn intent(method: &str, body: &[u8]) -> Intent {
     let mut intent = Intent::Unsubscribe;
     for (name, value) in form_urlencoded::parse(body) {
         // RFC 8058 bodies are `List-Unsubscribe=One-Click`; our own page posts `action=…`.
-        if name == "action" && value == "resubscribe" {
-            intent = Intent::Resubscribe;
+        match (name.as_ref(), value.as_ref()) {
+            ("action", "resubscribe") => intent = Intent::Resubscribe,
+            ("action", "confirm") => intent = Intent::Confirm,
+            _ => {}
         }
     }
     intent
@@ -70,7 +73,7 @@ pub async fn respond<S: Store, M: Mailer, B: Bus, C: Clock>(
         .unwrap_or_default();
     let default_locale = engine.config().defaults.locale.clone();
     let claim = match engine.keys().verify_unsubscribe(&token, now, TOKEN_MAX_AGE) {
-        Ok(claim) if claim.scope == "marketing" => claim,
+        Ok(claim) if claim.scope == "marketing" || claim.scope == CONFIRM_SCOPE => claim,
         Ok(_) | Err(_) => {
             tracing::info!(outcome = "rejected", "invalid unsubscribe token");
             let body = engine.renderer().render_page(
@@ -88,8 +91,18 @@ pub async fn respond<S: Store, M: Mailer, B: Bus, C: Clock>(
         .map_err(EngineError::from)?
         .and_then(|c| c.profile.locale)
         .unwrap_or(default_locale);
+    let confirming = claim.scope == CONFIRM_SCOPE;
     let state = match intent(method, body) {
-        Intent::Show => "confirm",
+        // A confirmation link only confirms; an unsubscribe link never confirms.
+        Intent::Show if confirming => "confirm_subscription",
+        Intent::Confirm if confirming => {
+            engine
+                .set_marketing_consent(&claim.customer_id, true, ConsentSource::Confirmed, now)
+                .await?;
+            "subscribed"
+        }
+        _ if confirming => "confirm_subscription",
+        Intent::Show | Intent::Confirm => "confirm",
         Intent::Unsubscribe => {
             engine
                 .set_marketing_consent(&claim.customer_id, false, ConsentSource::Unsubscribe, now)

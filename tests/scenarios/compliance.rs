@@ -342,3 +342,86 @@ fn ses_accepting_a_message_settles_a_claim_whose_sender_died_mid_send() {
         matches!(store.state().claims.get(&key), Some(tidings_core::ports::ClaimState::Sent { provider_id, .. }) if provider_id == "ses-1")
     );
 }
+
+/// A store with double opt-in, and Ada signed up with the store's "yes" (10:00 in London).
+fn double_opt_in_signup() -> TestApp {
+    let mut config = tidings_core::config::StoreConfig::sample();
+    config.marketing.double_opt_in = true;
+    let app = tidings_tests::spawn_app_with(tidings_core::adapters::memory::MemoryMailer::default(), config);
+    app.deliver(&envelope(
+        "CustomerSignedUp",
+        "2026-11-02T10:00:00Z",
+        json!({ "customer": ada("en-GB") }),
+    ))
+    .expect("signup");
+    app
+}
+
+/// The query of the confirmation link in the subscription confirmation email.
+fn confirm_query(app: &TestApp) -> String {
+    let sent = app.engine.mailer().sent();
+    let email = sent
+        .iter()
+        .find(|e| e.kind == MessageKind::SubscriptionConfirmation)
+        .expect("confirmation sent");
+    let text = crate::mime::parse(&email.raw)["text"]
+        .as_str()
+        .expect("text")
+        .to_owned();
+    let url = text
+        .split_whitespace()
+        .find(|w| w.contains("?token="))
+        .expect("confirm link");
+    url.split_once('?').expect("query").1.to_owned()
+}
+
+#[test]
+fn with_double_opt_in_marketing_waits_for_the_customers_confirmation() {
+    let app = double_opt_in_signup();
+    let kinds = |app: &TestApp| app.engine.mailer().sent().iter().map(|e| e.kind).collect::<Vec<_>>();
+    assert_eq!(
+        kinds(&app),
+        [MessageKind::SubscriptionConfirmation],
+        "no welcome before confirming"
+    );
+    assert!(!consent(&app).0, "the store's yes is pending");
+    let query = confirm_query(&app);
+
+    app.engine.clock().set(ts("2026-11-02T10:30:00Z"));
+    let page = app.block_on(respond(&app.engine, "GET", &query, b"")).expect("page");
+    assert!(page.body.contains(r#"value="confirm""#), "GET shows the button only");
+    assert!(!consent(&app).0);
+    // A one-click unsubscribe POST with a confirmation token must not subscribe anyone either.
+    let one_click = app
+        .block_on(respond(&app.engine, "POST", &query, b"List-Unsubscribe=One-Click"))
+        .expect("page");
+    assert!(!consent(&app).0 && one_click.body.contains(r#"value="confirm""#));
+
+    let done = app
+        .block_on(respond(&app.engine, "POST", &query, b"action=confirm"))
+        .expect("page");
+    assert!(done.body.contains("subscribed</h1>"), "{}", done.body);
+    assert_eq!(consent(&app), (true, ConsentSource::Confirmed));
+    assert_eq!(
+        kinds(&app),
+        [MessageKind::SubscriptionConfirmation, MessageKind::Welcome],
+        "the welcome follows"
+    );
+    app.run_until(ts("2026-11-10T00:00:00Z"));
+    assert!(kinds(&app).contains(&MessageKind::WelcomeOffer));
+}
+
+#[test]
+fn without_confirmation_nothing_but_the_request_is_sent_and_links_keep_their_scope() {
+    let app = double_opt_in_signup();
+    app.run_until(ts("2026-11-10T00:00:00Z"));
+    let kinds: Vec<_> = app.engine.mailer().sent().iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [MessageKind::SubscriptionConfirmation],
+        "no welcome offer without confirmation"
+    );
+    // An order's "yes" from the store is still only pending.
+    app.deliver(&order_event("o-1", "2026-11-11T10:00:00Z")).expect("order");
+    assert!(!consent(&app).0);
+}

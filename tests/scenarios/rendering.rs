@@ -64,10 +64,22 @@ fn every_kind(locale: &str) -> BTreeMap<String, (String, String, String)> {
         app.deliver(event).expect("handled");
     }
     app.run_until(ts("2026-12-31T00:00:00Z"));
+    // Double opt-in stores send a confirmation request first.
+    let mut config = StoreConfig::sample();
+    config.marketing.double_opt_in = true;
+    let opt_in = tidings_tests::spawn_app_with(tidings_core::adapters::memory::MemoryMailer::default(), config);
+    opt_in
+        .deliver(&envelope(
+            "CustomerSignedUp",
+            "2026-11-02T10:00:00Z",
+            json!({"customer": who}),
+        ))
+        .expect("signup");
     app.engine
         .mailer()
         .sent()
         .into_iter()
+        .chain(opt_in.engine.mailer().sent())
         .filter(|e| e.customer_id.as_str() == "c-1")
         .map(|e| {
             let parsed = crate::mime::parse(&e.raw);

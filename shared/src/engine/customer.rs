@@ -5,9 +5,19 @@ use crate::ports::{Consent, ConsentSource, CustomerRecord};
 use jiff::Timestamp;
 
 /// Folds a customer embedded in an event at `at` into what was known.
-pub fn merge(known: Option<CustomerRecord>, incoming: &Customer, at: Timestamp, signed_up: bool) -> CustomerRecord {
+///
+/// With double opt-in, the store's "yes" only marks consent as pending until the customer confirms
+/// (a confirmed subscription stays confirmed); a "no" always counts.
+pub fn merge(
+    known: Option<CustomerRecord>,
+    incoming: &Customer,
+    at: Timestamp,
+    signed_up: bool,
+    double_opt_in: bool,
+) -> CustomerRecord {
+    let unconfirmed_yes = double_opt_in && incoming.marketing_consent;
     let statement = Consent {
-        given: incoming.marketing_consent,
+        given: incoming.marketing_consent && !unconfirmed_yes,
         at,
         source: ConsentSource::Store,
     };
@@ -23,6 +33,7 @@ pub fn merge(known: Option<CustomerRecord>, incoming: &Customer, at: Timestamp, 
             purchased: Default::default(),
             orders: Default::default(),
             carts: Default::default(),
+            consent_pending_since: unconfirmed_yes.then_some(at),
         },
         Some(mut record) => {
             if at >= record.profile_at {
@@ -32,8 +43,10 @@ pub fn merge(known: Option<CustomerRecord>, incoming: &Customer, at: Timestamp, 
             // An unsubscribe at the same instant outranks the store's copy of older consent.
             let newer =
                 at > record.consent.at || (at == record.consent.at && record.consent.source == ConsentSource::Store);
-            if newer {
+            let confirmed = record.consent.given && record.consent.source == ConsentSource::Confirmed;
+            if newer && !(unconfirmed_yes && confirmed) {
                 record.consent = statement;
+                record.consent_pending_since = unconfirmed_yes.then_some(at);
             }
             record.signed_up |= signed_up;
             record
@@ -68,26 +81,38 @@ mod tests {
 
     #[test]
     fn a_later_statement_wins_and_an_older_one_arriving_late_does_not() {
-        let first = merge(None, &customer(true), at("2026-11-02T14:00:00Z"), true);
-        let withdrawn = merge(Some(first), &customer(false), at("2026-11-20T10:00:00Z"), false);
+        let first = merge(None, &customer(true), at("2026-11-02T14:00:00Z"), true, false);
+        let withdrawn = merge(Some(first), &customer(false), at("2026-11-20T10:00:00Z"), false, false);
         assert!(!withdrawn.consent.given);
         // An order placed earlier but delivered late by the bus still carries consent=true.
-        let late = merge(Some(withdrawn), &customer(true), at("2026-11-05T10:00:00Z"), false);
+        let late = merge(
+            Some(withdrawn),
+            &customer(true),
+            at("2026-11-05T10:00:00Z"),
+            false,
+            false,
+        );
         assert!(!late.consent.given);
         assert!(late.signed_up);
     }
 
     #[test]
     fn an_unsubscribe_counts_as_a_statement_at_its_own_time() {
-        let mut record = merge(None, &customer(true), at("2026-11-02T14:00:00Z"), true);
+        let mut record = merge(None, &customer(true), at("2026-11-02T14:00:00Z"), true, false);
         record.consent = Consent {
             given: false,
             at: at("2026-11-10T00:00:00Z"),
             source: ConsentSource::Unsubscribe,
         };
-        let older_order = merge(Some(record.clone()), &customer(true), at("2026-11-09T00:00:00Z"), false);
+        let older_order = merge(
+            Some(record.clone()),
+            &customer(true),
+            at("2026-11-09T00:00:00Z"),
+            false,
+            false,
+        );
         assert!(!older_order.consent.given);
-        let newer_order = merge(Some(record), &customer(true), at("2026-11-11T00:00:00Z"), false);
+        let newer_order = merge(Some(record), &customer(true), at("2026-11-11T00:00:00Z"), false, false);
         assert!(newer_order.consent.given);
     }
 }

@@ -143,6 +143,10 @@ pub struct Ports<S, M, B, C> {
     pub clock: C,
 }
 
+/// Token scope of double opt-in confirmation links (they cannot unsubscribe, and unsubscribe
+/// links cannot confirm).
+pub const CONFIRM_SCOPE: &str = "confirm";
+
 /// Soft bounces that suppress an address, and the window they are counted in.
 pub const SOFT_BOUNCE_LIMIT: usize = 3;
 const SOFT_BOUNCE_WINDOW_HOURS: i64 = 7 * 24;
@@ -237,12 +241,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             Event::CustomerSignedUp(customer) => {
                 let record = self.upsert_customer(customer, at, true).await?;
                 let id = &record.profile.id;
-                let welcome = self.follow_up(
-                    MessageKey::new(MessageKind::Welcome, id.as_str(), &[]),
-                    id,
-                    Subject::Customer,
-                    at,
-                );
+                // Double opt-in: ask for confirmation first; the welcome follows it.
+                let first = if record.consent_pending_since.is_some() {
+                    MessageKind::SubscriptionConfirmation
+                } else {
+                    MessageKind::Welcome
+                };
+                let welcome = self.follow_up(MessageKey::new(first, id.as_str(), &[]), id, Subject::Customer, at);
                 let known = KnownRecords {
                     customer: Some(record.clone()),
                     order: None,
@@ -355,11 +360,21 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let mut out = Vec::new();
         if at >= record.consent.at {
             record.consent = crate::ports::Consent { given, at, source };
+            record.consent_pending_since = None;
             store.save_customer(&record).await?;
             let state = if given { "given" } else { "withdrawn" };
             out.push(Outcome::Recorded {
                 what: format!("marketing consent {state} for {customer} ({source:?})"),
             });
+            if given && source == crate::ports::ConsentSource::Confirmed && record.signed_up {
+                let key = MessageKey::new(MessageKind::Welcome, customer.as_str(), &[]);
+                let welcome = self.follow_up(key, customer, Subject::Customer, at);
+                let known = KnownRecords {
+                    customer: Some(record.clone()),
+                    order: None,
+                };
+                out.push(self.attempt(welcome, false, known).await?);
+            }
         }
         if !given {
             for follow_up in store.follow_ups_of(customer).await? {
@@ -478,7 +493,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         signed_up: bool,
     ) -> Result<CustomerRecord, EngineError> {
         let known = self.ports.store.customer(&customer.id).await?;
-        let record = merge_customer(known.clone(), customer, at, signed_up);
+        let record = merge_customer(
+            known.clone(),
+            customer,
+            at,
+            signed_up,
+            self.config.marketing.double_opt_in,
+        );
         if known.as_ref() != Some(&record) {
             self.ports.store.save_customer(&record).await?;
         }
@@ -880,6 +901,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             );
             (url, mailto)
         });
+        let confirm_url = (kind == MessageKind::SubscriptionConfirmation).then(|| {
+            let token = self.keys.unsubscribe_token(&profile.id, CONFIRM_SCOPE, now);
+            format!("{}?token={token}", self.config.sender.unsubscribe_url)
+        });
         let locale = profile.locale.as_ref().unwrap_or(&self.config.defaults.locale);
         let first_order = ready.order.as_ref().is_some_and(|o| o.first_order);
         let draft = Draft {
@@ -895,6 +920,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             first_order,
             repeat_buyer: ready.order.is_some() && !first_order,
             unsubscribe_url: unsubscribe.as_ref().map(|(url, _)| url.as_str()),
+            confirm_url: confirm_url.as_deref(),
         };
         let rendered = self.renderer.render(&draft).map_err(|source| EngineError::Render {
             key: key.clone(),

@@ -89,6 +89,8 @@ pub struct Draft<'a> {
     pub repeat_buyer: bool,
     /// One-click unsubscribe page (marketing only).
     pub unsubscribe_url: Option<&'a str>,
+    /// Double opt-in: the page that confirms the subscription.
+    pub confirm_url: Option<&'a str>,
 }
 
 macro_rules! embedded_templates {
@@ -123,6 +125,8 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates![
     "email/welcome.txt",
     "email/welcome_offer.html",
     "email/welcome_offer.txt",
+    "email/subscription_confirmation.html",
+    "email/subscription_confirmation.txt",
     "pages/unsubscribe.html",
 ];
 
@@ -591,6 +595,7 @@ impl Composer<'_> {
             "cart": cart,
             "coupon": draft.coupon.map(|c| self.coupon(c)).transpose()?,
             "recommendations": recommendations,
+            "confirm_url": draft.confirm_url,
         }))
     }
 }
