@@ -309,3 +309,53 @@ async fn an_erasure_leaves_no_personal_data_in_the_table() {
         assert!(!after.contains(personal), "{personal} is still in the table:\n{after}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_are_recorded_on_the_message_and_clicks_count_once() {
+    use tidings_core::feedback::tag_value;
+    let aws = tidings_tests::moto::aws_test().await;
+    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
+    let engine = engine(&aws, &clock).await;
+    deliver(
+        &engine,
+        &clock,
+        Step::OrderConfirmed,
+        &confirmed("2026-11-02T16:05:00Z"),
+    )
+    .await;
+    let mail = json!({"messageId": "m-1", "destination": ["1@example.com"],
+        "tags": {"message_key": [tag_value("order_confirmation#o-1")], "customer_id": [tag_value("c-1")]}});
+    let ses = |detail_type: &str, time: &str, detail: Value| {
+        let mut event = envelope(detail_type, time, detail);
+        event["source"] = json!("aws.ses");
+        event
+    };
+    let delivered = ses(
+        "Email Delivered",
+        "2026-11-02T16:05:02Z",
+        json!({"eventType": "Delivery", "mail": mail, "delivery": {"timestamp": "2026-11-02T16:05:02Z"}}),
+    );
+    deliver(&engine, &clock, Step::SesEvents, &delivered).await;
+    let claim = "MSG#order_confirmation#o-1";
+    assert_eq!(
+        aws.attribute(claim, "CLAIM", "delivery_status").await.as_deref(),
+        Some("delivery")
+    );
+    assert_eq!(aws.attribute(claim, "CLAIM", "state").await.as_deref(), Some("sent"));
+
+    let click = ses(
+        "Email Clicked",
+        "2026-11-02T17:00:00Z",
+        json!({"eventType": "Click", "mail": mail, "click": {"timestamp": "2026-11-02T17:00:00Z", "link": "https://shop.example/p/mug"}}),
+    );
+    for _ in 0..3 {
+        deliver(&engine, &clock, Step::SesEvents, &click).await;
+    }
+    let customer = tidings_core::domain::CustomerId::parse("c-1").expect("id");
+    let engagement = engine.store().engagement(&customer).await.expect("engagement");
+    assert_eq!(
+        (engagement.clicks, engagement.click_times.len()),
+        (1, 1),
+        "one SES event, one click"
+    );
+}

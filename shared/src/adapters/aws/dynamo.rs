@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -326,6 +327,24 @@ impl DynamoStore {
         }
     }
 
+    /// An update of a message's claim item; `#state` names its state attribute.
+    fn claim_update(&self, key: &MessageKey) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("MSG#{key}"), "CLAIM")))
+            .expression_attribute_names("#state", "state")
+    }
+
+    /// Records SES's acceptance on a claim.
+    fn sent_update(&self, key: &MessageKey, provider_id: &str, at: Timestamp) -> UpdateItemFluentBuilder {
+        self.claim_update(key)
+            .update_expression("SET #state = :sent, provider_id = :id, sent_at = :at REMOVE lease_until, sending_since")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":id", s(provider_id))
+            .expression_attribute_values(":at", s(at.to_string()))
+    }
+
     /// A follow-up with its `due` index keys and TTL.
     fn follow_up_item(follow_up: &FollowUp) -> Result<Item, StoreError> {
         let mut item = Self::record_item(follow_up, format!("MSG#{}", follow_up.key), "FOLLOWUP")?;
@@ -482,13 +501,9 @@ impl Store for DynamoStore {
 
     async fn mark_sending(&self, key: &MessageKey, at: Timestamp) -> Result<bool, StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(format!("MSG#{key}"), "CLAIM")))
+            .claim_update(key)
             .update_expression("SET #state = :sending, sending_since = :at")
             .condition_expression("#state = :claimed")
-            .expression_attribute_names("#state", "state")
             .expression_attribute_values(":claimed", s("claimed"))
             .expression_attribute_values(":sending", s("sending"))
             .expression_attribute_values(":at", s(at.to_string()))
@@ -514,15 +529,7 @@ impl Store for DynamoStore {
     }
 
     async fn mark_sent(&self, key: &MessageKey, provider_id: &str, at: Timestamp) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(format!("MSG#{key}"), "CLAIM")))
-            .update_expression("SET #state = :sent, provider_id = :id, sent_at = :at REMOVE lease_until, sending_since")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":sent", s("sent"))
-            .expression_attribute_values(":id", s(provider_id))
-            .expression_attribute_values(":at", s(at.to_string()))
+        self.sent_update(key, provider_id, at)
             .send()
             .await
             .map_err(unavailable("mark_sent"))?;
@@ -530,14 +537,10 @@ impl Store for DynamoStore {
     }
 
     async fn mark_failed(&self, key: &MessageKey, reason: &str, at: Timestamp) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(format!("MSG#{key}"), "CLAIM")))
+        self.claim_update(key)
             .update_expression(
                 "SET #state = :failed, reason = :reason, failed_at = :at REMOVE lease_until, sending_since",
             )
-            .expression_attribute_names("#state", "state")
             .expression_attribute_values(":failed", s("failed"))
             .expression_attribute_values(":reason", s(reason))
             .expression_attribute_values(":at", s(at.to_string()))
@@ -757,17 +760,9 @@ impl Store for DynamoStore {
 
     async fn settle_sending(&self, key: &MessageKey, provider_id: &str, at: Timestamp) -> Result<(), StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(format!("MSG#{key}"), "CLAIM")))
-            .update_expression("SET #state = :sent, provider_id = :id, sent_at = :at REMOVE lease_until, sending_since")
+            .sent_update(key, provider_id, at)
             .condition_expression("#state = :sending")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":sent", s("sent"))
             .expression_attribute_values(":sending", s("sending"))
-            .expression_attribute_values(":id", s(provider_id))
-            .expression_attribute_values(":at", s(at.to_string()))
             .send()
             .await;
         // Already settled by the sender itself: nothing to do.
@@ -776,12 +771,9 @@ impl Store for DynamoStore {
 
     async fn record_delivery(&self, key: &MessageKey, status: &str, at: Timestamp) -> Result<(), StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(format!("MSG#{key}"), "CLAIM")))
+            .claim_update(key)
             .update_expression("SET delivery_status = :status, delivery_at = :at")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("attribute_exists(#state)")
             .expression_attribute_values(":status", s(status))
             .expression_attribute_values(":at", s(at.to_string()))
             .send()
