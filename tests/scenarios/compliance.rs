@@ -180,14 +180,8 @@ fn bounce(kind: &str, feedback_id: &str, time: &str) -> Value {
 }
 
 fn order_event(id: &str, time: &str) -> Value {
-    let placed = order(
-        id,
-        &customer("c-1", "en-GB", "Europe/London", true),
-        "USD",
-        vec![item("p-mug", "kitchen", 1, 1800)],
-        time,
-    );
-    envelope("OrderConfirmed", time, json!({ "order": placed }))
+    let who = customer("c-1", "en-GB", "Europe/London", true);
+    tidings_tests::order_confirmed(id, &who, vec![item("p-mug", "kitchen", 1, 1800)], time)
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use tidings_core::domain::EmailAddress;
 use tidings_core::ports::Store;
-use tidings_tests::{cart, customer, envelope, item, order, spawn_app, ts};
+use tidings_tests::{cart, customer, envelope, item, order_confirmed, spawn_app, ts};
 
 fn signup(consent: bool, time: &str) -> Value {
     envelope(
@@ -55,17 +55,11 @@ fn without_consent_only_transactional_mail_is_sent() {
     let app = spawn_app();
     app.deliver(&signup(false, "2026-11-02T14:00:00Z")).expect("signup");
     let buyer = customer("c-1", "en-US", "America/New_York", false);
-    let placed = order(
+    app.deliver(&order_confirmed(
         "o-1",
         &buyer,
-        "USD",
         vec![item("p-mug", "kitchen", 1, 1800)],
         "2026-11-02T15:00:00Z",
-    );
-    app.deliver(&envelope(
-        "OrderConfirmed",
-        "2026-11-02T15:00:00Z",
-        json!({ "order": placed }),
     ))
     .expect("order");
     app.deliver(&envelope(
@@ -139,17 +133,11 @@ fn a_suppressed_address_receives_nothing_not_even_transactional_mail() {
     .expect("suppressed");
     app.deliver(&signup(true, "2026-11-02T14:00:00Z")).expect("signup");
     let buyer = customer("c-1", "en-US", "America/New_York", true);
-    let placed = order(
+    app.deliver(&order_confirmed(
         "o-1",
         &buyer,
-        "USD",
         vec![item("p-mug", "kitchen", 1, 1800)],
         "2026-11-02T15:00:00Z",
-    );
-    app.deliver(&envelope(
-        "OrderConfirmed",
-        "2026-11-02T15:00:00Z",
-        json!({ "order": placed }),
     ))
     .expect("order");
     app.run_until(ts("2026-11-30T00:00:00Z"));
@@ -166,30 +154,18 @@ fn soft_opt_in_is_off_by_default_and_when_on_reaches_buyers_but_never_after_an_u
         let mut config = StoreConfig::sample();
         config.marketing.soft_opt_in = soft_opt_in;
         let app = tidings_tests::spawn_app_with(tidings_core::adapters::memory::MemoryMailer::default(), config);
-        let earlier = order(
+        app.deliver(&order_confirmed(
             "o-0",
             &others,
-            "USD",
             vec![item("p-mug", "kitchen", 1, 1800), item("p-tea", "tea", 1, 1200)],
             "2026-11-01T15:00:00Z",
-        );
-        app.deliver(&envelope(
-            "OrderConfirmed",
-            "2026-11-01T15:00:00Z",
-            json!({ "order": earlier }),
         ))
         .expect("earlier");
-        let placed = order(
+        app.deliver(&order_confirmed(
             "o-1",
             &buyer,
-            "USD",
             vec![item("p-mug", "kitchen", 1, 1800)],
             "2026-11-02T15:00:00Z",
-        );
-        app.deliver(&envelope(
-            "OrderConfirmed",
-            "2026-11-02T15:00:00Z",
-            json!({ "order": placed }),
         ))
         .expect("order");
         if unsubscribed {

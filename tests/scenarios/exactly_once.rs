@@ -6,15 +6,11 @@ use tidings_core::config::StoreConfig;
 use tidings_core::engine::Outcome;
 use tidings_core::message::MessageKey;
 use tidings_core::ports::ClaimState;
-use tidings_tests::{FlakyMailer, customer, envelope, item, order, spawn_app, spawn_app_with};
+use tidings_tests::{FlakyMailer, customer, envelope, item, spawn_app, spawn_app_with};
 
 fn confirmed(id: &str, time: &str) -> serde_json::Value {
     let ada = customer("c-1", "en-US", "America/New_York", true);
-    envelope(
-        "OrderConfirmed",
-        time,
-        json!({ "order": order(id, &ada, "USD", vec![item("p-mug", "kitchen", 1, 1800)], time) }),
-    )
+    tidings_tests::order_confirmed(id, &ada, vec![item("p-mug", "kitchen", 1, 1800)], time)
 }
 
 #[test]

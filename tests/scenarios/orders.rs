@@ -2,19 +2,13 @@
 
 use serde_json::{Value, json};
 use tidings_core::engine::Outcome;
-use tidings_tests::{customer, envelope, item, order, spawn_app, ts};
+use tidings_tests::{customer, envelope, item, spawn_app, ts};
 
 fn ada() -> Value {
     customer("c-1", "en-US", "America/New_York", true)
 }
 
-fn confirmed(id: &str, who: &Value, items: Vec<Value>, time: &str) -> Value {
-    envelope(
-        "OrderConfirmed",
-        time,
-        json!({ "order": order(id, who, "USD", items, time) }),
-    )
-}
+use tidings_tests::order_confirmed as confirmed;
 
 fn shipped(order_id: &str, time: &str) -> Value {
     let shipment =

@@ -283,6 +283,15 @@ pub fn order(id: &str, customer: &Value, currency: &str, items: Vec<Value>, plac
     })
 }
 
+/// An `OrderConfirmed` envelope for an order placed at `time` (its event time too).
+pub fn order_confirmed(id: &str, who: &Value, items: Vec<Value>, time: &str) -> Value {
+    envelope(
+        "OrderConfirmed",
+        time,
+        json!({ "order": order(id, who, "USD", items, time) }),
+    )
+}
+
 /// A cart payload.
 pub fn cart(id: &str, customer: &Value, items: Vec<Value>, updated_at: &str) -> Value {
     let subtotal: u64 = items
