@@ -294,37 +294,50 @@ impl DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(unavailable("claim_message"))?;
+        Ok(match self.put_then_update(put, ledger, "claim_message").await? {
+            None => ClaimOutcome::Claimed,
+            Some((0, old)) => Self::refused(old.as_ref(), claim.at),
+            Some((_, old)) => ClaimOutcome::CapReached {
+                last: old
+                    .as_ref()
+                    .and_then(|item| number_attr(item, "at_epoch"))
+                    .and_then(|epoch| Timestamp::from_second(epoch).ok())
+                    .unwrap_or(claim.at),
+            },
+        })
+    }
+
+    /// A put and an update in one transaction. `Some((i, old item))` when the condition of
+    /// action `i` refused it (nothing was written); `None` when both were written.
+    async fn put_then_update(
+        &self,
+        put: Put,
+        update: Update,
+        operation: &'static str,
+    ) -> Result<Option<(usize, Option<Item>)>, StoreError> {
         let result = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(ledger).build())
+            .transact_items(TransactWriteItem::builder().update(update).build())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(ClaimOutcome::Claimed),
-            Err(SdkError::ServiceError(error)) => match error.err() {
-                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                    let reasons = cancelled.cancellation_reasons();
-                    let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
-                    if failed(0) {
-                        return Ok(Self::refused(reasons.first().and_then(|r| r.item()), claim.at));
-                    }
-                    if failed(1) {
-                        let last = reasons
-                            .get(1)
-                            .and_then(|r| r.item())
-                            .and_then(|item| number_attr(item, "at_epoch"))
-                            .and_then(|epoch| Timestamp::from_second(epoch).ok())
-                            .unwrap_or(claim.at);
-                        return Ok(ClaimOutcome::CapReached { last });
-                    }
-                    Err(unavailable("claim_message")(SdkError::ServiceError(error)))
-                }
-                _ => Err(unavailable("claim_message")(SdkError::ServiceError(error))),
-            },
-            Err(error) => Err(unavailable("claim_message")(error)),
+        let error = match result {
+            Ok(_) => return Ok(None),
+            Err(error) => error,
+        };
+        if let SdkError::ServiceError(service) = &error
+            && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
+        {
+            let refused = cancelled
+                .cancellation_reasons()
+                .iter()
+                .position(|r| r.code() == Some("ConditionalCheckFailed"));
+            if let Some(index) = refused {
+                return Ok(Some((index, cancelled.cancellation_reasons()[index].item().cloned())));
+            }
         }
+        Err(unavailable(operation)(error))
     }
 
     /// An update of a message's claim item; `#state` names its state attribute.
@@ -708,28 +721,11 @@ impl Store for DynamoStore {
             update.update_expression("ADD #counter :one")
         };
         let update = update.build().map_err(unavailable("count_engagement"))?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(marker).build())
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(error)) if error.err().is_transaction_canceled_exception() => {
-                let reasons = match error.err() {
-                    TransactWriteItemsError::TransactionCanceledException(e) => e.cancellation_reasons().to_vec(),
-                    _ => vec![],
-                };
-                if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") {
-                    Ok(false)
-                } else {
-                    Err(unavailable("count_engagement")(SdkError::ServiceError(error)))
-                }
-            }
-            Err(error) => Err(unavailable("count_engagement")(error)),
-        }
+        // Only the marker has a condition: refused means this SES event was counted before.
+        Ok(self
+            .put_then_update(marker, update, "count_engagement")
+            .await?
+            .is_none())
     }
 
     async fn engagement(&self, customer: &CustomerId) -> Result<Engagement, StoreError> {
