@@ -2,8 +2,10 @@
 
 use crate::domain::{Currency, EmailAddress, Locale, Text, Zone};
 use crate::event::CouponType;
+use crate::message::MessageKind;
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Why a configuration was refused: the setting and what is wrong with it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -44,6 +46,47 @@ pub struct StoreConfig {
     /// Event sources accepted (infra filters rules on them).
     #[serde(default = "default_sources")]
     pub sources: Vec<String>,
+    /// Per-kind switches and segments (`[kinds.win_back] only_tags = ["vip"]`).
+    #[serde(default)]
+    pub kinds: BTreeMap<MessageKind, KindRule>,
+}
+
+/// Whether a kind is sent, and to which store segments.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KindRule {
+    /// Off: never sent.
+    pub enabled: bool,
+    /// Only customers with at least one of these store tags (empty: everyone).
+    pub only_tags: Vec<String>,
+    /// Never customers with any of these store tags.
+    pub skip_tags: Vec<String>,
+}
+
+impl Default for KindRule {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            only_tags: vec![],
+            skip_tags: vec![],
+        }
+    }
+}
+
+impl KindRule {
+    /// Why a customer with `tags` does not get this kind, if they do not.
+    pub fn excludes(&self, tags: &[&str]) -> Option<String> {
+        if !self.enabled {
+            return Some("turned off in the store configuration".to_owned());
+        }
+        if let Some(tag) = self.skip_tags.iter().find(|t| tags.contains(&t.as_str())) {
+            return Some(format!("customer is tagged '{tag}', which this kind skips"));
+        }
+        if !self.only_tags.is_empty() && !self.only_tags.iter().any(|t| tags.contains(&t.as_str())) {
+            return Some(format!("customer has none of the tags {:?}", self.only_tags));
+        }
+        None
+    }
 }
 
 /// The store as customers know it.
@@ -115,6 +158,26 @@ pub struct Timing {
     pub marketing_expiry_hours: i64,
     /// Events about an unknown order are logged as orphans after this long.
     pub orphan_after_hours: i64,
+    /// Made-to-order orders with at least this lead time get progress updates.
+    pub order_progress_min_lead_days: u32,
+    /// Days between progress updates.
+    pub order_progress_every_days: u32,
+    /// Progress updates stop after this many (an order that never ships must not mail forever).
+    pub order_progress_max_updates: u32,
+    /// A shipment with no carrier scan for this many days gets a "we're checking" email.
+    pub shipment_stalled_after_days: u32,
+    /// Every Nth delivered order earns a loyalty reward.
+    pub loyalty_every_orders: u32,
+    /// Win-back after this many days without an order or a click.
+    pub win_back_after_days: u32,
+    /// Local hour birthday and anniversary mail goes out.
+    pub occasion_hour: i8,
+    /// Clicks within `engagement_window_days` that earn an engagement reward.
+    pub engagement_clicks: u32,
+    /// The window clicks are counted in.
+    pub engagement_window_days: u32,
+    /// At most one engagement reward per this many days.
+    pub engagement_reward_every_days: u32,
 }
 
 impl Default for Timing {
@@ -128,6 +191,16 @@ impl Default for Timing {
             welcome_offer_after_hours: 48,
             marketing_expiry_hours: 7 * 24,
             orphan_after_hours: 24,
+            order_progress_min_lead_days: 7,
+            order_progress_every_days: 7,
+            order_progress_max_updates: 12,
+            shipment_stalled_after_days: 5,
+            loyalty_every_orders: 5,
+            win_back_after_days: 28,
+            occasion_hour: 9,
+            engagement_clicks: 5,
+            engagement_window_days: 30,
+            engagement_reward_every_days: 90,
         }
     }
 }
@@ -173,6 +246,47 @@ pub struct Coupons {
     pub cart_reminder: Option<CouponRule>,
     /// Coupon in the welcome offer.
     pub welcome_offer: Option<CouponRule>,
+    /// Reward for every Nth delivered order.
+    pub loyalty_reward: Option<CouponRule>,
+    /// Coupon in the win-back email.
+    pub win_back: Option<CouponRule>,
+    /// Birthday gift.
+    pub birthday: Option<CouponRule>,
+    /// Coupon in the signup anniversary email.
+    pub signup_anniversary: Option<CouponRule>,
+    /// Reward for engaged readers.
+    pub engagement_reward: Option<CouponRule>,
+}
+
+impl Coupons {
+    /// Every rule with its config field name.
+    fn all(&self) -> [(&'static str, &Option<CouponRule>); 8] {
+        [
+            ("coupons.delivery_confirmation", &self.delivery_confirmation),
+            ("coupons.cart_reminder", &self.cart_reminder),
+            ("coupons.welcome_offer", &self.welcome_offer),
+            ("coupons.loyalty_reward", &self.loyalty_reward),
+            ("coupons.win_back", &self.win_back),
+            ("coupons.birthday", &self.birthday),
+            ("coupons.signup_anniversary", &self.signup_anniversary),
+            ("coupons.engagement_reward", &self.engagement_reward),
+        ]
+    }
+
+    /// The coupon rule of a message kind, if it carries one.
+    pub fn for_kind(&self, kind: MessageKind) -> Option<&CouponRule> {
+        match kind {
+            MessageKind::DeliveryConfirmation => self.delivery_confirmation.as_ref(),
+            MessageKind::CartReminder => self.cart_reminder.as_ref(),
+            MessageKind::WelcomeOffer => self.welcome_offer.as_ref(),
+            MessageKind::LoyaltyReward => self.loyalty_reward.as_ref(),
+            MessageKind::WinBack => self.win_back.as_ref(),
+            MessageKind::Birthday => self.birthday.as_ref(),
+            MessageKind::SignupAnniversary => self.signup_anniversary.as_ref(),
+            MessageKind::EngagementReward => self.engagement_reward.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Coupons {
@@ -184,6 +298,7 @@ impl Default for Coupons {
                 percent_off: Some(percent_off),
                 amount_off: None,
                 min_subtotal: None,
+                currencies: BTreeMap::new(),
                 valid_days,
             })
         };
@@ -191,6 +306,19 @@ impl Default for Coupons {
             delivery_confirmation: percent("THANKS", 10, 30),
             cart_reminder: percent("CART", 10, 7),
             welcome_offer: percent("WELCOME", 15, 14),
+            loyalty_reward: None,
+            win_back: None,
+            birthday: percent("BDAY", 15, 14),
+            signup_anniversary: None,
+            engagement_reward: Some(CouponRule {
+                prefix: "THANKYOU".to_owned(),
+                coupon_type: CouponType::FreeShipping,
+                percent_off: None,
+                amount_off: None,
+                min_subtotal: None,
+                currencies: BTreeMap::new(),
+                valid_days: 30,
+            }),
         }
     }
 }
@@ -213,8 +341,39 @@ pub struct CouponRule {
     /// Minimum subtotal, in minor units.
     #[serde(default)]
     pub min_subtotal: Option<u64>,
+    /// Fixed amounts per currency (`[coupons.loyalty_reward.currencies.KRW]`); `amount_off` and
+    /// `min_subtotal` above are in the store's default currency.
+    #[serde(default)]
+    pub currencies: BTreeMap<String, FixedAmounts>,
     /// Days until it expires.
     pub valid_days: i64,
+}
+
+/// A fixed coupon's amounts in one currency, in its minor units.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedAmounts {
+    /// What it takes off.
+    pub amount_off: u64,
+    /// Minimum subtotal.
+    #[serde(default)]
+    pub min_subtotal: Option<u64>,
+}
+
+impl CouponRule {
+    /// The rule as it applies in `currency`: fixed amounts are only offered in a currency the
+    /// merchant priced (their default, or one listed under `currencies`), never converted.
+    pub fn in_currency(&self, currency: Currency, default: Currency) -> Option<CouponRule> {
+        if self.coupon_type != CouponType::Fixed || currency == default {
+            return Some(self.clone());
+        }
+        let amounts = self.currencies.get(currency.code())?;
+        Some(CouponRule {
+            amount_off: Some(amounts.amount_off),
+            min_subtotal: amounts.min_subtotal,
+            ..self.clone()
+        })
+    }
 }
 
 fn default_brand_color() -> String {
@@ -300,14 +459,25 @@ impl StoreConfig {
         if rules.cap_window_hours < 0 {
             return Err(invalid("marketing.cap_window_hours", "must not be negative"));
         }
-        for (field, rule) in [
-            ("coupons.delivery_confirmation", &self.coupons.delivery_confirmation),
-            ("coupons.cart_reminder", &self.coupons.cart_reminder),
-            ("coupons.welcome_offer", &self.coupons.welcome_offer),
-        ] {
+        for (field, rule) in self.coupons.all() {
             if let Some(rule) = rule {
                 rule.check(field)?;
             }
+        }
+        let timing = &self.timing;
+        for (field, value) in [
+            ("timing.order_progress_every_days", timing.order_progress_every_days),
+            ("timing.loyalty_every_orders", timing.loyalty_every_orders),
+            ("timing.win_back_after_days", timing.win_back_after_days),
+            ("timing.engagement_clicks", timing.engagement_clicks),
+            ("timing.shipment_stalled_after_days", timing.shipment_stalled_after_days),
+        ] {
+            if value == 0 {
+                return Err(invalid(field, "must be at least 1"));
+            }
+        }
+        if !(0..24).contains(&timing.occasion_hour) {
+            return Err(invalid("timing.occasion_hour", "must be an hour of the day (0-23)"));
         }
         Ok(())
     }
@@ -339,6 +509,10 @@ impl CouponRule {
                 "a fixed coupon needs a positive amount_off",
             )),
             _ if self.valid_days <= 0 => Err(invalid(&format!("{field}.valid_days"), "must be at least 1")),
+            _ if self.currencies.keys().any(|code| Currency::parse(code).is_err()) => Err(invalid(
+                &format!("{field}.currencies"),
+                "keys must be ISO 4217 currency codes (KRW, EUR, …)",
+            )),
             _ => Ok(()),
         }
     }

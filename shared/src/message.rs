@@ -97,14 +97,23 @@ macro_rules! kinds {
 kinds! {
     OrderConfirmation => "order_confirmation", Transactional, OrderConfirmed;
     OrderCancellation => "order_cancellation", Transactional, OrderConfirmed;
+    OrderProgress => "order_progress", Transactional, OrderConfirmed;
     ShippingConfirmation => "shipping_confirmation", Transactional, OrderShipped;
     ShipmentUpdate => "shipment_update", Transactional, OrderShipped;
+    ShipmentStalled => "shipment_stalled", Transactional, OrderShipped;
     DeliveryConfirmation => "delivery_confirmation", Transactional, OrderDelivered;
     CrossSell => "cross_sell", Marketing, OrderConfirmed;
     ReviewRequest => "review_request", Marketing, OrderDelivered;
+    LoyaltyReward => "loyalty_reward", Marketing, OrderDelivered;
     CartReminder => "cart_reminder", Marketing, CartAbandoned;
     Welcome => "welcome", Marketing, Customer;
     WelcomeOffer => "welcome_offer", Marketing, Customer;
+    // Customer-level marketing is sent by the customer step; the ses-events function only
+    // schedules the engagement reward (it holds no send permission).
+    WinBack => "win_back", Marketing, Customer;
+    Birthday => "birthday", Marketing, Customer;
+    SignupAnniversary => "signup_anniversary", Marketing, Customer;
+    EngagementReward => "engagement_reward", Marketing, Customer;
     SubscriptionConfirmation => "subscription_confirmation", Transactional, Customer;
 }
 

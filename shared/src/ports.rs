@@ -135,6 +135,22 @@ pub trait Store: Send + Sync {
     fn count_purchase(&self, order: &Order, delta: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The store's products and how often they were bought together.
     fn product_stats(&self) -> impl Future<Output = Result<ProductStats, StoreError>> + Send;
+
+    /// Remembers which message issued a coupon code, so an order using it can be attributed.
+    fn save_coupon(&self, coupon: &IssuedCoupon) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The message that issued a coupon code, if tidings issued it.
+    fn coupon(&self, code: &str) -> impl Future<Output = Result<Option<IssuedCoupon>, StoreError>> + Send;
+}
+
+/// A coupon code tidings issued, and the message that carried it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedCoupon {
+    /// The code, as the customer types it.
+    pub code: String,
+    /// The message that carried it.
+    pub key: MessageKey,
+    /// Last moment it is valid (the record is kept a while longer for attribution).
+    pub expires_at: Timestamp,
 }
 
 /// Delivers finished RFC 5322 messages (SES `SendEmail` with Raw content, or the outbox).
@@ -217,6 +233,22 @@ pub struct CustomerRecord {
     /// Double opt-in: the store said yes at this time, the customer has not confirmed yet.
     #[serde(default)]
     pub consent_pending_since: Option<Timestamp>,
+    /// Categories of the products bought (cross-sell and win-back pick from them).
+    #[serde(default)]
+    pub categories: BTreeSet<String>,
+    /// Orders cancelled (confirmed minus cancelled are the standing orders).
+    #[serde(default)]
+    pub orders_cancelled: u32,
+    /// When the last engagement reward was granted (one per 90 days).
+    #[serde(default)]
+    pub engagement_rewarded_at: Option<Timestamp>,
+}
+
+impl CustomerRecord {
+    /// Orders confirmed and not cancelled.
+    pub fn standing_orders(&self) -> u32 {
+        self.orders_confirmed.saturating_sub(self.orders_cancelled)
+    }
 }
 
 /// A statement about marketing consent; the most recent by event time wins.
@@ -265,6 +297,9 @@ pub struct OrderRecord {
     pub reviewed_at: Option<Timestamp>,
     /// A shipment was returned to sender.
     pub returned: bool,
+    /// The tidings message whose coupon this order used (attribution).
+    #[serde(default)]
+    pub coupon_from: Option<MessageKey>,
 }
 
 impl OrderRecord {
@@ -425,6 +460,43 @@ pub enum Subject {
         /// 1 or 2.
         nth: u8,
     },
+    /// The `nth` weekly progress update of a made-to-order order.
+    Progress {
+        /// Order.
+        order_id: OrderId,
+        /// 1, 2, …
+        nth: u32,
+    },
+    /// A shipment that has had no carrier scan since its `scans`-th one.
+    Stall {
+        /// Order.
+        order_id: OrderId,
+        /// Shipment.
+        shipment_id: ShipmentId,
+        /// Scans the shipment had when the wait started.
+        scans: u32,
+    },
+    /// The customer's `count`-th delivered order (loyalty reward, in that order's currency).
+    Milestone {
+        /// The delivered order.
+        order_id: OrderId,
+        /// Delivered orders so far.
+        count: u32,
+    },
+    /// A lapse since the customer's last standing order (or their signup when `order_id` is none).
+    Lapse {
+        /// The order the lapse counts from.
+        order_id: Option<OrderId>,
+        /// When the lapse started.
+        since: Timestamp,
+        /// Orders confirmed at that time (a later order ends the lapse).
+        orders: u32,
+    },
+    /// A yearly occasion (birthday, signup anniversary).
+    Occasion {
+        /// The year it celebrates.
+        year: i16,
+    },
 }
 
 /// A message waiting for its time: a delayed follow-up, or one moved by quiet hours or the cap.
@@ -448,8 +520,12 @@ impl FollowUp {
     /// The id the sweeper reports as `subject_id`.
     pub fn subject_id(&self) -> String {
         match &self.subject {
-            Subject::Customer => self.customer_id.to_string(),
-            Subject::Order { order_id } | Subject::Shipment { order_id, .. } => order_id.to_string(),
+            Subject::Customer | Subject::Occasion { .. } | Subject::Lapse { .. } => self.customer_id.to_string(),
+            Subject::Order { order_id }
+            | Subject::Shipment { order_id, .. }
+            | Subject::Progress { order_id, .. }
+            | Subject::Stall { order_id, .. }
+            | Subject::Milestone { order_id, .. } => order_id.to_string(),
             Subject::Cart { cart_id, .. } => cart_id.to_string(),
         }
     }

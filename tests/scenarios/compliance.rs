@@ -1,11 +1,10 @@
 //! Unsubscribe (RFC 8058), SES feedback (bounces, complaints, engagement) and erasure.
 
 use serde_json::{Value, json};
-use tidings_core::feedback::tag_value;
 use tidings_core::message::MessageKind;
 use tidings_core::ports::{ConsentSource, Store};
 use tidings_core::unsubscribe::respond;
-use tidings_tests::{TestApp, cart, customer, envelope, item, order, spawn_app, ts};
+use tidings_tests::{TestApp, cart, customer, envelope, item, order, ses_event, spawn_app, ts};
 
 fn ada(locale: &str) -> Value {
     customer("c-1", locale, "Europe/London", true)
@@ -75,7 +74,11 @@ fn consent(app: &TestApp) -> (bool, ConsentSource) {
 #[test]
 fn a_one_click_post_unsubscribes_at_once_and_cancels_pending_marketing() {
     let app = subscribed_with_pending_marketing("en-GB");
-    assert_eq!(marketing_waiting(&app), 3, "welcome offer and two cart reminders wait");
+    assert_eq!(
+        marketing_waiting(&app),
+        4,
+        "welcome offer, two cart reminders and the win-back wait"
+    );
     let query = unsubscribe_query(&app);
     app.engine.clock().set(ts("2026-11-02T11:30:00Z"));
     let page = app
@@ -107,7 +110,7 @@ fn a_get_only_shows_a_confirmation_page_and_changes_nothing() {
     );
     assert!(page.body.contains(r#"<form method="post""#) && page.body.contains(r#"name="action" value="unsubscribe""#));
     assert_eq!(consent(&app), (true, ConsentSource::Store));
-    assert_eq!(marketing_waiting(&app), 3);
+    assert_eq!(marketing_waiting(&app), 4);
 }
 
 #[test]
@@ -133,7 +136,7 @@ fn a_tampered_or_expired_token_gets_a_400_page_and_changes_nothing() {
         .expect("page");
     assert_eq!(expired.status, 400, "links expire after 400 days");
     assert_eq!(consent(&app), (true, ConsentSource::Store));
-    assert_eq!(marketing_waiting(&app), 3);
+    assert_eq!(marketing_waiting(&app), 4);
 }
 
 #[test]
@@ -153,19 +156,8 @@ fn the_resubscribe_button_gives_consent_back() {
     assert_eq!(consent(&app), (true, ConsentSource::Resubscribe));
 }
 
-fn ses_event(detail_type: &str, time: &str, detail: Value) -> Value {
-    let mut event = envelope(detail_type, time, detail);
-    event["source"] = json!("aws.ses");
-    event
-}
-
 fn mail(extra: Value) -> Value {
-    let mut detail = json!({"mail": {"messageId": "ses-1", "destination": ["1@example.com"], "tags": {
-        "message_key": [tag_value("welcome#c-1")], "customer_id": [tag_value("c-1")]}}});
-    if let (Some(target), Some(more)) = (detail.as_object_mut(), extra.as_object()) {
-        target.extend(more.clone());
-    }
-    detail
+    tidings_tests::ses_mail("c-1", "welcome#c-1", extra)
 }
 
 fn bounce(kind: &str, feedback_id: &str, time: &str) -> Value {

@@ -7,14 +7,19 @@ use std::sync::Arc;
 use tidings_core::config::StoreConfig;
 use tidings_core::message::MessageKind;
 use tidings_core::render::Renderer;
-use tidings_tests::{cart, customer, envelope, item, order, spawn_app, ts};
+use tidings_tests::{cart, customer, envelope, item, order, ses_click, ts};
 
-const LOCALES: [&str; 2] = ["en-US", "ko-KR"];
+const LOCALES: [&str; 8] = ["en-US", "ko-KR", "tr-TR", "zh-CN", "ja-JP", "de-DE", "fr-FR", "es-ES"];
 
 /// Drives one customer in `locale` through every kind; returns `kind → (subject, text, html)`.
 fn every_kind(locale: &str) -> BTreeMap<String, (String, String, String)> {
-    let app = spawn_app();
-    let who = customer("c-1", locale, "Europe/London", true);
+    // Every second delivered order earns the loyalty reward here, so two deliveries show it.
+    let mut config = StoreConfig::sample();
+    config.timing.loyalty_every_orders = 2;
+    let app = tidings_tests::spawn_app_with(tidings_core::adapters::memory::MemoryMailer::default(), config);
+    let mut who = customer("c-1", locale, "Europe/London", true);
+    who["birthday"] = json!("--12-01");
+    who["signed_up_at"] = json!("2025-12-05T10:00:00Z");
     let other = customer("c-2", "en-GB", "Europe/London", false);
     let mut bought = order(
         "o-1",
@@ -24,6 +29,14 @@ fn every_kind(locale: &str) -> BTreeMap<String, (String, String, String)> {
         "2026-11-08T10:00:00Z",
     );
     bought["cart_id"] = json!("cart-1");
+    let mut made_to_order = order(
+        "o-3",
+        &who,
+        "USD",
+        vec![item("p-chair", "furniture", 1, 32000)],
+        "2026-11-15T10:00:00Z",
+    );
+    made_to_order["lead_time_days"] = json!(14);
     let shipment = json!({"id": "shp-1", "carrier": "cj", "tracking_number": "6000123", "shipped_at": "2026-11-09T12:00:00Z", "estimated_delivery": "2026-11-11"});
     let events: Vec<Value> = vec![
         envelope(
@@ -59,7 +72,34 @@ fn every_kind(locale: &str) -> BTreeMap<String, (String, String, String)> {
             "2026-11-14T11:00:00Z",
             json!({"order_id": "o-2", "reason": "out of stock"}),
         ),
+        envelope(
+            "OrderConfirmed",
+            "2026-11-15T10:00:00Z",
+            json!({"order": made_to_order}),
+        ),
+        envelope(
+            "OrderConfirmed",
+            "2026-11-16T10:00:00Z",
+            json!({"order": order("o-4", &who, "USD", vec![item("p-pot", "kitchen", 1, 4200)], "2026-11-16T10:00:00Z")}),
+        ),
+        // Shipped, then no scan: the stalled-shipment message; delivered later: the second delivery.
+        envelope(
+            "OrderShipped",
+            "2026-11-17T10:00:00Z",
+            json!({"order_id": "o-4", "shipment": {"id": "shp-4", "carrier": "yurtici", "tracking_number": "YK-77", "shipped_at": "2026-11-17T10:00:00Z"}}),
+        ),
+        envelope("OrderDelivered", "2026-11-25T10:00:00Z", json!({"order_id": "o-4"})),
     ];
+    // Five clicks in a month: the engagement reward.
+    let clicks = (0..5).map(|n| {
+        ses_click(
+            "c-1",
+            "welcome#c-1",
+            &format!("2026-11-26T1{n}:00:00Z"),
+            &format!("https://shop.example/{n}"),
+        )
+    });
+    let events: Vec<Value> = events.into_iter().chain(clicks).collect();
     for event in &events {
         app.deliver(event).expect("handled");
     }
@@ -137,15 +177,20 @@ fn every_kind_renders_in_every_locale_without_placeholders_or_leftover_english()
                 !html.contains("{{") && !html.contains("{%"),
                 "{locale} {kind} html has template syntax left"
             );
-            if locale.starts_with("ko") {
-                assert!(
-                    subject.chars().any(|c| ('가'..='힣').contains(&c)),
-                    "{kind}: Korean subject: {subject}"
-                );
+            let script: Option<fn(char) -> bool> = match &locale[..2] {
+                "ko" => Some(|c| ('가'..='힣').contains(&c)),
+                "ja" => Some(|c| ('ぁ'..='ヿ').contains(&c) || ('一'..='鿿').contains(&c)),
+                "zh" => Some(|c| ('一'..='鿿').contains(&c)),
+                _ => None,
+            };
+            if let Some(in_script) = script {
+                assert!(subject.chars().any(in_script), "{locale} {kind}: subject: {subject}");
+            }
+            if !locale.starts_with("en") {
                 for phrase in &phrases {
                     assert!(
                         !text.contains(phrase.as_str()),
-                        "{kind}: English left in Korean text: {phrase:?}"
+                        "{locale} {kind}: English left in the text: {phrase:?}"
                     );
                 }
             }
@@ -177,6 +222,16 @@ fn every_locale_file_has_the_same_keys_and_placeholders_as_english() {
         assert_eq!(keys(&english), keys(&other), "{locale} keys differ from en");
         for (section, entries) in &english {
             for (key, text) in entries {
+                if (section.as_str(), key.as_str()) == ("common", "greeting") {
+                    // Each language greets with the names its conventions use.
+                    let names = placeholders(&other[section][key]);
+                    let allowed = BTreeSet::from(["name", "family_name", "full_name"].map(String::from));
+                    assert!(
+                        !names.is_empty() && names.is_subset(&allowed),
+                        "{locale} common.greeting uses {names:?}"
+                    );
+                    continue;
+                }
                 assert_eq!(
                     placeholders(text),
                     placeholders(&other[section][key]),

@@ -250,11 +250,42 @@ pub fn envelope(detail_type: &str, time: &str, detail: Value) -> Value {
     })
 }
 
+/// An SES event as its configuration set puts it on the bus (`source` = `aws.ses`).
+pub fn ses_event(detail_type: &str, time: &str, detail: Value) -> Value {
+    let mut event = envelope(detail_type, time, detail);
+    event["source"] = json!("aws.ses");
+    event
+}
+
+/// The `mail` part of an SES event for a message tidings sent, merged with `extra`.
+pub fn ses_mail(customer_id: &str, message_key: &str, extra: Value) -> Value {
+    let tag = tidings_core::feedback::tag_value;
+    let mut detail = json!({"mail": {"messageId": "ses-1", "destination": ["1@example.com"], "tags": {
+        "message_key": [tag(message_key)], "customer_id": [tag(customer_id)]}}});
+    if let (Some(target), Some(more)) = (detail.as_object_mut(), extra.as_object()) {
+        target.extend(more.clone());
+    }
+    detail
+}
+
+/// A click on `link` in a message tidings sent.
+pub fn ses_click(customer_id: &str, message_key: &str, time: &str, link: &str) -> Value {
+    ses_event(
+        "Email Clicked",
+        time,
+        ses_mail(
+            customer_id,
+            message_key,
+            json!({"eventType": "Click", "click": {"timestamp": time, "link": link}}),
+        ),
+    )
+}
+
 /// A customer payload.
 pub fn customer(id: &str, locale: &str, time_zone: &str, consent: bool) -> Value {
     let name = id.trim_start_matches("c-");
     json!({
-        "id": id, "email": format!("{name}@example.com"), "first_name": format!("Name{name}"),
+        "id": id, "email": format!("{name}@example.com"), "first_name": format!("Name{name}"), "last_name": format!("Family{name}"),
         "locale": locale, "time_zone": time_zone, "marketing_consent": consent, "tags": []
     })
 }

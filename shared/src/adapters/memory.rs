@@ -7,7 +7,7 @@ use crate::ports::{
     Bus, BusError, CartRecord, Claim, ClaimOutcome, ClaimState, Clock, CustomerRecord, FollowUp, Mailer, MarketingSend,
     OrderRecord, Outbound, OutgoingEmail, ProductInfo, ProductStats, SendError, Store, StoreError,
 };
-use crate::ports::{Consent, Engagement, EngagementKind};
+use crate::ports::{Consent, Engagement, EngagementKind, IssuedCoupon};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
@@ -43,6 +43,8 @@ pub struct MemoryState {
     pub deliveries: BTreeMap<MessageKey, (String, Timestamp)>,
     /// The consent each marketing message relied on.
     pub consents: BTreeMap<MessageKey, Consent>,
+    /// Coupons issued, by code.
+    pub coupons: BTreeMap<String, IssuedCoupon>,
 }
 
 /// A `Store` in memory: same semantics as DynamoDB (conditional claims, leases), no durability.
@@ -377,6 +379,15 @@ impl Store for MemoryStore {
 
     async fn product_stats(&self) -> Result<ProductStats, StoreError> {
         Ok(self.state().stats.clone())
+    }
+
+    async fn save_coupon(&self, coupon: &IssuedCoupon) -> Result<(), StoreError> {
+        self.state().coupons.insert(coupon.code.clone(), coupon.clone());
+        Ok(())
+    }
+
+    async fn coupon(&self, code: &str) -> Result<Option<IssuedCoupon>, StoreError> {
+        Ok(self.state().coupons.get(code).cloned())
     }
 }
 

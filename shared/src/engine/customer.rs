@@ -34,6 +34,9 @@ pub fn merge(
             orders: Default::default(),
             carts: Default::default(),
             consent_pending_since: unconfirmed_yes.then_some(at),
+            categories: Default::default(),
+            orders_cancelled: 0,
+            engagement_rewarded_at: None,
         },
         Some(mut record) => {
             if at >= record.profile_at {

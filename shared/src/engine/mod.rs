@@ -2,6 +2,7 @@
 //! ports. Pure of AWS: the Lambdas and the local runner wire different adapters into the same code.
 
 mod customer;
+mod occasion;
 mod recommend;
 mod slot;
 
@@ -9,17 +10,17 @@ pub use customer::merge as merge_customer;
 pub use recommend::{MAX_RECOMMENDATIONS, recommend};
 pub use slot::next_slot;
 
-use crate::config::{CouponRule, StoreConfig};
+use crate::config::StoreConfig;
 use crate::coupon::Coupon;
-use crate::domain::{Cart, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, ShipmentStatus};
+use crate::domain::{Cart, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, ShipmentId, ShipmentStatus};
 use crate::event::{EmailSent, Emitted, Event, FollowUpDue, InboundEvent};
 use crate::feedback::{Feedback, FeedbackKind};
 use crate::message::{Category, MessageKey, MessageKind};
 use crate::mime::{self, Envelope};
 use crate::ports::EngagementKind;
 use crate::ports::{
-    Bus, BusError, CartRecord, Claim, ClaimOutcome, Clock, CustomerRecord, FollowUp, Mailer, OrderRecord, Outbound,
-    OutgoingEmail, ProductInfo, Scan, SendError, ShipmentRecord, Store, StoreError, Subject,
+    Bus, BusError, CartRecord, Claim, ClaimOutcome, Clock, CustomerRecord, FollowUp, IssuedCoupon, Mailer, OrderRecord,
+    Outbound, OutgoingEmail, ProductInfo, Scan, SendError, ShipmentRecord, Store, StoreError, Subject,
 };
 use crate::render::{Draft, RenderError, Renderer};
 use crate::signing::{SigningKeys, derived_uuid};
@@ -169,8 +170,11 @@ struct Ready {
     order: Option<OrderRecord>,
     shipment: Option<(ShipmentRecord, Option<Scan>)>,
     cart: Option<(Cart, u8)>,
-    coupon: Option<(CouponRule, Currency)>,
+    /// The currency a coupon would be in, when this message may carry the kind's coupon.
+    coupon: Option<Currency>,
     recommendations: Vec<ProductInfo>,
+    /// The number the message is about (delivered orders, years, days without a scan, update #).
+    count: Option<u32>,
 }
 
 /// Records the caller has just read or written, so an immediate send need not read them again.
@@ -184,6 +188,8 @@ pub(crate) struct KnownRecords {
 enum Prepared {
     Ready(Box<Ready>),
     Skip(String),
+    /// Not yet: a fresh wait until then (a click restarted a win-back's quiet period).
+    Postpone(Timestamp),
 }
 
 impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
@@ -239,7 +245,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let mut out = Vec::new();
         match &event.event {
             Event::CustomerSignedUp(customer) => {
-                let record = self.upsert_customer(customer, at, true).await?;
+                let record = self.upsert_customer(customer, at, true, &mut out).await?;
                 let id = &record.profile.id;
                 // Double opt-in: ask for confirmation first; the welcome follows it.
                 let first = if record.consent_pending_since.is_some() {
@@ -261,9 +267,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     offer_due,
                 );
                 out.extend(self.schedule(offer).await?);
+                if record.orders_confirmed == 0 {
+                    out.extend(self.schedule_win_back(&record, None, at).await?);
+                }
             }
             Event::CustomerUpdated(customer) => {
-                self.upsert_customer(customer, at, false).await?;
+                self.upsert_customer(customer, at, false, &mut out).await?;
             }
             Event::CustomerRedacted(redacted) => out.push(self.erase(&redacted.customer_id).await?),
             Event::SesFeedback(feedback) => out.extend(self.feedback(feedback).await?),
@@ -290,9 +299,158 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 reason: format!("{key} is not due before {}", follow_up.due_at),
             }]);
         }
-        let outcome = self.attempt(follow_up, true, KnownRecords::default()).await?;
+        let outcome = self.attempt(follow_up.clone(), true, KnownRecords::default()).await?;
         log_outcome(&outcome, "FollowUpDue");
-        Ok(vec![outcome])
+        let mut out = vec![outcome];
+        if !matches!(out[0], Outcome::Deferred { .. }) {
+            out.extend(self.schedule_next(&follow_up, &out[0]).await?);
+        }
+        Ok(out)
+    }
+
+    /// Series continue once a message is done with: the next weekly progress update (after one
+    /// was sent), next year's birthday or anniversary (whatever happened this year).
+    async fn schedule_next(&self, done: &FollowUp, outcome: &Outcome) -> Result<Option<Outcome>, EngineError> {
+        let timing = &self.config.timing;
+        match (&done.subject, done.key.kind()) {
+            (Subject::Progress { order_id, nth }, _) => {
+                if !matches!(outcome, Outcome::Sent { .. }) || *nth >= timing.order_progress_max_updates {
+                    return Ok(None);
+                }
+                let Some(order) = self.ports.store.order(order_id).await? else {
+                    return Ok(None);
+                };
+                Ok(self.schedule_progress(&order, nth + 1).await?)
+            }
+            (Subject::Occasion { .. }, kind) => {
+                let Some(customer) = self.ports.store.customer(&done.customer_id).await? else {
+                    return Ok(None);
+                };
+                // Asked from the end of this occasion's day, the next one is next year's.
+                self.schedule_occasion(&customer, kind, done.expires_at.max(self.ports.clock.now()))
+                    .await
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Schedules (or moves, when the date changed) the next birthday or anniversary message.
+    async fn schedule_occasion(
+        &self,
+        customer: &CustomerRecord,
+        kind: MessageKind,
+        after: Timestamp,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let profile = &customer.profile;
+        let tz = profile
+            .time_zone
+            .as_ref()
+            .unwrap_or(&self.config.defaults.time_zone)
+            .tz();
+        let Some(next) = occasion::next(kind, profile, tz, self.config.timing.occasion_hour, after) else {
+            return Ok(None);
+        };
+        let key = MessageKey::new(kind, profile.id.as_str(), &[&next.year.to_string()]);
+        let follow_up = FollowUp {
+            key: key.clone(),
+            customer_id: profile.id.clone(),
+            subject: Subject::Occasion { year: next.year },
+            due_at: next.due,
+            original_due: next.due,
+            expires_at: next.expires,
+        };
+        if self.ports.store.follow_up(&key).await?.as_ref() == Some(&follow_up) {
+            return Ok(None);
+        }
+        self.ports.store.schedule(&follow_up).await?;
+        Ok(Some(Outcome::Scheduled { key, due: next.due }))
+    }
+
+    /// Schedules the `nth` weekly progress update of a made-to-order order.
+    async fn schedule_progress(&self, order: &OrderRecord, nth: u32) -> Result<Option<Outcome>, EngineError> {
+        let every = i64::from(self.config.timing.order_progress_every_days) * i64::from(nth);
+        let due = order.confirmed_at + hours(24 * every);
+        let subject = Subject::Progress {
+            order_id: order.order.id.clone(),
+            nth,
+        };
+        let key = MessageKey::new(MessageKind::OrderProgress, order.order.id.as_str(), &[&nth.to_string()]);
+        self.schedule(self.follow_up(key, &order.order.customer.id, subject, due))
+            .await
+    }
+
+    /// Grants the engagement reward when clicks in the window reach the threshold, at most once
+    /// per reward period. Only scheduled here (due now): the customer step sends it, so the
+    /// SES-events function needs no permission to send mail.
+    async fn reward_engagement(&self, customer: &CustomerId, at: Timestamp) -> Result<Option<Outcome>, EngineError> {
+        let timing = &self.config.timing;
+        let store = &self.ports.store;
+        let window = hours(24 * i64::from(timing.engagement_window_days));
+        let clicks = store.engagement(customer).await?.click_times;
+        let recent = clicks.iter().filter(|t| **t > at - window && **t <= at).count();
+        if recent < usize::try_from(timing.engagement_clicks).unwrap_or(usize::MAX) {
+            return Ok(None);
+        }
+        let Some(mut record) = store.customer(customer).await? else {
+            return Ok(None);
+        };
+        let every = hours(24 * i64::from(timing.engagement_reward_every_days));
+        if record.engagement_rewarded_at.is_some_and(|last| last + every > at) {
+            return Ok(None);
+        }
+        record.engagement_rewarded_at = Some(at);
+        store.save_customer(&record).await?;
+        let day = at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date().to_string();
+        let key = MessageKey::new(MessageKind::EngagementReward, customer.as_str(), &[&day]);
+        self.schedule(self.follow_up(key, customer, Subject::Customer, at))
+            .await
+    }
+
+    /// Schedules the "we're checking on it" message for a shipment that gets no scan after its
+    /// `scans`-th one; any later scan starts a new wait (and the older message exits).
+    async fn watch_for_stall(
+        &self,
+        order: &OrderRecord,
+        shipment: &ShipmentId,
+        scans: u32,
+        at: Timestamp,
+    ) -> Result<Option<Outcome>, EngineError> {
+        if let Some(previous) = scans.checked_sub(1) {
+            let key = MessageKey::new(
+                MessageKind::ShipmentStalled,
+                shipment.as_str(),
+                &[&previous.to_string()],
+            );
+            self.ports.store.remove_follow_up(&key).await?;
+        }
+        let due = at + hours(24 * i64::from(self.config.timing.shipment_stalled_after_days));
+        let key = MessageKey::new(MessageKind::ShipmentStalled, shipment.as_str(), &[&scans.to_string()]);
+        let subject = Subject::Stall {
+            order_id: order.order.id.clone(),
+            shipment_id: shipment.clone(),
+            scans,
+        };
+        self.schedule(self.follow_up(key, &order.order.customer.id, subject, due))
+            .await
+    }
+
+    /// Schedules the win-back for a lapse since `order` (or the signup), once per lapse.
+    async fn schedule_win_back(
+        &self,
+        customer: &CustomerRecord,
+        order: Option<&OrderId>,
+        since: Timestamp,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let id = &customer.profile.id;
+        let qualifier = order.map_or("signup", OrderId::as_str);
+        let key = MessageKey::new(MessageKind::WinBack, id.as_str(), &[qualifier]);
+        let subject = Subject::Lapse {
+            order_id: order.cloned(),
+            since,
+            orders: customer.orders_confirmed,
+        };
+        let due = (since + hours(24 * i64::from(self.config.timing.win_back_after_days))).max(self.ports.clock.now());
+        self.schedule(self.follow_up(key, id, subject, due)).await
     }
 
     /// The follow-ups due now (for the sweeper), earliest first.
@@ -461,6 +619,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                             reason: "SES event already counted".into(),
                         }
                     });
+                    if counted && kind == EngagementKind::Click {
+                        out.extend(self.reward_engagement(customer, at).await?);
+                    }
                 }
             }
             FeedbackKind::Send => {
@@ -486,11 +647,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         Ok(out)
     }
 
+    /// Merges a profile into the stored customer; a new birthday, signup date or time zone
+    /// (re)schedules the yearly occasions.
     async fn upsert_customer(
         &self,
         customer: &crate::domain::Customer,
         at: Timestamp,
         signed_up: bool,
+        out: &mut Vec<Outcome>,
     ) -> Result<CustomerRecord, EngineError> {
         let known = self.ports.store.customer(&customer.id).await?;
         let record = merge_customer(
@@ -503,13 +667,24 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         if known.as_ref() != Some(&record) {
             self.ports.store.save_customer(&record).await?;
         }
+        let dates = |c: &CustomerRecord| (c.profile.birthday, c.profile.signed_up_at, c.profile.time_zone.clone());
+        if known.as_ref().map(dates) != Some(dates(&record)) {
+            for kind in [MessageKind::Birthday, MessageKind::SignupAnniversary] {
+                out.extend(self.schedule_occasion(&record, kind, at).await?);
+            }
+        }
         Ok(record)
     }
 
     async fn order_confirmed(&self, order: &Order, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
         let store = &self.ports.store;
         let mut out = Vec::new();
-        let mut customer = self.upsert_customer(&order.customer, at, false).await?;
+        let mut customer = self.upsert_customer(&order.customer, at, false, &mut out).await?;
+        // An order that used a tidings coupon is attributed to the message that carried it.
+        let coupon_from = match &order.coupon_code {
+            Some(code) => store.coupon(code.as_str().trim()).await?.map(|c| c.key),
+            None => None,
+        };
         let record = OrderRecord {
             order: order.clone(),
             confirmed_at: at,
@@ -519,6 +694,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             delivered_at: None,
             reviewed_at: None,
             returned: false,
+            coupon_from,
         };
         // Created only once: a redelivered confirmation must not count twice, but must still
         // finish what a crash may have interrupted (the sends below are idempotent).
@@ -529,11 +705,25 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 .purchased
                 .extend(order.items.iter().map(|i| i.product_id.clone()));
             customer.orders.insert(order.id.clone());
+            customer.categories.extend(
+                order
+                    .items
+                    .iter()
+                    .filter_map(|i| i.category.as_ref())
+                    .map(|c| c.as_str().trim().to_owned()),
+            );
             store.save_customer(&customer).await?;
             store.count_purchase(order, 1).await?;
             if let Some(cart_id) = &order.cart_id {
                 store.mark_cart_ordered(cart_id, at).await?;
             }
+            if order
+                .lead_time_days
+                .is_some_and(|days| days >= self.config.timing.order_progress_min_lead_days)
+            {
+                out.extend(self.schedule_progress(&record, 1).await?);
+            }
+            out.extend(self.schedule_win_back(&customer, Some(&order.id), at).await?);
             KnownRecords {
                 customer: Some(customer),
                 order: Some(record),
@@ -628,6 +818,15 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     record.cancelled = Some((at, cancel.reason.clone()));
                     store.save_order(&record).await?;
                     store.count_purchase(&record.order, -1).await?;
+                    if let Some(mut customer) = store.customer(&customer_id).await? {
+                        customer.orders_cancelled += 1;
+                        store.save_customer(&customer).await?;
+                        // With no standing order left, a signed-up customer's lapse counts from signup.
+                        if customer.standing_orders() == 0 && customer.signed_up {
+                            let since = customer.profile.signed_up_at.unwrap_or(customer.profile_at);
+                            out.extend(self.schedule_win_back(&customer, None, since).await?);
+                        }
+                    }
                 }
                 let key = MessageKey::new(MessageKind::OrderCancellation, order_id.as_str(), &[]);
                 let subject = Subject::Order {
@@ -646,6 +845,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         scans: vec![],
                     });
                     store.save_order(&record).await?;
+                    out.extend(self.watch_for_stall(&record, &shipment.id, 0, at).await?);
                 }
                 let key = MessageKey::new(MessageKind::ShippingConfirmation, shipment.id.as_str(), &[]);
                 let subject = Subject::Shipment {
@@ -684,8 +884,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 let scans = &mut record.shipments[index].scans;
                 if !scans.contains(&scan) {
                     scans.push(scan);
+                    let count = u32::try_from(scans.len()).unwrap_or(u32::MAX);
                     record.returned |= update.status == ShipmentStatus::ReturnedToSender;
                     store.save_order(&record).await?;
+                    out.extend(self.watch_for_stall(&record, &update.shipment_id, count, at).await?);
                 }
                 if update.status != ShipmentStatus::InTransit {
                     let key = MessageKey::new(
@@ -705,12 +907,15 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 }
             }
             Event::OrderDelivered(_) => {
+                let mut milestone = None;
                 if record.delivered_at.is_none() {
                     record.delivered_at = Some(at);
                     store.save_order(&record).await?;
                     if let Some(mut customer) = store.customer(&customer_id).await? {
                         customer.orders_delivered += 1;
                         store.save_customer(&customer).await?;
+                        let count = customer.orders_delivered;
+                        milestone = (count % self.config.timing.loyalty_every_orders == 0).then_some(count);
                     }
                 }
                 let subject = Subject::Order {
@@ -731,6 +936,15 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     self.schedule(self.follow_up(key, &customer_id, subject, review_due))
                         .await?,
                 );
+                if let Some(count) = milestone {
+                    let key = MessageKey::new(MessageKind::LoyaltyReward, customer_id.as_str(), &[&count.to_string()]);
+                    let subject = Subject::Milestone {
+                        order_id: order_id.clone(),
+                        count,
+                    };
+                    let reward = self.follow_up(key, &customer_id, subject, at);
+                    out.push(self.attempt(reward, false, record.known()).await?);
+                }
             }
             Event::ReviewSubmitted(_) if record.reviewed_at.is_none() => {
                 record.reviewed_at = Some(at);
@@ -743,7 +957,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
 
     async fn cart_updated(&self, cart: &Cart, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
         let store = &self.ports.store;
-        let mut customer = self.upsert_customer(&cart.customer, at, false).await?;
+        let mut out = Vec::new();
+        let mut customer = self.upsert_customer(&cart.customer, at, false, &mut out).await?;
         // Remembered so an erasure request finds every cart.
         if customer.carts.insert(cart.id.clone()) {
             store.save_customer(&customer).await?;
@@ -751,12 +966,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let known = store.cart(&cart.id).await?;
         if let Some(known) = &known {
             if known.cart.updated_at > cart.updated_at {
-                return Ok(vec![Outcome::Ignored {
+                out.push(Outcome::Ignored {
                     reason: format!(
                         "cart {} update of {} is older than the one kept",
                         cart.id, cart.updated_at
                     ),
-                }]);
+                });
+                return Ok(out);
             }
         }
         let ordered_at = known
@@ -769,11 +985,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             })
             .await?;
         if cart.items.is_empty() || ordered_at.is_some() {
-            return Ok(vec![]);
+            return Ok(out);
         }
         let timing = &self.config.timing;
         let version = cart.updated_at.to_string();
-        let mut out = Vec::new();
         for (nth, delay) in [
             (1u8, timing.cart_reminder_1_after_hours),
             (2, timing.cart_reminder_2_after_hours),
@@ -864,8 +1079,17 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let ready = match self.prepare(&follow_up, known).await? {
             Prepared::Ready(ready) => ready,
             Prepared::Skip(reason) => return self.skip(&follow_up, stored, reason).await,
+            Prepared::Postpone(until) => {
+                let postponed = self.follow_up(key.clone(), &follow_up.customer_id, follow_up.subject.clone(), until);
+                self.ports.store.schedule(&postponed).await?;
+                return Ok(Outcome::Deferred { key, until });
+            }
         };
         let profile = &ready.customer.profile;
+        let tags: Vec<&str> = profile.tags.iter().map(|t| t.as_str().trim()).collect();
+        if let Some(reason) = self.config.kinds.get(&kind).and_then(|rule| rule.excludes(&tags)) {
+            return self.skip(&follow_up, stored, reason).await;
+        }
         if store.is_suppressed(&profile.email).await? {
             return self
                 .skip(&follow_up, stored, "address is suppressed (bounce or complaint)")
@@ -888,10 +1112,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
         }
 
-        let coupon = ready
-            .coupon
-            .as_ref()
-            .map(|(rule, currency)| Coupon::issue(rule, &key, *currency, now, &self.keys));
+        let coupon = ready.coupon.and_then(|currency| {
+            let rule = self
+                .config
+                .coupons
+                .for_kind(kind)?
+                .in_currency(currency, self.config.defaults.currency)?;
+            Some(Coupon::issue(&rule, &key, currency, now, &self.keys))
+        });
         let unsubscribe = marketing.then(|| {
             let token = self.keys.unsubscribe_token(&profile.id, "marketing", now);
             let url = format!("{}?token={token}", self.config.sender.unsubscribe_url);
@@ -919,6 +1147,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             recommendations: &ready.recommendations,
             first_order,
             repeat_buyer: ready.order.is_some() && !first_order,
+            count: ready.count,
+            now,
             unsubscribe_url: unsubscribe.as_ref().map(|(url, _)| url.as_str()),
             confirm_url: confirm_url.as_deref(),
         };
@@ -981,9 +1211,18 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         if let Some(coupon) = &coupon {
             // The code must exist in the store before the customer can read it.
             let issued = outbound(now, Emitted::CouponIssued(coupon.event(&profile.id, &key)));
-            if let Err(error) = self.ports.bus.publish(&[issued]).await {
+            let record = IssuedCoupon {
+                code: coupon.code.clone(),
+                key: key.clone(),
+                expires_at: coupon.expires_at,
+            };
+            let announced = match store.save_coupon(&record).await {
+                Ok(()) => self.ports.bus.publish(&[issued]).await.map_err(EngineError::from),
+                Err(error) => Err(error.into()),
+            };
+            if let Err(error) = announced {
                 store.release_claim(&key).await?;
-                return Err(error.into());
+                return Err(error);
             }
         }
 
@@ -1055,6 +1294,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     /// Re-reads state and checks the kind's exit conditions (rule 2: re-check when firing).
     async fn prepare(&self, follow_up: &FollowUp, known: KnownRecords) -> Result<Prepared, EngineError> {
         let store = &self.ports.store;
+        let now = self.ports.clock.now();
+        let kind = follow_up.key.kind();
         let skip = |reason: &str| Ok(Prepared::Skip(reason.to_owned()));
         let customer = match known.customer.filter(|c| c.profile.id == follow_up.customer_id) {
             Some(customer) => Some(customer),
@@ -1070,23 +1311,70 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             cart: None,
             coupon: None,
             recommendations: vec![],
+            count: None,
         };
         let marketing_allowed = self.marketing_consent(&ready.customer).is_some();
+        let default_currency = self.config.defaults.currency;
         match &follow_up.subject {
             Subject::Customer => {
-                if follow_up.key.kind() == MessageKind::WelcomeOffer {
-                    if ready.customer.orders_confirmed > 0 {
-                        return skip("customer ordered");
-                    }
-                    ready.coupon = self
-                        .config
-                        .coupons
-                        .welcome_offer
-                        .clone()
-                        .map(|rule| (rule, self.config.defaults.currency));
+                if kind == MessageKind::WelcomeOffer && ready.customer.orders_confirmed > 0 {
+                    return skip("customer ordered");
                 }
+                ready.coupon = Some(default_currency);
             }
-            Subject::Order { order_id } | Subject::Shipment { order_id, .. } => {
+            Subject::Occasion { year } => {
+                let profile = &ready.customer.profile;
+                let tz = profile
+                    .time_zone
+                    .as_ref()
+                    .unwrap_or(&self.config.defaults.time_zone)
+                    .tz();
+                let hour = self.config.timing.occasion_hour;
+                let Some(occurrence) = occasion::in_year(kind, profile, tz, hour, *year) else {
+                    return skip("the customer no longer has this date");
+                };
+                if occurrence.date != follow_up.original_due.to_zoned_datetime(tz.clone()).date() {
+                    return skip("the date changed (the new one is scheduled)");
+                }
+                if kind == MessageKind::SignupAnniversary {
+                    let signed_up = profile.signed_up_at.map(|t| t.to_zoned_datetime(tz.clone()).year());
+                    ready.count = signed_up.and_then(|first| u32::try_from(year - first).ok());
+                }
+                ready.coupon = Some(default_currency);
+            }
+            Subject::Lapse {
+                order_id,
+                since,
+                orders,
+            } => {
+                if ready.customer.orders_confirmed > *orders {
+                    return skip("customer ordered since");
+                }
+                let mut currency = default_currency;
+                if let Some(order_id) = order_id {
+                    match store.order(order_id).await? {
+                        Some(order) if order.cancelled.is_none() => currency = order.order.currency,
+                        _ => return skip("the order the lapse counts from was cancelled"),
+                    }
+                }
+                let window = hours(24 * i64::from(self.config.timing.win_back_after_days));
+                let clicks = store.engagement(&follow_up.customer_id).await?.click_times;
+                if let Some(last) = clicks.iter().filter(|t| *t > since).max() {
+                    if *last + window > now {
+                        // A click restarts the quiet period; still one win-back per lapse.
+                        return Ok(Prepared::Postpone(*last + window));
+                    }
+                }
+                let stats = store.product_stats().await?;
+                let c = &ready.customer;
+                ready.recommendations = recommend(&stats, &[], &c.purchased, &c.categories, currency);
+                ready.coupon = Some(currency);
+            }
+            Subject::Order { order_id }
+            | Subject::Shipment { order_id, .. }
+            | Subject::Progress { order_id, .. }
+            | Subject::Stall { order_id, .. }
+            | Subject::Milestone { order_id, .. } => {
                 let order = match known.order.filter(|o| &o.order.id == order_id) {
                     Some(order) => Some(order),
                     None => store.order(order_id).await?,
@@ -1094,20 +1382,27 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 let Some(order) = order else {
                     return skip("order unknown");
                 };
-                match follow_up.key.kind() {
-                    MessageKind::CrossSell => {
-                        if order.cancelled.is_some() {
+                let currency = order.order.currency;
+                match (kind, &follow_up.subject) {
+                    (MessageKind::CrossSell | MessageKind::DeliveryConfirmation, _) => {
+                        if kind == MessageKind::CrossSell && order.cancelled.is_some() {
                             return skip("order cancelled");
                         }
                         let stats = store.product_stats().await?;
                         let bought: Vec<ProductId> = order.order.items.iter().map(|i| i.product_id.clone()).collect();
-                        ready.recommendations =
-                            recommend(&stats, &bought, &ready.customer.purchased, order.order.currency);
-                        if ready.recommendations.is_empty() {
+                        let c = &ready.customer;
+                        // Recommendations are marketing content: a delivery confirmation shows them only with consent.
+                        if kind == MessageKind::CrossSell || marketing_allowed {
+                            ready.recommendations = recommend(&stats, &bought, &c.purchased, &c.categories, currency);
+                        }
+                        if kind == MessageKind::CrossSell && ready.recommendations.is_empty() {
                             return skip("no recommendation available");
                         }
+                        if kind == MessageKind::DeliveryConfirmation && marketing_allowed {
+                            ready.coupon = Some(currency);
+                        }
                     }
-                    MessageKind::ReviewRequest => {
+                    (MessageKind::ReviewRequest, _) => {
                         if order.reviewed_at.is_some() {
                             return skip("review already submitted");
                         }
@@ -1115,13 +1410,31 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                             return skip("order cancelled or returned");
                         }
                     }
-                    MessageKind::DeliveryConfirmation if marketing_allowed => {
-                        ready.coupon = self
-                            .config
-                            .coupons
-                            .delivery_confirmation
-                            .clone()
-                            .map(|rule| (rule, order.order.currency));
+                    (MessageKind::OrderProgress, Subject::Progress { nth, .. }) => {
+                        if order.cancelled.is_some() {
+                            return skip("order cancelled");
+                        }
+                        if !order.shipments.is_empty() || order.delivered_at.is_some() {
+                            return skip("order shipped");
+                        }
+                        ready.count = Some(*nth);
+                    }
+                    (MessageKind::ShipmentStalled, Subject::Stall { shipment_id, scans, .. }) => {
+                        if order.cancelled.is_some() || order.delivered_at.is_some() || order.returned {
+                            return skip("order delivered, cancelled or returned");
+                        }
+                        let Some(shipment) = order.shipment(shipment_id).cloned() else {
+                            return skip("shipment unknown");
+                        };
+                        if shipment.scans.len() != usize::try_from(*scans).unwrap_or(usize::MAX) {
+                            return skip("the carrier scanned the shipment since");
+                        }
+                        ready.count = Some(self.config.timing.shipment_stalled_after_days);
+                        ready.shipment = Some((shipment, None));
+                    }
+                    (MessageKind::LoyaltyReward, Subject::Milestone { count, .. }) => {
+                        ready.count = Some(*count);
+                        ready.coupon = Some(currency);
                     }
                     _ => {}
                 }
@@ -1163,12 +1476,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     return skip("customer ordered after the cart update");
                 }
                 if *nth == 2 {
-                    ready.coupon = self
-                        .config
-                        .coupons
-                        .cart_reminder
-                        .clone()
-                        .map(|rule| (rule, cart.cart.currency));
+                    ready.coupon = Some(cart.cart.currency);
                 }
                 ready.cart = Some((cart.cart, *nth));
             }

@@ -1,4 +1,5 @@
-//! "Frequently bought together": co-purchase counts from the store's own orders, same-category fallback.
+//! "Frequently bought together": co-purchase counts from the store's own orders, then products from
+//! the categories the customer bought, then the store's best sellers.
 
 use crate::domain::{Currency, ProductId};
 use crate::ports::{ProductInfo, ProductStats};
@@ -7,11 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 /// How many products a cross-sell shows.
 pub const MAX_RECOMMENDATIONS: usize = 3;
 
-/// Products to recommend after buying `bought`: never one the customer owns, always in `currency`.
+/// Products to recommend after buying `bought` (empty for win-back) to a customer who bought from
+/// `categories`: never one the customer owns, always in `currency`.
 pub fn recommend(
     stats: &ProductStats,
     bought: &[ProductId],
     owned: &BTreeSet<ProductId>,
+    categories: &BTreeSet<String>,
     currency: Currency,
 ) -> Vec<ProductInfo> {
     let eligible = |id: &ProductId| {
@@ -34,20 +37,30 @@ pub fn recommend(
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     let mut chosen: Vec<&ProductId> = ranked.into_iter().map(|(id, _)| id).collect();
 
-    if chosen.len() < MAX_RECOMMENDATIONS {
-        let categories: BTreeSet<_> = bought
+    let mut categories: BTreeSet<&str> = categories.iter().map(String::as_str).collect();
+    categories.extend(
+        bought
             .iter()
             .filter_map(|id| stats.products.get(id).and_then(|p| p.category.as_ref()))
-            .collect();
-        let mut same_category: Vec<(&ProductId, &ProductInfo)> = stats
+            .map(|c| c.as_str().trim()),
+    );
+    let in_categories = |p: &ProductInfo| {
+        p.category
+            .as_ref()
+            .is_some_and(|c| categories.contains(c.as_str().trim()))
+    };
+    // Same category first, then anything: best sellers in each group.
+    for wanted in [true, false] {
+        if chosen.len() >= MAX_RECOMMENDATIONS {
+            break;
+        }
+        let mut more: Vec<(&ProductId, &ProductInfo)> = stats
             .products
             .iter()
-            .filter(|(id, p)| {
-                eligible(id) && !chosen.contains(id) && p.category.as_ref().is_some_and(|c| categories.contains(c))
-            })
+            .filter(|(id, p)| eligible(id) && !chosen.contains(id) && (!wanted || in_categories(p)))
             .collect();
-        same_category.sort_by(|a, b| b.1.orders.cmp(&a.1.orders).then_with(|| a.0.cmp(b.0)));
-        chosen.extend(same_category.into_iter().map(|(id, _)| id));
+        more.sort_by(|a, b| b.1.orders.cmp(&a.1.orders).then_with(|| a.0.cmp(b.0)));
+        chosen.extend(more.into_iter().map(|(id, _)| id));
     }
     chosen
         .into_iter()
@@ -94,6 +107,7 @@ mod tests {
             &stats(),
             &[id("mug")],
             &BTreeSet::new(),
+            &BTreeSet::new(),
             Currency::parse("USD").expect("usd"),
         );
         let names: Vec<_> = picks.iter().map(|p| p.name.as_str()).collect();
@@ -101,9 +115,29 @@ mod tests {
     }
 
     #[test]
+    fn win_back_picks_from_the_customers_categories_then_best_sellers() {
+        let usd = Currency::parse("USD").expect("usd");
+        let owned = BTreeSet::from([id("mug")]);
+        let pantry = BTreeSet::from(["pantry".to_owned()]);
+        let picks = recommend(&stats(), &[], &owned, &pantry, usd);
+        let names: Vec<_> = picks.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["pantry", "tea", "kitchen"],
+            "honey (pantry) first, then best sellers"
+        );
+    }
+
+    #[test]
     fn owned_products_and_other_currencies_are_never_shown() {
         let owned = BTreeSet::from([id("tea"), id("honey"), id("pot")]);
-        let picks = recommend(&stats(), &[id("mug")], &owned, Currency::parse("USD").expect("usd"));
+        let picks = recommend(
+            &stats(),
+            &[id("mug")],
+            &owned,
+            &BTreeSet::new(),
+            Currency::parse("USD").expect("usd"),
+        );
         assert!(picks.is_empty(), "kettle is KRW, everything else is owned: {picks:?}");
     }
 }

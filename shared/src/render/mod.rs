@@ -87,6 +87,11 @@ pub struct Draft<'a> {
     pub first_order: bool,
     /// The customer bought before.
     pub repeat_buyer: bool,
+    /// The number the message is about: delivered orders (loyalty), years (anniversary), days
+    /// without a scan (stalled shipment), update number (order progress).
+    pub count: Option<u32>,
+    /// When it is sent (what is overdue, what is upcoming).
+    pub now: jiff::Timestamp,
     /// One-click unsubscribe page (marketing only).
     pub unsubscribe_url: Option<&'a str>,
     /// Double opt-in: the page that confirms the subscription.
@@ -127,6 +132,20 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates![
     "email/welcome_offer.txt",
     "email/subscription_confirmation.html",
     "email/subscription_confirmation.txt",
+    "email/order_progress.html",
+    "email/order_progress.txt",
+    "email/shipment_stalled.html",
+    "email/shipment_stalled.txt",
+    "email/loyalty_reward.html",
+    "email/loyalty_reward.txt",
+    "email/win_back.html",
+    "email/win_back.txt",
+    "email/birthday.html",
+    "email/birthday.txt",
+    "email/signup_anniversary.html",
+    "email/signup_anniversary.txt",
+    "email/engagement_reward.html",
+    "email/engagement_reward.txt",
     "pages/unsubscribe.html",
 ];
 
@@ -134,6 +153,12 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates![
 const LOCALES: &[(&str, &str)] = &[
     ("en", include_str!("../../../templates/locales/en.toml")),
     ("ko", include_str!("../../../templates/locales/ko.toml")),
+    ("tr", include_str!("../../../templates/locales/tr.toml")),
+    ("zh-CN", include_str!("../../../templates/locales/zh-CN.toml")),
+    ("ja", include_str!("../../../templates/locales/ja.toml")),
+    ("de", include_str!("../../../templates/locales/de.toml")),
+    ("fr", include_str!("../../../templates/locales/fr.toml")),
+    ("es", include_str!("../../../templates/locales/es.toml")),
 ];
 
 const CARRIERS: &str = include_str!("../../../templates/carriers.toml");
@@ -387,6 +412,36 @@ impl Composer<'_> {
             .map(|name| name.as_str().trim().to_owned())
     }
 
+    /// The locale's greeting: each locale picks the names it uses (given name, family name with an
+    /// honorific, full name); when one of them is unknown the nameless greeting is used.
+    fn greeting(&self) -> Result<String, RenderError> {
+        let customer = self.draft.customer;
+        let part = |name: &Option<crate::domain::Text>| {
+            name.as_ref()
+                .filter(|n| !n.is_blank())
+                .map(|n| n.as_str().trim().to_owned())
+        };
+        let (given, family) = (part(&customer.first_name), part(&customer.last_name));
+        let language = self.locale_used.split('-').next().unwrap_or_default();
+        let full = match (&given, &family) {
+            // Family name first, written together in Korean and Chinese, spaced in Japanese.
+            (Some(g), Some(f)) if matches!(language, "ko" | "zh") => Some(format!("{f}{g}")),
+            (Some(g), Some(f)) if language == "ja" => Some(format!("{f} {g}")),
+            (Some(g), Some(f)) => Some(format!("{g} {f}")),
+            (one, other) => one.clone().or_else(|| other.clone()),
+        };
+        let mut args = Vec::new();
+        for (name, value) in [("name", &given), ("family_name", &family), ("full_name", &full)] {
+            if let Some(value) = value {
+                args.push((name, value.as_str()));
+            }
+        }
+        match self.catalog.text("common.greeting", &args) {
+            Err(CatalogError::Placeholder { .. }) => Ok(self.catalog.text("common.greeting_no_name", &[])?),
+            other => Ok(other?),
+        }
+    }
+
     fn carrier_name(&self, record: &ShipmentRecord) -> String {
         let shipment = &record.shipment;
         if let Some(name) = shipment.carrier_name.as_ref().filter(|n| !n.is_blank()) {
@@ -405,6 +460,9 @@ impl Composer<'_> {
         ];
         if let Some(order) = self.draft.order {
             args.push(("number", order.order.number.to_string()));
+        }
+        if let Some(count) = self.draft.count {
+            args.push(("count", count.to_string()));
         }
         if let Some((record, scan)) = self.draft.shipment {
             args.push(("carrier", self.carrier_name(record)));
@@ -459,6 +517,11 @@ impl Composer<'_> {
             json!({ "lines": lines })
         });
         let placed = order.placed_at.to_zoned_datetime(self.draft.zone.tz().clone()).date();
+        // Made to order: ships about `lead_time_days` after it was placed.
+        let expected_ship = order
+            .lead_time_days
+            .and_then(|days| placed.checked_add(jiff::Span::new().days(i64::from(days))).ok());
+        let now = self.draft.now.to_zoned_datetime(self.draft.zone.tz().clone()).date();
         json!({
             "number": order.number.as_str(),
             "placed_at": self.conventions.date(placed),
@@ -474,6 +537,9 @@ impl Composer<'_> {
             "shipping_address": address,
             "estimated_delivery": order.estimated_delivery.map(|d| self.conventions.date(d)),
             "lead_time_days": order.lead_time_days,
+            "expected_ship": expected_ship.map(|d| self.conventions.date(d)),
+            "ship_overdue": expected_ship.is_some_and(|d| d < now),
+            "coupon_from": record.coupon_from.as_ref().map(|k| k.kind().as_str()),
         })
     }
 
@@ -554,7 +620,11 @@ impl Composer<'_> {
                 "reminder": nth,
             })
         });
-        let currency = draft.order.map(|o| o.order.currency);
+        let currency = draft
+            .order
+            .map(|o| o.order.currency)
+            .or(draft.coupon.map(|c| c.currency))
+            .or(Some(self.config.defaults.currency));
         let recommendations: Vec<Value> = draft
             .recommendations
             .iter()
@@ -586,7 +656,10 @@ impl Composer<'_> {
             "customer": {
                 "first_name": draft.customer.first_name.as_ref().map(|v| v.as_str()),
                 "display_name": self.display_name(),
+                "greeting": self.greeting()?,
+                "tags": draft.customer.tags.iter().map(|t| t.as_str().trim()).collect::<Vec<_>>(),
             },
+            "count": draft.count,
             "unsubscribe": unsubscribe,
             "first_order": draft.first_order,
             "repeat_buyer": draft.repeat_buyer,

@@ -7,7 +7,7 @@ use crate::ports::{
     CartRecord, Claim, ClaimOutcome, CustomerRecord, FollowUp, MarketingSend, OrderRecord, ProductInfo, ProductStats,
     Store, StoreError,
 };
-use crate::ports::{Engagement, EngagementKind};
+use crate::ports::{Engagement, EngagementKind, IssuedCoupon};
 use crate::signing::digest_hex;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -883,5 +883,17 @@ impl Store for DynamoStore {
             }
         }
         Ok(stats)
+    }
+
+    async fn save_coupon(&self, coupon: &IssuedCoupon) -> Result<(), StoreError> {
+        let pk = format!("COUPON#{}", coupon.code);
+        let mut item = Self::record_item(coupon, pk, "COUPON")?;
+        // Kept a year past expiry: orders placed with it near the end are still attributed.
+        item.insert("ttl".into(), ttl(coupon.expires_at + 365 * DAY));
+        self.put(item, "save_coupon").await
+    }
+
+    async fn coupon(&self, code: &str) -> Result<Option<IssuedCoupon>, StoreError> {
+        self.get_record(format!("COUPON#{code}"), "COUPON", "coupon").await
     }
 }
