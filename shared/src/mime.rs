@@ -95,6 +95,7 @@ mod tests {
             html: "<p>안녕하세요</p>".into(),
             text: "안녕하세요\n".into(),
             locale: "ko-KR".into(),
+            recipient: None,
         };
         build(&envelope, &body)
     }

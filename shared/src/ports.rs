@@ -236,18 +236,21 @@ pub struct CustomerRecord {
     /// Categories of the products bought (cross-sell and win-back pick from them).
     #[serde(default)]
     pub categories: BTreeSet<String>,
-    /// Orders cancelled (confirmed minus cancelled are the standing orders).
+    /// Orders confirmed and not cancelled, with their confirmation time (win-back counts from the latest).
     #[serde(default)]
-    pub orders_cancelled: u32,
+    pub standing: BTreeMap<OrderId, Timestamp>,
     /// When the last engagement reward was granted (one per 90 days).
     #[serde(default)]
     pub engagement_rewarded_at: Option<Timestamp>,
 }
 
 impl CustomerRecord {
-    /// Orders confirmed and not cancelled.
-    pub fn standing_orders(&self) -> u32 {
-        self.orders_confirmed.saturating_sub(self.orders_cancelled)
+    /// The latest order confirmed and not cancelled.
+    pub fn latest_standing(&self) -> Option<(&OrderId, Timestamp)> {
+        self.standing
+            .iter()
+            .max_by_key(|(id, at)| (**at, *id))
+            .map(|(id, at)| (id, *at))
     }
 }
 

@@ -664,3 +664,93 @@ fn a_delivery_shows_recommendations_only_to_customers_who_agreed_to_marketing() 
     assert!(delivery("c-1").contains("You might also like"), "{}", delivery("c-1"));
     assert!(!delivery("c-2").contains("You might also like"));
 }
+
+#[test]
+fn cancelling_the_latest_order_lets_the_win_back_count_from_the_order_still_standing() {
+    let app = spawn_app();
+    let who = customer("c-1", "en-US", "America/New_York", true);
+    app.deliver(&order_confirmed(
+        "o-1",
+        &who,
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-02T15:00:00Z",
+    ))
+    .expect("order");
+    app.deliver(&order_confirmed(
+        "o-2",
+        &who,
+        vec![item("p-tea", "tea", 1, 1250)],
+        "2026-11-20T15:00:00Z",
+    ))
+    .expect("second order");
+    app.deliver(&envelope(
+        "OrderCancelled",
+        "2026-12-05T15:00:00Z",
+        json!({"order_id": "o-2"}),
+    ))
+    .expect("cancel");
+    app.run_until(ts("2027-03-31T00:00:00Z"));
+    assert_eq!(
+        keys_of(&app, MessageKind::WinBack),
+        [("2026-12-05T15:00:00Z".into(), "win_back#c-1#o-1".into())],
+        "o-1's lapse had already run 28 days when o-2 was cancelled"
+    );
+}
+
+#[test]
+fn a_made_to_order_win_back_waits_until_the_order_has_been_delivered_28_days() {
+    let app = spawn_app();
+    let who = customer("c-1", "en-US", "America/New_York", true);
+    app.deliver(&made_to_order("o-1", &who, 21, "2026-11-02T15:00:00Z"))
+        .expect("order");
+    app.deliver(&shipped("o-1", "shp-1", "2026-11-22T15:00:00Z"))
+        .expect("shipped");
+    app.deliver(&delivered("o-1", "2026-11-24T15:00:00Z"))
+        .expect("delivered");
+    app.run_until(ts("2027-03-31T00:00:00Z"));
+    assert_eq!(
+        keys_of(&app, MessageKind::WinBack),
+        [("2026-12-22T15:00:00Z".into(), "win_back#c-1#o-1".into())]
+    );
+}
+
+#[test]
+fn on_a_loyalty_milestone_the_reward_replaces_the_delivery_thank_you_coupon() {
+    let app = spawn_app();
+    let who = customer("c-1", "en-US", "America/New_York", true);
+    for n in 1..=5 {
+        let id = format!("o-{n}");
+        let day = format!("2026-11-{:02}", n * 3);
+        app.deliver(&order_confirmed(
+            &id,
+            &who,
+            vec![item("p-mug", "kitchen", 1, 1800)],
+            &format!("{day}T15:00:00Z"),
+        ))
+        .expect("order");
+        app.deliver(&delivered(&id, &format!("{day}T18:00:00Z")))
+            .expect("delivered");
+    }
+    let coupon_keys: Vec<String> = app
+        .engine
+        .bus()
+        .events()
+        .into_iter()
+        .filter_map(|o| match o.detail {
+            Emitted::CouponIssued(c) => Some(c.message_key.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        coupon_keys.contains(&"delivery_confirmation#o-4".to_owned()),
+        "{coupon_keys:?}"
+    );
+    assert!(
+        !coupon_keys.contains(&"delivery_confirmation#o-5".to_owned()),
+        "{coupon_keys:?}"
+    );
+    assert!(
+        coupon_keys.contains(&"loyalty_reward#c-1#5".to_owned()),
+        "{coupon_keys:?}"
+    );
+}

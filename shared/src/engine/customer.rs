@@ -35,7 +35,7 @@ pub fn merge(
             carts: Default::default(),
             consent_pending_since: unconfirmed_yes.then_some(at),
             categories: Default::default(),
-            orders_cancelled: 0,
+            standing: Default::default(),
             engagement_rewarded_at: None,
         },
         Some(mut record) => {

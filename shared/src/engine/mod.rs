@@ -4,6 +4,7 @@
 mod customer;
 mod occasion;
 mod recommend;
+mod schedule;
 mod slot;
 
 pub use customer::merge as merge_customer;
@@ -12,7 +13,7 @@ pub use slot::next_slot;
 
 use crate::config::StoreConfig;
 use crate::coupon::Coupon;
-use crate::domain::{Cart, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, ShipmentId, ShipmentStatus};
+use crate::domain::{Cart, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, ShipmentStatus};
 use crate::event::{EmailSent, Emitted, Event, FollowUpDue, InboundEvent};
 use crate::feedback::{Feedback, FeedbackKind};
 use crate::message::{Category, MessageKey, MessageKind};
@@ -308,151 +309,6 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         Ok(out)
     }
 
-    /// Series continue once a message is done with: the next weekly progress update (after one
-    /// was sent), next year's birthday or anniversary (whatever happened this year).
-    async fn schedule_next(&self, done: &FollowUp, outcome: &Outcome) -> Result<Option<Outcome>, EngineError> {
-        let timing = &self.config.timing;
-        match (&done.subject, done.key.kind()) {
-            (Subject::Progress { order_id, nth }, _) => {
-                if !matches!(outcome, Outcome::Sent { .. }) || *nth >= timing.order_progress_max_updates {
-                    return Ok(None);
-                }
-                let Some(order) = self.ports.store.order(order_id).await? else {
-                    return Ok(None);
-                };
-                Ok(self.schedule_progress(&order, nth + 1).await?)
-            }
-            (Subject::Occasion { .. }, kind) => {
-                let Some(customer) = self.ports.store.customer(&done.customer_id).await? else {
-                    return Ok(None);
-                };
-                // Asked from the end of this occasion's day, the next one is next year's.
-                self.schedule_occasion(&customer, kind, done.expires_at.max(self.ports.clock.now()))
-                    .await
-            }
-            _ => Ok(None),
-        }
-    }
-
-    /// Schedules (or moves, when the date changed) the next birthday or anniversary message.
-    async fn schedule_occasion(
-        &self,
-        customer: &CustomerRecord,
-        kind: MessageKind,
-        after: Timestamp,
-    ) -> Result<Option<Outcome>, EngineError> {
-        let profile = &customer.profile;
-        let tz = profile
-            .time_zone
-            .as_ref()
-            .unwrap_or(&self.config.defaults.time_zone)
-            .tz();
-        let Some(next) = occasion::next(kind, profile, tz, self.config.timing.occasion_hour, after) else {
-            return Ok(None);
-        };
-        let key = MessageKey::new(kind, profile.id.as_str(), &[&next.year.to_string()]);
-        let follow_up = FollowUp {
-            key: key.clone(),
-            customer_id: profile.id.clone(),
-            subject: Subject::Occasion { year: next.year },
-            due_at: next.due,
-            original_due: next.due,
-            expires_at: next.expires,
-        };
-        if self.ports.store.follow_up(&key).await?.as_ref() == Some(&follow_up) {
-            return Ok(None);
-        }
-        self.ports.store.schedule(&follow_up).await?;
-        Ok(Some(Outcome::Scheduled { key, due: next.due }))
-    }
-
-    /// Schedules the `nth` weekly progress update of a made-to-order order.
-    async fn schedule_progress(&self, order: &OrderRecord, nth: u32) -> Result<Option<Outcome>, EngineError> {
-        let every = i64::from(self.config.timing.order_progress_every_days) * i64::from(nth);
-        let due = order.confirmed_at + hours(24 * every);
-        let subject = Subject::Progress {
-            order_id: order.order.id.clone(),
-            nth,
-        };
-        let key = MessageKey::new(MessageKind::OrderProgress, order.order.id.as_str(), &[&nth.to_string()]);
-        self.schedule(self.follow_up(key, &order.order.customer.id, subject, due))
-            .await
-    }
-
-    /// Grants the engagement reward when clicks in the window reach the threshold, at most once
-    /// per reward period. Only scheduled here (due now): the customer step sends it, so the
-    /// SES-events function needs no permission to send mail.
-    async fn reward_engagement(&self, customer: &CustomerId, at: Timestamp) -> Result<Option<Outcome>, EngineError> {
-        let timing = &self.config.timing;
-        let store = &self.ports.store;
-        let window = hours(24 * i64::from(timing.engagement_window_days));
-        let clicks = store.engagement(customer).await?.click_times;
-        let recent = clicks.iter().filter(|t| **t > at - window && **t <= at).count();
-        if recent < usize::try_from(timing.engagement_clicks).unwrap_or(usize::MAX) {
-            return Ok(None);
-        }
-        let Some(mut record) = store.customer(customer).await? else {
-            return Ok(None);
-        };
-        let every = hours(24 * i64::from(timing.engagement_reward_every_days));
-        if record.engagement_rewarded_at.is_some_and(|last| last + every > at) {
-            return Ok(None);
-        }
-        record.engagement_rewarded_at = Some(at);
-        store.save_customer(&record).await?;
-        let day = at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date().to_string();
-        let key = MessageKey::new(MessageKind::EngagementReward, customer.as_str(), &[&day]);
-        self.schedule(self.follow_up(key, customer, Subject::Customer, at))
-            .await
-    }
-
-    /// Schedules the "we're checking on it" message for a shipment that gets no scan after its
-    /// `scans`-th one; any later scan starts a new wait (and the older message exits).
-    async fn watch_for_stall(
-        &self,
-        order: &OrderRecord,
-        shipment: &ShipmentId,
-        scans: u32,
-        at: Timestamp,
-    ) -> Result<Option<Outcome>, EngineError> {
-        if let Some(previous) = scans.checked_sub(1) {
-            let key = MessageKey::new(
-                MessageKind::ShipmentStalled,
-                shipment.as_str(),
-                &[&previous.to_string()],
-            );
-            self.ports.store.remove_follow_up(&key).await?;
-        }
-        let due = at + hours(24 * i64::from(self.config.timing.shipment_stalled_after_days));
-        let key = MessageKey::new(MessageKind::ShipmentStalled, shipment.as_str(), &[&scans.to_string()]);
-        let subject = Subject::Stall {
-            order_id: order.order.id.clone(),
-            shipment_id: shipment.clone(),
-            scans,
-        };
-        self.schedule(self.follow_up(key, &order.order.customer.id, subject, due))
-            .await
-    }
-
-    /// Schedules the win-back for a lapse since `order` (or the signup), once per lapse.
-    async fn schedule_win_back(
-        &self,
-        customer: &CustomerRecord,
-        order: Option<&OrderId>,
-        since: Timestamp,
-    ) -> Result<Option<Outcome>, EngineError> {
-        let id = &customer.profile.id;
-        let qualifier = order.map_or("signup", OrderId::as_str);
-        let key = MessageKey::new(MessageKind::WinBack, id.as_str(), &[qualifier]);
-        let subject = Subject::Lapse {
-            order_id: order.cloned(),
-            since,
-            orders: customer.orders_confirmed,
-        };
-        let due = (since + hours(24 * i64::from(self.config.timing.win_back_after_days))).max(self.ports.clock.now());
-        self.schedule(self.follow_up(key, id, subject, due)).await
-    }
-
     /// The follow-ups due now (for the sweeper), earliest first.
     pub async fn due(&self, limit: usize) -> Result<Vec<FollowUp>, EngineError> {
         Ok(self.ports.store.due_follow_ups(self.ports.clock.now(), limit).await?)
@@ -705,6 +561,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 .purchased
                 .extend(order.items.iter().map(|i| i.product_id.clone()));
             customer.orders.insert(order.id.clone());
+            customer.standing.insert(order.id.clone(), at);
             customer.categories.extend(
                 order
                     .items
@@ -819,12 +676,24 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     store.save_order(&record).await?;
                     store.count_purchase(&record.order, -1).await?;
                     if let Some(mut customer) = store.customer(&customer_id).await? {
-                        customer.orders_cancelled += 1;
+                        customer.standing.remove(order_id);
                         store.save_customer(&customer).await?;
-                        // With no standing order left, a signed-up customer's lapse counts from signup.
-                        if customer.standing_orders() == 0 && customer.signed_up {
-                            let since = customer.profile.signed_up_at.unwrap_or(customer.profile_at);
-                            out.extend(self.schedule_win_back(&customer, None, since).await?);
+                        // The lapse now counts from the latest order still standing, or the signup.
+                        let latest = customer.latest_standing().map(|(id, at)| (id.clone(), at));
+                        let since = match &latest {
+                            Some((_, at)) => Some(*at),
+                            None if customer.signed_up => {
+                                Some(customer.profile.signed_up_at.unwrap_or(customer.profile_at))
+                            }
+                            None => None,
+                        };
+                        if let Some(since) = since {
+                            let lapse = self.lapse_from(&customer, latest.as_ref().map(|(id, _)| id), since);
+                            self.ports.store.schedule(&lapse).await?;
+                            out.push(Outcome::Scheduled {
+                                key: lapse.key,
+                                due: lapse.due_at,
+                            });
                         }
                     }
                 }
@@ -1156,7 +1025,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             key: key.clone(),
             source,
         })?;
-        let to_name = profile.first_name.as_ref().map(|n| n.as_str());
+        let to_name = rendered.recipient.as_deref();
         let raw = mime::build(
             &Envelope {
                 from_name: self.config.sender.from_name.as_str(),
@@ -1351,19 +1220,29 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     return skip("customer ordered since");
                 }
                 let mut currency = default_currency;
+                // The quiet period runs from the order, or a later click; a made-to-order order
+                // counts from its delivery (or its expected wait), which can be weeks later.
+                let mut active = *since;
                 if let Some(order_id) = order_id {
                     match store.order(order_id).await? {
-                        Some(order) if order.cancelled.is_none() => currency = order.order.currency,
+                        Some(order) if order.cancelled.is_none() => {
+                            currency = order.order.currency;
+                            if let Some(days) = order.order.lead_time_days {
+                                let made = order.confirmed_at + hours(24 * i64::from(days));
+                                active = active.max(order.delivered_at.unwrap_or(made));
+                            }
+                        }
                         _ => return skip("the order the lapse counts from was cancelled"),
                     }
                 }
-                let window = hours(24 * i64::from(self.config.timing.win_back_after_days));
                 let clicks = store.engagement(&follow_up.customer_id).await?.click_times;
                 if let Some(last) = clicks.iter().filter(|t| *t > since).max() {
-                    if *last + window > now {
-                        // A click restarts the quiet period; still one win-back per lapse.
-                        return Ok(Prepared::Postpone(*last + window));
-                    }
+                    active = active.max(*last);
+                }
+                let window = hours(24 * i64::from(self.config.timing.win_back_after_days));
+                if active + window > now {
+                    // Still one win-back per lapse: the same key waits for a fresh quiet period.
+                    return Ok(Prepared::Postpone(active + window));
                 }
                 let stats = store.product_stats().await?;
                 let c = &ready.customer;
@@ -1398,7 +1277,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         if kind == MessageKind::CrossSell && ready.recommendations.is_empty() {
                             return skip("no recommendation available");
                         }
-                        if kind == MessageKind::DeliveryConfirmation && marketing_allowed {
+                        // On a loyalty milestone the reward's coupon replaces the thank-you coupon.
+                        let every = self.config.timing.loyalty_every_orders;
+                        let delivered = ready.customer.orders_delivered;
+                        let milestone = self.config.coupons.loyalty_reward.is_some()
+                            && delivered > 0
+                            && delivered % every == 0
+                            && order.delivered_at.is_some();
+                        if kind == MessageKind::DeliveryConfirmation && marketing_allowed && !milestone {
                             ready.coupon = Some(currency);
                         }
                     }

@@ -3,6 +3,7 @@
 //! One `Renderer` is built at start-up (templates embedded in the binary, or read from a directory
 //! while a merchant edits them) and shared by every message.
 
+mod address;
 mod carriers;
 mod catalog;
 mod format;
@@ -61,6 +62,8 @@ pub struct Rendered {
     pub text: String,
     /// Locale used after fallback (the customer's tag, or the store default).
     pub locale: String,
+    /// The recipient's name for the `To` header, in the locale's name order.
+    pub recipient: Option<String>,
 }
 
 /// Everything a message shows, in domain terms; the renderer localizes and formats it.
@@ -318,7 +321,8 @@ impl Renderer {
             preheader,
             html,
             text: tidy_text(&text),
-            locale: locale_used,
+            locale: locale_used.clone(),
+            recipient: composer.names().2,
         })
     }
 
@@ -414,7 +418,8 @@ impl Composer<'_> {
 
     /// The locale's greeting: each locale picks the names it uses (given name, family name with an
     /// honorific, full name); when one of them is unknown the nameless greeting is used.
-    fn greeting(&self) -> Result<String, RenderError> {
+    /// Given name, family name and the full name in the locale's order.
+    fn names(&self) -> (Option<String>, Option<String>, Option<String>) {
         let customer = self.draft.customer;
         let part = |name: &Option<crate::domain::Text>| {
             name.as_ref()
@@ -430,6 +435,11 @@ impl Composer<'_> {
             (Some(g), Some(f)) => Some(format!("{g} {f}")),
             (one, other) => one.clone().or_else(|| other.clone()),
         };
+        (given, family, full)
+    }
+
+    fn greeting(&self) -> Result<String, RenderError> {
+        let (given, family, full) = self.names();
         let mut args = Vec::new();
         for (name, value) in [("name", &given), ("family_name", &family), ("full_name", &full)] {
             if let Some(value) = value {
@@ -508,14 +518,10 @@ impl Composer<'_> {
             .iter()
             .map(|item| self.item(item, |m| order.money(m), wants_reviews.then(|| review_url(item))))
             .collect();
-        let address = order.shipping_address.as_ref().map(|a| {
-            let mut lines = vec![a.name.to_string(), a.line1.to_string()];
-            lines.extend(a.line2.as_ref().map(ToString::to_string));
-            let region = a.region.as_ref().map(|r| format!(" {r}")).unwrap_or_default();
-            lines.push(format!("{}{region} {}", a.city, a.postal_code));
-            lines.push(a.country.to_string());
-            json!({ "lines": lines })
-        });
+        let address = order
+            .shipping_address
+            .as_ref()
+            .map(|a| json!({ "lines": address::lines(a) }));
         let placed = order.placed_at.to_zoned_datetime(self.draft.zone.tz().clone()).date();
         // Made to order: ships about `lead_time_days` after it was placed.
         let expected_ship = order
@@ -530,9 +536,15 @@ impl Composer<'_> {
             "items": items,
             "subtotal": self.money(order.money(order.subtotal)),
             "shipping": self.money(order.money(order.shipping)),
-            "discount": self.money(order.money(order.discount)),
+            // A discount is taken off: shown with the locale's minus sign.
+            "discount": self.money(Money::new(
+                i64::try_from(order.discount).map_or(i64::MIN, |d| -d),
+                order.currency,
+            )),
             "has_discount": order.discount > 0,
             "tax": self.money(order.money(order.tax)),
+            // Prices include tax in most markets: no "Tax 0" line there.
+            "has_tax": order.tax > 0,
             "total": self.money(order.money(order.total)),
             "shipping_address": address,
             "estimated_delivery": order.estimated_delivery.map(|d| self.conventions.date(d)),

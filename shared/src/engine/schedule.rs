@@ -1,0 +1,172 @@
+//! How the lifecycle schedules its later messages: weekly progress updates, stalled-shipment
+//! watches, win-back lapses, yearly occasions and engagement rewards.
+
+use super::{Engine, EngineError, Outcome, hours, occasion};
+use crate::domain::{CustomerId, OrderId, ShipmentId};
+use crate::message::{MessageKey, MessageKind};
+use crate::ports::{Bus, Clock, CustomerRecord, FollowUp, Mailer, OrderRecord, Store, Subject};
+use jiff::Timestamp;
+
+impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
+    /// Series continue once a message is done with: the next weekly progress update (after one
+    /// was sent), next year's birthday or anniversary (whatever happened this year).
+    pub(super) async fn schedule_next(
+        &self,
+        done: &FollowUp,
+        outcome: &Outcome,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let timing = &self.config.timing;
+        match (&done.subject, done.key.kind()) {
+            (Subject::Progress { order_id, nth }, _) => {
+                if !matches!(outcome, Outcome::Sent { .. }) || *nth >= timing.order_progress_max_updates {
+                    return Ok(None);
+                }
+                let Some(order) = self.ports.store.order(order_id).await? else {
+                    return Ok(None);
+                };
+                Ok(self.schedule_progress(&order, nth + 1).await?)
+            }
+            (Subject::Occasion { .. }, kind) => {
+                let Some(customer) = self.ports.store.customer(&done.customer_id).await? else {
+                    return Ok(None);
+                };
+                // Asked from the end of this occasion's day, the next one is next year's.
+                self.schedule_occasion(&customer, kind, done.expires_at.max(self.ports.clock.now()))
+                    .await
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Schedules (or moves, when the date changed) the next birthday or anniversary message.
+    pub(super) async fn schedule_occasion(
+        &self,
+        customer: &CustomerRecord,
+        kind: MessageKind,
+        after: Timestamp,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let profile = &customer.profile;
+        let tz = profile
+            .time_zone
+            .as_ref()
+            .unwrap_or(&self.config.defaults.time_zone)
+            .tz();
+        let Some(next) = occasion::next(kind, profile, tz, self.config.timing.occasion_hour, after) else {
+            return Ok(None);
+        };
+        let key = MessageKey::new(kind, profile.id.as_str(), &[&next.year.to_string()]);
+        let follow_up = FollowUp {
+            key: key.clone(),
+            customer_id: profile.id.clone(),
+            subject: Subject::Occasion { year: next.year },
+            due_at: next.due,
+            original_due: next.due,
+            expires_at: next.expires,
+        };
+        if self.ports.store.follow_up(&key).await?.as_ref() == Some(&follow_up) {
+            return Ok(None);
+        }
+        self.ports.store.schedule(&follow_up).await?;
+        Ok(Some(Outcome::Scheduled { key, due: next.due }))
+    }
+
+    /// Schedules the `nth` weekly progress update of a made-to-order order.
+    pub(super) async fn schedule_progress(
+        &self,
+        order: &OrderRecord,
+        nth: u32,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let every = i64::from(self.config.timing.order_progress_every_days) * i64::from(nth);
+        let due = order.confirmed_at + hours(24 * every);
+        let subject = Subject::Progress {
+            order_id: order.order.id.clone(),
+            nth,
+        };
+        let key = MessageKey::new(MessageKind::OrderProgress, order.order.id.as_str(), &[&nth.to_string()]);
+        self.schedule(self.follow_up(key, &order.order.customer.id, subject, due))
+            .await
+    }
+
+    /// Grants the engagement reward when clicks in the window reach the threshold, at most once
+    /// per reward period. Only scheduled here (due now): the customer step sends it, so the
+    /// SES-events function needs no permission to send mail.
+    pub(super) async fn reward_engagement(
+        &self,
+        customer: &CustomerId,
+        at: Timestamp,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let timing = &self.config.timing;
+        let store = &self.ports.store;
+        let window = hours(24 * i64::from(timing.engagement_window_days));
+        let clicks = store.engagement(customer).await?.click_times;
+        let recent = clicks.iter().filter(|t| **t > at - window && **t <= at).count();
+        if recent < usize::try_from(timing.engagement_clicks).unwrap_or(usize::MAX) {
+            return Ok(None);
+        }
+        let Some(mut record) = store.customer(customer).await? else {
+            return Ok(None);
+        };
+        let every = hours(24 * i64::from(timing.engagement_reward_every_days));
+        if record.engagement_rewarded_at.is_some_and(|last| last + every > at) {
+            return Ok(None);
+        }
+        record.engagement_rewarded_at = Some(at);
+        store.save_customer(&record).await?;
+        let day = at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date().to_string();
+        let key = MessageKey::new(MessageKind::EngagementReward, customer.as_str(), &[&day]);
+        self.schedule(self.follow_up(key, customer, Subject::Customer, at))
+            .await
+    }
+
+    /// Schedules the "we're checking on it" message for a shipment that gets no scan after its
+    /// `scans`-th one; any later scan starts a new wait (and the older message exits).
+    pub(super) async fn watch_for_stall(
+        &self,
+        order: &OrderRecord,
+        shipment: &ShipmentId,
+        scans: u32,
+        at: Timestamp,
+    ) -> Result<Option<Outcome>, EngineError> {
+        if let Some(previous) = scans.checked_sub(1) {
+            let key = MessageKey::new(
+                MessageKind::ShipmentStalled,
+                shipment.as_str(),
+                &[&previous.to_string()],
+            );
+            self.ports.store.remove_follow_up(&key).await?;
+        }
+        let due = at + hours(24 * i64::from(self.config.timing.shipment_stalled_after_days));
+        let key = MessageKey::new(MessageKind::ShipmentStalled, shipment.as_str(), &[&scans.to_string()]);
+        let subject = Subject::Stall {
+            order_id: order.order.id.clone(),
+            shipment_id: shipment.clone(),
+            scans,
+        };
+        self.schedule(self.follow_up(key, &order.order.customer.id, subject, due))
+            .await
+    }
+
+    /// Schedules the win-back for a lapse since `order` (or the signup), once per lapse.
+    pub(super) async fn schedule_win_back(
+        &self,
+        customer: &CustomerRecord,
+        order: Option<&OrderId>,
+        since: Timestamp,
+    ) -> Result<Option<Outcome>, EngineError> {
+        self.schedule(self.lapse_from(customer, order, since)).await
+    }
+
+    /// The win-back follow-up for a lapse since `order` (or the signup when none).
+    pub(super) fn lapse_from(&self, customer: &CustomerRecord, order: Option<&OrderId>, since: Timestamp) -> FollowUp {
+        let id = &customer.profile.id;
+        let qualifier = order.map_or("signup", OrderId::as_str);
+        let key = MessageKey::new(MessageKind::WinBack, id.as_str(), &[qualifier]);
+        let subject = Subject::Lapse {
+            order_id: order.cloned(),
+            since,
+            orders: customer.orders_confirmed,
+        };
+        let due = (since + hours(24 * i64::from(self.config.timing.win_back_after_days))).max(self.ports.clock.now());
+        self.follow_up(key, id, subject, due)
+    }
+}
