@@ -1,5 +1,6 @@
 //! Decide + render + build MIME for an order confirmation (3 and 200 items), against parsing the same
-//! event as a baseline measured in the same run. `cargo bench -p tidings-benches`.
+//! event as a baseline measured in the same run; and building the ICU formatters that every render
+//! builds once. `cargo bench -p tidings-benches`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -7,9 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tidings_core::adapters::memory::{MemoryBus, MemoryMailer, MemoryStore, SimClock};
 use tidings_core::config::StoreConfig;
+use tidings_core::domain::{Currency, Money};
 use tidings_core::engine::{Engine, Ports};
 use tidings_core::event::{Parsed, parse_envelope};
-use tidings_core::render::Renderer;
+use tidings_core::render::{Conventions, Renderer};
 use tidings_core::signing::SigningKeys;
 
 fn order_event(id: u64, items: usize) -> String {
@@ -66,5 +68,21 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// `Conventions::for_tag` builds ICU currency, number and date formatters; a render builds one.
+fn conventions(c: &mut Criterion) {
+    let mut group = c.benchmark_group("conventions");
+    for tag in ["en-US", "ko-KR", "de"] {
+        group.bench_function(format!("for_tag/{tag}"), |b| {
+            b.iter(|| Conventions::for_tag(black_box(tag)))
+        });
+    }
+    let ko = Conventions::for_tag("ko-KR");
+    let price = Money::new(66_000, Currency::parse("KRW").expect("currency"));
+    group.bench_function("money/ko-KR", |b| b.iter(|| ko.money(black_box(&price))));
+    let day = jiff::civil::Date::new(2026, 11, 22).expect("date");
+    group.bench_function("date/ko-KR", |b| b.iter(|| ko.date(black_box(day))));
+    group.finish();
+}
+
+criterion_group!(benches, bench, conventions);
 criterion_main!(benches);
