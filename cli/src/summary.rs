@@ -18,7 +18,7 @@ pub fn table(report: &Report, config: &StoreConfig) -> String {
             .get(line.customer_id.as_str())
             .cloned()
             .unwrap_or_else(|| config.defaults.time_zone.tz().clone());
-        let local = line.at.to_zoned_datetime(tz).strftime("%a %H:%M %Z").to_string();
+        let local = line.at.to_zoned_datetime(tz).strftime("%a %H:%M %:z").to_string();
         let _ = writeln!(
             out,
             "{:>3}  {:<17}  {:<17}  {:<22}  {:<24}  {:<6}  {}",
