@@ -169,26 +169,61 @@ const CARRIERS: &str = include_str!("../../../templates/carriers.toml");
 /// Renders every message kind in every shipped locale.
 pub struct Renderer {
     env: Environment<'static>,
-    catalogs: Arc<BTreeMap<String, Catalog>>,
+    catalogs: Arc<Catalogs>,
     carriers: Carriers,
     config: Arc<StoreConfig>,
 }
 
+/// Locale files by tag, each parsed the first time a message in its language is rendered: a
+/// Lambda serves a few languages, and parsing all of them would add ~2 ms to every cold start.
+type Catalogs = BTreeMap<String, LocaleFile>;
+
+/// One locale file and, once needed, its parsed strings.
+struct LocaleFile {
+    tag: String,
+    source: std::borrow::Cow<'static, str>,
+    parsed: std::sync::OnceLock<Result<Catalog, CatalogError>>,
+}
+
+impl LocaleFile {
+    fn new(tag: &str, source: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self {
+            tag: tag.to_owned(),
+            source: source.into(),
+            parsed: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn catalog(&self) -> Result<&Catalog, RenderError> {
+        self.parsed
+            .get_or_init(|| Catalog::parse(&self.tag, &self.source))
+            .as_ref()
+            .map_err(|e| RenderError::Load {
+                what: format!("templates/locales/{}.toml", self.tag),
+                reason: e.to_string(),
+            })
+    }
+}
+
 impl Renderer {
-    /// A renderer over the templates and locales compiled into the binary.
+    /// A renderer over the templates and locales compiled into the binary; each template is
+    /// compiled when first used (`check` compiles them all).
     pub fn embedded(config: Arc<StoreConfig>) -> Result<Self, RenderError> {
         let catalogs = LOCALES
             .iter()
-            .map(|(tag, text)| Catalog::parse(tag, text).map(|c| ((*tag).to_owned(), c)))
-            .collect::<Result<BTreeMap<_, _>, _>>()?;
+            .map(|(tag, text)| ((*tag).to_owned(), LocaleFile::new(tag, *text)))
+            .collect();
         let carriers = Carriers::parse(CARRIERS).map_err(|e| RenderError::Load {
             what: "templates/carriers.toml".into(),
             reason: e.to_string(),
         })?;
         let mut env = Self::environment();
-        for (name, source) in TEMPLATES {
-            env.add_template(name, source).map_err(|e| template_error(name, &e))?;
-        }
+        env.set_loader(|name| {
+            Ok(TEMPLATES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, src)| (*src).to_owned()))
+        });
         Ok(Self::finish(env, catalogs, carriers, config))
     }
 
@@ -212,7 +247,10 @@ impl Renderer {
                 .and_then(|s| s.to_str())
                 .filter(|_| path.extension().is_some_and(|e| e == "toml"))
             {
-                catalogs.insert(tag.to_owned(), Catalog::parse(tag, &read(&path)?)?);
+                let file = LocaleFile::new(tag, read(&path)?);
+                // Previews report a broken locale file at once.
+                file.catalog()?;
+                catalogs.insert(tag.to_owned(), file);
             }
         }
         let carriers = Carriers::parse(&read(&dir.join("carriers.toml"))?).map_err(|e| RenderError::Load {
@@ -238,12 +276,7 @@ impl Renderer {
         env
     }
 
-    fn finish(
-        mut env: Environment<'static>,
-        catalogs: BTreeMap<String, Catalog>,
-        carriers: Carriers,
-        config: Arc<StoreConfig>,
-    ) -> Self {
+    fn finish(mut env: Environment<'static>, catalogs: Catalogs, carriers: Carriers, config: Arc<StoreConfig>) -> Self {
         let catalogs = Arc::new(catalogs);
         let for_templates = Arc::clone(&catalogs);
         env.add_function(
@@ -255,7 +288,9 @@ impl Renderer {
                     .ok_or_else(|| Error::new(ErrorKind::UndefinedError, "t() needs `locale` in the context"))?;
                 let catalog = for_templates
                     .get(&locale)
-                    .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no locale file '{locale}'")))?;
+                    .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no locale file '{locale}'")))?
+                    .catalog()
+                    .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
                 let values: Vec<(String, String)> = kwargs
                     .args()
                     .map(|name| Ok((name.to_owned(), kwargs.get::<minijinja::Value>(name)?.to_string())))
@@ -274,31 +309,53 @@ impl Renderer {
         }
     }
 
-    /// The shipped catalogs (for completeness tests).
-    pub fn catalogs(&self) -> &BTreeMap<String, Catalog> {
-        &self.catalogs
+    /// The shipped locale tags.
+    pub fn locales(&self) -> impl Iterator<Item = &str> {
+        self.catalogs.keys().map(String::as_str)
+    }
+
+    /// The strings of one shipped locale.
+    pub fn catalog(&self, tag: &str) -> Result<&Catalog, RenderError> {
+        self.catalogs
+            .get(tag)
+            .ok_or_else(|| RenderError::Load {
+                what: format!("templates/locales/{tag}.toml"),
+                reason: "no such locale file".into(),
+            })?
+            .catalog()
+    }
+
+    /// Parses every locale file and compiles every template now (they are otherwise loaded on
+    /// first use): for tests and previews that want every error at once.
+    pub fn check(&self) -> Result<(), RenderError> {
+        for file in self.catalogs.values() {
+            file.catalog()?;
+        }
+        for (name, _) in TEMPLATES {
+            self.env.get_template(name).map_err(|e| template_error(name, &e))?;
+        }
+        Ok(())
     }
 
     /// The catalog for a locale: its tag, then shorter tags, then the store default.
-    fn resolve(&self, locale: &Locale) -> (&Catalog, String) {
-        let found = locale.fallbacks().find_map(|tag| self.catalogs.get(tag));
-        if let Some(catalog) = found {
-            return (catalog, locale.to_string());
+    fn resolve(&self, locale: &Locale) -> Result<(&Catalog, String), RenderError> {
+        if let Some(file) = locale.fallbacks().find_map(|tag| self.catalogs.get(tag)) {
+            return Ok((file.catalog()?, locale.to_string()));
         }
         let default = &self.config.defaults.locale;
-        let catalog = default
+        let file = default
             .fallbacks()
             .find_map(|tag| self.catalogs.get(tag))
             .or_else(|| self.catalogs.values().next());
-        match catalog {
-            Some(catalog) => (catalog, default.to_string()),
+        match file {
+            Some(file) => Ok((file.catalog()?, default.to_string())),
             None => unreachable!("at least one locale file is embedded"),
         }
     }
 
     /// Renders a draft: subject, preheader, HTML and text, all in the customer's language.
     pub fn render(&self, draft: &Draft<'_>) -> Result<Rendered, RenderError> {
-        let (catalog, locale_used) = self.resolve(draft.locale);
+        let (catalog, locale_used) = self.resolve(draft.locale)?;
         let conventions = Conventions::for_tag(&locale_used);
         let composer = Composer {
             draft,
@@ -329,7 +386,7 @@ impl Renderer {
     /// Renders a web page (`templates/pages/<name>.html`) in a locale; `context` gets `lang`,
     /// `locale` and `store` added.
     pub fn render_page(&self, name: &str, locale: &Locale, mut context: Value) -> Result<String, RenderError> {
-        let (catalog, locale_used) = self.resolve(locale);
+        let (catalog, locale_used) = self.resolve(locale)?;
         let store = &self.config.store;
         if let Some(map) = context.as_object_mut() {
             map.insert("lang".into(), json!(locale_used));
