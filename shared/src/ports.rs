@@ -29,8 +29,12 @@ pub trait Store: Send + Sync {
     fn order(&self, id: &OrderId) -> impl Future<Output = Result<Option<OrderRecord>, StoreError>> + Send;
     /// Creates or replaces an order.
     fn save_order(&self, record: &OrderRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Creates an order unless it exists; false when it did (a redelivery).
-    fn add_order(&self, record: &OrderRecord) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Writes records that change together, all or nothing (one transaction on DynamoDB).
+    fn save_together(&self, changes: &Changes<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a new order with everything it changes, all or nothing: the order, the customer
+    /// (counters), the co-purchase statistics and the follow-ups it starts. False when the order
+    /// exists already (a redelivered confirmation): nothing is written then.
+    fn confirm_order(&self, new: &NewOrder<'_>) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// A cart, if known.
     fn cart(&self, id: &CartId) -> impl Future<Output = Result<Option<CartRecord>, StoreError>> + Send;
     /// Creates or replaces a cart.
@@ -140,6 +144,28 @@ pub trait Store: Send + Sync {
     fn save_coupon(&self, coupon: &IssuedCoupon) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The message that issued a coupon code, if tidings issued it.
     fn coupon(&self, code: &str) -> impl Future<Output = Result<Option<IssuedCoupon>, StoreError>> + Send;
+}
+
+/// Records written together (see `Store::save_together`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Changes<'a> {
+    /// An order.
+    pub order: Option<&'a OrderRecord>,
+    /// A customer.
+    pub customer: Option<&'a CustomerRecord>,
+    /// Follow-ups to store (replacing any with the same key).
+    pub follow_ups: &'a [FollowUp],
+}
+
+/// A confirmed order and the state that changes with it (see `Store::confirm_order`).
+#[derive(Clone, Copy, Debug)]
+pub struct NewOrder<'a> {
+    /// The order.
+    pub record: &'a OrderRecord,
+    /// The customer with the order counted.
+    pub customer: &'a CustomerRecord,
+    /// Messages it schedules (cross-sell, win-back, progress updates).
+    pub follow_ups: &'a [FollowUp],
 }
 
 /// A coupon code tidings issued, and the message that carried it.
@@ -360,6 +386,8 @@ pub struct Claim {
     pub key: MessageKey,
     /// The recipient.
     pub customer_id: CustomerId,
+    /// Their address: a suppressed one refuses the claim (checked in the same write).
+    pub to: EmailAddress,
     /// Now.
     pub at: Timestamp,
     /// How long a claim without an outcome blocks others (a crash before the provider answered).
@@ -393,6 +421,8 @@ pub enum ClaimOutcome {
         /// The previous marketing claim.
         last: Timestamp,
     },
+    /// The address is suppressed (hard bounce, complaint): nothing was claimed.
+    Suppressed,
 }
 
 /// State of a claimed message.
@@ -541,6 +571,46 @@ pub struct ProductStats {
     pub products: BTreeMap<ProductId, ProductInfo>,
     /// Orders containing both products (stored for both orderings).
     pub pairs: BTreeMap<ProductId, BTreeMap<ProductId, i64>>,
+}
+
+impl ProductStats {
+    /// Adds (`+1`) or removes (`-1`) an order's products and pairs.
+    pub(crate) fn count(&mut self, order: &Order, delta: i64) {
+        let stats = self;
+        let products: BTreeSet<_> = order.items.iter().map(|i| &i.product_id).collect();
+        for item in &order.items {
+            let info = stats
+                .products
+                .entry(item.product_id.clone())
+                .or_insert_with(|| ProductInfo {
+                    name: item.name.clone(),
+                    category: item.category.clone(),
+                    prices: BTreeMap::new(),
+                    image_url: item.image_url.clone(),
+                    url: item.url.clone(),
+                    orders: 0,
+                });
+            info.prices.insert(order.currency.code().to_owned(), item.unit_price);
+        }
+        // Counted per order, not per line: two variants of one product are one purchase.
+        for id in &products {
+            if let Some(info) = stats.products.get_mut(*id) {
+                info.orders = (info.orders + delta).max(0);
+            }
+        }
+        for a in &products {
+            for b in &products {
+                if a != b {
+                    *stats
+                        .pairs
+                        .entry((*a).clone())
+                        .or_default()
+                        .entry((*b).clone())
+                        .or_default() += delta;
+                }
+            }
+        }
+    }
 }
 
 /// What is known about a product from orders.

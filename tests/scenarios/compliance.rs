@@ -310,6 +310,7 @@ fn ses_accepting_a_message_settles_a_claim_whose_sender_died_mid_send() {
     let claim = tidings_core::ports::Claim {
         key: key.clone(),
         customer_id: tidings_core::domain::CustomerId::parse("c-1").expect("id"),
+        to: tidings_core::domain::EmailAddress::parse("1@example.com").expect("email"),
         at: ts("2026-11-02T10:00:00Z"),
         lease: jiff::SignedDuration::from_mins(2),
         cap: None,

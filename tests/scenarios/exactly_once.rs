@@ -139,6 +139,7 @@ fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
     let claim = |at: &str| Claim {
         key: key.clone(),
         customer_id: tidings_core::domain::CustomerId::parse("c-1").expect("id"),
+        to: tidings_core::domain::EmailAddress::parse("1@example.com").expect("email"),
         at: tidings_tests::ts(at),
         lease: jiff::SignedDuration::from_mins(15),
         cap: None,

@@ -103,7 +103,14 @@ impl Moto {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
-            .filter(|line| line.contains("\"POST / HTTP/1.1\""))
+            // JSON APIs (DynamoDB, EventBridge, SQS) post to `/`, SES v2 to `/v2/...`; moto's own
+            // API (`/moto-api/...`) is the harness, not tidings.
+            .filter(|line| {
+                ["\"POST /", "\"GET /", "\"PUT /", "\"DELETE /"]
+                    .iter()
+                    .any(|method| line.contains(method))
+                    && !line.contains(" /moto-api/")
+            })
             .count()
     }
 }

@@ -5,9 +5,9 @@ use crate::event::InboundEvent;
 use crate::message::MessageKey;
 use crate::ports::{
     Bus, BusError, CartRecord, Claim, ClaimOutcome, ClaimState, Clock, CustomerRecord, FollowUp, Mailer, MarketingSend,
-    OrderRecord, Outbound, OutgoingEmail, ProductInfo, ProductStats, SendError, Store, StoreError,
+    NewOrder, OrderRecord, Outbound, OutgoingEmail, ProductStats, SendError, Store, StoreError,
 };
-use crate::ports::{Consent, Engagement, EngagementKind, IssuedCoupon};
+use crate::ports::{Changes, Consent, Engagement, EngagementKind, IssuedCoupon};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
@@ -84,12 +84,34 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn add_order(&self, record: &OrderRecord) -> Result<bool, StoreError> {
+    async fn save_together(&self, changes: &Changes<'_>) -> Result<(), StoreError> {
         let mut state = self.state();
-        if state.orders.contains_key(&record.order.id) {
+        if let Some(order) = changes.order {
+            state.orders.insert(order.order.id.clone(), order.clone());
+        }
+        if let Some(customer) = changes.customer {
+            state.customers.insert(customer.profile.id.clone(), customer.clone());
+        }
+        for follow_up in changes.follow_ups {
+            state.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
+        }
+        Ok(())
+    }
+
+    async fn confirm_order(&self, new: &NewOrder<'_>) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let order = &new.record.order;
+        if state.orders.contains_key(&order.id) {
             return Ok(false);
         }
-        state.orders.insert(record.order.id.clone(), record.clone());
+        state.orders.insert(order.id.clone(), new.record.clone());
+        state
+            .customers
+            .insert(new.customer.profile.id.clone(), new.customer.clone());
+        for follow_up in new.follow_ups {
+            state.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
+        }
+        state.stats.count(order, 1);
         Ok(true)
     }
 
@@ -111,6 +133,9 @@ impl Store for MemoryStore {
 
     async fn claim_message(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         let mut state = self.state();
+        if state.suppressed.contains(&claim.to) {
+            return Ok(ClaimOutcome::Suppressed);
+        }
         match state.claims.get(&claim.key) {
             Some(ClaimState::Sent { .. }) => return Ok(ClaimOutcome::AlreadySent),
             Some(ClaimState::Failed { .. }) => return Ok(ClaimOutcome::AlreadyFailed),
@@ -339,41 +364,7 @@ impl Store for MemoryStore {
     }
 
     async fn count_purchase(&self, order: &Order, delta: i64) -> Result<(), StoreError> {
-        let mut state = self.state();
-        let stats = &mut state.stats;
-        let products: BTreeSet<_> = order.items.iter().map(|i| &i.product_id).collect();
-        for item in &order.items {
-            let info = stats
-                .products
-                .entry(item.product_id.clone())
-                .or_insert_with(|| ProductInfo {
-                    name: item.name.clone(),
-                    category: item.category.clone(),
-                    prices: BTreeMap::new(),
-                    image_url: item.image_url.clone(),
-                    url: item.url.clone(),
-                    orders: 0,
-                });
-            info.prices.insert(order.currency.code().to_owned(), item.unit_price);
-        }
-        // Counted per order, not per line: two variants of one product are one purchase.
-        for id in &products {
-            if let Some(info) = stats.products.get_mut(*id) {
-                info.orders = (info.orders + delta).max(0);
-            }
-        }
-        for a in &products {
-            for b in &products {
-                if a != b {
-                    *stats
-                        .pairs
-                        .entry((*a).clone())
-                        .or_default()
-                        .entry((*b).clone())
-                        .or_default() += delta;
-                }
-            }
-        }
+        self.state().stats.count(order, delta);
         Ok(())
     }
 

@@ -20,8 +20,9 @@ use crate::message::{Category, MessageKey, MessageKind};
 use crate::mime::{self, Envelope};
 use crate::ports::EngagementKind;
 use crate::ports::{
-    Bus, BusError, CartRecord, Claim, ClaimOutcome, Clock, CustomerRecord, FollowUp, IssuedCoupon, Mailer, OrderRecord,
-    Outbound, OutgoingEmail, ProductInfo, Scan, SendError, ShipmentRecord, Store, StoreError, Subject,
+    Bus, BusError, CartRecord, Changes, Claim, ClaimOutcome, Clock, CustomerRecord, FollowUp, IssuedCoupon, Mailer,
+    NewOrder, OrderRecord, Outbound, OutgoingEmail, ProductInfo, Scan, SendError, ShipmentRecord, Store, StoreError,
+    Subject,
 };
 use crate::render::{Draft, RenderError, Renderer};
 use crate::signing::{SigningKeys, derived_uuid};
@@ -512,6 +513,22 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         signed_up: bool,
         out: &mut Vec<Outcome>,
     ) -> Result<CustomerRecord, EngineError> {
+        let (known, record) = self.merge_profile(customer, at, signed_up, out).await?;
+        if known.as_ref() != Some(&record) {
+            self.ports.store.save_customer(&record).await?;
+        }
+        Ok(record)
+    }
+
+    /// The stored customer and the same customer with a profile merged in (not saved); a new
+    /// birthday, signup date or time zone (re)schedules the yearly occasions.
+    async fn merge_profile(
+        &self,
+        customer: &crate::domain::Customer,
+        at: Timestamp,
+        signed_up: bool,
+        out: &mut Vec<Outcome>,
+    ) -> Result<(Option<CustomerRecord>, CustomerRecord), EngineError> {
         let known = self.ports.store.customer(&customer.id).await?;
         let record = merge_customer(
             known.clone(),
@@ -520,22 +537,19 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             signed_up,
             self.config.marketing.double_opt_in,
         );
-        if known.as_ref() != Some(&record) {
-            self.ports.store.save_customer(&record).await?;
-        }
         let dates = |c: &CustomerRecord| (c.profile.birthday, c.profile.signed_up_at, c.profile.time_zone.clone());
         if known.as_ref().map(dates) != Some(dates(&record)) {
             for kind in [MessageKind::Birthday, MessageKind::SignupAnniversary] {
                 out.extend(self.schedule_occasion(&record, kind, at).await?);
             }
         }
-        Ok(record)
+        Ok((known, record))
     }
 
     async fn order_confirmed(&self, order: &Order, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
         let store = &self.ports.store;
         let mut out = Vec::new();
-        let mut customer = self.upsert_customer(&order.customer, at, false, &mut out).await?;
+        let (stored, customer) = self.merge_profile(&order.customer, at, false, &mut out).await?;
         // An order that used a tidings coupon is attributed to the message that carried it.
         let coupon_from = match &order.coupon_code {
             Some(code) => store.coupon(code.as_str().trim()).await?.map(|c| c.key),
@@ -552,64 +566,76 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             returned: false,
             coupon_from,
         };
-        // Created only once: a redelivered confirmation must not count twice, but must still
-        // finish what a crash may have interrupted (the sends below are idempotent).
-        let known = if store.add_order(&record).await? {
-            customer.orders_confirmed += 1;
-            customer.last_order_at = customer.last_order_at.max(Some(order.placed_at));
-            customer
-                .purchased
-                .extend(order.items.iter().map(|i| i.product_id.clone()));
-            customer.orders.insert(order.id.clone());
-            customer.standing.insert(order.id.clone(), at);
-            customer.categories.extend(
-                order
-                    .items
-                    .iter()
-                    .filter_map(|i| i.category.as_ref())
-                    .map(|c| c.as_str().trim().to_owned()),
-            );
-            store.save_customer(&customer).await?;
-            store.count_purchase(order, 1).await?;
+        let mut counted = customer.clone();
+        counted.orders_confirmed += 1;
+        counted.last_order_at = counted.last_order_at.max(Some(order.placed_at));
+        counted
+            .purchased
+            .extend(order.items.iter().map(|i| i.product_id.clone()));
+        counted.orders.insert(order.id.clone());
+        counted.standing.insert(order.id.clone(), at);
+        counted.categories.extend(
+            order
+                .items
+                .iter()
+                .filter_map(|i| i.category.as_ref())
+                .map(|c| c.as_str().trim().to_owned()),
+        );
+        let id = &order.customer.id;
+        let subject = Subject::Order {
+            order_id: order.id.clone(),
+        };
+        let cross_sell_due = at + hours(self.config.timing.cross_sell_after_hours);
+        let mut follow_ups = vec![
+            self.follow_up(
+                MessageKey::new(MessageKind::CrossSell, order.id.as_str(), &[]),
+                id,
+                subject.clone(),
+                cross_sell_due,
+            ),
+            self.lapse_from(&counted, Some(&order.id), at),
+        ];
+        if order
+            .lead_time_days
+            .is_some_and(|days| days >= self.config.timing.order_progress_min_lead_days)
+        {
+            follow_ups.push(self.progress_follow_up(&record, 1));
+        }
+        // One write for the order and all it changes; a redelivered confirmation writes nothing
+        // (the order exists) but still finishes the confirmation email, which is idempotent.
+        let new = NewOrder {
+            record: &record,
+            customer: &counted,
+            follow_ups: &follow_ups,
+        };
+        let known = if store.confirm_order(&new).await? {
             if let Some(cart_id) = &order.cart_id {
                 store.mark_cart_ordered(cart_id, at).await?;
             }
-            if order
-                .lead_time_days
-                .is_some_and(|days| days >= self.config.timing.order_progress_min_lead_days)
-            {
-                out.extend(self.schedule_progress(&record, 1).await?);
-            }
-            out.extend(self.schedule_win_back(&customer, Some(&order.id), at).await?);
+            out.extend(follow_ups.into_iter().map(|f| Outcome::Scheduled {
+                key: f.key,
+                due: f.due_at,
+            }));
             KnownRecords {
-                customer: Some(customer),
+                customer: Some(counted),
                 order: Some(record),
             }
         } else {
+            if stored.as_ref() != Some(&customer) {
+                store.save_customer(&customer).await?;
+            }
             KnownRecords {
                 customer: Some(customer),
                 order: None,
             }
         };
-        let id = &order.customer.id;
-        let subject = Subject::Order {
-            order_id: order.id.clone(),
-        };
         let confirmation = self.follow_up(
             MessageKey::new(MessageKind::OrderConfirmation, order.id.as_str(), &[]),
             id,
-            subject.clone(),
+            subject,
             at,
         );
         out.push(self.attempt(confirmation, false, known).await?);
-        let cross_sell_due = at + hours(self.config.timing.cross_sell_after_hours);
-        let cross_sell = self.follow_up(
-            MessageKey::new(MessageKind::CrossSell, order.id.as_str(), &[]),
-            id,
-            subject,
-            cross_sell_due,
-        );
-        out.extend(self.schedule(cross_sell).await?);
         out.extend(self.order_events(None, Some(&order.id), at).await?);
         Ok(out)
     }
@@ -776,33 +802,43 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 }
             }
             Event::OrderDelivered(_) => {
-                let mut milestone = None;
-                if record.delivered_at.is_none() {
-                    record.delivered_at = Some(at);
-                    store.save_order(&record).await?;
-                    if let Some(mut customer) = store.customer(&customer_id).await? {
-                        customer.orders_delivered += 1;
-                        store.save_customer(&customer).await?;
-                        let count = customer.orders_delivered;
-                        milestone = (count % self.config.timing.loyalty_every_orders == 0).then_some(count);
-                    }
-                }
                 let subject = Subject::Order {
                     order_id: order_id.clone(),
                 };
+                let mut milestone = None;
+                let mut customer = None;
+                // Counted once: the order, the customer's delivered orders and the review request
+                // are written together on the first delivery event.
+                if record.delivered_at.is_none() {
+                    record.delivered_at = Some(at);
+                    customer = store.customer(&customer_id).await?;
+                    if let Some(customer) = customer.as_mut() {
+                        customer.orders_delivered += 1;
+                        let count = customer.orders_delivered;
+                        milestone = (count % self.config.timing.loyalty_every_orders == 0).then_some(count);
+                    }
+                    let review_due = at + hours(self.config.timing.review_request_after_hours);
+                    let key = MessageKey::new(MessageKind::ReviewRequest, order_id.as_str(), &[]);
+                    let review = self.follow_up(key, &customer_id, subject.clone(), review_due);
+                    store
+                        .save_together(&Changes {
+                            order: Some(&record),
+                            customer: customer.as_ref(),
+                            follow_ups: std::slice::from_ref(&review),
+                        })
+                        .await?;
+                    out.push(Outcome::Scheduled {
+                        key: review.key,
+                        due: review.due_at,
+                    });
+                }
+                let known = || KnownRecords {
+                    customer: customer.clone(),
+                    order: Some(record.clone()),
+                };
                 let key = MessageKey::new(MessageKind::DeliveryConfirmation, order_id.as_str(), &[]);
                 out.push(
-                    self.attempt(
-                        self.follow_up(key, &customer_id, subject.clone(), at),
-                        false,
-                        record.known(),
-                    )
-                    .await?,
-                );
-                let review_due = at + hours(self.config.timing.review_request_after_hours);
-                let key = MessageKey::new(MessageKind::ReviewRequest, order_id.as_str(), &[]);
-                out.extend(
-                    self.schedule(self.follow_up(key, &customer_id, subject, review_due))
+                    self.attempt(self.follow_up(key, &customer_id, subject, at), false, known())
                         .await?,
                 );
                 if let Some(count) = milestone {
@@ -812,7 +848,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         count,
                     };
                     let reward = self.follow_up(key, &customer_id, subject, at);
-                    out.push(self.attempt(reward, false, record.known()).await?);
+                    out.push(self.attempt(reward, false, known()).await?);
                 }
             }
             Event::ReviewSubmitted(_) if record.reviewed_at.is_none() => {
@@ -959,11 +995,6 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         if let Some(reason) = self.config.kinds.get(&kind).and_then(|rule| rule.excludes(&tags)) {
             return self.skip(&follow_up, stored, reason).await;
         }
-        if store.is_suppressed(&profile.email).await? {
-            return self
-                .skip(&follow_up, stored, "address is suppressed (bounce or complaint)")
-                .await;
-        }
         let zone = profile.time_zone.as_ref().unwrap_or(&self.config.defaults.time_zone);
         let consent = self.marketing_consent(&ready.customer);
         if marketing {
@@ -1043,6 +1074,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let claim = Claim {
             key: key.clone(),
             customer_id: profile.id.clone(),
+            to: profile.email.clone(),
             at: now,
             lease: CLAIM_LEASE,
             cap: marketing.then(|| self.config.cap_window()),
@@ -1059,6 +1091,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     self.config.cap_window(),
                 );
                 return self.defer(follow_up, stored, slot).await;
+            }
+            // Checked with the claim, in the same write (rule 3: nothing to a bounced address).
+            ClaimOutcome::Suppressed => {
+                return self
+                    .skip(&follow_up, stored, "address is suppressed (bounce or complaint)")
+                    .await;
             }
             ClaimOutcome::AlreadySent => return self.skip(&follow_up, stored, "already sent (duplicate)").await,
             ClaimOutcome::AlreadyFailed => return self.skip(&follow_up, stored, "failed permanently before").await,

@@ -76,6 +76,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         order: &OrderRecord,
         nth: u32,
     ) -> Result<Option<Outcome>, EngineError> {
+        self.schedule(self.progress_follow_up(order, nth)).await
+    }
+
+    /// The `nth` weekly progress update of a made-to-order order, counted from its confirmation.
+    pub(super) fn progress_follow_up(&self, order: &OrderRecord, nth: u32) -> FollowUp {
         let every = i64::from(self.config.timing.order_progress_every_days) * i64::from(nth);
         let due = order.confirmed_at + hours(24 * every);
         let subject = Subject::Progress {
@@ -83,8 +88,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             nth,
         };
         let key = MessageKey::new(MessageKind::OrderProgress, order.order.id.as_str(), &[&nth.to_string()]);
-        self.schedule(self.follow_up(key, &order.order.customer.id, subject, due))
-            .await
+        self.follow_up(key, &order.order.customer.id, subject, due)
     }
 
     /// Grants the engagement reward when clicks in the window reach the threshold, at most once

@@ -4,17 +4,18 @@ use crate::domain::{CartId, Currency, CustomerId, EmailAddress, Order, OrderId, 
 use crate::event::InboundEvent;
 use crate::message::MessageKey;
 use crate::ports::{
-    CartRecord, Claim, ClaimOutcome, CustomerRecord, FollowUp, MarketingSend, OrderRecord, ProductInfo, ProductStats,
-    Store, StoreError,
+    CartRecord, Claim, ClaimOutcome, CustomerRecord, FollowUp, MarketingSend, NewOrder, OrderRecord, ProductInfo,
+    ProductStats, Store, StoreError,
 };
-use crate::ports::{Engagement, EngagementKind, IssuedCoupon};
+use crate::ports::{Changes, Engagement, EngagementKind, IssuedCoupon};
 use crate::signing::digest_hex;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -247,30 +248,9 @@ impl DynamoStore {
         }
     }
 
-    async fn claim_transactional(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(Self::claim_item(claim)))
-            .condition_expression(Self::CLAIMABLE)
-            .expression_attribute_names("#state", "state")
-            .set_expression_attribute_values(Some(Self::claim_values(claim)))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(ClaimOutcome::Claimed),
-            Err(SdkError::ServiceError(error)) => match error.err() {
-                PutItemError::ConditionalCheckFailedException(failed) => Ok(Self::refused(failed.item(), claim.at)),
-                _ => Err(unavailable("claim_message")(SdkError::ServiceError(error))),
-            },
-            Err(error) => Err(unavailable("claim_message")(error)),
-        }
-    }
-
-    /// Claim and frequency-cap reservation in one transaction: both or neither.
-    async fn claim_marketing(&self, claim: &Claim, window: SignedDuration) -> Result<ClaimOutcome, StoreError> {
+    /// The claim (conditional put) and, in the same transaction, the check that the address is
+    /// not suppressed: one write instead of a read and a write, and no gap between them.
+    fn claim_actions(&self, claim: &Claim) -> Result<Vec<TransactWriteItem>, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(Self::claim_item(claim)))
@@ -280,6 +260,33 @@ impl DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(unavailable("claim_message"))?;
+        let not_suppressed = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(
+                format!("SUPPRESSED#{}", suppression_hash(&claim.to)),
+                "SUPPRESSED",
+            )))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(unavailable("claim_message"))?;
+        Ok(vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().condition_check(not_suppressed).build(),
+        ])
+    }
+
+    async fn claim_transactional(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        let actions = self.claim_actions(claim)?;
+        Ok(match self.transact_conditional(actions, "claim_message").await? {
+            None => ClaimOutcome::Claimed,
+            Some((0, old)) => Self::refused(old.as_ref(), claim.at),
+            Some(_) => ClaimOutcome::Suppressed,
+        })
+    }
+
+    /// Claim, suppression check and frequency-cap reservation in one transaction: all or none.
+    async fn claim_marketing(&self, claim: &Claim, window: SignedDuration) -> Result<ClaimOutcome, StoreError> {
+        let mut actions = self.claim_actions(claim)?;
         let ledger = Update::builder()
             .table_name(&self.table)
             .set_key(Some(Self::key(format!("CUSTOMER#{}", claim.customer_id), "MARKETING")))
@@ -294,9 +301,11 @@ impl DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(unavailable("claim_message"))?;
-        Ok(match self.put_then_update(put, ledger, "claim_message").await? {
+        actions.push(TransactWriteItem::builder().update(ledger).build());
+        Ok(match self.transact_conditional(actions, "claim_message").await? {
             None => ClaimOutcome::Claimed,
             Some((0, old)) => Self::refused(old.as_ref(), claim.at),
+            Some((1, _)) => ClaimOutcome::Suppressed,
             Some((_, old)) => ClaimOutcome::CapReached {
                 last: old
                     .as_ref()
@@ -307,19 +316,17 @@ impl DynamoStore {
         })
     }
 
-    /// A put and an update in one transaction. `Some((i, old item))` when the condition of
-    /// action `i` refused it (nothing was written); `None` when both were written.
-    async fn put_then_update(
+    /// Actions in one transaction. `Some((i, old item))` when the condition of action `i`
+    /// refused it (nothing was written); `None` when all were written.
+    async fn transact_conditional(
         &self,
-        put: Put,
-        update: Update,
+        actions: Vec<TransactWriteItem>,
         operation: &'static str,
     ) -> Result<Option<(usize, Option<Item>)>, StoreError> {
         let result = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(update).build())
+            .set_transact_items(Some(actions))
             .send()
             .await;
         let error = match result {
@@ -338,6 +345,41 @@ impl DynamoStore {
             }
         }
         Err(unavailable(operation)(error))
+    }
+
+    /// The statistics updates for an order: each product once, each pair of products once.
+    fn purchase_actions(&self, order: &Order, delta: i64) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut seen = BTreeSet::new();
+        let mut actions = Vec::new();
+        for (index, item) in order.items.iter().enumerate() {
+            if seen.insert(item.product_id.clone()) {
+                actions.push(self.product_update(order, index, delta)?);
+            }
+        }
+        let products: Vec<&ProductId> = seen.iter().collect();
+        for (i, a) in products.iter().enumerate() {
+            for b in &products[i + 1..] {
+                actions.push(self.pair_update(a, b, delta)?);
+            }
+        }
+        Ok(actions)
+    }
+
+    /// Writes actions in transactions of at most 100 (no atomicity across them).
+    async fn transact_chunks(
+        &self,
+        actions: Vec<TransactWriteItem>,
+        operation: &'static str,
+    ) -> Result<(), StoreError> {
+        for chunk in actions.chunks(100) {
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(unavailable(operation))?;
+        }
+        Ok(())
     }
 
     /// An update of a message's claim item; `#state` names its state attribute.
@@ -475,9 +517,90 @@ impl Store for DynamoStore {
         self.put(item, "save_order").await
     }
 
-    async fn add_order(&self, record: &OrderRecord) -> Result<bool, StoreError> {
-        let item = Self::record_item(record, format!("ORDER#{}", record.order.id), "ORDER")?;
-        self.put_new(item, "add_order").await
+    async fn save_together(&self, changes: &Changes<'_>) -> Result<(), StoreError> {
+        let mut items = Vec::new();
+        if let Some(order) = changes.order {
+            items.push(Self::record_item(order, format!("ORDER#{}", order.order.id), "ORDER")?);
+        }
+        if let Some(customer) = changes.customer {
+            items.push(Self::record_item(
+                customer,
+                format!("CUSTOMER#{}", customer.profile.id),
+                "PROFILE",
+            )?);
+        }
+        for follow_up in changes.follow_ups {
+            items.push(Self::follow_up_item(follow_up)?);
+        }
+        let actions = items
+            .into_iter()
+            .map(|item| {
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .build()
+                    .map(|put| TransactWriteItem::builder().put(put).build())
+                    .map_err(unavailable("save_together"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        match actions.len() {
+            0 => Ok(()),
+            _ => self.transact_chunks(actions, "save_together").await,
+        }
+    }
+
+    async fn confirm_order(&self, new: &NewOrder<'_>) -> Result<bool, StoreError> {
+        let order = &new.record.order;
+        let put = |item: Item, new_only: bool| {
+            let put = Put::builder().table_name(&self.table).set_item(Some(item));
+            let put = if new_only {
+                put.condition_expression("attribute_not_exists(pk)")
+            } else {
+                put
+            };
+            put.build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(unavailable("confirm_order"))
+        };
+        let mut actions = vec![
+            put(
+                Self::record_item(new.record, format!("ORDER#{}", order.id), "ORDER")?,
+                true,
+            )?,
+            put(
+                Self::record_item(new.customer, format!("CUSTOMER#{}", new.customer.profile.id), "PROFILE")?,
+                false,
+            )?,
+        ];
+        for follow_up in new.follow_ups {
+            actions.push(put(Self::follow_up_item(follow_up)?, false)?);
+        }
+        // One transaction for the usual order; a very large one counts its statistics after it
+        // (a transaction takes at most 100 actions, and statistics need no atomicity).
+        let stats = self.purchase_actions(order, 1)?;
+        let stats_apart = actions.len() + stats.len() > 100;
+        if !stats_apart {
+            actions.extend(stats.iter().cloned());
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        if let Err(error) = result {
+            if let SdkError::ServiceError(service) = &error
+                && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
+                && cancelled.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+            {
+                return Ok(false);
+            }
+            return Err(unavailable("confirm_order")(error));
+        }
+        if stats_apart {
+            self.transact_chunks(stats, "confirm_order").await?;
+        }
+        Ok(true)
     }
 
     async fn mark_cart_ordered(&self, id: &CartId, at: Timestamp) -> Result<(), StoreError> {
@@ -722,10 +845,11 @@ impl Store for DynamoStore {
         };
         let update = update.build().map_err(unavailable("count_engagement"))?;
         // Only the marker has a condition: refused means this SES event was counted before.
-        Ok(self
-            .put_then_update(marker, update, "count_engagement")
-            .await?
-            .is_none())
+        let actions = vec![
+            TransactWriteItem::builder().put(marker).build(),
+            TransactWriteItem::builder().update(update).build(),
+        ];
+        Ok(self.transact_conditional(actions, "count_engagement").await?.is_none())
     }
 
     async fn engagement(&self, customer: &CustomerId) -> Result<Engagement, StoreError> {
@@ -829,29 +953,8 @@ impl Store for DynamoStore {
     }
 
     async fn count_purchase(&self, order: &Order, delta: i64) -> Result<(), StoreError> {
-        let mut seen = BTreeSet::new();
-        let mut actions = Vec::new();
-        for (index, item) in order.items.iter().enumerate() {
-            if seen.insert(item.product_id.clone()) {
-                actions.push(self.product_update(order, index, delta)?);
-            }
-        }
-        let products: Vec<&ProductId> = seen.iter().collect();
-        for (i, a) in products.iter().enumerate() {
-            for b in &products[i + 1..] {
-                actions.push(self.pair_update(a, b, delta)?);
-            }
-        }
-        // A transaction takes at most 100 actions; statistics need no atomicity across chunks.
-        for chunk in actions.chunks(100) {
-            self.client
-                .transact_write_items()
-                .set_transact_items(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(unavailable("count_purchase"))?;
-        }
-        Ok(())
+        let actions = self.purchase_actions(order, delta)?;
+        self.transact_chunks(actions, "count_purchase").await
     }
 
     async fn product_stats(&self) -> Result<ProductStats, StoreError> {

@@ -290,9 +290,36 @@ pub async fn sweep<S: Store, M: Mailer, B: Bus, C: Clock>(engine: &Engine<S, M, 
 /// Follow-ups routed per sweep; a backlog drains over the next minutes.
 pub const SWEEP_LIMIT: usize = 500;
 
+/// Logs as Lambda's advanced logging controls ask: JSON when `AWS_LAMBDA_LOG_FORMAT=JSON`, at the
+/// level of `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (`info`, or `target=level` directives), no
+/// timestamps (Lambda adds them). Plain target filters rather than `EnvFilter`, whose regex
+/// engine would add ~300 KB to every function.
+fn init_logging() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let spec = env("AWS_LAMBDA_LOG_LEVEL").or_else(|| env("RUST_LOG"));
+    let filter = spec
+        .and_then(|spec| spec.to_ascii_lowercase().parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    let json = env("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    let layer = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .without_time()
+        .with_writer(std::io::stdout);
+    let registry = tracing_subscriber::registry().with(filter);
+    // A second initialisation (tests running several handlers) keeps the first subscriber.
+    let _ = if json {
+        registry.with(layer.json()).try_init()
+    } else {
+        registry.with(layer).try_init()
+    };
+}
+
 /// Everything a step function's `main` does: JSON logs, clients once, then serve events.
 pub async fn run_step(step: Step) -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_logging();
     let engine = build(&sdk_config().await, Settings::from_env()?).await?;
     let engine = &engine;
     lambda_runtime::run(lambda_runtime::service_fn(
@@ -303,7 +330,7 @@ pub async fn run_step(step: Step) -> Result<(), lambda_runtime::Error> {
 
 /// The unsubscribe function's `main`: the page behind a Lambda Function URL.
 pub async fn run_unsubscribe() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_logging();
     let engine = build(&sdk_config().await, Settings::from_env()?).await?;
     let engine = &engine;
     lambda_http::run(lambda_http::service_fn(
@@ -324,7 +351,7 @@ pub async fn run_unsubscribe() -> Result<(), lambda_runtime::Error> {
 
 /// The sweeper's `main`.
 pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_logging();
     let engine = build(&sdk_config().await, Settings::from_env()?).await?;
     let engine = &engine;
     lambda_runtime::run(lambda_runtime::service_fn(
