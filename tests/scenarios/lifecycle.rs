@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use tidings_core::adapters::memory::MemoryMailer;
 use tidings_core::config::{KindRule, StoreConfig};
-use tidings_core::event::Emitted;
+use tidings_core::event::{CouponIssued, Emitted};
 use tidings_core::message::MessageKind;
 use tidings_tests::{
     TestApp, customer, envelope, item, order, order_confirmed, ses_click, spawn_app, spawn_app_with, ts,
@@ -14,6 +14,19 @@ fn keys_of(app: &TestApp, kind: MessageKind) -> Vec<(String, String)> {
     app.sent()
         .into_iter()
         .filter(|(_, key)| key.starts_with(&format!("{}#", kind.as_str())))
+        .collect()
+}
+
+/// Every `CouponIssued` the engine published, in order.
+fn coupons(app: &TestApp) -> Vec<CouponIssued> {
+    app.engine
+        .bus()
+        .events()
+        .into_iter()
+        .filter_map(|o| match o.detail {
+            Emitted::CouponIssued(c) => Some(c),
+            _ => None,
+        })
         .collect()
 }
 
@@ -191,15 +204,9 @@ fn every_fifth_delivered_order_earns_a_fixed_coupon_in_the_orders_currency() {
         [("2026-11-15T05:00:00Z".into(), "loyalty_reward#c-1#5".into())],
         "at the 5th delivery (14:00 in Seoul: no quiet hours)"
     );
-    let coupons: Vec<_> = app
-        .engine
-        .bus()
-        .events()
+    let coupons: Vec<_> = coupons(&app)
         .into_iter()
-        .filter_map(|o| match o.detail {
-            Emitted::CouponIssued(c) if c.message_kind == MessageKind::LoyaltyReward => Some(c),
-            _ => None,
-        })
+        .filter(|c| c.message_kind == MessageKind::LoyaltyReward)
         .collect();
     assert_eq!(coupons.len(), 1);
     let coupon = &coupons[0];
@@ -244,16 +251,7 @@ fn a_fixed_coupon_is_left_out_in_a_currency_the_merchant_did_not_price() {
         1,
         "the thank-you is still sent"
     );
-    let coupon_kinds: Vec<_> = app
-        .engine
-        .bus()
-        .events()
-        .into_iter()
-        .filter_map(|o| match o.detail {
-            Emitted::CouponIssued(c) => Some(c.message_kind),
-            _ => None,
-        })
-        .collect();
+    let coupon_kinds: Vec<_> = coupons(&app).into_iter().map(|c| c.message_kind).collect();
     assert!(!coupon_kinds.contains(&MessageKind::LoyaltyReward), "{coupon_kinds:?}");
 }
 
@@ -360,12 +358,9 @@ fn birthdays_are_sent_at_nine_local_on_the_day_with_a_coupon_every_year() {
         ],
         "09:00 in Seoul, once a year"
     );
-    let issued = app
-        .engine
-        .bus()
-        .events()
-        .into_iter()
-        .filter(|o| matches!(&o.detail, Emitted::CouponIssued(c) if c.message_kind == MessageKind::Birthday))
+    let issued = coupons(&app)
+        .iter()
+        .filter(|c| c.message_kind == MessageKind::Birthday)
         .count();
     assert_eq!(issued, 2);
 }
@@ -561,15 +556,10 @@ fn an_order_that_uses_a_tidings_coupon_is_attributed_to_its_message() {
     ))
     .expect("signup");
     app.run_until(ts("2026-11-05T00:00:00Z"));
-    let code = app
-        .engine
-        .bus()
-        .events()
+    let code = coupons(&app)
         .into_iter()
-        .find_map(|o| match o.detail {
-            Emitted::CouponIssued(c) if c.message_kind == MessageKind::WelcomeOffer => Some(c.code),
-            _ => None,
-        })
+        .find(|c| c.message_kind == MessageKind::WelcomeOffer)
+        .map(|c| c.code)
         .expect("welcome offer coupon");
     let mut placed = order(
         "o-1",
@@ -731,16 +721,7 @@ fn on_a_loyalty_milestone_the_reward_replaces_the_delivery_thank_you_coupon() {
         app.deliver(&delivered(&id, &format!("{day}T18:00:00Z")))
             .expect("delivered");
     }
-    let coupon_keys: Vec<String> = app
-        .engine
-        .bus()
-        .events()
-        .into_iter()
-        .filter_map(|o| match o.detail {
-            Emitted::CouponIssued(c) => Some(c.message_key.to_string()),
-            _ => None,
-        })
-        .collect();
+    let coupon_keys: Vec<String> = coupons(&app).iter().map(|c| c.message_key.to_string()).collect();
     assert!(
         coupon_keys.contains(&"delivery_confirmation#o-4".to_owned()),
         "{coupon_keys:?}"

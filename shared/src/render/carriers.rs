@@ -20,6 +20,11 @@ pub struct Carrier {
 pub struct Carriers(BTreeMap<String, Carrier>);
 
 impl Carriers {
+    /// No carriers.
+    pub const fn empty() -> Self {
+        Self(BTreeMap::new())
+    }
+
     /// Parses the table.
     pub fn parse(toml_text: &str) -> Result<Self, toml::de::Error> {
         toml::from_str(toml_text).map(Self)

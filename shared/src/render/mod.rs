@@ -166,12 +166,40 @@ const LOCALES: &[(&str, &str)] = &[
 
 const CARRIERS: &str = include_str!("../../../templates/carriers.toml");
 
+/// What messages without a shipment see of the carrier table.
+static NO_CARRIERS: Carriers = Carriers::empty();
+
 /// Renders every message kind in every shipped locale.
 pub struct Renderer {
     env: Environment<'static>,
     catalogs: Arc<Catalogs>,
-    carriers: Carriers,
+    carriers: CarrierTable,
     config: Arc<StoreConfig>,
+}
+
+/// The carrier table, parsed the first time a shipping message is rendered.
+struct CarrierTable {
+    source: std::borrow::Cow<'static, str>,
+    parsed: std::sync::OnceLock<Result<Carriers, String>>,
+}
+
+impl CarrierTable {
+    fn new(source: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self {
+            source: source.into(),
+            parsed: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> Result<&Carriers, RenderError> {
+        self.parsed
+            .get_or_init(|| Carriers::parse(&self.source).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|reason| RenderError::Load {
+                what: "templates/carriers.toml".into(),
+                reason: reason.clone(),
+            })
+    }
 }
 
 /// Locale files by tag, each parsed the first time a message in its language is rendered: a
@@ -213,10 +241,7 @@ impl Renderer {
             .iter()
             .map(|(tag, text)| ((*tag).to_owned(), LocaleFile::new(tag, *text)))
             .collect();
-        let carriers = Carriers::parse(CARRIERS).map_err(|e| RenderError::Load {
-            what: "templates/carriers.toml".into(),
-            reason: e.to_string(),
-        })?;
+        let carriers = CarrierTable::new(CARRIERS);
         let mut env = Self::environment();
         env.set_loader(|name| {
             Ok(TEMPLATES
@@ -253,10 +278,9 @@ impl Renderer {
                 catalogs.insert(tag.to_owned(), file);
             }
         }
-        let carriers = Carriers::parse(&read(&dir.join("carriers.toml"))?).map_err(|e| RenderError::Load {
-            what: "carriers.toml".into(),
-            reason: e.to_string(),
-        })?;
+        let carriers = CarrierTable::new(read(&dir.join("carriers.toml"))?);
+        // Previews report a broken table at once.
+        carriers.get()?;
         let mut env = Self::environment();
         env.set_loader(minijinja::path_loader(dir));
         Ok(Self::finish(env, catalogs, carriers, config))
@@ -276,7 +300,12 @@ impl Renderer {
         env
     }
 
-    fn finish(mut env: Environment<'static>, catalogs: Catalogs, carriers: Carriers, config: Arc<StoreConfig>) -> Self {
+    fn finish(
+        mut env: Environment<'static>,
+        catalogs: Catalogs,
+        carriers: CarrierTable,
+        config: Arc<StoreConfig>,
+    ) -> Self {
         let catalogs = Arc::new(catalogs);
         let for_templates = Arc::clone(&catalogs);
         env.add_function(
@@ -331,6 +360,7 @@ impl Renderer {
         for file in self.catalogs.values() {
             file.catalog()?;
         }
+        self.carriers.get()?;
         for (name, _) in TEMPLATES {
             self.env.get_template(name).map_err(|e| template_error(name, &e))?;
         }
@@ -361,7 +391,11 @@ impl Renderer {
             draft,
             catalog,
             conventions,
-            carriers: &self.carriers,
+            carriers: if draft.shipment.is_some() {
+                self.carriers.get()?
+            } else {
+                &NO_CARRIERS
+            },
             config: &self.config,
             locale_used: &locale_used,
         };

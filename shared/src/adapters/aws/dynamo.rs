@@ -582,20 +582,9 @@ impl Store for DynamoStore {
         if !stats_apart {
             actions.extend(stats.iter().cloned());
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        if let Err(error) = result {
-            if let SdkError::ServiceError(service) = &error
-                && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
-                && cancelled.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-            {
-                return Ok(false);
-            }
-            return Err(unavailable("confirm_order")(error));
+        // Only the order's put has a condition: refused means the order exists.
+        if self.transact_conditional(actions, "confirm_order").await?.is_some() {
+            return Ok(false);
         }
         if stats_apart {
             self.transact_chunks(stats, "confirm_order").await?;
