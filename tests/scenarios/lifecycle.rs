@@ -735,3 +735,26 @@ fn on_a_loyalty_milestone_the_reward_replaces_the_delivery_thank_you_coupon() {
         "{coupon_keys:?}"
     );
 }
+
+#[test]
+fn a_birthday_pushed_past_midnight_by_the_cap_is_dropped_not_sent_late() {
+    let app = spawn_app();
+    let mut who = customer("c-1", "en-GB", "Europe/London", true);
+    who["birthday"] = json!("--12-10");
+    // Signed up late on the 9th: the welcome waits for 09:00 on the 10th and takes the cap slot.
+    app.deliver(&envelope(
+        "CustomerSignedUp",
+        "2026-12-09T23:00:00Z",
+        json!({"customer": who}),
+    ))
+    .expect("signup");
+    app.run_until(ts("2026-12-31T00:00:00Z"));
+    assert_eq!(
+        keys_of(&app, MessageKind::Welcome),
+        [("2026-12-10T09:00:00Z".into(), "welcome#c-1".into())]
+    );
+    assert!(
+        keys_of(&app, MessageKind::Birthday).is_empty(),
+        "the next slot (09:00 on the 11th) is past the end of the birthday"
+    );
+}
