@@ -89,8 +89,6 @@ pub trait Store: Send + Sync {
     /// Takes every held event of an order, oldest first.
     fn take_held_events(&self, order: &OrderId) -> impl Future<Output = Result<Vec<InboundEvent>, StoreError>> + Send;
 
-    /// True when the address may receive nothing (hard bounce, complaint).
-    fn is_suppressed(&self, email: &EmailAddress) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Stops all mail to an address (hard bounce, complaint).
     fn suppress(
         &self,
@@ -135,8 +133,6 @@ pub trait Store: Send + Sync {
     /// Erases everything about a customer: profile, orders, carts, follow-ups, ledgers, counters.
     fn erase_customer(&self, customer: &CustomerRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Adds (`+1`) or removes (`-1`) an order's products to the co-purchase statistics.
-    fn count_purchase(&self, order: &Order, delta: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The store's products and how often they were bought together.
     fn product_stats(&self) -> impl Future<Output = Result<ProductStats, StoreError>> + Send;
 
@@ -155,6 +151,8 @@ pub struct Changes<'a> {
     pub customer: Option<&'a CustomerRecord>,
     /// Follow-ups to store (replacing any with the same key).
     pub follow_ups: &'a [FollowUp],
+    /// An order to add to (`+1`) or take out of (`-1`) the co-purchase statistics.
+    pub purchases: Option<(&'a Order, i64)>,
 }
 
 /// A confirmed order and the state that changes with it (see `Store::confirm_order`).

@@ -758,3 +758,89 @@ fn a_birthday_pushed_past_midnight_by_the_cap_is_dropped_not_sent_late() {
         "the next slot (09:00 on the 11th) is past the end of the birthday"
     );
 }
+
+#[test]
+fn a_loyalty_reward_survives_a_failed_send_and_the_redelivered_event() {
+    let mut config = StoreConfig::sample();
+    config.timing.loyalty_every_orders = 1;
+    let app = spawn_app_with(tidings_tests::FlakyMailer::default(), config);
+    let who = customer("c-1", "en-US", "America/New_York", true);
+    app.deliver(&order_confirmed(
+        "o-1",
+        &who,
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-02T15:00:00Z",
+    ))
+    .expect("order");
+    // SES throttles the delivery confirmation: the event fails and EventBridge delivers it again.
+    app.engine
+        .mailer()
+        .transient
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let event = delivered("o-1", "2026-11-04T15:00:00Z");
+    assert!(app.deliver(&event).is_err(), "throttled: retried later");
+    app.deliver(&event).expect("redelivered");
+    app.run_until(ts("2026-11-04T16:00:00Z"));
+    let rewards = app
+        .engine
+        .mailer()
+        .inner
+        .sent()
+        .into_iter()
+        .filter(|m| m.kind == MessageKind::LoyaltyReward)
+        .count();
+    assert_eq!(
+        rewards, 1,
+        "stored with the delivery, so the retry still sends it, once"
+    );
+}
+
+#[test]
+fn an_unsubscribe_keeps_the_birthday_waiting_so_a_resubscribed_customer_still_gets_it() {
+    use tidings_core::ports::ConsentSource;
+    let app = spawn_app();
+    let mut who = customer("c-1", "en-US", "America/New_York", true);
+    who["birthday"] = json!("--12-10");
+    app.deliver(&envelope(
+        "CustomerSignedUp",
+        "2026-11-02T15:00:00Z",
+        json!({"customer": who}),
+    ))
+    .expect("signup");
+    let at = ts("2026-11-03T15:00:00Z");
+    app.engine.clock().set(at);
+    app.block_on(app.engine.set_marketing_consent(
+        &tidings_core::domain::CustomerId::parse("c-1").expect("id"),
+        false,
+        ConsentSource::Unsubscribe,
+        at,
+    ))
+    .expect("unsubscribed");
+    let waiting: Vec<String> = app
+        .engine
+        .store()
+        .state()
+        .follow_ups
+        .keys()
+        .map(|k| k.to_string())
+        .collect();
+    assert_eq!(
+        waiting,
+        ["birthday#c-1#2026"],
+        "the welcome offer and win-back are cancelled"
+    );
+    let at = ts("2026-11-20T15:00:00Z");
+    app.engine.clock().set(at);
+    app.block_on(app.engine.set_marketing_consent(
+        &tidings_core::domain::CustomerId::parse("c-1").expect("id"),
+        true,
+        ConsentSource::Resubscribe,
+        at,
+    ))
+    .expect("resubscribed");
+    app.run_until(ts("2026-12-31T00:00:00Z"));
+    assert_eq!(
+        keys_of(&app, MessageKind::Birthday),
+        [("2026-12-10T14:00:00Z".into(), "birthday#c-1#2026".into())]
+    );
+}

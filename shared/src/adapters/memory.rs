@@ -1,6 +1,6 @@
 //! In-memory adapters: a store, a settable clock, a recording mailer and bus.
 
-use crate::domain::{CartId, CustomerId, EmailAddress, Order, OrderId};
+use crate::domain::{CartId, CustomerId, EmailAddress, OrderId};
 use crate::event::InboundEvent;
 use crate::message::MessageKey;
 use crate::ports::{
@@ -95,6 +95,9 @@ impl Store for MemoryStore {
         for follow_up in changes.follow_ups {
             state.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
         }
+        if let Some((order, delta)) = changes.purchases {
+            state.stats.count(order, delta);
+        }
         Ok(())
     }
 
@@ -133,7 +136,12 @@ impl Store for MemoryStore {
 
     async fn claim_message(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         let mut state = self.state();
-        if state.suppressed.contains(&claim.to) {
+        // Like DynamoDB's hashed suppression key: the whole address, case-insensitively.
+        if state
+            .suppressed
+            .iter()
+            .any(|s| s.as_str().eq_ignore_ascii_case(claim.to.as_str()))
+        {
             return Ok(ClaimOutcome::Suppressed);
         }
         match state.claims.get(&claim.key) {
@@ -270,10 +278,6 @@ impl Store for MemoryStore {
         Ok(events)
     }
 
-    async fn is_suppressed(&self, email: &EmailAddress) -> Result<bool, StoreError> {
-        Ok(self.state().suppressed.contains(email))
-    }
-
     async fn suppress(&self, email: &EmailAddress, _reason: &str, _at: Timestamp) -> Result<(), StoreError> {
         self.state().suppressed.insert(email.clone());
         Ok(())
@@ -360,11 +364,6 @@ impl Store for MemoryStore {
             state.carts.remove(cart);
         }
         state.follow_ups.retain(|_, f| &f.customer_id != id);
-        Ok(())
-    }
-
-    async fn count_purchase(&self, order: &Order, delta: i64) -> Result<(), StoreError> {
-        self.state().stats.count(order, delta);
         Ok(())
     }
 

@@ -301,13 +301,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 reason: format!("{key} is not due before {}", follow_up.due_at),
             }]);
         }
-        let outcome = self.attempt(follow_up.clone(), true, KnownRecords::default()).await?;
+        // The next of a series is stored before this one is tried: a crash or a retry after the
+        // send (which removes this follow-up) must not end the series.
+        let next = self.schedule_next(&follow_up).await?;
+        let outcome = self.attempt(follow_up, true, KnownRecords::default()).await?;
         log_outcome(&outcome, "FollowUpDue");
-        let mut out = vec![outcome];
-        if !matches!(out[0], Outcome::Deferred { .. }) {
-            out.extend(self.schedule_next(&follow_up, &out[0]).await?);
-        }
-        Ok(out)
+        Ok(std::iter::once(outcome).chain(next).collect())
     }
 
     /// The follow-ups due now (for the sweeper), earliest first.
@@ -393,7 +392,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         }
         if !given {
             for follow_up in store.follow_ups_of(customer).await? {
-                if follow_up.key.kind().category() == Category::Marketing {
+                // Birthdays and anniversaries stay: they check consent when due and go on to next
+                // year, so a customer who resubscribes still gets them.
+                let yearly = matches!(follow_up.subject, Subject::Occasion { .. });
+                if follow_up.key.kind().category() == Category::Marketing && !yearly {
                     store.remove_follow_up(&follow_up.key).await?;
                     out.push(Outcome::Skipped {
                         key: follow_up.key,
@@ -697,14 +699,15 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let mut out = Vec::new();
         match &event.event {
             Event::OrderCancelled(cancel) => {
+                // Recorded once, all together: the cancellation, the statistics without the order,
+                // the customer's standing orders and the lapse that now counts from the latest one
+                // still standing (or the signup).
                 if record.cancelled.is_none() {
                     record.cancelled = Some((at, cancel.reason.clone()));
-                    store.save_order(&record).await?;
-                    store.count_purchase(&record.order, -1).await?;
-                    if let Some(mut customer) = store.customer(&customer_id).await? {
+                    let mut customer = store.customer(&customer_id).await?;
+                    let mut lapse = None;
+                    if let Some(customer) = customer.as_mut() {
                         customer.standing.remove(order_id);
-                        store.save_customer(&customer).await?;
-                        // The lapse now counts from the latest order still standing, or the signup.
                         let latest = customer.latest_standing().map(|(id, at)| (id.clone(), at));
                         let since = match &latest {
                             Some((_, at)) => Some(*at),
@@ -713,15 +716,21 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                             }
                             None => None,
                         };
-                        if let Some(since) = since {
-                            let lapse = self.lapse_from(&customer, latest.as_ref().map(|(id, _)| id), since);
-                            self.ports.store.schedule(&lapse).await?;
-                            out.push(Outcome::Scheduled {
-                                key: lapse.key,
-                                due: lapse.due_at,
-                            });
-                        }
+                        lapse = since.map(|since| self.lapse_from(customer, latest.as_ref().map(|(id, _)| id), since));
                     }
+                    let follow_ups: Vec<FollowUp> = lapse.into_iter().collect();
+                    store
+                        .save_together(&Changes {
+                            order: Some(&record),
+                            customer: customer.as_ref(),
+                            follow_ups: &follow_ups,
+                            purchases: Some((&record.order, -1)),
+                        })
+                        .await?;
+                    out.extend(follow_ups.into_iter().map(|f| Outcome::Scheduled {
+                        key: f.key,
+                        due: f.due_at,
+                    }));
                 }
                 let key = MessageKey::new(MessageKind::OrderCancellation, order_id.as_str(), &[]);
                 let subject = Subject::Order {
@@ -805,7 +814,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 let subject = Subject::Order {
                     order_id: order_id.clone(),
                 };
-                let mut milestone = None;
+                let mut reward = None;
                 let mut customer = None;
                 // Counted once: the order, the customer's delivered orders and the review request
                 // are written together on the first delivery event.
@@ -815,16 +824,30 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     if let Some(customer) = customer.as_mut() {
                         customer.orders_delivered += 1;
                         let count = customer.orders_delivered;
-                        milestone = (count % self.config.timing.loyalty_every_orders == 0).then_some(count);
+                        if count % self.config.timing.loyalty_every_orders == 0 {
+                            // Stored with the delivery: a failure after this point must not lose it.
+                            let key = MessageKey::new(
+                                MessageKind::LoyaltyReward,
+                                customer_id.as_str(),
+                                &[&count.to_string()],
+                            );
+                            let subject = Subject::Milestone {
+                                order_id: order_id.clone(),
+                                count,
+                            };
+                            reward = Some(self.follow_up(key, &customer_id, subject, at));
+                        }
                     }
                     let review_due = at + hours(self.config.timing.review_request_after_hours);
                     let key = MessageKey::new(MessageKind::ReviewRequest, order_id.as_str(), &[]);
                     let review = self.follow_up(key, &customer_id, subject.clone(), review_due);
+                    let follow_ups: Vec<FollowUp> = std::iter::once(review.clone()).chain(reward.clone()).collect();
                     store
                         .save_together(&Changes {
                             order: Some(&record),
                             customer: customer.as_ref(),
-                            follow_ups: std::slice::from_ref(&review),
+                            follow_ups: &follow_ups,
+                            purchases: None,
                         })
                         .await?;
                     out.push(Outcome::Scheduled {
@@ -841,14 +864,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     self.attempt(self.follow_up(key, &customer_id, subject, at), false, known())
                         .await?,
                 );
-                if let Some(count) = milestone {
-                    let key = MessageKey::new(MessageKind::LoyaltyReward, customer_id.as_str(), &[&count.to_string()]);
-                    let subject = Subject::Milestone {
-                        order_id: order_id.clone(),
-                        count,
-                    };
-                    let reward = self.follow_up(key, &customer_id, subject, at);
-                    out.push(self.attempt(reward, false, known()).await?);
+                if let Some(reward) = reward {
+                    out.push(self.attempt(reward, true, known()).await?);
                 }
             }
             Event::ReviewSubmitted(_) if record.reviewed_at.is_none() => {
@@ -1257,6 +1274,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 if ready.customer.orders_confirmed > *orders {
                     return skip("customer ordered since");
                 }
+                if order_id.is_some() && ready.customer.latest_standing().map(|(id, _)| id) != order_id.as_ref() {
+                    return skip("a later order started a new lapse");
+                }
                 let mut currency = default_currency;
                 // The quiet period runs from the order, or a later click; a made-to-order order
                 // counts from its delivery (or its expected wait), which can be weeks later.
@@ -1266,7 +1286,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         Some(order) if order.cancelled.is_none() => {
                             currency = order.order.currency;
                             if let Some(days) = order.order.lead_time_days {
-                                let made = order.confirmed_at + hours(24 * i64::from(days));
+                                let wait = hours(24 * i64::from(days));
+                                let made = order.confirmed_at.checked_add(wait).unwrap_or(active);
                                 active = active.max(order.delivered_at.unwrap_or(made));
                             }
                         }

@@ -8,30 +8,30 @@ use crate::ports::{Bus, Clock, CustomerRecord, FollowUp, Mailer, OrderRecord, St
 use jiff::Timestamp;
 
 impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
-    /// Series continue once a message is done with: the next weekly progress update (after one
-    /// was sent), next year's birthday or anniversary (whatever happened this year).
-    pub(super) async fn schedule_next(
-        &self,
-        done: &FollowUp,
-        outcome: &Outcome,
-    ) -> Result<Option<Outcome>, EngineError> {
+    /// The next message of a series, stored before this one is tried: the next weekly progress
+    /// update while the order waits to ship, next year's birthday or anniversary.
+    pub(super) async fn schedule_next(&self, due: &FollowUp) -> Result<Option<Outcome>, EngineError> {
         let timing = &self.config.timing;
-        match (&done.subject, done.key.kind()) {
+        match (&due.subject, due.key.kind()) {
             (Subject::Progress { order_id, nth }, _) => {
-                if !matches!(outcome, Outcome::Sent { .. }) || *nth >= timing.order_progress_max_updates {
+                if *nth >= timing.order_progress_max_updates {
                     return Ok(None);
                 }
                 let Some(order) = self.ports.store.order(order_id).await? else {
                     return Ok(None);
                 };
-                Ok(self.schedule_progress(&order, nth + 1).await?)
+                let waiting = order.cancelled.is_none() && order.shipments.is_empty() && order.delivered_at.is_none();
+                if !waiting {
+                    return Ok(None);
+                }
+                self.schedule_progress(&order, nth + 1).await
             }
             (Subject::Occasion { .. }, kind) => {
-                let Some(customer) = self.ports.store.customer(&done.customer_id).await? else {
+                let Some(customer) = self.ports.store.customer(&due.customer_id).await? else {
                     return Ok(None);
                 };
                 // Asked from the end of this occasion's day, the next one is next year's.
-                self.schedule_occasion(&customer, kind, done.expires_at.max(self.ports.clock.now()))
+                self.schedule_occasion(&customer, kind, due.expires_at.max(self.ports.clock.now()))
                     .await
             }
             _ => Ok(None),

@@ -455,7 +455,7 @@ impl DynamoStore {
         let update = update
             .update_expression(format!("SET {} ADD orders :delta", set.join(", ")))
             .build()
-            .map_err(unavailable("count_purchase"))?;
+            .map_err(unavailable("purchase statistics"))?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -469,7 +469,7 @@ impl DynamoStore {
             .expression_attribute_values(":b", s(b.as_str()))
             .expression_attribute_values(":delta", n(delta))
             .build()
-            .map_err(unavailable("count_purchase"))?;
+            .map_err(unavailable("purchase statistics"))?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -532,7 +532,7 @@ impl Store for DynamoStore {
         for follow_up in changes.follow_ups {
             items.push(Self::follow_up_item(follow_up)?);
         }
-        let actions = items
+        let mut actions = items
             .into_iter()
             .map(|item| {
                 Put::builder()
@@ -543,6 +543,9 @@ impl Store for DynamoStore {
                     .map_err(unavailable("save_together"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some((order, delta)) = changes.purchases {
+            actions.extend(self.purchase_actions(order, delta)?);
+        }
         match actions.len() {
             0 => Ok(()),
             _ => self.transact_chunks(actions, "save_together").await,
@@ -766,11 +769,6 @@ impl Store for DynamoStore {
         Ok(events)
     }
 
-    async fn is_suppressed(&self, email: &EmailAddress) -> Result<bool, StoreError> {
-        let pk = format!("SUPPRESSED#{}", suppression_hash(email));
-        Ok(self.get(pk, "SUPPRESSED", "is_suppressed").await?.is_some())
-    }
-
     async fn suppress(&self, email: &EmailAddress, reason: &str, at: Timestamp) -> Result<(), StoreError> {
         let mut item = Self::key(format!("SUPPRESSED#{}", suppression_hash(email)), "SUPPRESSED");
         item.insert("reason".into(), s(reason));
@@ -939,11 +937,6 @@ impl Store for DynamoStore {
             self.delete(pk.clone(), &sk, "erase_customer").await?;
         }
         Ok(())
-    }
-
-    async fn count_purchase(&self, order: &Order, delta: i64) -> Result<(), StoreError> {
-        let actions = self.purchase_actions(order, delta)?;
-        self.transact_chunks(actions, "count_purchase").await
     }
 
     async fn product_stats(&self) -> Result<ProductStats, StoreError> {
