@@ -259,20 +259,6 @@ pub struct Coupons {
 }
 
 impl Coupons {
-    /// Every rule with its config field name.
-    fn all(&self) -> [(&'static str, &Option<CouponRule>); 8] {
-        [
-            ("coupons.delivery_confirmation", &self.delivery_confirmation),
-            ("coupons.cart_reminder", &self.cart_reminder),
-            ("coupons.welcome_offer", &self.welcome_offer),
-            ("coupons.loyalty_reward", &self.loyalty_reward),
-            ("coupons.win_back", &self.win_back),
-            ("coupons.birthday", &self.birthday),
-            ("coupons.signup_anniversary", &self.signup_anniversary),
-            ("coupons.engagement_reward", &self.engagement_reward),
-        ]
-    }
-
     /// The coupon rule of a message kind, if it carries one.
     pub fn for_kind(&self, kind: MessageKind) -> Option<&CouponRule> {
         match kind {
@@ -459,9 +445,10 @@ impl StoreConfig {
         if rules.cap_window_hours < 0 {
             return Err(invalid("marketing.cap_window_hours", "must not be negative"));
         }
-        for (field, rule) in self.coupons.all() {
-            if let Some(rule) = rule {
-                rule.check(field)?;
+        // Each rule's table is named after its kind (`[coupons.welcome_offer]`).
+        for kind in MessageKind::ALL {
+            if let Some(rule) = self.coupons.for_kind(*kind) {
+                rule.check(&format!("coupons.{kind}"))?;
             }
         }
         let timing = &self.timing;

@@ -29,8 +29,8 @@ pub struct MemoryState {
     pub follow_ups: BTreeMap<MessageKey, FollowUp>,
     /// Events waiting for their order.
     pub held: BTreeMap<OrderId, Vec<InboundEvent>>,
-    /// Suppressed addresses.
-    pub suppressed: BTreeSet<EmailAddress>,
+    /// Suppressed addresses, lowercased (DynamoDB keys them by a hash of the lowercased address).
+    pub suppressed: BTreeSet<String>,
     /// Co-purchase statistics.
     pub stats: ProductStats,
     /// Soft bounces per address: event id → time.
@@ -136,12 +136,7 @@ impl Store for MemoryStore {
 
     async fn claim_message(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         let mut state = self.state();
-        // Like DynamoDB's hashed suppression key: the whole address, case-insensitively.
-        if state
-            .suppressed
-            .iter()
-            .any(|s| s.as_str().eq_ignore_ascii_case(claim.to.as_str()))
-        {
+        if state.suppressed.contains(&claim.to.as_str().to_lowercase()) {
             return Ok(ClaimOutcome::Suppressed);
         }
         match state.claims.get(&claim.key) {
@@ -279,7 +274,7 @@ impl Store for MemoryStore {
     }
 
     async fn suppress(&self, email: &EmailAddress, _reason: &str, _at: Timestamp) -> Result<(), StoreError> {
-        self.state().suppressed.insert(email.clone());
+        self.state().suppressed.insert(email.as_str().to_lowercase());
         Ok(())
     }
 

@@ -303,8 +303,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         }
         // The next of a series is stored before this one is tried: a crash or a retry after the
         // send (which removes this follow-up) must not end the series.
-        let next = self.schedule_next(&follow_up).await?;
-        let outcome = self.attempt(follow_up, true, KnownRecords::default()).await?;
+        let (next, known) = self.schedule_next(&follow_up).await?;
+        let outcome = self.attempt(follow_up, true, known).await?;
         log_outcome(&outcome, "FollowUpDue");
         Ok(std::iter::once(outcome).chain(next).collect())
     }

@@ -1,7 +1,7 @@
 //! How the lifecycle schedules its later messages: weekly progress updates, stalled-shipment
 //! watches, win-back lapses, yearly occasions and engagement rewards.
 
-use super::{Engine, EngineError, Outcome, hours, occasion};
+use super::{Engine, EngineError, KnownRecords, Outcome, hours, occasion};
 use crate::domain::{CustomerId, OrderId, ShipmentId};
 use crate::message::{MessageKey, MessageKind};
 use crate::ports::{Bus, Clock, CustomerRecord, FollowUp, Mailer, OrderRecord, Store, Subject};
@@ -9,33 +9,37 @@ use jiff::Timestamp;
 
 impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     /// The next message of a series, stored before this one is tried: the next weekly progress
-    /// update while the order waits to ship, next year's birthday or anniversary.
-    pub(super) async fn schedule_next(&self, due: &FollowUp) -> Result<Option<Outcome>, EngineError> {
+    /// update while the order waits to ship, next year's birthday or anniversary. Returns the
+    /// records it read, for the message being tried not to read them again.
+    pub(super) async fn schedule_next(&self, due: &FollowUp) -> Result<(Option<Outcome>, KnownRecords), EngineError> {
         let timing = &self.config.timing;
-        match (&due.subject, due.key.kind()) {
-            (Subject::Progress { order_id, nth }, _) => {
-                if *nth >= timing.order_progress_max_updates {
-                    return Ok(None);
+        let mut known = KnownRecords::default();
+        let next = match (&due.subject, due.key.kind()) {
+            (Subject::Progress { order_id, nth }, _) if *nth < timing.order_progress_max_updates => {
+                known.order = self.ports.store.order(order_id).await?;
+                match &known.order {
+                    Some(order)
+                        if order.cancelled.is_none() && order.shipments.is_empty() && order.delivered_at.is_none() =>
+                    {
+                        self.schedule_progress(order, nth + 1).await?
+                    }
+                    _ => None,
                 }
-                let Some(order) = self.ports.store.order(order_id).await? else {
-                    return Ok(None);
-                };
-                let waiting = order.cancelled.is_none() && order.shipments.is_empty() && order.delivered_at.is_none();
-                if !waiting {
-                    return Ok(None);
-                }
-                self.schedule_progress(&order, nth + 1).await
             }
             (Subject::Occasion { .. }, kind) => {
-                let Some(customer) = self.ports.store.customer(&due.customer_id).await? else {
-                    return Ok(None);
-                };
-                // Asked from the end of this occasion's day, the next one is next year's.
-                self.schedule_occasion(&customer, kind, due.expires_at.max(self.ports.clock.now()))
-                    .await
+                known.customer = self.ports.store.customer(&due.customer_id).await?;
+                match &known.customer {
+                    // Asked from the end of this occasion's day, the next one is next year's.
+                    Some(customer) => {
+                        let after = due.expires_at.max(self.ports.clock.now());
+                        self.schedule_occasion(customer, kind, after).await?
+                    }
+                    None => None,
+                }
             }
-            _ => Ok(None),
-        }
+            _ => None,
+        };
+        Ok((next, known))
     }
 
     /// Schedules (or moves, when the date changed) the next birthday or anniversary message.

@@ -173,64 +173,61 @@ static NO_CARRIERS: Carriers = Carriers::empty();
 pub struct Renderer {
     env: Environment<'static>,
     catalogs: Arc<Catalogs>,
-    carriers: CarrierTable,
+    carriers: OnFirstUse<Carriers>,
     config: Arc<StoreConfig>,
 }
 
-/// The carrier table, parsed the first time a shipping message is rendered.
-struct CarrierTable {
+/// A data file parsed the first time it is needed: a Lambda renders a few kinds in a few
+/// languages, and parsing every locale file and the carrier table would add ~2 ms to each cold start.
+struct OnFirstUse<T> {
+    what: String,
     source: std::borrow::Cow<'static, str>,
-    parsed: std::sync::OnceLock<Result<Carriers, String>>,
+    parse: Box<Parser<T>>,
+    parsed: std::sync::OnceLock<Result<T, String>>,
 }
 
-impl CarrierTable {
-    fn new(source: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+impl<T> OnFirstUse<T> {
+    fn new(
+        what: String,
+        source: impl Into<std::borrow::Cow<'static, str>>,
+        parse: impl Fn(&str) -> Result<T, String> + Send + Sync + 'static,
+    ) -> Self {
         Self {
+            what,
             source: source.into(),
+            parse: Box::new(parse),
             parsed: std::sync::OnceLock::new(),
         }
     }
 
-    fn get(&self) -> Result<&Carriers, RenderError> {
+    fn get(&self) -> Result<&T, RenderError> {
         self.parsed
-            .get_or_init(|| Carriers::parse(&self.source).map_err(|e| e.to_string()))
+            .get_or_init(|| (self.parse)(&self.source))
             .as_ref()
             .map_err(|reason| RenderError::Load {
-                what: "templates/carriers.toml".into(),
+                what: self.what.clone(),
                 reason: reason.clone(),
             })
     }
 }
 
-/// Locale files by tag, each parsed the first time a message in its language is rendered: a
-/// Lambda serves a few languages, and parsing all of them would add ~2 ms to every cold start.
-type Catalogs = BTreeMap<String, LocaleFile>;
+/// How an `OnFirstUse` file is parsed (errors as text: they are reported with the file's name).
+type Parser<T> = dyn Fn(&str) -> Result<T, String> + Send + Sync;
 
-/// One locale file and, once needed, its parsed strings.
-struct LocaleFile {
-    tag: String,
-    source: std::borrow::Cow<'static, str>,
-    parsed: std::sync::OnceLock<Result<Catalog, CatalogError>>,
+/// Locale files by tag.
+type Catalogs = BTreeMap<String, OnFirstUse<Catalog>>;
+
+fn locale_file(tag: &str, source: impl Into<std::borrow::Cow<'static, str>>) -> OnFirstUse<Catalog> {
+    let owned = tag.to_owned();
+    OnFirstUse::new(format!("templates/locales/{tag}.toml"), source, move |text| {
+        Catalog::parse(&owned, text).map_err(|e| e.to_string())
+    })
 }
 
-impl LocaleFile {
-    fn new(tag: &str, source: impl Into<std::borrow::Cow<'static, str>>) -> Self {
-        Self {
-            tag: tag.to_owned(),
-            source: source.into(),
-            parsed: std::sync::OnceLock::new(),
-        }
-    }
-
-    fn catalog(&self) -> Result<&Catalog, RenderError> {
-        self.parsed
-            .get_or_init(|| Catalog::parse(&self.tag, &self.source))
-            .as_ref()
-            .map_err(|e| RenderError::Load {
-                what: format!("templates/locales/{}.toml", self.tag),
-                reason: e.to_string(),
-            })
-    }
+fn carrier_table(source: impl Into<std::borrow::Cow<'static, str>>) -> OnFirstUse<Carriers> {
+    OnFirstUse::new("templates/carriers.toml".to_owned(), source, |text| {
+        Carriers::parse(text).map_err(|e| e.to_string())
+    })
 }
 
 impl Renderer {
@@ -239,9 +236,9 @@ impl Renderer {
     pub fn embedded(config: Arc<StoreConfig>) -> Result<Self, RenderError> {
         let catalogs = LOCALES
             .iter()
-            .map(|(tag, text)| ((*tag).to_owned(), LocaleFile::new(tag, *text)))
+            .map(|(tag, text)| ((*tag).to_owned(), locale_file(tag, *text)))
             .collect();
-        let carriers = CarrierTable::new(CARRIERS);
+        let carriers = carrier_table(CARRIERS);
         let mut env = Self::environment();
         env.set_loader(|name| {
             Ok(TEMPLATES
@@ -272,13 +269,13 @@ impl Renderer {
                 .and_then(|s| s.to_str())
                 .filter(|_| path.extension().is_some_and(|e| e == "toml"))
             {
-                let file = LocaleFile::new(tag, read(&path)?);
+                let file = locale_file(tag, read(&path)?);
                 // Previews report a broken locale file at once.
-                file.catalog()?;
+                file.get()?;
                 catalogs.insert(tag.to_owned(), file);
             }
         }
-        let carriers = CarrierTable::new(read(&dir.join("carriers.toml"))?);
+        let carriers = carrier_table(read(&dir.join("carriers.toml"))?);
         // Previews report a broken table at once.
         carriers.get()?;
         let mut env = Self::environment();
@@ -303,7 +300,7 @@ impl Renderer {
     fn finish(
         mut env: Environment<'static>,
         catalogs: Catalogs,
-        carriers: CarrierTable,
+        carriers: OnFirstUse<Carriers>,
         config: Arc<StoreConfig>,
     ) -> Self {
         let catalogs = Arc::new(catalogs);
@@ -318,7 +315,7 @@ impl Renderer {
                 let catalog = for_templates
                     .get(&locale)
                     .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no locale file '{locale}'")))?
-                    .catalog()
+                    .get()
                     .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
                 let values: Vec<(String, String)> = kwargs
                     .args()
@@ -351,14 +348,14 @@ impl Renderer {
                 what: format!("templates/locales/{tag}.toml"),
                 reason: "no such locale file".into(),
             })?
-            .catalog()
+            .get()
     }
 
     /// Parses every locale file and compiles every template now (they are otherwise loaded on
     /// first use): for tests and previews that want every error at once.
     pub fn check(&self) -> Result<(), RenderError> {
         for file in self.catalogs.values() {
-            file.catalog()?;
+            file.get()?;
         }
         self.carriers.get()?;
         for (name, _) in TEMPLATES {
@@ -370,7 +367,7 @@ impl Renderer {
     /// The catalog for a locale: its tag, then shorter tags, then the store default.
     fn resolve(&self, locale: &Locale) -> Result<(&Catalog, String), RenderError> {
         if let Some(file) = locale.fallbacks().find_map(|tag| self.catalogs.get(tag)) {
-            return Ok((file.catalog()?, locale.to_string()));
+            return Ok((file.get()?, locale.to_string()));
         }
         let default = &self.config.defaults.locale;
         let file = default
@@ -378,7 +375,7 @@ impl Renderer {
             .find_map(|tag| self.catalogs.get(tag))
             .or_else(|| self.catalogs.values().next());
         match file {
-            Some(file) => Ok((file.catalog()?, default.to_string())),
+            Some(file) => Ok((file.get()?, default.to_string())),
             None => unreachable!("at least one locale file is embedded"),
         }
     }

@@ -347,6 +347,46 @@ impl DynamoStore {
         Err(unavailable(operation)(error))
     }
 
+    fn order_item(record: &OrderRecord) -> Result<Item, StoreError> {
+        Self::record_item(record, format!("ORDER#{}", record.order.id), "ORDER")
+    }
+
+    fn customer_item(record: &CustomerRecord) -> Result<Item, StoreError> {
+        Self::record_item(record, format!("CUSTOMER#{}", record.profile.id), "PROFILE")
+    }
+
+    /// Transaction puts for records written together; the order's only if it is new when
+    /// `(order, true)` (the first action, so a refusal is reason 0).
+    fn record_puts(
+        &self,
+        order: Option<(&OrderRecord, bool)>,
+        customer: Option<&CustomerRecord>,
+        follow_ups: &[FollowUp],
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let put = |item: Item, new_only: bool| {
+            let put = Put::builder().table_name(&self.table).set_item(Some(item));
+            let put = if new_only {
+                put.condition_expression("attribute_not_exists(pk)")
+            } else {
+                put
+            };
+            put.build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(unavailable("write together"))
+        };
+        let mut actions = Vec::new();
+        if let Some((order, new_only)) = order {
+            actions.push(put(Self::order_item(order)?, new_only)?);
+        }
+        if let Some(customer) = customer {
+            actions.push(put(Self::customer_item(customer)?, false)?);
+        }
+        for follow_up in follow_ups {
+            actions.push(put(Self::follow_up_item(follow_up)?, false)?);
+        }
+        Ok(actions)
+    }
+
     /// The statistics updates for an order: each product once, each pair of products once.
     fn purchase_actions(&self, order: &Order, delta: i64) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut seen = BTreeSet::new();
@@ -504,8 +544,7 @@ impl Store for DynamoStore {
     }
 
     async fn save_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
-        let item = Self::record_item(record, format!("CUSTOMER#{}", record.profile.id), "PROFILE")?;
-        self.put(item, "save_customer").await
+        self.put(Self::customer_item(record)?, "save_customer").await
     }
 
     async fn order(&self, id: &OrderId) -> Result<Option<OrderRecord>, StoreError> {
@@ -513,36 +552,12 @@ impl Store for DynamoStore {
     }
 
     async fn save_order(&self, record: &OrderRecord) -> Result<(), StoreError> {
-        let item = Self::record_item(record, format!("ORDER#{}", record.order.id), "ORDER")?;
-        self.put(item, "save_order").await
+        self.put(Self::order_item(record)?, "save_order").await
     }
 
     async fn save_together(&self, changes: &Changes<'_>) -> Result<(), StoreError> {
-        let mut items = Vec::new();
-        if let Some(order) = changes.order {
-            items.push(Self::record_item(order, format!("ORDER#{}", order.order.id), "ORDER")?);
-        }
-        if let Some(customer) = changes.customer {
-            items.push(Self::record_item(
-                customer,
-                format!("CUSTOMER#{}", customer.profile.id),
-                "PROFILE",
-            )?);
-        }
-        for follow_up in changes.follow_ups {
-            items.push(Self::follow_up_item(follow_up)?);
-        }
-        let mut actions = items
-            .into_iter()
-            .map(|item| {
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .build()
-                    .map(|put| TransactWriteItem::builder().put(put).build())
-                    .map_err(unavailable("save_together"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let order = changes.order.map(|order| (order, false));
+        let mut actions = self.record_puts(order, changes.customer, changes.follow_ups)?;
         if let Some((order, delta)) = changes.purchases {
             actions.extend(self.purchase_actions(order, delta)?);
         }
@@ -554,30 +569,7 @@ impl Store for DynamoStore {
 
     async fn confirm_order(&self, new: &NewOrder<'_>) -> Result<bool, StoreError> {
         let order = &new.record.order;
-        let put = |item: Item, new_only: bool| {
-            let put = Put::builder().table_name(&self.table).set_item(Some(item));
-            let put = if new_only {
-                put.condition_expression("attribute_not_exists(pk)")
-            } else {
-                put
-            };
-            put.build()
-                .map(|put| TransactWriteItem::builder().put(put).build())
-                .map_err(unavailable("confirm_order"))
-        };
-        let mut actions = vec![
-            put(
-                Self::record_item(new.record, format!("ORDER#{}", order.id), "ORDER")?,
-                true,
-            )?,
-            put(
-                Self::record_item(new.customer, format!("CUSTOMER#{}", new.customer.profile.id), "PROFILE")?,
-                false,
-            )?,
-        ];
-        for follow_up in new.follow_ups {
-            actions.push(put(Self::follow_up_item(follow_up)?, false)?);
-        }
+        let mut actions = self.record_puts(Some((new.record, true)), Some(new.customer), new.follow_ups)?;
         // One transaction for the usual order; a very large one counts its statistics after it
         // (a transaction takes at most 100 actions, and statistics need no atomicity).
         let stats = self.purchase_actions(order, 1)?;

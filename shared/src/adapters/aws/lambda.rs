@@ -317,10 +317,15 @@ fn init_logging() {
     };
 }
 
+/// A function's init: logs, then the engine with its clients, settings and templates, once.
+async fn init() -> Result<AwsEngine, lambda_runtime::Error> {
+    init_logging();
+    Ok(build(&sdk_config().await, Settings::from_env()?).await?)
+}
+
 /// Everything a step function's `main` does: JSON logs, clients once, then serve events.
 pub async fn run_step(step: Step) -> Result<(), lambda_runtime::Error> {
-    init_logging();
-    let engine = build(&sdk_config().await, Settings::from_env()?).await?;
+    let engine = init().await?;
     let engine = &engine;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| async move { handle(engine, step, event.payload).await },
@@ -330,8 +335,7 @@ pub async fn run_step(step: Step) -> Result<(), lambda_runtime::Error> {
 
 /// The unsubscribe function's `main`: the page behind a Lambda Function URL.
 pub async fn run_unsubscribe() -> Result<(), lambda_runtime::Error> {
-    init_logging();
-    let engine = build(&sdk_config().await, Settings::from_env()?).await?;
+    let engine = init().await?;
     let engine = &engine;
     lambda_http::run(lambda_http::service_fn(
         move |request: lambda_http::Request| async move {
@@ -351,8 +355,7 @@ pub async fn run_unsubscribe() -> Result<(), lambda_runtime::Error> {
 
 /// The sweeper's `main`.
 pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
-    init_logging();
-    let engine = build(&sdk_config().await, Settings::from_env()?).await?;
+    let engine = init().await?;
     let engine = &engine;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |_: lambda_runtime::LambdaEvent<Value>| async move { sweep(engine).await },
