@@ -315,13 +315,15 @@ export class TidingsStack extends Stack {
     }
 
     // ---------------------------------------------------------------- SES feedback
-    // Bounces and complaints suppress the address, opens and clicks are counted: no sending, no key.
+    // SES's report of each accepted message settles its claim and is announced as EmailSent;
+    // bounces and complaints suppress the address, opens and clicks are counted: no sending, no key.
     const sesEvents = this.asyncFunction(SES_FEEDBACK, {
       memorySize: STEP_MEMORY_MB,
       timeout: STEP_TIMEOUT,
-      description: 'tidings: SES bounces, complaints, deliveries, opens and clicks',
+      description: 'tidings: SES sends, bounces, complaints, deliveries, opens and clicks',
     });
     this.grantTable(sesEvents.role, 'SesEventsTable', [this.table.tableArn, customerIndexArn], STEP_TABLE_ACTIONS);
+    this.grantPutEvents(sesEvents.role, 'SesEventsPutEvents');
     this.ruleTo('SesEventsFeedback', sesEvents.fn, sesEvents.dlq, RULE_RETRY, {
       eventBus: this.bus,
       description: 'ses-events: SES configuration-set events',

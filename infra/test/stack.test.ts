@@ -321,13 +321,16 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     }
   });
 
-  test('ses-events: consumes SES events on the tidings bus, may not send mail or read the key', () => {
+  test('ses-events: consumes SES events on the tidings bus, announces sends, may not send mail or read the key', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['aws.ses'], 'detail-type': Match.arrayWith(['Email Bounced', 'Email Complaint Received']) },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, stack.functions[SES_FEEDBACK]), 'Arn'] } })],
     });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.ses'], 'detail-type': Match.arrayWith(['Email Sent']) },
+    });
     const actions = statementsOf(template, stack, SES_FEEDBACK).flatMap((s) => asArray<string>(s.Action));
-    expect(actions.filter((a) => /^(ses|secretsmanager|events):/.test(a))).toEqual([]);
+    expect(actions.filter((a) => /^(ses|secretsmanager|events):/.test(a))).toEqual(['events:PutEvents']);
   });
 
   test('the sweeper may only Query the due index and put events', () => {
@@ -362,7 +365,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
 
   test('events:PutEvents only on the tidings bus, only with source "tidings"; the secret only for steps', () => {
     const busArn = { 'Fn::GetAtt': [logicalId(stack, stack.bus as any), 'Arn'] };
-    for (const name of [...STEPS.map((s) => s.name), SWEEPER]) {
+    for (const name of [...STEPS.map((s) => s.name), SES_FEEDBACK, SWEEPER]) {
       const own = statementsOf(template, stack, name);
       const put = own.filter((s) => asArray<string>(s.Action).includes('events:PutEvents'));
       expect(put).toEqual([

@@ -1,7 +1,7 @@
 //! What SES tells us after sending (configuration-set events on the bus): bounces, complaints,
 //! deliveries, opens and clicks. Parsed once at the edge like store events.
 
-use crate::domain::{CustomerId, EmailAddress};
+use crate::domain::{CartId, CustomerId, EmailAddress, OrderId};
 use crate::event::EventError;
 use crate::message::MessageKey;
 use crate::signing::digest_hex;
@@ -62,6 +62,10 @@ pub struct Feedback {
     pub message_key: Option<MessageKey>,
     /// Our customer id (from the message's tags), when present.
     pub customer_id: Option<CustomerId>,
+    /// The order the message was about (from its tags), when present.
+    pub order_id: Option<OrderId>,
+    /// The cart the message was about (from its tags), when present.
+    pub cart_id: Option<CartId>,
     /// The addresses this is about (bounced or complaining recipients; otherwise the destination).
     pub recipients: Vec<EmailAddress>,
     /// Stable id of this event (SES delivers at least once): derived from SES's own identifiers.
@@ -166,6 +170,8 @@ pub fn parse_feedback(detail: &Value, envelope_time: Timestamp) -> Result<Feedba
         event_id: digest_hex(&["ses-event", &identity], 32),
         message_key: tag(detail, "message_key").and_then(|k| MessageKey::parse(&k).ok()),
         customer_id: tag(detail, "customer_id").and_then(|c| CustomerId::parse(&c).ok()),
+        order_id: tag(detail, "order_id").and_then(|o| OrderId::parse(&o).ok()),
+        cart_id: tag(detail, "cart_id").and_then(|c| CartId::parse(&c).ok()),
         ses_message_id: message_id,
         recipients,
         at,

@@ -27,14 +27,20 @@ pub trait Store: Send + Sync {
     fn save_customer(&self, record: &CustomerRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// An order, if known.
     fn order(&self, id: &OrderId) -> impl Future<Output = Result<Option<OrderRecord>, StoreError>> + Send;
-    /// Creates or replaces an order.
-    fn save_order(&self, record: &OrderRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Writes records that change together, all or nothing (one transaction on DynamoDB).
-    fn save_together(&self, changes: &Changes<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// An order (if known) with its version and the events waiting for it, in one read.
+    fn order_file(&self, id: &OrderId) -> impl Future<Output = Result<OrderFile, StoreError>> + Send;
+    /// Writes records that change together, all or nothing (one transaction on DynamoDB), and takes
+    /// `changes.claim` in the same write when given. A refused claim does not stop the changes;
+    /// its outcome is returned (`None` when no claim was asked for).
+    fn save_together(
+        &self,
+        changes: &Changes<'_>,
+    ) -> impl Future<Output = Result<Option<ClaimOutcome>, StoreError>> + Send;
     /// Records a new order with everything it changes, all or nothing: the order, the customer
-    /// (counters), the co-purchase statistics and the follow-ups it starts. False when the order
-    /// exists already (a redelivered confirmation): nothing is written then.
-    fn confirm_order(&self, new: &NewOrder<'_>) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// (counters), the co-purchase statistics, the follow-ups it starts and the claim of its
+    /// confirmation email. `Exists` when the order was recorded before (a redelivered
+    /// confirmation): nothing is written then.
+    fn confirm_order(&self, new: &NewOrder<'_>) -> impl Future<Output = Result<OrderConfirmation, StoreError>> + Send;
     /// A cart, if known.
     fn cart(&self, id: &CartId) -> impl Future<Output = Result<Option<CartRecord>, StoreError>> + Send;
     /// Creates or replaces a cart.
@@ -84,10 +90,17 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
 
-    /// Keeps an event about an order that has not arrived yet.
-    fn hold_event(&self, order: &OrderId, event: &InboundEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Takes every held event of an order, oldest first.
-    fn take_held_events(&self, order: &OrderId) -> impl Future<Output = Result<Vec<InboundEvent>, StoreError>> + Send;
+    /// Keeps an event until what it awaits (the order, or a shipment of it) arrives, bumping the
+    /// order's version so a writer that read the order before cannot miss it. False when what it
+    /// awaits arrived meanwhile: nothing is kept, and the event can be handled now.
+    fn hold_event(
+        &self,
+        order: &OrderId,
+        event: &InboundEvent,
+        awaiting: Awaiting<'_>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Forgets held events once they are being handled.
+    fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Stops all mail to an address (hard bounce, complaint).
     fn suppress(
@@ -136,10 +149,37 @@ pub trait Store: Send + Sync {
     /// The store's products and how often they were bought together.
     fn product_stats(&self) -> impl Future<Output = Result<ProductStats, StoreError>> + Send;
 
-    /// Remembers which message issued a coupon code, so an order using it can be attributed.
-    fn save_coupon(&self, coupon: &IssuedCoupon) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The message that issued a coupon code, if tidings issued it.
     fn coupon(&self, code: &str) -> impl Future<Output = Result<Option<IssuedCoupon>, StoreError>> + Send;
+}
+
+/// An order as stored, read together with the events that wait for it.
+#[derive(Clone, Debug, Default)]
+pub struct OrderFile {
+    /// The order, once confirmed.
+    pub record: Option<OrderRecord>,
+    /// Its version: 0 before anything was written about it.
+    pub version: u64,
+    /// Events that arrived before the order or their shipment, oldest first.
+    pub held: Vec<HeldEvent>,
+}
+
+/// An event kept until what it awaits arrives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeldEvent {
+    /// The store's id for it.
+    pub id: String,
+    /// The event.
+    pub event: InboundEvent,
+}
+
+/// What a held event waits for.
+#[derive(Clone, Copy, Debug)]
+pub enum Awaiting<'a> {
+    /// The order's confirmation.
+    Order,
+    /// The announcement of this shipment of the order.
+    Shipment(&'a ShipmentId),
 }
 
 /// Records written together (see `Store::save_together`).
@@ -153,6 +193,19 @@ pub struct Changes<'a> {
     pub follow_ups: &'a [FollowUp],
     /// An order to add to (`+1`) or take out of (`-1`) the co-purchase statistics.
     pub purchases: Option<(&'a Order, i64)>,
+    /// Follow-ups that no longer apply.
+    pub dropped: &'a [MessageKey],
+    /// The claim of the message these changes send, taken in the same write.
+    pub claim: Option<&'a Claim>,
+}
+
+/// What `Store::confirm_order` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderConfirmation {
+    /// The order was known: nothing written.
+    Exists,
+    /// Recorded; the confirmation's claim outcome when one was asked for.
+    Recorded(Option<ClaimOutcome>),
 }
 
 /// A confirmed order and the state that changes with it (see `Store::confirm_order`).
@@ -164,6 +217,8 @@ pub struct NewOrder<'a> {
     pub customer: &'a CustomerRecord,
     /// Messages it schedules (cross-sell, win-back, progress updates).
     pub follow_ups: &'a [FollowUp],
+    /// The claim of the confirmation email, taken in the same write.
+    pub claim: Option<&'a Claim>,
 }
 
 /// A coupon code tidings issued, and the message that carried it.
@@ -181,6 +236,11 @@ pub struct IssuedCoupon {
 pub trait Mailer: Send + Sync {
     /// Sends one message; the returned id is the provider's.
     fn send(&self, email: &OutgoingEmail) -> impl Future<Output = Result<String, SendError>> + Send;
+    /// Whether the provider itself reports every accepted message back (SES's `Send` event), which
+    /// then records it as sent and announces `EmailSent`; otherwise the engine does both at once.
+    fn reports_acceptance(&self) -> bool {
+        false
+    }
 }
 
 /// Puts tidings' own events on the bus.
@@ -327,6 +387,10 @@ pub struct OrderRecord {
     /// The tidings message whose coupon this order used (attribution).
     #[serde(default)]
     pub coupon_from: Option<MessageKey>,
+    /// The version this record was read at. A write expects the stored order still at it (and
+    /// moves it on); a held event bumps it, so nobody writes over an event it has not seen.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl OrderRecord {
@@ -395,6 +459,11 @@ pub struct Claim {
     pub cap: Option<SignedDuration>,
     /// Marketing: the consent statement the message relies on (kept with the message record).
     pub consent: Option<Consent>,
+    /// Taken straight in the `sending` state: nothing stands between the claim and the provider
+    /// call (no coupon to announce first), so there is no separate `mark_sending`.
+    pub sending: bool,
+    /// The coupon the message carries, recorded with the claim (for attribution).
+    pub coupon: Option<IssuedCoupon>,
 }
 
 /// What happened to a claim.
@@ -436,6 +505,8 @@ pub enum ClaimState {
     Sending {
         /// When the call started.
         since: Timestamp,
+        /// Until then a duplicate waits for the provider's report; after it, the outcome is unknown.
+        lease_until: Timestamp,
     },
     /// Accepted by the provider.
     Sent {
@@ -668,6 +739,12 @@ pub enum StoreError {
         /// Why it failed.
         reason: String,
     },
+    /// Another writer changed the item since it was read; handling the event again sees it.
+    #[error("{item} changed while this event was handled")]
+    Conflict {
+        /// Which item.
+        item: String,
+    },
     /// A stored item could not be read back.
     #[error("stored {item} is unreadable: {reason}")]
     Corrupt {
@@ -706,6 +783,10 @@ pub struct BusError {
 impl<T: Mailer> Mailer for std::sync::Arc<T> {
     fn send(&self, email: &OutgoingEmail) -> impl Future<Output = Result<String, SendError>> + Send {
         (**self).send(email)
+    }
+
+    fn reports_acceptance(&self) -> bool {
+        (**self).reports_acceptance()
     }
 }
 

@@ -108,7 +108,7 @@ async fn consent_given(engine: &TestEngine) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_click_post_over_http_unsubscribes_and_cancels_the_waiting_offer() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T15:00:00Z")));
     let (engine, target) = signed_up(&aws, &clock).await;
     assert!(
@@ -156,7 +156,7 @@ async fn the_page_works_in_headless_chromium_and_its_visit_unsubscribes_nobody()
         eprintln!("chromium is not installed (apt-get install chromium): page not checked in a browser");
         return;
     };
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T15:00:00Z")));
     let (engine, target) = signed_up(&aws, &clock).await;
     let port = serve(Arc::clone(&engine)).await;
@@ -209,7 +209,7 @@ fn which(program: &str) -> Result<std::path::PathBuf, ()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_complaint_suppresses_the_address_for_all_later_mail() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T15:00:00Z")));
     let engine = engine(&aws, &clock).await;
     let mut complaint = envelope(
@@ -254,7 +254,7 @@ async fn scan(aws: &AwsTest) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erasure_leaves_no_personal_data_in_the_table() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T15:00:00Z")));
     let engine = engine(&aws, &clock).await;
     let mut person = ada();
@@ -313,7 +313,7 @@ async fn an_erasure_leaves_no_personal_data_in_the_table() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_are_recorded_on_the_message_and_clicks_count_once() {
     use tidings_core::feedback::tag_value;
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     let engine = engine(&aws, &clock).await;
     deliver(

@@ -17,7 +17,7 @@ impl Bus for DiesBeforeSes {
 }
 
 /// A mailer whose process dies right after SES accepted the message.
-struct DiesAfterSes(SesMailer);
+struct DiesAfterSes(Ses);
 
 impl Mailer for DiesAfterSes {
     async fn send(&self, email: &OutgoingEmail) -> Result<String, SendError> {
@@ -39,7 +39,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_the_claim_and_before_ses_is_retried_and_sent_once() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     let healthy = engine(&aws, &clock).await;
     deliver(
@@ -94,7 +94,7 @@ async fn a_crash_after_the_claim_and_before_ses_is_retried_and_sent_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_ses_accepted_is_never_sent_twice() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     let dying = wrapped(parts(&aws, StoreConfig::sample()).await, DiesAfterSes, |b| b, &clock);
     crashing_invocation(

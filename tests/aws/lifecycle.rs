@@ -5,7 +5,7 @@ use tidings_core::ports::Clock;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_order_from_confirmation_to_the_review_request_fired_by_the_sweeper() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     let engine = engine(&aws, &clock).await;
 
@@ -109,7 +109,7 @@ async fn one_order_from_confirmation_to_the_review_request_fired_by_the_sweeper(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follow_up_whose_exit_became_true_before_it_fired_sends_nothing() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-10T15:00:00Z")));
     let engine = engine(&aws, &clock).await;
     let cart = tidings_tests::cart(
@@ -146,41 +146,56 @@ async fn a_follow_up_whose_exit_became_true_before_it_fired_sends_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_order_event_costs_a_bounded_number_of_aws_calls() {
-    let aws = tidings_tests::moto::aws_test().await;
+async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     let engine = engine(&aws, &clock).await;
-    let before = aws.moto.requests();
-    deliver(
-        &engine,
-        &clock,
-        Step::OrderConfirmed,
-        &confirmed("2026-11-02T16:05:00Z"),
-    )
-    .await;
-    let confirmed_calls = aws.moto.requests() - before;
-    let before = aws.moto.requests();
-    deliver(
-        &engine,
-        &clock,
-        Step::OrderDelivered,
-        &delivered("2026-11-05T18:40:00Z"),
-    )
-    .await;
-    let delivered_calls = aws.moto.requests() - before;
-    eprintln!("AWS calls: OrderConfirmed {confirmed_calls}, OrderDelivered {delivered_calls}");
-    // Reads, conditional writes, the claim's three states, SES, PutEvents (see the issue note).
-    // Customer read; one transaction (order, customer, statistics, follow-ups); claim with the
-    // suppression check; `sending`; SES; `sent`; EmailSent; held-events query.
-    assert!(confirmed_calls <= 8, "OrderConfirmed made {confirmed_calls} AWS calls");
-    // As above, plus the order read, the product statistics for recommendations, the coupon
-    // record and its CouponIssued event.
-    assert!(delivered_calls <= 11, "OrderDelivered made {delivered_calls} AWS calls");
+    let shipment = json!({"id": "shp-1", "carrier": "ups", "tracking_number": "1Z999AA10123456784", "shipped_at": "2026-11-03T13:00:00Z"});
+    let scan = json!({"order_id": "o-1", "shipment_id": "shp-1", "status": "out_for_delivery"});
+    let events = [
+        (Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z")),
+        (
+            Step::OrderShipped,
+            envelope(
+                "OrderShipped",
+                "2026-11-03T13:00:00Z",
+                json!({"order_id": "o-1", "shipment": shipment}),
+            ),
+        ),
+        (
+            Step::OrderShipped,
+            envelope("ShipmentUpdated", "2026-11-05T12:10:00Z", scan),
+        ),
+        (Step::OrderDelivered, delivered("2026-11-05T18:40:00Z")),
+    ];
+    let mut calls = Vec::new();
+    for (step, event) in &events {
+        clock.set(ts(event["time"].as_str().expect("time")));
+        let before = aws.moto.requests();
+        lambda::handle(&engine, *step, event.clone()).await.expect("handled");
+        let step_calls = aws.moto.requests() - before;
+        let before = aws.moto.requests();
+        report_sends(&engine).await;
+        calls.push((event["detail-type"].clone(), step_calls, aws.moto.requests() - before));
+    }
+    eprintln!("AWS calls (event, step, ses-events on SES's report): {calls:?}");
+    assert_eq!(subjects(&aws).len(), 4, "every event sent its email");
+    // Reads (customer; the order with its held events), one transaction (records, follow-ups,
+    // the claim with the suppression check), SES. The delivery confirmation carries a coupon:
+    // it also reads the product statistics for its recommendations and records and announces
+    // the coupon before a separate `sending` step.
+    let [confirmed, shipped, updated, delivered] = [0, 1, 2, 3].map(|i| calls[i].1);
+    assert!(confirmed <= 4, "OrderConfirmed made {confirmed} AWS calls");
+    assert!(shipped <= 4, "OrderShipped made {shipped} AWS calls");
+    assert!(updated <= 4, "ShipmentUpdated made {updated} AWS calls");
+    assert!(delivered <= 7, "OrderDelivered made {delivered} AWS calls");
+    // ses-events: PutEvents EmailSent, then the claim settled.
+    assert!(calls.iter().all(|(_, _, report)| *report == 2), "{calls:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn personal_data_and_claims_carry_a_ttl_and_follow_ups_are_in_the_due_index() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-10T15:00:00Z")));
     let engine = engine(&aws, &clock).await;
     let cart = tidings_tests::cart(
@@ -241,36 +256,61 @@ async fn personal_data_and_claims_carry_a_ttl_and_follow_ups_are_in_the_due_inde
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_the_bus_does_not_accept_fail_the_invocation_after_retries() {
-    let aws = tidings_tests::moto::aws_test().await;
+async fn an_email_sent_the_bus_does_not_accept_fails_the_report_which_its_retry_announces() {
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     let mut settings = aws.settings(StoreConfig::sample());
     settings.bus = "no-such-bus".into();
-    let engine = Parts::new(&aws.sdk, settings)
+    let broken = Parts::new(&aws.sdk, settings)
         .await
         .expect("parts")
-        .engine(|m| m, Arc::clone(&clock));
-    let error = lambda::handle(&engine, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
+        .engine(Ses, Arc::clone(&clock));
+    lambda::handle(&broken, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
+        .await
+        .expect("the step publishes nothing itself");
+    assert_eq!(aws.sent_mail().len(), 1);
+    let report = SES_SENDS
+        .lock()
+        .expect("SES events")
+        .pop()
+        .expect("SES reported the send");
+    let error = lambda::handle(&broken, Step::SesEvents, report.clone())
         .await
         .expect_err("EmailSent could not be published");
     assert!(error.to_string().contains("EmailSent"), "{error}");
-    // The email itself went out and is recorded as sent: the retry does not send it again.
-    assert_eq!(aws.sent_mail().len(), 1);
+    let claim = "MSG#order_confirmation#o-1";
     assert_eq!(
-        aws.attribute("MSG#order_confirmation#o-1", "CLAIM", "state")
-            .await
-            .as_deref(),
-        Some("sent")
+        aws.attribute(claim, "CLAIM", "state").await.as_deref(),
+        Some("sending"),
+        "settled only once announced"
     );
-    lambda::handle(&engine, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
-        .await
-        .expect("retry");
-    assert_eq!(aws.sent_mail().len(), 1);
+
+    // EventBridge retries the report: announced once, and the claim records SES's message id.
+    let healthy = engine(&aws, &clock).await;
+    lambda::handle(&healthy, Step::SesEvents, report).await.expect("retry");
+    let emitted = aws.emitted().await;
+    let sent: Vec<_> = emitted.iter().filter(|e| e["detail-type"] == "EmailSent").collect();
+    assert_eq!(sent.len(), 1, "{emitted:?}");
+    assert_eq!(sent[0]["detail"]["order_id"], "o-1");
+    assert_eq!(aws.attribute(claim, "CLAIM", "state").await.as_deref(), Some("sent"));
+    assert!(
+        aws.attribute(claim, "CLAIM", "provider_id")
+            .await
+            .is_some_and(|id| !id.is_empty())
+    );
+    deliver(
+        &healthy,
+        &clock,
+        Step::OrderConfirmed,
+        &confirmed("2026-11-02T16:05:00Z"),
+    )
+    .await;
+    assert_eq!(aws.sent_mail().len(), 1, "a redelivered order sends nothing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_birthday_fires_from_the_due_index_and_its_coupon_attributes_the_order_that_uses_it() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-20T15:00:00Z")));
     let engine = engine(&aws, &clock).await;
     let mut who = ada();

@@ -3,54 +3,99 @@
 
 mod compliance;
 mod crashes;
+mod holds;
 mod lifecycle;
 mod once;
 
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tidings_core::adapters::aws::lambda::{self, Parts};
 use tidings_core::adapters::aws::{DynamoStore, EventBridgeBus, SesMailer};
 use tidings_core::adapters::memory::SimClock;
 use tidings_core::config::StoreConfig;
 use tidings_core::engine::Engine;
 use tidings_core::message::Step;
-use tidings_core::ports::{Bus, Mailer};
+use tidings_core::ports::{Bus, Mailer, OutgoingEmail, SendError};
 use tidings_tests::moto::AwsTest;
 use tidings_tests::{customer, envelope, item, order, ts};
 
 /// An engine on moto with a settable clock.
-type TestEngine<M = SesMailer, B = EventBridgeBus> = Engine<DynamoStore, M, B, Arc<SimClock>>;
+type TestEngine<M = Ses, B = EventBridgeBus> = Engine<DynamoStore, M, B, Arc<SimClock>>;
+
+/// The `Send` events SES has yet to publish through the configuration set (moto publishes none).
+static SES_SENDS: Mutex<Vec<Value>> = Mutex::new(Vec::new());
+
+/// SES as deployed: the real client against moto, plus the configuration set's event destination,
+/// which reports every accepted message as an `Email Sent` event with the message's tags.
+struct Ses(SesMailer);
+
+impl Mailer for Ses {
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, SendError> {
+        let id = self.0.send(email).await?;
+        let tags: serde_json::Map<String, Value> = tidings_core::adapters::aws::message_tags(email)
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), json!([value])))
+            .collect();
+        let detail = json!({"eventType": "Send", "send": {},
+            "mail": {"messageId": id, "timestamp": email.at.to_string(), "destination": [email.to.as_str()], "tags": tags}});
+        let event = tidings_tests::ses_event("Email Sent", &email.at.to_string(), detail);
+        SES_SENDS.lock().expect("SES events").push(event);
+        Ok(id)
+    }
+
+    fn reports_acceptance(&self) -> bool {
+        self.0.reports_acceptance()
+    }
+}
+
+/// One AWS test (serialised by the harness), with no SES report left from an earlier one.
+async fn aws_test() -> AwsTest {
+    let aws = tidings_tests::moto::aws_test().await;
+    SES_SENDS.lock().expect("SES events").clear();
+    aws
+}
+
+/// Hands SES's pending `Send` events to ses-events, as the configuration set and the rule do.
+async fn report_sends<M: Mailer, B: Bus>(engine: &TestEngine<M, B>) {
+    let pending = std::mem::take(&mut *SES_SENDS.lock().expect("SES events"));
+    for event in pending {
+        lambda::handle(engine, Step::SesEvents, event)
+            .await
+            .expect("SES report handled");
+    }
+}
 
 async fn parts(aws: &AwsTest, config: StoreConfig) -> Parts {
     Parts::new(&aws.sdk, aws.settings(config)).await.expect("engine parts")
 }
 
 async fn engine(aws: &AwsTest, clock: &Arc<SimClock>) -> TestEngine {
-    parts(aws, StoreConfig::sample())
-        .await
-        .engine(|mailer| mailer, Arc::clone(clock))
+    parts(aws, StoreConfig::sample()).await.engine(Ses, Arc::clone(clock))
 }
 
 /// An engine whose mailer or bus is wrapped (failure injection).
 fn wrapped<M: Mailer, B: Bus>(
     parts: Parts,
-    mailer: impl FnOnce(SesMailer) -> M,
+    mailer: impl FnOnce(Ses) -> M,
     bus: impl FnOnce(EventBridgeBus) -> B,
     clock: &Arc<SimClock>,
 ) -> TestEngine<M, B> {
     let ports = tidings_core::engine::Ports {
         store: parts.store,
-        mailer: mailer(parts.mailer),
+        mailer: mailer(Ses(parts.mailer)),
         bus: bus(parts.bus),
         clock: Arc::clone(clock),
     };
     Engine::new(ports, parts.config, parts.renderer, parts.keys)
 }
 
-/// Delivers an envelope to a step's handler at the envelope's time, as EventBridge would.
+/// Delivers an envelope to a step's handler at the envelope's time, as EventBridge would, then
+/// SES's reports of what it accepted.
 async fn deliver<M: Mailer, B: Bus>(engine: &TestEngine<M, B>, clock: &SimClock, step: Step, event: &Value) -> Value {
     clock.set(ts(event["time"].as_str().expect("time")));
-    lambda::handle(engine, step, event.clone()).await.expect("handled")
+    let answer = lambda::handle(engine, step, event.clone()).await.expect("handled");
+    report_sends(engine).await;
+    answer
 }
 
 fn ada() -> Value {
@@ -95,6 +140,7 @@ async fn sweep_and_route<M: Mailer, B: Bus>(aws: &AwsTest, engine: &TestEngine<M
         lambda::handle(engine, step, event.clone())
             .await
             .expect("follow-up handled");
+        report_sends(engine).await;
         routed.push(event);
     }
     routed

@@ -6,7 +6,7 @@ use tidings_core::ports::{OutgoingEmail, SendError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_event_three_times_sends_one_email() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     let engine = engine(&aws, &clock).await;
     for _ in 0..3 {
@@ -29,7 +29,7 @@ async fn the_same_event_three_times_sends_one_email() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_concurrent_invocations_of_the_same_event_send_one_email() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     let engine = Arc::new(engine(&aws, &clock).await);
     let event = confirmed("2026-11-02T16:05:00Z");
@@ -47,7 +47,7 @@ async fn eight_concurrent_invocations_of_the_same_event_send_one_email() {
 
 /// Answers "throttled" for the first `failures` sends, then sends through SES.
 struct Throttled {
-    inner: SesMailer,
+    inner: Ses,
     failures: AtomicUsize,
 }
 
@@ -65,7 +65,7 @@ impl Mailer for Throttled {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ses_throttling_fails_the_invocation_for_a_retry_that_then_sends_once() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     let throttled = |inner| Throttled {
         inner,
@@ -100,7 +100,7 @@ fn lambda_runtime_diagnostic(error: lambda::HandlerError) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_ses_rejection_is_recorded_and_not_retried() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     // SES rejects mail from an identity that was never verified (MessageRejected).
     let mut config = StoreConfig::sample();
@@ -127,7 +127,7 @@ async fn a_permanent_ses_rejection_is_recorded_and_not_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_event_is_rejected_with_the_field_named() {
-    let aws = tidings_tests::moto::aws_test().await;
+    let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     let engine = engine(&aws, &clock).await;
     let mut event = confirmed("2026-11-02T16:05:00Z");

@@ -315,6 +315,8 @@ fn ses_accepting_a_message_settles_a_claim_whose_sender_died_mid_send() {
         lease: jiff::SignedDuration::from_mins(2),
         cap: None,
         consent: None,
+        sending: false,
+        coupon: None,
     };
     app.block_on(store.claim_message(&claim)).expect("claim");
     app.block_on(store.mark_sending(&key, ts("2026-11-02T10:00:00Z")))

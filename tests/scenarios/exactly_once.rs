@@ -144,6 +144,8 @@ fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
         lease: jiff::SignedDuration::from_mins(15),
         cap: None,
         consent: None,
+        sending: false,
+        coupon: None,
     };
     assert_eq!(
         app.block_on(store.claim_message(&claim("2026-11-02T16:05:00Z")))
@@ -163,10 +165,18 @@ fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
             .expect("store"),
         ClaimOutcome::Claimed
     );
-    // Once the provider is being called, no lease expiry hands the message to anyone else.
+    // Once the provider is being called, no lease expiry hands the message to anyone else: a
+    // duplicate inside the lease waits for the provider's report, one after it gives up.
     assert!(
         app.block_on(store.mark_sending(&key, tidings_tests::ts("2026-11-02T16:21:00Z")))
             .expect("store")
+    );
+    assert_eq!(
+        app.block_on(store.claim_message(&claim("2026-11-02T16:25:00Z")))
+            .expect("store"),
+        ClaimOutcome::InFlight {
+            until: tidings_tests::ts("2026-11-02T16:36:00Z")
+        }
     );
     assert_eq!(
         app.block_on(store.claim_message(&claim("2026-11-02T18:00:00Z")))

@@ -4,10 +4,12 @@ use crate::domain::{CartId, CustomerId, EmailAddress, OrderId};
 use crate::event::InboundEvent;
 use crate::message::MessageKey;
 use crate::ports::{
+    Awaiting, Changes, Consent, Engagement, EngagementKind, HeldEvent, IssuedCoupon, OrderConfirmation, OrderFile,
+};
+use crate::ports::{
     Bus, BusError, CartRecord, Claim, ClaimOutcome, ClaimState, Clock, CustomerRecord, FollowUp, Mailer, MarketingSend,
     NewOrder, OrderRecord, Outbound, OutgoingEmail, ProductStats, SendError, Store, StoreError,
 };
-use crate::ports::{Changes, Consent, Engagement, EngagementKind, IssuedCoupon};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
@@ -29,6 +31,8 @@ pub struct MemoryState {
     pub follow_ups: BTreeMap<MessageKey, FollowUp>,
     /// Events waiting for their order.
     pub held: BTreeMap<OrderId, Vec<InboundEvent>>,
+    /// Order versions (held events move them too, before the order exists).
+    pub order_versions: BTreeMap<OrderId, u64>,
     /// Suppressed addresses, lowercased (DynamoDB keys them by a hash of the lowercased address).
     pub suppressed: BTreeSet<String>,
     /// Co-purchase statistics.
@@ -45,6 +49,24 @@ pub struct MemoryState {
     pub consents: BTreeMap<MessageKey, Consent>,
     /// Coupons issued, by code.
     pub coupons: BTreeMap<String, IssuedCoupon>,
+}
+
+impl MemoryState {
+    /// Writes an order if it is still at the version it was read at (as DynamoDB's condition does).
+    fn write_order(&mut self, record: &OrderRecord) -> Result<(), StoreError> {
+        let id = &record.order.id;
+        let version = self.order_versions.entry(id.clone()).or_default();
+        if *version != record.version {
+            return Err(StoreError::Conflict {
+                item: format!("order {id}"),
+            });
+        }
+        *version += 1;
+        let mut stored = record.clone();
+        stored.version = *version;
+        self.orders.insert(id.clone(), stored);
+        Ok(())
+    }
 }
 
 /// A `Store` in memory: same semantics as DynamoDB (conditional claims, leases), no durability.
@@ -79,43 +101,72 @@ impl Store for MemoryStore {
         Ok(self.state().orders.get(id).cloned())
     }
 
-    async fn save_order(&self, record: &OrderRecord) -> Result<(), StoreError> {
-        self.state().orders.insert(record.order.id.clone(), record.clone());
-        Ok(())
+    async fn order_file(&self, id: &OrderId) -> Result<OrderFile, StoreError> {
+        let state = self.state();
+        let mut held: Vec<HeldEvent> = state
+            .held
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(|event| HeldEvent {
+                id: format!("{}#{}", event.time, event.event.detail_type()),
+                event: event.clone(),
+            })
+            .collect();
+        held.sort_by_key(|h| h.event.time);
+        Ok(OrderFile {
+            record: state.orders.get(id).cloned(),
+            version: state.order_versions.get(id).copied().unwrap_or(0),
+            held,
+        })
     }
 
-    async fn save_together(&self, changes: &Changes<'_>) -> Result<(), StoreError> {
-        let mut state = self.state();
-        if let Some(order) = changes.order {
-            state.orders.insert(order.order.id.clone(), order.clone());
+    async fn save_together(&self, changes: &Changes<'_>) -> Result<Option<ClaimOutcome>, StoreError> {
+        {
+            let mut state = self.state();
+            if let Some(order) = changes.order {
+                state.write_order(order)?;
+            }
+            if let Some(customer) = changes.customer {
+                state.customers.insert(customer.profile.id.clone(), customer.clone());
+            }
+            for key in changes.dropped {
+                state.follow_ups.remove(key);
+            }
+            for follow_up in changes.follow_ups {
+                state.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
+            }
+            if let Some((order, delta)) = changes.purchases {
+                state.stats.count(order, delta);
+            }
         }
-        if let Some(customer) = changes.customer {
-            state.customers.insert(customer.profile.id.clone(), customer.clone());
+        match changes.claim {
+            Some(claim) => self.claim_message(claim).await.map(Some),
+            None => Ok(None),
         }
-        for follow_up in changes.follow_ups {
-            state.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
-        }
-        if let Some((order, delta)) = changes.purchases {
-            state.stats.count(order, delta);
-        }
-        Ok(())
     }
 
-    async fn confirm_order(&self, new: &NewOrder<'_>) -> Result<bool, StoreError> {
-        let mut state = self.state();
-        let order = &new.record.order;
-        if state.orders.contains_key(&order.id) {
-            return Ok(false);
+    async fn confirm_order(&self, new: &NewOrder<'_>) -> Result<OrderConfirmation, StoreError> {
+        {
+            let mut state = self.state();
+            let order = &new.record.order;
+            if state.orders.contains_key(&order.id) {
+                return Ok(OrderConfirmation::Exists);
+            }
+            state.write_order(new.record)?;
+            state
+                .customers
+                .insert(new.customer.profile.id.clone(), new.customer.clone());
+            for follow_up in new.follow_ups {
+                state.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
+            }
+            state.stats.count(order, 1);
         }
-        state.orders.insert(order.id.clone(), new.record.clone());
-        state
-            .customers
-            .insert(new.customer.profile.id.clone(), new.customer.clone());
-        for follow_up in new.follow_ups {
-            state.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
-        }
-        state.stats.count(order, 1);
-        Ok(true)
+        let claimed = match new.claim {
+            Some(claim) => Some(self.claim_message(claim).await?),
+            None => None,
+        };
+        Ok(OrderConfirmation::Recorded(claimed))
     }
 
     async fn mark_cart_ordered(&self, id: &CartId, at: Timestamp) -> Result<(), StoreError> {
@@ -145,6 +196,9 @@ impl Store for MemoryStore {
             Some(ClaimState::Claimed { lease_until }) if *lease_until > claim.at => {
                 return Ok(ClaimOutcome::InFlight { until: *lease_until });
             }
+            Some(ClaimState::Sending { lease_until, .. }) if *lease_until > claim.at => {
+                return Ok(ClaimOutcome::InFlight { until: *lease_until });
+            }
             Some(ClaimState::Sending { .. }) => return Ok(ClaimOutcome::OutcomeUnknown),
             _ => {}
         }
@@ -167,21 +221,30 @@ impl Store for MemoryStore {
         if let Some(consent) = &claim.consent {
             state.consents.insert(claim.key.clone(), consent.clone());
         }
-        state.claims.insert(
-            claim.key.clone(),
-            ClaimState::Claimed {
-                lease_until: claim.at + claim.lease,
-            },
-        );
+        if let Some(coupon) = &claim.coupon {
+            state.coupons.insert(coupon.code.clone(), coupon.clone());
+        }
+        let lease_until = claim.at + claim.lease;
+        let taken = if claim.sending {
+            ClaimState::Sending {
+                since: claim.at,
+                lease_until,
+            }
+        } else {
+            ClaimState::Claimed { lease_until }
+        };
+        state.claims.insert(claim.key.clone(), taken);
         Ok(ClaimOutcome::Claimed)
     }
 
     async fn mark_sending(&self, key: &MessageKey, at: Timestamp) -> Result<bool, StoreError> {
         let mut state = self.state();
-        if !matches!(state.claims.get(key), Some(ClaimState::Claimed { .. })) {
+        let Some(&ClaimState::Claimed { lease_until }) = state.claims.get(key) else {
             return Ok(false);
-        }
-        state.claims.insert(key.clone(), ClaimState::Sending { since: at });
+        };
+        state
+            .claims
+            .insert(key.clone(), ClaimState::Sending { since: at, lease_until });
         Ok(true)
     }
 
@@ -258,19 +321,43 @@ impl Store for MemoryStore {
         Ok(due)
     }
 
-    async fn hold_event(&self, order: &OrderId, event: &InboundEvent) -> Result<(), StoreError> {
+    async fn hold_event(
+        &self,
+        order: &OrderId,
+        event: &InboundEvent,
+        awaiting: Awaiting<'_>,
+    ) -> Result<bool, StoreError> {
         let mut state = self.state();
+        let arrived = match (awaiting, state.orders.get(order)) {
+            (Awaiting::Order, record) => record.is_some(),
+            (Awaiting::Shipment(shipment), Some(record)) => record.shipment(shipment).is_some(),
+            (Awaiting::Shipment(_), None) => false,
+        };
+        if arrived {
+            return Ok(false);
+        }
         let held = state.held.entry(order.clone()).or_default();
         if !held.contains(event) {
             held.push(event.clone());
         }
-        Ok(())
+        let version = state.order_versions.entry(order.clone()).or_default();
+        *version += 1;
+        let version = *version;
+        if let Some(record) = state.orders.get_mut(order) {
+            record.version = version;
+        }
+        Ok(true)
     }
 
-    async fn take_held_events(&self, order: &OrderId) -> Result<Vec<InboundEvent>, StoreError> {
-        let mut events = self.state().held.remove(order).unwrap_or_default();
-        events.sort_by_key(|e| e.time);
-        Ok(events)
+    async fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if let Some(events) = state.held.get_mut(order) {
+            events.retain(|event| !held.iter().any(|h| &h.event == event));
+            if events.is_empty() {
+                state.held.remove(order);
+            }
+        }
+        Ok(())
     }
 
     async fn suppress(&self, email: &EmailAddress, _reason: &str, _at: Timestamp) -> Result<(), StoreError> {
@@ -354,6 +441,7 @@ impl Store for MemoryStore {
         for order in &customer.orders {
             state.orders.remove(order);
             state.held.remove(order);
+            state.order_versions.remove(order);
         }
         for cart in &customer.carts {
             state.carts.remove(cart);
@@ -364,11 +452,6 @@ impl Store for MemoryStore {
 
     async fn product_stats(&self) -> Result<ProductStats, StoreError> {
         Ok(self.state().stats.clone())
-    }
-
-    async fn save_coupon(&self, coupon: &IssuedCoupon) -> Result<(), StoreError> {
-        self.state().coupons.insert(coupon.code.clone(), coupon.clone());
-        Ok(())
     }
 
     async fn coupon(&self, code: &str) -> Result<Option<IssuedCoupon>, StoreError> {

@@ -7,6 +7,7 @@ mod recommend;
 mod schedule;
 mod slot;
 
+use crate::ports::{Awaiting, HeldEvent, OrderConfirmation, OrderFile};
 pub use customer::merge as merge_customer;
 pub use recommend::{MAX_RECOMMENDATIONS, recommend};
 pub use slot::next_slot;
@@ -119,6 +120,16 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// A follow-up was stored.
+    fn scheduled(follow_up: &FollowUp) -> Self {
+        Self::Scheduled {
+            key: follow_up.key.clone(),
+            due: follow_up.due_at,
+        }
+    }
+}
+
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -192,6 +203,38 @@ enum Prepared {
     Skip(String),
     /// Not yet: a fresh wait until then (a click restarted a win-back's quiet period).
     Postpone(Timestamp),
+}
+
+/// Held events a newly arrived order or shipment lets through.
+type Release = (OrderId, Vec<HeldEvent>);
+
+/// How often an event is handled again when the order changed while it was handled.
+const CONFLICT_TRIES: u32 = 3;
+
+/// A message rendered and ready to claim: what the claim, the send and a deferral need.
+struct Composed {
+    follow_up: FollowUp,
+    stored: bool,
+    claim: Claim,
+    email: OutgoingEmail,
+    coupon: Option<Coupon>,
+    zone: jiff::tz::TimeZone,
+}
+
+/// What composing a message came to: ready to claim and send, or already settled.
+enum Composition {
+    Ready(Box<Composed>),
+    Settled(Outcome),
+}
+
+impl Composition {
+    /// The claim to take with the caller's writes, when there is a message to send.
+    fn claim(&self) -> Option<&Claim> {
+        match self {
+            Self::Ready(composed) => Some(&composed.claim),
+            Self::Settled(_) => None,
+        }
+    }
 }
 
 impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
@@ -278,7 +321,21 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
             Event::CustomerRedacted(redacted) => out.push(self.erase(&redacted.customer_id).await?),
             Event::SesFeedback(feedback) => out.extend(self.feedback(feedback).await?),
-            Event::OrderConfirmed(order) => out.extend(self.order_confirmed(order, at).await?),
+            Event::OrderConfirmed(order) => {
+                let mut tries = 1;
+                loop {
+                    match self.order_confirmed(order, at).await {
+                        Err(EngineError::Store(StoreError::Conflict { item })) if tries < CONFLICT_TRIES => {
+                            tracing::info!(item, "changed while handled; handling again");
+                            tries += 1;
+                        }
+                        result => {
+                            out.extend(result?);
+                            break;
+                        }
+                    }
+                }
+            }
             Event::CartUpdated(cart) | Event::CartAbandoned(cart) => out.extend(self.cart_updated(cart, at).await?),
             Event::FollowUpDue(due) => return self.fire(&due.key).await,
             _ => out.extend(self.order_events(Some(event), None, at).await?),
@@ -487,6 +544,27 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 // SES's own word that it accepted the message settles a claim whose sender died
                 // before recording the answer.
                 if let Some(key) = &feedback.message_key {
+                    // Announced before settling: a failed publish is retried with the event, and a
+                    // redelivered report at worst announces twice (consumers key on message_key).
+                    if let Some(customer_id) = feedback
+                        .customer_id
+                        .as_ref()
+                        .filter(|_| self.ports.mailer.reports_acceptance())
+                    {
+                        let sent = EmailSent {
+                            message_key: key.clone(),
+                            kind: key.kind(),
+                            category: key.kind().category(),
+                            customer_id: customer_id.clone(),
+                            order_id: feedback.order_id.clone(),
+                            cart_id: feedback.cart_id.clone(),
+                            ses_message_id: feedback.ses_message_id.clone(),
+                        };
+                        self.ports
+                            .bus
+                            .publish(&[outbound(at, Emitted::EmailSent(sent))])
+                            .await?;
+                    }
                     store.settle_sending(key, &feedback.ses_message_id, at).await?;
                     out.push(Outcome::Recorded {
                         what: format!("SES accepted {key}"),
@@ -551,7 +629,21 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     async fn order_confirmed(&self, order: &Order, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
         let store = &self.ports.store;
         let mut out = Vec::new();
+        let file = store.order_file(&order.id).await?;
         let (stored, customer) = self.merge_profile(&order.customer, at, false, &mut out).await?;
+        let id = &order.customer.id;
+        let subject = Subject::Order {
+            order_id: order.id.clone(),
+        };
+        let confirmation = self.follow_up(
+            MessageKey::new(MessageKind::OrderConfirmation, order.id.as_str(), &[]),
+            id,
+            subject.clone(),
+            at,
+        );
+        if file.record.is_some() {
+            return self.confirmed_again(confirmation, stored, customer, out).await;
+        }
         // An order that used a tidings coupon is attributed to the message that carried it.
         let coupon_from = match &order.coupon_code {
             Some(code) => store.coupon(code.as_str().trim()).await?.map(|c| c.key),
@@ -567,6 +659,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             reviewed_at: None,
             returned: false,
             coupon_from,
+            version: file.version,
         };
         let mut counted = customer.clone();
         counted.orders_confirmed += 1;
@@ -583,10 +676,6 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 .filter_map(|i| i.category.as_ref())
                 .map(|c| c.as_str().trim().to_owned()),
         );
-        let id = &order.customer.id;
-        let subject = Subject::Order {
-            order_id: order.id.clone(),
-        };
         let cross_sell_due = at + hours(self.config.timing.cross_sell_after_hours);
         let mut follow_ups = vec![
             self.follow_up(
@@ -603,42 +692,57 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         {
             follow_ups.push(self.progress_follow_up(&record, 1));
         }
-        // One write for the order and all it changes; a redelivered confirmation writes nothing
-        // (the order exists) but still finishes the confirmation email, which is idempotent.
+        // One write for the order, all it changes and the confirmation's claim.
+        let composition = self
+            .compose(
+                confirmation.clone(),
+                false,
+                KnownRecords {
+                    customer: Some(counted.clone()),
+                    order: Some(record.clone()),
+                },
+            )
+            .await?;
         let new = NewOrder {
             record: &record,
             customer: &counted,
             follow_ups: &follow_ups,
+            claim: composition.claim(),
         };
-        let known = if store.confirm_order(&new).await? {
-            if let Some(cart_id) = &order.cart_id {
-                store.mark_cart_ordered(cart_id, at).await?;
+        match store.confirm_order(&new).await? {
+            OrderConfirmation::Recorded(claimed) => {
+                if let Some(cart_id) = &order.cart_id {
+                    store.mark_cart_ordered(cart_id, at).await?;
+                }
+                out.extend(follow_ups.iter().map(Outcome::scheduled));
+                out.push(self.finish(composition, claimed).await?);
             }
-            out.extend(follow_ups.into_iter().map(|f| Outcome::Scheduled {
-                key: f.key,
-                due: f.due_at,
-            }));
-            KnownRecords {
-                customer: Some(counted),
-                order: Some(record),
+            OrderConfirmation::Exists => {
+                return self.confirmed_again(confirmation, stored, customer, out).await;
             }
-        } else {
-            if stored.as_ref() != Some(&customer) {
-                store.save_customer(&customer).await?;
-            }
-            KnownRecords {
-                customer: Some(customer),
-                order: None,
-            }
+        }
+        let held = (order.id.clone(), file.held);
+        out.extend(self.order_events(None, Some(held), at).await?);
+        Ok(out)
+    }
+
+    /// A redelivered confirmation writes nothing about the order but still finishes its email,
+    /// which is idempotent.
+    async fn confirmed_again(
+        &self,
+        confirmation: FollowUp,
+        stored: Option<CustomerRecord>,
+        customer: CustomerRecord,
+        mut out: Vec<Outcome>,
+    ) -> Result<Vec<Outcome>, EngineError> {
+        if stored.as_ref() != Some(&customer) {
+            self.ports.store.save_customer(&customer).await?;
+        }
+        let known = KnownRecords {
+            customer: Some(customer),
+            order: None,
         };
-        let confirmation = self.follow_up(
-            MessageKey::new(MessageKind::OrderConfirmation, order.id.as_str(), &[]),
-            id,
-            subject,
-            at,
-        );
         out.push(self.attempt(confirmation, false, known).await?);
-        out.extend(self.order_events(None, Some(&order.id), at).await?);
         Ok(out)
     }
 
@@ -647,16 +751,18 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     async fn order_events(
         &self,
         first: Option<&InboundEvent>,
-        release: Option<&OrderId>,
+        release: Option<(OrderId, Vec<HeldEvent>)>,
         now: Timestamp,
     ) -> Result<Vec<Outcome>, EngineError> {
         let orphan_after = hours(self.config.timing.orphan_after_hours);
         let mut queue: std::collections::VecDeque<InboundEvent> = first.cloned().into_iter().collect();
-        let mut release = release.cloned();
+        let mut release = release;
         let mut out = Vec::new();
         loop {
-            if let Some(order_id) = release.take() {
-                for held in self.ports.store.take_held_events(&order_id).await? {
+            if let Some((order_id, held)) = release.take() {
+                // Forgotten first: one that still waits (a scan of another shipment) is held again.
+                self.ports.store.forget_held(&order_id, &held).await?;
+                for held in held.into_iter().map(|h| h.event) {
                     if held.time + orphan_after < now {
                         tracing::warn!(order_id = %order_id, detail_type = held.event.detail_type(), event_time = %held.time, "orphan event dropped: its order arrived too late");
                         out.push(Outcome::Ignored {
@@ -676,22 +782,54 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         }
     }
 
-    /// One event about an existing order (held until it arrives). Returns the order whose held
-    /// events may now be processed (a shipment was announced).
-    async fn order_event(&self, event: &InboundEvent) -> Result<(Vec<Outcome>, Option<OrderId>), EngineError> {
-        let store = &self.ports.store;
+    /// One event about an existing order (held until it arrives), read afresh and handled again
+    /// when the order changed meanwhile. Returns the held events a shipment announcement released.
+    async fn order_event(&self, event: &InboundEvent) -> Result<(Vec<Outcome>, Option<Release>), EngineError> {
         let Some(order_id) = event.event.awaited_order() else {
             let reason = format!("{} needs no action", event.event.detail_type());
             return Ok((vec![Outcome::Ignored { reason }], None));
         };
-        let Some(mut record) = store.order(order_id).await? else {
-            store.hold_event(order_id, event).await?;
-            return Ok((
-                vec![Outcome::Held {
-                    order_id: order_id.clone(),
-                }],
-                None,
-            ));
+        let mut tries = 1;
+        loop {
+            let file = self.ports.store.order_file(order_id).await?;
+            match self.order_event_on(event, order_id, file).await {
+                Err(EngineError::Store(StoreError::Conflict { item })) if tries < CONFLICT_TRIES => {
+                    tracing::info!(item, "changed while handled; handling again");
+                    tries += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Holds `event` until what it awaits arrives; a conflict when that arrived meanwhile.
+    async fn hold(
+        &self,
+        order_id: &OrderId,
+        event: &InboundEvent,
+        awaiting: Awaiting<'_>,
+    ) -> Result<Outcome, EngineError> {
+        if !self.ports.store.hold_event(order_id, event, awaiting).await? {
+            return Err(StoreError::Conflict {
+                item: format!("order {order_id}"),
+            }
+            .into());
+        }
+        Ok(Outcome::Held {
+            order_id: order_id.clone(),
+        })
+    }
+
+    async fn order_event_on(
+        &self,
+        event: &InboundEvent,
+        order_id: &OrderId,
+        file: OrderFile,
+    ) -> Result<(Vec<Outcome>, Option<Release>), EngineError> {
+        let store = &self.ports.store;
+        let OrderFile { record, held, .. } = file;
+        let Some(mut record) = record else {
+            return Ok((vec![self.hold(order_id, event, Awaiting::Order).await?], None));
         };
         let mut release = None;
         let at = event.time;
@@ -699,9 +837,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let mut out = Vec::new();
         match &event.event {
             Event::OrderCancelled(cancel) => {
-                // Recorded once, all together: the cancellation, the statistics without the order,
-                // the customer's standing orders and the lapse that now counts from the latest one
-                // still standing (or the signup).
+                let key = MessageKey::new(MessageKind::OrderCancellation, order_id.as_str(), &[]);
+                let subject = Subject::Order {
+                    order_id: order_id.clone(),
+                };
+                let cancellation = self.follow_up(key, &customer_id, subject, at);
+                // Recorded once, all together with the email's claim: the cancellation, the
+                // statistics without the order, the customer's standing orders and the lapse that
+                // now counts from the latest one still standing (or the signup).
                 if record.cancelled.is_none() {
                     record.cancelled = Some((at, cancel.reason.clone()));
                     let mut customer = store.customer(&customer_id).await?;
@@ -719,50 +862,52 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         lapse = since.map(|since| self.lapse_from(customer, latest.as_ref().map(|(id, _)| id), since));
                     }
                     let follow_ups: Vec<FollowUp> = lapse.into_iter().collect();
-                    store
-                        .save_together(&Changes {
-                            order: Some(&record),
-                            customer: customer.as_ref(),
-                            follow_ups: &follow_ups,
-                            purchases: Some((&record.order, -1)),
-                        })
-                        .await?;
-                    out.extend(follow_ups.into_iter().map(|f| Outcome::Scheduled {
-                        key: f.key,
-                        due: f.due_at,
-                    }));
+                    out.extend(follow_ups.iter().map(Outcome::scheduled));
+                    let changes = Changes {
+                        order: Some(&record),
+                        customer: customer.as_ref(),
+                        follow_ups: &follow_ups,
+                        purchases: Some((&record.order, -1)),
+                        ..Changes::default()
+                    };
+                    let known = KnownRecords {
+                        customer: customer.clone(),
+                        order: Some(record.clone()),
+                    };
+                    out.push(self.save_and_attempt(changes, cancellation, known).await?);
+                } else {
+                    out.push(self.attempt(cancellation, false, record.known()).await?);
                 }
-                let key = MessageKey::new(MessageKind::OrderCancellation, order_id.as_str(), &[]);
-                let subject = Subject::Order {
-                    order_id: order_id.clone(),
-                };
-                out.push(
-                    self.attempt(self.follow_up(key, &customer_id, subject, at), false, record.known())
-                        .await?,
-                );
             }
             Event::OrderShipped(shipped) => {
                 let shipment = &shipped.shipment;
-                if record.shipment(&shipment.id).is_none() {
-                    record.shipments.push(ShipmentRecord {
-                        shipment: shipment.clone(),
-                        scans: vec![],
-                    });
-                    store.save_order(&record).await?;
-                    out.extend(self.watch_for_stall(&record, &shipment.id, 0, at).await?);
-                }
                 let key = MessageKey::new(MessageKind::ShippingConfirmation, shipment.id.as_str(), &[]);
                 let subject = Subject::Shipment {
                     order_id: order_id.clone(),
                     shipment_id: shipment.id.clone(),
                     status: None,
                 };
-                out.push(
-                    self.attempt(self.follow_up(key, &customer_id, subject, at), false, record.known())
-                        .await?,
-                );
+                let confirmation = self.follow_up(key, &customer_id, subject, at);
+                if record.shipment(&shipment.id).is_none() {
+                    record.shipments.push(ShipmentRecord {
+                        shipment: shipment.clone(),
+                        scans: vec![],
+                    });
+                    let (watch, _) = self.stall_watch(&record, &shipment.id, 0, at);
+                    out.push(Outcome::scheduled(&watch));
+                    let changes = Changes {
+                        order: Some(&record),
+                        follow_ups: std::slice::from_ref(&watch),
+                        ..Changes::default()
+                    };
+                    out.push(self.save_and_attempt(changes, confirmation, record.known()).await?);
+                } else {
+                    out.push(self.attempt(confirmation, false, record.known()).await?);
+                }
                 // Scans that arrived before the shipment announcement can be handled now.
-                release = Some(order_id.clone());
+                if !held.is_empty() {
+                    release = Some((order_id.clone(), held));
+                }
             }
             Event::ShipmentUpdated(update) => {
                 let Some(index) = record
@@ -770,13 +915,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     .iter()
                     .position(|s| s.shipment.id == update.shipment_id)
                 else {
-                    store.hold_event(order_id, event).await?;
-                    return Ok((
-                        vec![Outcome::Held {
-                            order_id: order_id.clone(),
-                        }],
-                        None,
-                    ));
+                    let held = self
+                        .hold(order_id, event, Awaiting::Shipment(&update.shipment_id))
+                        .await?;
+                    return Ok((vec![held], None));
                 };
                 let scan = Scan {
                     at,
@@ -785,15 +927,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     location: update.location.clone(),
                     estimated_delivery: update.estimated_delivery,
                 };
-                let scans = &mut record.shipments[index].scans;
-                if !scans.contains(&scan) {
-                    scans.push(scan);
-                    let count = u32::try_from(scans.len()).unwrap_or(u32::MAX);
-                    record.returned |= update.status == ShipmentStatus::ReturnedToSender;
-                    store.save_order(&record).await?;
-                    out.extend(self.watch_for_stall(&record, &update.shipment_id, count, at).await?);
-                }
-                if update.status != ShipmentStatus::InTransit {
+                let message = (update.status != ShipmentStatus::InTransit).then(|| {
                     let key = MessageKey::new(
                         MessageKind::ShipmentUpdate,
                         update.shipment_id.as_str(),
@@ -804,20 +938,43 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         shipment_id: update.shipment_id.clone(),
                         status: Some(update.status),
                     };
-                    out.push(
-                        self.attempt(self.follow_up(key, &customer_id, subject, at), false, record.known())
-                            .await?,
-                    );
+                    self.follow_up(key, &customer_id, subject, at)
+                });
+                let scans = &mut record.shipments[index].scans;
+                if scans.contains(&scan) {
+                    if let Some(message) = message {
+                        out.push(self.attempt(message, false, record.known()).await?);
+                    }
+                } else {
+                    scans.push(scan);
+                    let count = u32::try_from(scans.len()).unwrap_or(u32::MAX);
+                    record.returned |= update.status == ShipmentStatus::ReturnedToSender;
+                    let (watch, dropped) = self.stall_watch(&record, &update.shipment_id, count, at);
+                    out.push(Outcome::scheduled(&watch));
+                    let changes = Changes {
+                        order: Some(&record),
+                        follow_ups: std::slice::from_ref(&watch),
+                        dropped: dropped.as_slice(),
+                        ..Changes::default()
+                    };
+                    match message {
+                        Some(message) => out.push(self.save_and_attempt(changes, message, record.known()).await?),
+                        None => {
+                            store.save_together(&changes).await?;
+                        }
+                    }
                 }
             }
             Event::OrderDelivered(_) => {
                 let subject = Subject::Order {
                     order_id: order_id.clone(),
                 };
+                let key = MessageKey::new(MessageKind::DeliveryConfirmation, order_id.as_str(), &[]);
+                let confirmation = self.follow_up(key, &customer_id, subject.clone(), at);
                 let mut reward = None;
                 let mut customer = None;
-                // Counted once: the order, the customer's delivered orders and the review request
-                // are written together on the first delivery event.
+                // Counted once: the order, the customer's delivered orders, the review request and
+                // the confirmation's claim are written together on the first delivery event.
                 if record.delivered_at.is_none() {
                     record.delivered_at = Some(at);
                     customer = store.customer(&customer_id).await?;
@@ -840,37 +997,39 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     }
                     let review_due = at + hours(self.config.timing.review_request_after_hours);
                     let key = MessageKey::new(MessageKind::ReviewRequest, order_id.as_str(), &[]);
-                    let review = self.follow_up(key, &customer_id, subject.clone(), review_due);
-                    let follow_ups: Vec<FollowUp> = std::iter::once(review.clone()).chain(reward.clone()).collect();
-                    store
-                        .save_together(&Changes {
-                            order: Some(&record),
-                            customer: customer.as_ref(),
-                            follow_ups: &follow_ups,
-                            purchases: None,
-                        })
-                        .await?;
-                    out.push(Outcome::Scheduled {
-                        key: review.key,
-                        due: review.due_at,
-                    });
+                    let review = self.follow_up(key, &customer_id, subject, review_due);
+                    out.push(Outcome::scheduled(&review));
+                    let follow_ups: Vec<FollowUp> = std::iter::once(review).chain(reward.clone()).collect();
+                    let changes = Changes {
+                        order: Some(&record),
+                        customer: customer.as_ref(),
+                        follow_ups: &follow_ups,
+                        ..Changes::default()
+                    };
+                    let known = KnownRecords {
+                        customer: customer.clone(),
+                        order: Some(record.clone()),
+                    };
+                    out.push(self.save_and_attempt(changes, confirmation, known).await?);
+                } else {
+                    out.push(self.attempt(confirmation, false, record.known()).await?);
                 }
-                let known = || KnownRecords {
-                    customer: customer.clone(),
-                    order: Some(record.clone()),
-                };
-                let key = MessageKey::new(MessageKind::DeliveryConfirmation, order_id.as_str(), &[]);
-                out.push(
-                    self.attempt(self.follow_up(key, &customer_id, subject, at), false, known())
-                        .await?,
-                );
                 if let Some(reward) = reward {
-                    out.push(self.attempt(reward, true, known()).await?);
+                    let known = KnownRecords {
+                        customer,
+                        order: Some(record.clone()),
+                    };
+                    out.push(self.attempt(reward, true, known).await?);
                 }
             }
             Event::ReviewSubmitted(_) if record.reviewed_at.is_none() => {
                 record.reviewed_at = Some(at);
-                store.save_order(&record).await?;
+                store
+                    .save_together(&Changes {
+                        order: Some(&record),
+                        ..Changes::default()
+                    })
+                    .await?;
             }
             _ => {}
         }
@@ -987,6 +1146,51 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
 
     /// Re-checks, gates (suppression, consent, quiet hours, cap), claims, renders and sends one message.
     async fn attempt(&self, follow_up: FollowUp, stored: bool, known: KnownRecords) -> Result<Outcome, EngineError> {
+        let composition = self.compose(follow_up, stored, known).await?;
+        self.finish(composition, None).await
+    }
+
+    /// Sends a composed message given the outcome of its claim, taken with the caller's writes
+    /// (`None`: not taken yet, so it is taken now).
+    async fn finish(&self, composition: Composition, claimed: Option<ClaimOutcome>) -> Result<Outcome, EngineError> {
+        match composition {
+            Composition::Settled(outcome) => Ok(outcome),
+            Composition::Ready(composed) => {
+                let claimed = match claimed {
+                    Some(claimed) => claimed,
+                    None => self.ports.store.claim_message(&composed.claim).await?,
+                };
+                self.deliver(*composed, claimed).await
+            }
+        }
+    }
+
+    /// Sends a message whose claim is taken in the same write as `changes` (one transaction).
+    async fn save_and_attempt(
+        &self,
+        changes: Changes<'_>,
+        follow_up: FollowUp,
+        known: KnownRecords,
+    ) -> Result<Outcome, EngineError> {
+        let composition = self.compose(follow_up, false, known).await?;
+        let claimed = self
+            .ports
+            .store
+            .save_together(&Changes {
+                claim: composition.claim(),
+                ..changes
+            })
+            .await?;
+        self.finish(composition, claimed).await
+    }
+
+    /// Re-checks and gates a message (suppression aside, which the claim checks), then renders it.
+    async fn compose(
+        &self,
+        follow_up: FollowUp,
+        stored: bool,
+        known: KnownRecords,
+    ) -> Result<Composition, EngineError> {
         let store = &self.ports.store;
         let now = self.ports.clock.now();
         let key = follow_up.key.clone();
@@ -996,27 +1200,31 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         if now > follow_up.expires_at {
             return self
                 .skip(&follow_up, stored, format!("expired at {}", follow_up.expires_at))
-                .await;
+                .await
+                .map(Composition::Settled);
         }
         let ready = match self.prepare(&follow_up, known).await? {
             Prepared::Ready(ready) => ready,
-            Prepared::Skip(reason) => return self.skip(&follow_up, stored, reason).await,
+            Prepared::Skip(reason) => return self.skip(&follow_up, stored, reason).await.map(Composition::Settled),
             Prepared::Postpone(until) => {
                 let postponed = self.follow_up(key.clone(), &follow_up.customer_id, follow_up.subject.clone(), until);
                 self.ports.store.schedule(&postponed).await?;
-                return Ok(Outcome::Deferred { key, until });
+                return Ok(Composition::Settled(Outcome::Deferred { key, until }));
             }
         };
         let profile = &ready.customer.profile;
         let tags: Vec<&str> = profile.tags.iter().map(|t| t.as_str().trim()).collect();
         if let Some(reason) = self.config.kinds.get(&kind).and_then(|rule| rule.excludes(&tags)) {
-            return self.skip(&follow_up, stored, reason).await;
+            return self.skip(&follow_up, stored, reason).await.map(Composition::Settled);
         }
         let zone = profile.time_zone.as_ref().unwrap_or(&self.config.defaults.time_zone);
         let consent = self.marketing_consent(&ready.customer);
         if marketing {
             if consent.is_none() {
-                return self.skip(&follow_up, stored, "no marketing consent").await;
+                return self
+                    .skip(&follow_up, stored, "no marketing consent")
+                    .await
+                    .map(Composition::Settled);
             }
             let last = store
                 .last_marketing(&profile.id)
@@ -1025,7 +1233,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 .map(|last| last.at);
             let slot = next_slot(now, zone.tz(), &self.config.marketing, last, self.config.cap_window());
             if slot > now {
-                return self.defer(follow_up, stored, slot).await;
+                return self.defer(follow_up, stored, slot).await.map(Composition::Settled);
             }
         }
 
@@ -1088,6 +1296,20 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             &rendered,
         );
 
+        let email = OutgoingEmail {
+            key: key.clone(),
+            kind,
+            category: kind.category(),
+            to: profile.email.clone(),
+            from: self.config.sender.from_address.clone(),
+            customer_id: profile.id.clone(),
+            order_id: ready.order.as_ref().map(|o| o.order.id.clone()),
+            cart_id: ready.cart.as_ref().map(|(cart, _)| cart.id.clone()),
+            locale: rendered.locale.clone(),
+            subject: rendered.subject.clone(),
+            at: now,
+            raw,
+        };
         let claim = Claim {
             key: key.clone(),
             customer_id: profile.id.clone(),
@@ -1096,17 +1318,43 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             lease: CLAIM_LEASE,
             cap: marketing.then(|| self.config.cap_window()),
             consent: if marketing { consent } else { None },
+            // A coupon is announced between the claim and the send; a crash there must leave the
+            // claim to be taken over, so only then is `sending` a second step.
+            sending: coupon.is_none(),
+            coupon: coupon.as_ref().map(|coupon| IssuedCoupon {
+                code: coupon.code.clone(),
+                key,
+                expires_at: coupon.expires_at,
+            }),
         };
-        match store.claim_message(&claim).await? {
+        Ok(Composition::Ready(Box::new(Composed {
+            follow_up,
+            stored,
+            claim,
+            email,
+            coupon,
+            zone: zone.tz().clone(),
+        })))
+    }
+
+    /// Acts on the claim of a composed message: sends it when the claim is ours.
+    async fn deliver(&self, composed: Composed, claimed: ClaimOutcome) -> Result<Outcome, EngineError> {
+        let store = &self.ports.store;
+        let Composed {
+            follow_up,
+            stored,
+            claim,
+            email,
+            coupon,
+            zone,
+        } = composed;
+        let key = claim.key;
+        let kind = key.kind();
+        let now = claim.at;
+        match claimed {
             ClaimOutcome::Claimed => {}
             ClaimOutcome::CapReached { last } => {
-                let slot = next_slot(
-                    now,
-                    zone.tz(),
-                    &self.config.marketing,
-                    Some(last),
-                    self.config.cap_window(),
-                );
+                let slot = next_slot(now, &zone, &self.config.marketing, Some(last), self.config.cap_window());
                 return self.defer(follow_up, stored, slot).await;
             }
             // Checked with the claim, in the same write (rule 3: nothing to a bounced address).
@@ -1118,7 +1366,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             ClaimOutcome::AlreadySent => return self.skip(&follow_up, stored, "already sent (duplicate)").await,
             ClaimOutcome::AlreadyFailed => return self.skip(&follow_up, stored, "failed permanently before").await,
             // Another invocation is on it. Look again when its lease ends: by then it has sent the
-            // message, or it died before calling the provider and the claim can be taken over.
+            // message (or SES has reported it), or it died before calling the provider and the
+            // claim can be taken over.
             ClaimOutcome::InFlight { until } => return self.defer(follow_up, stored, until).await,
             ClaimOutcome::OutcomeUnknown => {
                 tracing::error!(message_key = %key, "an earlier send got no answer from the provider; not sending again");
@@ -1134,43 +1383,29 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
 
         if let Some(coupon) = &coupon {
             // The code must exist in the store before the customer can read it.
-            let issued = outbound(now, Emitted::CouponIssued(coupon.event(&profile.id, &key)));
-            let record = IssuedCoupon {
-                code: coupon.code.clone(),
-                key: key.clone(),
-                expires_at: coupon.expires_at,
-            };
-            let announced = match store.save_coupon(&record).await {
-                Ok(()) => self.ports.bus.publish(&[issued]).await.map_err(EngineError::from),
-                Err(error) => Err(error.into()),
-            };
-            if let Err(error) = announced {
+            let issued = outbound(now, Emitted::CouponIssued(coupon.event(&email.customer_id, &key)));
+            if let Err(error) = self.ports.bus.publish(&[issued]).await {
                 store.release_claim(&key).await?;
-                return Err(error);
+                return Err(error.into());
             }
         }
 
-        if !store.mark_sending(&key, now).await? {
+        if !claim.sending && !store.mark_sending(&key, now).await? {
             return self
                 .skip(&follow_up, stored, "claim was taken over before sending")
                 .await;
         }
-        let email = OutgoingEmail {
-            key: key.clone(),
-            kind,
-            category: kind.category(),
-            to: profile.email.clone(),
-            from: self.config.sender.from_address.clone(),
-            customer_id: profile.id.clone(),
-            order_id: ready.order.as_ref().map(|o| o.order.id.clone()),
-            cart_id: ready.cart.as_ref().map(|(cart, _)| cart.id.clone()),
-            locale: rendered.locale.clone(),
-            subject: rendered.subject.clone(),
-            at: now,
-            raw,
-        };
         match self.ports.mailer.send(&email).await {
             Ok(provider_id) => {
+                // A provider that reports acceptance itself (SES's `Send` event) settles the claim and
+                // announces the send from that report, which survives this process dying now.
+                if self.ports.mailer.reports_acceptance() {
+                    if stored {
+                        store.remove_follow_up(&key).await?;
+                    }
+                    tracing::debug!(message_key = %key, provider_id, "accepted; the provider's report settles it");
+                    return Ok(Outcome::Sent { key, at: now });
+                }
                 store.mark_sent(&key, &provider_id, now).await?;
                 if stored {
                     store.remove_follow_up(&key).await?;

@@ -126,23 +126,22 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             .await
     }
 
-    /// Schedules the "we're checking on it" message for a shipment that gets no scan after its
-    /// `scans`-th one; any later scan starts a new wait (and the older message exits).
-    pub(super) async fn watch_for_stall(
+    /// The "we're checking on it" message for a shipment that gets no scan after its `scans`-th
+    /// one, and the older one it replaces: any later scan starts a new wait.
+    pub(super) fn stall_watch(
         &self,
         order: &OrderRecord,
         shipment: &ShipmentId,
         scans: u32,
         at: Timestamp,
-    ) -> Result<Option<Outcome>, EngineError> {
-        if let Some(previous) = scans.checked_sub(1) {
-            let key = MessageKey::new(
+    ) -> (FollowUp, Option<MessageKey>) {
+        let previous = scans.checked_sub(1).map(|previous| {
+            MessageKey::new(
                 MessageKind::ShipmentStalled,
                 shipment.as_str(),
                 &[&previous.to_string()],
-            );
-            self.ports.store.remove_follow_up(&key).await?;
-        }
+            )
+        });
         let due = at + hours(24 * i64::from(self.config.timing.shipment_stalled_after_days));
         let key = MessageKey::new(MessageKind::ShipmentStalled, shipment.as_str(), &[&scans.to_string()]);
         let subject = Subject::Stall {
@@ -150,8 +149,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             shipment_id: shipment.clone(),
             scans,
         };
-        self.schedule(self.follow_up(key, &order.order.customer.id, subject, due))
-            .await
+        (self.follow_up(key, &order.order.customer.id, subject, due), previous)
     }
 
     /// Schedules the win-back for a lapse since `order` (or the signup), once per lapse.

@@ -4,17 +4,19 @@ use crate::domain::{CartId, Currency, CustomerId, EmailAddress, Order, OrderId, 
 use crate::event::InboundEvent;
 use crate::message::MessageKey;
 use crate::ports::{
+    Awaiting, Changes, Engagement, EngagementKind, HeldEvent, IssuedCoupon, OrderConfirmation, OrderFile,
+};
+use crate::ports::{
     CartRecord, Claim, ClaimOutcome, CustomerRecord, FollowUp, MarketingSend, NewOrder, OrderRecord, ProductInfo,
     ProductStats, Store, StoreError,
 };
-use crate::ports::{Changes, Engagement, EngagementKind, IssuedCoupon};
 use crate::signing::digest_hex;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -185,7 +187,12 @@ impl DynamoStore {
 
     fn claim_item(claim: &Claim) -> Item {
         let mut item = Self::key(format!("MSG#{}", claim.key), "CLAIM");
-        item.insert("state".into(), s("claimed"));
+        if claim.sending {
+            item.insert("state".into(), s("sending"));
+            item.insert("sending_since".into(), s(claim.at.to_string()));
+        } else {
+            item.insert("state".into(), s("claimed"));
+        }
         item.insert("lease_until".into(), n((claim.at + claim.lease).as_second()));
         item.insert("claimed_at".into(), s(claim.at.to_string()));
         item.insert("ttl".into(), ttl(claim.at + CLAIM_TTL));
@@ -237,7 +244,11 @@ impl DynamoStore {
         match existing.and_then(|item| string_attr(item, "state")) {
             Some("sent") => ClaimOutcome::AlreadySent,
             Some("failed") => ClaimOutcome::AlreadyFailed,
-            Some("sending") => ClaimOutcome::OutcomeUnknown,
+            // Until its lease ends a `sending` claim waits for SES's report (ses-events settles it);
+            // after that, nobody knows whether SES accepted it.
+            Some("sending") if existing.and_then(|item| number_attr(item, "lease_until")) <= Some(at.as_second()) => {
+                ClaimOutcome::OutcomeUnknown
+            }
             _ => {
                 let until = existing
                     .and_then(|item| number_attr(item, "lease_until"))
@@ -249,7 +260,9 @@ impl DynamoStore {
     }
 
     /// The claim (conditional put) and, in the same transaction, the check that the address is
-    /// not suppressed: one write instead of a read and a write, and no gap between them.
+    /// not suppressed: one write instead of a read and a write, and no gap between them. Marketing
+    /// also reserves the customer's frequency-cap slot, and a coupon is recorded with its message.
+    /// All or none; `claim_refusal` reads a refusal.
     fn claim_actions(&self, claim: &Claim) -> Result<Vec<TransactWriteItem>, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -269,51 +282,82 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(unavailable("claim_message"))?;
-        Ok(vec![
+        let mut actions = vec![
             TransactWriteItem::builder().put(put).build(),
             TransactWriteItem::builder().condition_check(not_suppressed).build(),
-        ])
+        ];
+        if let Some(window) = claim.cap {
+            let ledger = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(format!("CUSTOMER#{}", claim.customer_id), "MARKETING")))
+                .update_expression("SET at_epoch = :now, at_text = :at, message_key = :key, #ttl = :ttl")
+                .condition_expression("attribute_not_exists(pk) OR at_epoch <= :free OR message_key = :key")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":now", n(claim.at.as_second()))
+                .expression_attribute_values(":at", s(claim.at.to_string()))
+                .expression_attribute_values(":key", s(claim.key.as_str()))
+                .expression_attribute_values(":ttl", ttl(claim.at + LEDGER_TTL))
+                .expression_attribute_values(":free", n((claim.at - window).as_second()))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .map_err(unavailable("claim_message"))?;
+            actions.push(TransactWriteItem::builder().update(ledger).build());
+        }
+        if let Some(coupon) = &claim.coupon {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(Self::coupon_item(coupon)?))
+                .build()
+                .map_err(unavailable("claim_message"))?;
+            actions.push(TransactWriteItem::builder().put(put).build());
+        }
+        Ok(actions)
     }
 
-    async fn claim_transactional(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
-        let actions = self.claim_actions(claim)?;
-        Ok(match self.transact_conditional(actions, "claim_message").await? {
-            None => ClaimOutcome::Claimed,
-            Some((0, old)) => Self::refused(old.as_ref(), claim.at),
-            Some(_) => ClaimOutcome::Suppressed,
-        })
-    }
-
-    /// Claim, suppression check and frequency-cap reservation in one transaction: all or none.
-    async fn claim_marketing(&self, claim: &Claim, window: SignedDuration) -> Result<ClaimOutcome, StoreError> {
-        let mut actions = self.claim_actions(claim)?;
-        let ledger = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(format!("CUSTOMER#{}", claim.customer_id), "MARKETING")))
-            .update_expression("SET at_epoch = :now, at_text = :at, message_key = :key, #ttl = :ttl")
-            .condition_expression("attribute_not_exists(pk) OR at_epoch <= :free OR message_key = :key")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":now", n(claim.at.as_second()))
-            .expression_attribute_values(":at", s(claim.at.to_string()))
-            .expression_attribute_values(":key", s(claim.key.as_str()))
-            .expression_attribute_values(":ttl", ttl(claim.at + LEDGER_TTL))
-            .expression_attribute_values(":free", n((claim.at - window).as_second()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(unavailable("claim_message"))?;
-        actions.push(TransactWriteItem::builder().update(ledger).build());
-        Ok(match self.transact_conditional(actions, "claim_message").await? {
-            None => ClaimOutcome::Claimed,
-            Some((0, old)) => Self::refused(old.as_ref(), claim.at),
-            Some((1, _)) => ClaimOutcome::Suppressed,
-            Some((_, old)) => ClaimOutcome::CapReached {
+    /// Why action `index` of `claim_actions` refused the claim (`old`: the item it found).
+    fn claim_refusal(claim: &Claim, index: usize, old: Option<&Item>) -> ClaimOutcome {
+        match index {
+            0 => Self::refused(old, claim.at),
+            1 => ClaimOutcome::Suppressed,
+            // Only the cap's ledger (action 2) has a condition after these.
+            _ => ClaimOutcome::CapReached {
                 last: old
-                    .as_ref()
                     .and_then(|item| number_attr(item, "at_epoch"))
                     .and_then(|epoch| Timestamp::from_second(epoch).ok())
                     .unwrap_or(claim.at),
             },
-        })
+        }
+    }
+
+    /// `actions` and, when given, the claim in one transaction. A refused claim leaves the
+    /// actions to a second transaction without it. `Err((index, old item))` when action `index` of
+    /// `actions` refused (nothing written).
+    async fn transact_with_claim(
+        &self,
+        actions: Vec<TransactWriteItem>,
+        claim: Option<&Claim>,
+        operation: &'static str,
+    ) -> Result<Result<Option<ClaimOutcome>, (usize, Option<Item>)>, StoreError> {
+        let Some(claim) = claim else {
+            return Ok(match self.transact_conditional(actions, operation).await? {
+                None => Ok(None),
+                Some(refused) => Err(refused),
+            });
+        };
+        let first_claim_action = actions.len();
+        let mut together = actions.clone();
+        together.extend(self.claim_actions(claim)?);
+        match self.transact_conditional(together, operation).await? {
+            None => Ok(Ok(Some(ClaimOutcome::Claimed))),
+            Some((index, old)) if index < first_claim_action => Ok(Err((index, old))),
+            Some((index, old)) => {
+                let refusal = Self::claim_refusal(claim, index - first_claim_action, old.as_ref());
+                Ok(match self.transact_conditional(actions, operation).await? {
+                    None => Ok(Some(refusal)),
+                    Some(refused) => Err(refused),
+                })
+            }
+        }
     }
 
     /// Actions in one transaction. `Some((i, old item))` when the condition of action `i`
@@ -347,42 +391,92 @@ impl DynamoStore {
         Err(unavailable(operation)(error))
     }
 
+    /// The order item at its next version, with the shipment ids a hold is checked against.
     fn order_item(record: &OrderRecord) -> Result<Item, StoreError> {
-        Self::record_item(record, format!("ORDER#{}", record.order.id), "ORDER")
+        let mut item = Self::record_item(record, format!("ORDER#{}", record.order.id), "ORDER")?;
+        item.insert(
+            "version".into(),
+            n(i64::try_from(record.version).unwrap_or(i64::MAX) + 1),
+        );
+        let shipments: Vec<String> = record.shipments.iter().map(|s| s.shipment.id.to_string()).collect();
+        if !shipments.is_empty() {
+            item.insert("shipment_ids".into(), AttributeValue::Ss(shipments));
+        }
+        Ok(item)
+    }
+
+    /// The condition of an order write: still at the version it was read at; for a new order,
+    /// not confirmed yet (only events held for it may have written there).
+    fn order_condition(record: &OrderRecord, new: bool) -> (&'static str, Option<AttributeValue>) {
+        let version = n(i64::try_from(record.version).unwrap_or(i64::MAX));
+        match (new, record.version) {
+            (true, 0) => ("attribute_not_exists(pk)", None),
+            (true, _) => (
+                "attribute_not_exists(confirmed_at) AND version = :version",
+                Some(version),
+            ),
+            (false, 0) => ("attribute_not_exists(version)", None),
+            (false, _) => ("version = :version", Some(version)),
+        }
+    }
+
+    /// An order item as a record; `None` for the placeholder of events held before the order.
+    fn order_record(item: Item, pk: &str) -> Result<Option<OrderRecord>, StoreError> {
+        if !item.contains_key("confirmed_at") {
+            return Ok(None);
+        }
+        let version = number_attr(&item, "version").map_or(0, i64::unsigned_abs);
+        let mut record: OrderRecord = serde_dynamo::from_item(item).map_err(corrupt(pk))?;
+        record.version = version;
+        Ok(Some(record))
+    }
+
+    /// Which message issued a coupon code, so an order using it can be attributed.
+    fn coupon_item(coupon: &IssuedCoupon) -> Result<Item, StoreError> {
+        let mut item = Self::record_item(coupon, format!("COUPON#{}", coupon.code), "COUPON")?;
+        // Kept a year past expiry: orders placed with it near the end are still attributed.
+        item.insert("ttl".into(), ttl(coupon.expires_at + 365 * DAY));
+        Ok(item)
     }
 
     fn customer_item(record: &CustomerRecord) -> Result<Item, StoreError> {
         Self::record_item(record, format!("CUSTOMER#{}", record.profile.id), "PROFILE")
     }
 
-    /// Transaction puts for records written together; the order's only if it is new when
-    /// `(order, true)` (the first action, so a refusal is reason 0).
+    /// Transaction puts for records written together. The order's (the first action, so a refusal
+    /// is reason 0) expects the version it was read at, and no confirmed order when `(order, true)`.
     fn record_puts(
         &self,
         order: Option<(&OrderRecord, bool)>,
         customer: Option<&CustomerRecord>,
         follow_ups: &[FollowUp],
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let put = |item: Item, new_only: bool| {
-            let put = Put::builder().table_name(&self.table).set_item(Some(item));
-            let put = if new_only {
-                put.condition_expression("attribute_not_exists(pk)")
-            } else {
-                put
-            };
-            put.build()
+        let put = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .build()
                 .map(|put| TransactWriteItem::builder().put(put).build())
                 .map_err(unavailable("write together"))
         };
         let mut actions = Vec::new();
-        if let Some((order, new_only)) = order {
-            actions.push(put(Self::order_item(order)?, new_only)?);
+        if let Some((order, new)) = order {
+            let (condition, version) = Self::order_condition(order, new);
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(Self::order_item(order)?))
+                .condition_expression(condition)
+                .set_expression_attribute_values(version.map(|v| HashMap::from([(":version".to_owned(), v)])))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .map_err(unavailable("write together"))?;
+            actions.push(TransactWriteItem::builder().put(put).build());
         }
         if let Some(customer) = customer {
-            actions.push(put(Self::customer_item(customer)?, false)?);
+            actions.push(put(Self::customer_item(customer)?)?);
         }
         for follow_up in follow_ups {
-            actions.push(put(Self::follow_up_item(follow_up)?, false)?);
+            actions.push(put(Self::follow_up_item(follow_up)?)?);
         }
         Ok(actions)
     }
@@ -548,43 +642,105 @@ impl Store for DynamoStore {
     }
 
     async fn order(&self, id: &OrderId) -> Result<Option<OrderRecord>, StoreError> {
-        self.get_record(format!("ORDER#{id}"), "ORDER", "order").await
+        let pk = format!("ORDER#{id}");
+        match self.get(pk.clone(), "ORDER", "order").await? {
+            Some(item) => Self::order_record(item, &pk),
+            None => Ok(None),
+        }
     }
 
-    async fn save_order(&self, record: &OrderRecord) -> Result<(), StoreError> {
-        self.put(Self::order_item(record)?, "save_order").await
+    async fn order_file(&self, id: &OrderId) -> Result<OrderFile, StoreError> {
+        let pk = format!("ORDER#{id}");
+        let mut file = OrderFile::default();
+        for item in self.query_partition(&pk, "", "order").await? {
+            match string_attr(&item, "sk") {
+                Some("ORDER") => {
+                    file.version = number_attr(&item, "version").map_or(0, i64::unsigned_abs);
+                    file.record = Self::order_record(item, &pk)?;
+                }
+                Some(sk) if sk.starts_with("HELD#") => {
+                    let event = string_attr(&item, "event")
+                        .and_then(|json| serde_json::from_str::<InboundEvent>(json).ok())
+                        .ok_or_else(|| StoreError::Corrupt {
+                            item: format!("{pk} {sk}"),
+                            reason: "held event is not a valid event".into(),
+                        })?;
+                    file.held.push(HeldEvent {
+                        id: sk.to_owned(),
+                        event,
+                    });
+                }
+                _ => {}
+            }
+        }
+        file.held.sort_by_key(|h| h.event.time);
+        Ok(file)
     }
 
-    async fn save_together(&self, changes: &Changes<'_>) -> Result<(), StoreError> {
+    async fn save_together(&self, changes: &Changes<'_>) -> Result<Option<ClaimOutcome>, StoreError> {
         let order = changes.order.map(|order| (order, false));
         let mut actions = self.record_puts(order, changes.customer, changes.follow_ups)?;
+        for key in changes.dropped {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(format!("MSG#{key}"), "FOLLOWUP")))
+                .build()
+                .map_err(unavailable("save_together"))?;
+            actions.push(TransactWriteItem::builder().delete(delete).build());
+        }
         if let Some((order, delta)) = changes.purchases {
             actions.extend(self.purchase_actions(order, delta)?);
         }
-        match actions.len() {
-            0 => Ok(()),
-            _ => self.transact_chunks(actions, "save_together").await,
+        // A transaction takes at most 100 actions: a huge order's statistics go first, apart.
+        if actions.len() + 3 > 100 {
+            self.transact_chunks(actions, "save_together").await?;
+            return match changes.claim {
+                Some(claim) => self.claim_message(claim).await.map(Some),
+                None => Ok(None),
+            };
+        }
+        if actions.is_empty() && changes.claim.is_none() {
+            return Ok(None);
+        }
+        // Besides the claim only the order has a condition (its version).
+        match self
+            .transact_with_claim(actions, changes.claim, "save_together")
+            .await?
+        {
+            Ok(claimed) => Ok(claimed),
+            Err(_) => Err(StoreError::Conflict {
+                item: format!("order {}", changes.order.map_or("?", |o| o.order.id.as_str())),
+            }),
         }
     }
 
-    async fn confirm_order(&self, new: &NewOrder<'_>) -> Result<bool, StoreError> {
+    async fn confirm_order(&self, new: &NewOrder<'_>) -> Result<OrderConfirmation, StoreError> {
         let order = &new.record.order;
         let mut actions = self.record_puts(Some((new.record, true)), Some(new.customer), new.follow_ups)?;
         // One transaction for the usual order; a very large one counts its statistics after it
         // (a transaction takes at most 100 actions, and statistics need no atomicity).
         let stats = self.purchase_actions(order, 1)?;
-        let stats_apart = actions.len() + stats.len() > 100;
+        let stats_apart = actions.len() + stats.len() + 3 > 100;
         if !stats_apart {
             actions.extend(stats.iter().cloned());
         }
-        // Only the order's put has a condition: refused means the order exists.
-        if self.transact_conditional(actions, "confirm_order").await?.is_some() {
-            return Ok(false);
-        }
+        // The order's put is action 0: refused, it found the order confirmed, or events held
+        // for it since it was read.
+        let claimed = match self.transact_with_claim(actions, new.claim, "confirm_order").await? {
+            Ok(claimed) => claimed,
+            Err((_, old)) if old.as_ref().is_some_and(|item| item.contains_key("confirmed_at")) => {
+                return Ok(OrderConfirmation::Exists);
+            }
+            Err(_) => {
+                return Err(StoreError::Conflict {
+                    item: format!("order {}", order.id),
+                });
+            }
+        };
         if stats_apart {
             self.transact_chunks(stats, "confirm_order").await?;
         }
-        Ok(true)
+        Ok(OrderConfirmation::Recorded(claimed))
     }
 
     async fn mark_cart_ordered(&self, id: &CartId, at: Timestamp) -> Result<(), StoreError> {
@@ -613,10 +769,11 @@ impl Store for DynamoStore {
     }
 
     async fn claim_message(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
-        match claim.cap {
-            Some(window) => self.claim_marketing(claim, window).await,
-            None => self.claim_transactional(claim).await,
-        }
+        let actions = self.claim_actions(claim)?;
+        Ok(match self.transact_conditional(actions, "claim_message").await? {
+            None => ClaimOutcome::Claimed,
+            Some((index, old)) => Self::claim_refusal(claim, index, old.as_ref()),
+        })
     }
 
     async fn mark_sending(&self, key: &MessageKey, at: Timestamp) -> Result<bool, StoreError> {
@@ -730,35 +887,59 @@ impl Store for DynamoStore {
         Ok(due)
     }
 
-    async fn hold_event(&self, order: &OrderId, event: &InboundEvent) -> Result<(), StoreError> {
+    async fn hold_event(
+        &self,
+        order: &OrderId,
+        event: &InboundEvent,
+        awaiting: Awaiting<'_>,
+    ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(event).map_err(|e| StoreError::Corrupt {
             item: format!("held event for {order}"),
             reason: e.to_string(),
         })?;
+        let pk = format!("ORDER#{order}");
         let sk = format!("HELD#{}#{}", sortable(event.time), digest_hex(&[&json], 16));
-        let mut item = Self::key(format!("ORDER#{order}"), &sk);
+        let expires = ttl(event.time + HELD_TTL);
+        let mut item = Self::key(pk.clone(), &sk);
         item.insert("event".into(), s(json));
-        item.insert("ttl".into(), ttl(event.time + HELD_TTL));
-        self.put(item, "hold_event").await
+        item.insert("ttl".into(), expires.clone());
+        // The order item's version moves with the hold (a placeholder until the order arrives, gone
+        // with its TTL if it never does), so a writer that read the order before this hold fails
+        // its condition and reads again; a hold whose order or shipment arrived first fails here.
+        let bump = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, "ORDER")))
+            .expression_attribute_values(":one", n(1));
+        let bump = match awaiting {
+            Awaiting::Order => bump
+                .update_expression("ADD version :one SET #ttl = if_not_exists(#ttl, :ttl)")
+                .condition_expression("attribute_not_exists(confirmed_at)")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":ttl", expires),
+            Awaiting::Shipment(shipment) => bump
+                .update_expression("ADD version :one")
+                .condition_expression("attribute_exists(confirmed_at) AND NOT contains(shipment_ids, :shipment)")
+                .expression_attribute_values(":shipment", s(shipment.as_str())),
+        }
+        .build()
+        .map_err(unavailable("hold_event"))?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(unavailable("hold_event"))?;
+        let actions = vec![
+            TransactWriteItem::builder().update(bump).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        Ok(self.transact_conditional(actions, "hold_event").await?.is_none())
     }
 
-    async fn take_held_events(&self, order: &OrderId) -> Result<Vec<InboundEvent>, StoreError> {
-        let pk = format!("ORDER#{order}");
-        let items = self.query_partition(&pk, "HELD#", "take_held_events").await?;
-        let mut events = Vec::with_capacity(items.len());
-        for item in &items {
-            let sk = string_attr(item, "sk").unwrap_or_default().to_owned();
-            let event = string_attr(item, "event")
-                .and_then(|json| serde_json::from_str::<InboundEvent>(json).ok())
-                .ok_or_else(|| StoreError::Corrupt {
-                    item: format!("{pk} {sk}"),
-                    reason: "held event is not a valid event".into(),
-                })?;
-            self.delete(pk.clone(), &sk, "take_held_events").await?;
-            events.push(event);
+    async fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> Result<(), StoreError> {
+        for event in held {
+            self.delete(format!("ORDER#{order}"), &event.id, "forget_held").await?;
         }
-        events.sort_by_key(|e| e.time);
-        Ok(events)
+        Ok(())
     }
 
     async fn suppress(&self, email: &EmailAddress, reason: &str, at: Timestamp) -> Result<(), StoreError> {
@@ -960,14 +1141,6 @@ impl Store for DynamoStore {
             }
         }
         Ok(stats)
-    }
-
-    async fn save_coupon(&self, coupon: &IssuedCoupon) -> Result<(), StoreError> {
-        let pk = format!("COUPON#{}", coupon.code);
-        let mut item = Self::record_item(coupon, pk, "COUPON")?;
-        // Kept a year past expiry: orders placed with it near the end are still attributed.
-        item.insert("ttl".into(), ttl(coupon.expires_at + 365 * DAY));
-        self.put(item, "save_coupon").await
     }
 
     async fn coupon(&self, code: &str) -> Result<Option<IssuedCoupon>, StoreError> {

@@ -7,7 +7,7 @@ mod ses;
 
 pub use dynamo::DynamoStore;
 pub use eventbridge::EventBridgeBus;
-pub use ses::SesMailer;
+pub use ses::{SesMailer, message_tags};
 
 /// Exponential backoff with jitter (from the clock's sub-second noise: no RNG needed for this).
 fn backoff(attempt: u32) -> std::time::Duration {

@@ -34,19 +34,29 @@ impl SesMailer {
     }
 
     fn tags(email: &OutgoingEmail) -> Vec<MessageTag> {
-        // Tag values allow only letters, digits, '_' and '-': base64url carries the key and the
-        // customer back in SES events (bounces, complaints, opens, clicks) without a lookup table.
-        let tags = vec![
-            ("kind", Some(email.kind.as_str().to_owned())),
-            ("category", Some(email.category.as_str().to_owned())),
-            ("message_key", tag_value(email.key.as_str())),
-            ("customer_id", tag_value(email.customer_id.as_str())),
-        ];
-        tags.into_iter()
-            .filter_map(|(name, value)| Some((name, value?)))
+        message_tags(email)
+            .into_iter()
             .filter_map(|(name, value)| MessageTag::builder().name(name).value(value).build().ok())
             .collect()
     }
+}
+
+/// The tags a message carries, which SES repeats in every event about it (send, bounce, click …).
+/// Tag values allow only letters, digits, '_' and '-': base64url carries the ids back without a
+/// lookup table.
+pub fn message_tags(email: &OutgoingEmail) -> Vec<(&'static str, String)> {
+    let id = |value: Option<&str>| value.and_then(tag_value);
+    let tags = [
+        ("kind", Some(email.kind.as_str().to_owned())),
+        ("category", Some(email.category.as_str().to_owned())),
+        ("message_key", id(Some(email.key.as_str()))),
+        ("customer_id", id(Some(email.customer_id.as_str()))),
+        ("order_id", id(email.order_id.as_ref().map(|o| o.as_str()))),
+        ("cart_id", id(email.cart_id.as_ref().map(|c| c.as_str()))),
+    ];
+    tags.into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect()
 }
 
 /// Attempts per message inside one invocation (throttling and 5xx only).
@@ -72,6 +82,12 @@ fn classify(error: SdkError<SendEmailError>) -> SendError {
 }
 
 impl Mailer for SesMailer {
+    /// The configuration sets publish SES's `Send` event (docs/aws.md): ses-events settles the
+    /// claim and announces `EmailSent` from it, even when this process dies after SES accepted.
+    fn reports_acceptance(&self) -> bool {
+        true
+    }
+
     async fn send(&self, email: &OutgoingEmail) -> Result<String, SendError> {
         let raw = RawMessage::builder()
             .data(Blob::new(email.raw.clone()))
