@@ -23,7 +23,8 @@ pub trait Clock: Send + Sync {
 pub trait Store: Send + Sync {
     /// A customer, if known.
     fn customer(&self, id: &CustomerId) -> impl Future<Output = Result<Option<CustomerRecord>, StoreError>> + Send;
-    /// Creates or replaces a customer.
+    /// Creates or replaces a customer that is still at the version it was read at (`Conflict`
+    /// otherwise).
     fn save_customer(&self, record: &CustomerRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// An order, if known.
     fn order(&self, id: &OrderId) -> impl Future<Output = Result<Option<OrderRecord>, StoreError>> + Send;
@@ -326,6 +327,10 @@ pub struct CustomerRecord {
     /// When the last engagement reward was granted (one per 90 days).
     #[serde(default)]
     pub engagement_rewarded_at: Option<Timestamp>,
+    /// The version this record was read at (0: new). A write expects the stored customer still at
+    /// it, so two events about one customer never overwrite each other's counts.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl CustomerRecord {

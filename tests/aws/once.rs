@@ -45,6 +45,36 @@ async fn eight_concurrent_invocations_of_the_same_event_send_one_email() {
     assert_eq!(aws.sent_mail().len(), 1, "one SES send for eight concurrent deliveries");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_orders_of_one_customer_confirmed_at_once_are_all_counted() {
+    let aws = aws_test().await;
+    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
+    let engine = Arc::new(engine(&aws, &clock).await);
+    let mut invocations = tokio::task::JoinSet::new();
+    for n in 1..=4 {
+        let items = vec![item(&format!("p-{n}"), "kitchen", 1, 1800)];
+        let event = envelope(
+            "OrderConfirmed",
+            "2026-11-02T16:05:00Z",
+            json!({ "order": order(&format!("o-{n}"), &ada(), "USD", items, "2026-11-02T16:05:00Z") }),
+        );
+        let engine = Arc::clone(&engine);
+        invocations.spawn(async move { lambda::handle(&*engine, Step::OrderConfirmed, event).await });
+    }
+    while let Some(result) = invocations.join_next().await {
+        result.expect("no panic").expect("every invocation succeeds");
+    }
+    // Each write expects the customer it read: a lost update would leave fewer than four.
+    let customer = aws.item("CUSTOMER#c-1", "PROFILE").await.expect("customer");
+    let count = |name: &str| customer.get(name).and_then(|v| v.as_n().ok()).cloned();
+    assert_eq!(count("orders_confirmed").as_deref(), Some("4"));
+    assert_eq!(
+        customer.get("standing").and_then(|v| v.as_m().ok()).map(|m| m.len()),
+        Some(4)
+    );
+    assert_eq!(aws.sent_mail().len(), 4, "one confirmation per order");
+}
+
 /// Answers "throttled" for the first `failures` sends, then sends through SES.
 struct Throttled {
     inner: Ses,

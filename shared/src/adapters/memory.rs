@@ -52,20 +52,41 @@ pub struct MemoryState {
 }
 
 impl MemoryState {
-    /// Writes an order if it is still at the version it was read at (as DynamoDB's condition does).
-    fn write_order(&mut self, record: &OrderRecord) -> Result<(), StoreError> {
-        let id = &record.order.id;
-        let version = self.order_versions.entry(id.clone()).or_default();
-        if *version != record.version {
-            return Err(StoreError::Conflict {
-                item: format!("order {id}"),
-            });
+    /// `Conflict` unless the stored customer is still at the version `record` was read at.
+    fn check_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
+        let id = &record.profile.id;
+        match self.customers.get(id).map_or(0, |c| c.version) == record.version {
+            true => Ok(()),
+            false => Err(StoreError::Conflict {
+                item: format!("customer {id}"),
+            }),
         }
-        *version += 1;
-        let mut stored = record.clone();
-        stored.version = *version;
-        self.orders.insert(id.clone(), stored);
-        Ok(())
+    }
+
+    /// `Conflict` unless the stored order is still at the version `record` was read at.
+    fn check_order(&self, record: &OrderRecord) -> Result<(), StoreError> {
+        let id = &record.order.id;
+        match self.order_versions.get(id).copied().unwrap_or(0) == record.version {
+            true => Ok(()),
+            false => Err(StoreError::Conflict {
+                item: format!("order {id}"),
+            }),
+        }
+    }
+
+    /// Writes a checked customer at its next version.
+    fn write_customer(&mut self, record: &CustomerRecord) {
+        let mut written = record.clone();
+        written.version += 1;
+        self.customers.insert(record.profile.id.clone(), written);
+    }
+
+    /// Writes a checked order at its next version.
+    fn write_order(&mut self, record: &OrderRecord) {
+        let mut written = record.clone();
+        written.version += 1;
+        self.order_versions.insert(record.order.id.clone(), written.version);
+        self.orders.insert(record.order.id.clone(), written);
     }
 }
 
@@ -93,7 +114,9 @@ impl Store for MemoryStore {
     }
 
     async fn save_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
-        self.state().customers.insert(record.profile.id.clone(), record.clone());
+        let mut state = self.state();
+        state.check_customer(record)?;
+        state.write_customer(record);
         Ok(())
     }
 
@@ -124,11 +147,18 @@ impl Store for MemoryStore {
     async fn save_together(&self, changes: &Changes<'_>) -> Result<Option<ClaimOutcome>, StoreError> {
         {
             let mut state = self.state();
+            // All or nothing, like the DynamoDB transaction.
             if let Some(order) = changes.order {
-                state.write_order(order)?;
+                state.check_order(order)?;
             }
             if let Some(customer) = changes.customer {
-                state.customers.insert(customer.profile.id.clone(), customer.clone());
+                state.check_customer(customer)?;
+            }
+            if let Some(order) = changes.order {
+                state.write_order(order);
+            }
+            if let Some(customer) = changes.customer {
+                state.write_customer(customer);
             }
             for key in changes.dropped {
                 state.follow_ups.remove(key);
@@ -153,10 +183,10 @@ impl Store for MemoryStore {
             if state.orders.contains_key(&order.id) {
                 return Ok(OrderConfirmation::Exists);
             }
-            state.write_order(new.record)?;
-            state
-                .customers
-                .insert(new.customer.profile.id.clone(), new.customer.clone());
+            state.check_order(new.record)?;
+            state.check_customer(new.customer)?;
+            state.write_customer(new.customer);
+            state.write_order(new.record);
             for follow_up in new.follow_ups {
                 state.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
             }

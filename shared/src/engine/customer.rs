@@ -37,6 +37,7 @@ pub fn merge(
             categories: Default::default(),
             standing: Default::default(),
             engagement_rewarded_at: None,
+            version: 0,
         },
         Some(mut record) => {
             if at >= record.profile_at {

@@ -208,8 +208,8 @@ enum Prepared {
 /// Held events a newly arrived order or shipment lets through.
 type Release = (OrderId, Vec<HeldEvent>);
 
-/// How often an event is handled again when the order changed while it was handled.
-const CONFLICT_TRIES: u32 = 3;
+/// How often an event is handled when records it writes keep changing while it is handled.
+const CONFLICT_TRIES: u32 = 5;
 
 /// A message rendered and ready to claim: what the claim, the send and a deferral need.
 struct Composed {
@@ -283,8 +283,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         &self.renderer
     }
 
-    /// Handles one inbound event.
+    /// Handles one inbound event; again (from a fresh read) when a customer or order it writes
+    /// was changed meanwhile by another invocation.
     pub async fn handle(&self, event: &InboundEvent) -> Result<Vec<Outcome>, EngineError> {
+        again_on_conflict(|| self.handle_once(event)).await
+    }
+
+    async fn handle_once(&self, event: &InboundEvent) -> Result<Vec<Outcome>, EngineError> {
         let at = event.time;
         let timing = &self.config.timing;
         let mut out = Vec::new();
@@ -321,21 +326,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
             Event::CustomerRedacted(redacted) => out.push(self.erase(&redacted.customer_id).await?),
             Event::SesFeedback(feedback) => out.extend(self.feedback(feedback).await?),
-            Event::OrderConfirmed(order) => {
-                let mut tries = 1;
-                loop {
-                    match self.order_confirmed(order, at).await {
-                        Err(EngineError::Store(StoreError::Conflict { item })) if tries < CONFLICT_TRIES => {
-                            tracing::info!(item, "changed while handled; handling again");
-                            tries += 1;
-                        }
-                        result => {
-                            out.extend(result?);
-                            break;
-                        }
-                    }
-                }
-            }
+            Event::OrderConfirmed(order) => out.extend(self.order_confirmed(order, at).await?),
             Event::CartUpdated(cart) | Event::CartAbandoned(cart) => out.extend(self.cart_updated(cart, at).await?),
             Event::FollowUpDue(due) => return self.fire(&due.key).await,
             _ => out.extend(self.order_events(Some(event), None, at).await?),
@@ -416,6 +407,16 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     /// A statement about marketing consent made through tidings (unsubscribe link or page). An
     /// unsubscribe also cancels every waiting marketing follow-up of the customer.
     pub async fn set_marketing_consent(
+        &self,
+        customer: &CustomerId,
+        given: bool,
+        source: crate::ports::ConsentSource,
+        at: Timestamp,
+    ) -> Result<Vec<Outcome>, EngineError> {
+        again_on_conflict(|| self.record_consent(customer, given, source, at)).await
+    }
+
+    async fn record_consent(
         &self,
         customer: &CustomerId,
         given: bool,
@@ -593,9 +594,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         signed_up: bool,
         out: &mut Vec<Outcome>,
     ) -> Result<CustomerRecord, EngineError> {
-        let (known, record) = self.merge_profile(customer, at, signed_up, out).await?;
+        let (known, mut record) = self.merge_profile(customer, at, signed_up, out).await?;
         if known.as_ref() != Some(&record) {
             self.ports.store.save_customer(&record).await?;
+            record.version += 1;
         }
         Ok(record)
     }
@@ -789,17 +791,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             let reason = format!("{} needs no action", event.event.detail_type());
             return Ok((vec![Outcome::Ignored { reason }], None));
         };
-        let mut tries = 1;
-        loop {
+        again_on_conflict(|| async {
             let file = self.ports.store.order_file(order_id).await?;
-            match self.order_event_on(event, order_id, file).await {
-                Err(EngineError::Store(StoreError::Conflict { item })) if tries < CONFLICT_TRIES => {
-                    tracing::info!(item, "changed while handled; handling again");
-                    tries += 1;
-                }
-                result => return result,
-            }
-        }
+            self.order_event_on(event, order_id, file).await
+        })
+        .await
     }
 
     /// Holds `event` until what it awaits arrives; a conflict when that arrived meanwhile.
@@ -1662,6 +1658,27 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
         }
         Ok(Prepared::Ready(Box::new(ready)))
+    }
+}
+
+/// Runs `attempt` again, from a fresh read, while a record it writes was changed meanwhile by
+/// another invocation (then Lambda's own retries take over).
+async fn again_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T, EngineError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, EngineError>>,
+{
+    let mut tries = 1;
+    loop {
+        // Boxed: handling an event nests these (an order's held events), and the nested state
+        // machines would otherwise grow the stack of the task that runs them.
+        match Box::pin(attempt()).await {
+            Err(EngineError::Store(StoreError::Conflict { item })) if tries < CONFLICT_TRIES => {
+                tracing::info!(item, tries, "changed while handled; handling again");
+                tries += 1;
+            }
+            result => return result,
+        }
     }
 }
 
