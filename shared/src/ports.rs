@@ -23,6 +23,12 @@ pub trait Clock: Send + Sync {
 pub trait Store: Send + Sync {
     /// A customer, if known.
     fn customer(&self, id: &CustomerId) -> impl Future<Output = Result<Option<CustomerRecord>, StoreError>> + Send;
+    /// A customer and, in the same read, the message that issued a coupon code (an order's).
+    fn customer_and_coupon(
+        &self,
+        id: &CustomerId,
+        code: Option<&str>,
+    ) -> impl Future<Output = Result<(Option<CustomerRecord>, Option<IssuedCoupon>), StoreError>> + Send;
     /// Creates or replaces a customer that is still at the version it was read at (`Conflict`
     /// otherwise).
     fn save_customer(&self, record: &CustomerRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -38,16 +44,14 @@ pub trait Store: Send + Sync {
         changes: &Changes<'_>,
     ) -> impl Future<Output = Result<Option<ClaimOutcome>, StoreError>> + Send;
     /// Records a new order with everything it changes, all or nothing: the order, the customer
-    /// (counters), the co-purchase statistics, the follow-ups it starts and the claim of its
-    /// confirmation email. `Exists` when the order was recorded before (a redelivered
+    /// (counters), the co-purchase statistics, the follow-ups it starts, that its cart was bought
+    /// (even a cart not seen yet) and the claim of its confirmation email. `Exists` when the order was recorded before (a redelivered
     /// confirmation): nothing is written then.
     fn confirm_order(&self, new: &NewOrder<'_>) -> impl Future<Output = Result<OrderConfirmation, StoreError>> + Send;
     /// A cart, if known.
     fn cart(&self, id: &CartId) -> impl Future<Output = Result<Option<CartRecord>, StoreError>> + Send;
     /// Creates or replaces a cart.
     fn save_cart(&self, record: &CartRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Records that an order was placed from a cart (nothing if the cart is unknown).
-    fn mark_cart_ordered(&self, id: &CartId, at: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Claims a message key before sending (exactly once). For marketing, `claim.cap` also reserves the
     /// customer's frequency-cap slot in the same atomic step.
@@ -149,9 +153,6 @@ pub trait Store: Send + Sync {
 
     /// The store's products and how often they were bought together.
     fn product_stats(&self) -> impl Future<Output = Result<ProductStats, StoreError>> + Send;
-
-    /// The message that issued a coupon code, if tidings issued it.
-    fn coupon(&self, code: &str) -> impl Future<Output = Result<Option<IssuedCoupon>, StoreError>> + Send;
 }
 
 /// An order as stored, read together with the events that wait for it.
@@ -237,9 +238,14 @@ pub struct IssuedCoupon {
 pub trait Mailer: Send + Sync {
     /// Sends one message; the returned id is the provider's.
     fn send(&self, email: &OutgoingEmail) -> impl Future<Output = Result<String, SendError>> + Send;
-    /// Whether the provider itself reports every accepted message back (SES's `Send` event), which
-    /// then records it as sent and announces `EmailSent`; otherwise the engine does both at once.
-    fn reports_acceptance(&self) -> bool {
+    /// Whether the provider itself will report this message once accepted (SES's `Send` event),
+    /// which then records it as sent and announces `EmailSent`; otherwise the engine does both.
+    fn reports_acceptance(&self, email: &OutgoingEmail) -> bool {
+        let _ = email;
+        false
+    }
+    /// Whether the provider reports any accepted message back (then its reports announce them).
+    fn reports_sends(&self) -> bool {
         false
     }
 }
@@ -442,7 +448,7 @@ pub struct Scan {
 pub struct CartRecord {
     /// The cart as last updated.
     pub cart: Cart,
-    /// When an order was placed from it.
+    /// When an order was last placed from it (bought if not before the cart's `updated_at`).
     pub ordered_at: Option<Timestamp>,
 }
 
@@ -790,8 +796,12 @@ impl<T: Mailer> Mailer for std::sync::Arc<T> {
         (**self).send(email)
     }
 
-    fn reports_acceptance(&self) -> bool {
-        (**self).reports_acceptance()
+    fn reports_acceptance(&self, email: &OutgoingEmail) -> bool {
+        (**self).reports_acceptance(email)
+    }
+
+    fn reports_sends(&self) -> bool {
+        (**self).reports_sends()
     }
 }
 

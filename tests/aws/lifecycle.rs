@@ -152,8 +152,13 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
     let engine = engine(&aws, &clock).await;
     let shipment = json!({"id": "shp-1", "carrier": "ups", "tracking_number": "1Z999AA10123456784", "shipped_at": "2026-11-03T13:00:00Z"});
     let scan = json!({"order_id": "o-1", "shipment_id": "shp-1", "status": "out_for_delivery"});
+    // The usual order: from a cart, with a coupon code, by a customer whose birthday is known.
+    let mut order = confirmed("2026-11-02T16:05:00Z");
+    order["detail"]["order"]["cart_id"] = json!("cart-1");
+    order["detail"]["order"]["coupon_code"] = json!("WELCOME10");
+    order["detail"]["order"]["customer"]["birthday"] = json!("1990-03-14");
     let events = [
-        (Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z")),
+        (Step::OrderConfirmed, order),
         (
             Step::OrderShipped,
             envelope(
@@ -180,10 +185,15 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
     }
     eprintln!("AWS calls (event, step, ses-events on SES's report): {calls:?}");
     assert_eq!(subjects(&aws).len(), 4, "every event sent its email");
-    // Reads (customer; the order with its held events), one transaction (records, follow-ups,
-    // the claim with the suppression check), SES. The delivery confirmation carries a coupon:
-    // it also reads the product statistics for its recommendations and records and announces
-    // the coupon before a separate `sending` step.
+    assert!(aws.item("CART#cart-1", "ORDERED").await.is_some(), "the cart is bought");
+    assert!(
+        aws.item("MSG#birthday#c-1#2027", "FOLLOWUP").await.is_some(),
+        "the birthday is scheduled"
+    );
+    // Reads (the order with its held events; the customer, with the coupon an order used), one
+    // transaction (records, follow-ups, the cart bought, the claim with the suppression check),
+    // SES. The delivery confirmation carries a coupon: it also reads the product statistics for
+    // its recommendations and announces the coupon before a separate `sending` step.
     let [confirmed, shipped, updated, delivered] = [0, 1, 2, 3].map(|i| calls[i].1);
     assert!(confirmed <= 4, "OrderConfirmed made {confirmed} AWS calls");
     assert!(shipped <= 4, "OrderShipped made {shipped} AWS calls");

@@ -43,8 +43,12 @@ impl Mailer for Ses {
         Ok(id)
     }
 
-    fn reports_acceptance(&self) -> bool {
-        self.0.reports_acceptance()
+    fn reports_acceptance(&self, email: &OutgoingEmail) -> bool {
+        self.0.reports_acceptance(email)
+    }
+
+    fn reports_sends(&self) -> bool {
+        self.0.reports_sends()
     }
 }
 

@@ -31,15 +31,16 @@ pub struct Moto {
 static MOTO: OnceLock<Moto> = OnceLock::new();
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn moto_server_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("TIDINGS_MOTO_SERVER") {
+/// The Python that has moto: the repository's `.venv` (scripts/test creates it), else `python3`.
+fn moto_python() -> PathBuf {
+    if let Some(path) = std::env::var_os("TIDINGS_MOTO_PYTHON") {
         return PathBuf::from(path);
     }
-    let venv = crate::repo_root().join(".venv/bin/moto_server");
+    let venv = crate::repo_root().join(".venv/bin/python3");
     if venv.exists() {
         return venv;
     }
-    PathBuf::from("moto_server")
+    PathBuf::from("python3")
 }
 
 fn start() -> Moto {
@@ -48,12 +49,14 @@ fn start() -> Moto {
         .expect("a free local port")
         .port();
     let log = std::env::temp_dir().join(format!("tidings-moto-{port}.log"));
-    let binary = moto_server_binary();
+    let python = moto_python();
+    let server = crate::repo_root().join("tests/support/moto_serial.py");
     // The shell starts moto, then waits for its stdin to close (this process exiting) and stops it.
     let shell = Command::new("sh")
         .arg("-c")
-        .arg(r#""$0" -H 127.0.0.1 -p "$1" >"$2" 2>&1 & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid""#)
-        .arg(&binary)
+        .arg(r#""$0" "$1" -H 127.0.0.1 -p "$2" >"$3" 2>&1 & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid""#)
+        .arg(&python)
+        .arg(&server)
         .arg(port.to_string())
         .arg(&log)
         .stdin(Stdio::piped())
@@ -70,8 +73,8 @@ fn start() -> Moto {
     while moto.request("GET", "/moto-api/data.json").is_err() {
         assert!(
             Instant::now() < deadline,
-            "moto_server ({}) did not start; run ./scripts/test (it installs moto into .venv) or `pip install 'moto[server]'`. Log: {}",
-            binary.display(),
+            "moto ({}) did not start; run ./scripts/test (it installs moto into .venv) or `pip install 'moto[server]'`. Log: {}",
+            python.display(),
             std::fs::read_to_string(&moto.log).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(100));
@@ -130,6 +133,10 @@ pub struct AwsTest {
     _serial: tokio::sync::MutexGuard<'static, ()>,
 }
 
+/// The configuration sets the AWS tests send with.
+const TRANSACTIONAL_SET: &str = "tidings-transactional";
+const MARKETING_SET: &str = "tidings-marketing";
+
 /// Starts (once) and resets moto, and creates what the functions expect.
 pub async fn aws_test() -> AwsTest {
     let serial = SERIAL.lock().await;
@@ -150,12 +157,21 @@ pub async fn aws_test() -> AwsTest {
         _serial: serial,
     };
     test.create_table().await;
-    aws_sdk_sesv2::Client::new(&test.sdk)
-        .create_email_identity()
+    let ses = aws_sdk_sesv2::Client::new(&test.sdk);
+    ses.create_email_identity()
         .email_identity("shop.example")
         .send()
         .await
         .expect("identity");
+    // As deployed: one configuration set per category (their event destinations are what the AWS
+    // tests play, since moto publishes no SES events).
+    for set in [TRANSACTIONAL_SET, MARKETING_SET] {
+        ses.create_configuration_set()
+            .configuration_set_name(set)
+            .send()
+            .await
+            .expect("configuration set");
+    }
     let events = aws_sdk_eventbridge::Client::new(&test.sdk);
     events.create_event_bus().name(&test.bus).send().await.expect("bus");
     let sqs = aws_sdk_sqs::Client::new(&test.sdk);
@@ -250,8 +266,8 @@ impl AwsTest {
             table: self.table.clone(),
             bus: self.bus.clone(),
             config,
-            transactional_set: None,
-            marketing_set: None,
+            transactional_set: Some(TRANSACTIONAL_SET.into()),
+            marketing_set: Some(MARKETING_SET.into()),
             signing_secret: None,
         }
     }

@@ -33,6 +33,8 @@ pub struct MemoryState {
     pub held: BTreeMap<OrderId, Vec<InboundEvent>>,
     /// Order versions (held events move them too, before the order exists).
     pub order_versions: BTreeMap<OrderId, u64>,
+    /// When an order was last placed from a cart (seen or not).
+    pub cart_orders: BTreeMap<CartId, Timestamp>,
     /// Suppressed addresses, lowercased (DynamoDB keys them by a hash of the lowercased address).
     pub suppressed: BTreeSet<String>,
     /// Co-purchase statistics.
@@ -113,6 +115,16 @@ impl Store for MemoryStore {
         Ok(self.state().customers.get(id).cloned())
     }
 
+    async fn customer_and_coupon(
+        &self,
+        id: &CustomerId,
+        code: Option<&str>,
+    ) -> Result<(Option<CustomerRecord>, Option<IssuedCoupon>), StoreError> {
+        let state = self.state();
+        let coupon = code.and_then(|code| state.coupons.get(code).cloned());
+        Ok((state.customers.get(id).cloned(), coupon))
+    }
+
     async fn save_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
         let mut state = self.state();
         state.check_customer(record)?;
@@ -132,7 +144,12 @@ impl Store for MemoryStore {
             .into_iter()
             .flatten()
             .map(|event| HeldEvent {
-                id: format!("{}#{}", event.time, event.event.detail_type()),
+                // Like DynamoDB's sort key: time, then a digest of the event.
+                id: format!(
+                    "{}#{}",
+                    event.time,
+                    crate::signing::digest_hex(&[&serde_json::to_string(event).unwrap_or_default()], 16)
+                ),
                 event: event.clone(),
             })
             .collect();
@@ -187,6 +204,9 @@ impl Store for MemoryStore {
             state.check_customer(new.customer)?;
             state.write_customer(new.customer);
             state.write_order(new.record);
+            if let Some(cart) = &order.cart_id {
+                state.cart_orders.insert(cart.clone(), new.record.confirmed_at);
+            }
             for follow_up in new.follow_ups {
                 state.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
             }
@@ -199,15 +219,13 @@ impl Store for MemoryStore {
         Ok(OrderConfirmation::Recorded(claimed))
     }
 
-    async fn mark_cart_ordered(&self, id: &CartId, at: Timestamp) -> Result<(), StoreError> {
-        if let Some(cart) = self.state().carts.get_mut(id) {
-            cart.ordered_at = Some(at);
-        }
-        Ok(())
-    }
-
     async fn cart(&self, id: &CartId) -> Result<Option<CartRecord>, StoreError> {
-        Ok(self.state().carts.get(id).cloned())
+        let state = self.state();
+        let ordered = state.cart_orders.get(id).copied();
+        Ok(state.carts.get(id).map(|record| CartRecord {
+            cart: record.cart.clone(),
+            ordered_at: record.ordered_at.max(ordered),
+        }))
     }
 
     async fn save_cart(&self, record: &CartRecord) -> Result<(), StoreError> {
@@ -217,9 +235,6 @@ impl Store for MemoryStore {
 
     async fn claim_message(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         let mut state = self.state();
-        if state.suppressed.contains(&claim.to.as_str().to_lowercase()) {
-            return Ok(ClaimOutcome::Suppressed);
-        }
         match state.claims.get(&claim.key) {
             Some(ClaimState::Sent { .. }) => return Ok(ClaimOutcome::AlreadySent),
             Some(ClaimState::Failed { .. }) => return Ok(ClaimOutcome::AlreadyFailed),
@@ -231,6 +246,10 @@ impl Store for MemoryStore {
             }
             Some(ClaimState::Sending { .. }) => return Ok(ClaimOutcome::OutcomeUnknown),
             _ => {}
+        }
+        // After the claim's own state, as DynamoDB reports the first refusing action.
+        if state.suppressed.contains(&claim.to.as_str().to_lowercase()) {
+            return Ok(ClaimOutcome::Suppressed);
         }
         if let Some(window) = claim.cap
             && let Some(last) = state.marketing.get(&claim.customer_id)
@@ -361,7 +380,8 @@ impl Store for MemoryStore {
         let arrived = match (awaiting, state.orders.get(order)) {
             (Awaiting::Order, record) => record.is_some(),
             (Awaiting::Shipment(shipment), Some(record)) => record.shipment(shipment).is_some(),
-            (Awaiting::Shipment(_), None) => false,
+            // DynamoDB refuses this hold too (no confirmed order to attach it to).
+            (Awaiting::Shipment(_), None) => true,
         };
         if arrived {
             return Ok(false);
@@ -475,6 +495,7 @@ impl Store for MemoryStore {
         }
         for cart in &customer.carts {
             state.carts.remove(cart);
+            state.cart_orders.remove(cart);
         }
         state.follow_ups.retain(|_, f| &f.customer_id != id);
         Ok(())
@@ -482,10 +503,6 @@ impl Store for MemoryStore {
 
     async fn product_stats(&self) -> Result<ProductStats, StoreError> {
         Ok(self.state().stats.clone())
-    }
-
-    async fn coupon(&self, code: &str) -> Result<Option<IssuedCoupon>, StoreError> {
-        Ok(self.state().coupons.get(code).cloned())
     }
 }
 

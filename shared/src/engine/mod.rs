@@ -208,6 +208,18 @@ enum Prepared {
 /// Held events a newly arrived order or shipment lets through.
 type Release = (OrderId, Vec<HeldEvent>);
 
+/// What a redelivered order confirmation still has to do (see `confirmed_again`).
+struct Again {
+    /// The customer as stored, and with the event's profile merged in.
+    stored: Option<CustomerRecord>,
+    customer: CustomerRecord,
+    /// Yearly occasions to write with the merged customer.
+    occasions: Vec<FollowUp>,
+    /// The order as stored, when it was read.
+    order: Option<OrderRecord>,
+    held: Release,
+}
+
 /// How often an event is handled when records it writes keep changing while it is handled.
 const CONFLICT_TRIES: u32 = 5;
 
@@ -536,7 +548,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                             reason: "SES event already counted".into(),
                         }
                     });
-                    if counted && kind == EngagementKind::Click {
+                    // Also when already counted: a first try that counted the click may have failed
+                    // before the reward (its customer write conflicted); the reward is idempotent.
+                    if kind == EngagementKind::Click {
                         out.extend(self.reward_engagement(customer, at).await?);
                     }
                 }
@@ -547,11 +561,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 if let Some(key) = &feedback.message_key {
                     // Announced before settling: a failed publish is retried with the event, and a
                     // redelivered report at worst announces twice (consumers key on message_key).
-                    if let Some(customer_id) = feedback
-                        .customer_id
-                        .as_ref()
-                        .filter(|_| self.ports.mailer.reports_acceptance())
-                    {
+                    // Only where the provider reports sends; a local outbox announced its own.
+                    let reported = self.ports.mailer.reports_sends();
+                    if let Some(customer_id) = feedback.customer_id.as_ref().filter(|_| reported) {
                         let sent = EmailSent {
                             message_key: key.clone(),
                             kind: key.kind(),
@@ -594,45 +606,62 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         signed_up: bool,
         out: &mut Vec<Outcome>,
     ) -> Result<CustomerRecord, EngineError> {
-        let (known, mut record) = self.merge_profile(customer, at, signed_up, out).await?;
+        let known = self.ports.store.customer(&customer.id).await?;
+        let (mut record, occasions) = self.merge_profile(known.as_ref(), customer, at, signed_up);
         if known.as_ref() != Some(&record) {
-            self.ports.store.save_customer(&record).await?;
+            let changes = Changes {
+                customer: Some(&record),
+                follow_ups: &occasions,
+                ..Changes::default()
+            };
+            self.ports.store.save_together(&changes).await?;
+            out.extend(occasions.iter().map(Outcome::scheduled));
             record.version += 1;
         }
         Ok(record)
     }
 
-    /// The stored customer and the same customer with a profile merged in (not saved); a new
-    /// birthday, signup date or time zone (re)schedules the yearly occasions.
-    async fn merge_profile(
+    /// The stored customer with a profile merged in (not saved), and the yearly occasions to
+    /// write with it when the birthday, signup date or time zone is new (replacing waiting ones).
+    fn merge_profile(
         &self,
+        known: Option<&CustomerRecord>,
         customer: &crate::domain::Customer,
         at: Timestamp,
         signed_up: bool,
-        out: &mut Vec<Outcome>,
-    ) -> Result<(Option<CustomerRecord>, CustomerRecord), EngineError> {
-        let known = self.ports.store.customer(&customer.id).await?;
+    ) -> (CustomerRecord, Vec<FollowUp>) {
         let record = merge_customer(
-            known.clone(),
+            known.cloned(),
             customer,
             at,
             signed_up,
             self.config.marketing.double_opt_in,
         );
         let dates = |c: &CustomerRecord| (c.profile.birthday, c.profile.signed_up_at, c.profile.time_zone.clone());
-        if known.as_ref().map(dates) != Some(dates(&record)) {
-            for kind in [MessageKind::Birthday, MessageKind::SignupAnniversary] {
-                out.extend(self.schedule_occasion(&record, kind, at).await?);
-            }
-        }
-        Ok((known, record))
+        let occasions = if known.map(dates) != Some(dates(&record)) {
+            [MessageKind::Birthday, MessageKind::SignupAnniversary]
+                .into_iter()
+                .filter_map(|kind| self.occasion(&record, kind, at))
+                .collect()
+        } else {
+            vec![]
+        };
+        (record, occasions)
     }
 
     async fn order_confirmed(&self, order: &Order, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
         let store = &self.ports.store;
         let mut out = Vec::new();
-        let file = store.order_file(&order.id).await?;
-        let (stored, customer) = self.merge_profile(&order.customer, at, false, &mut out).await?;
+        let OrderFile {
+            record: existing,
+            version,
+            held,
+        } = store.order_file(&order.id).await?;
+        let held = (order.id.clone(), held);
+        // The customer and the coupon the order used (attributed to the message that carried it).
+        let code = order.coupon_code.as_ref().map(|code| code.as_str().trim());
+        let (stored, coupon) = store.customer_and_coupon(&order.customer.id, code).await?;
+        let (customer, occasions) = self.merge_profile(stored.as_ref(), &order.customer, at, false);
         let id = &order.customer.id;
         let subject = Subject::Order {
             order_id: order.id.clone(),
@@ -643,14 +672,17 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             subject.clone(),
             at,
         );
-        if file.record.is_some() {
-            return self.confirmed_again(confirmation, stored, customer, out).await;
+        if existing.is_some() {
+            let again = Again {
+                stored,
+                customer,
+                occasions,
+                order: existing,
+                held,
+            };
+            return self.confirmed_again(confirmation, again, out).await;
         }
-        // An order that used a tidings coupon is attributed to the message that carried it.
-        let coupon_from = match &order.coupon_code {
-            Some(code) => store.coupon(code.as_str().trim()).await?.map(|c| c.key),
-            None => None,
-        };
+        let coupon_from = coupon.map(|c| c.key);
         let record = OrderRecord {
             order: order.clone(),
             confirmed_at: at,
@@ -661,7 +693,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             reviewed_at: None,
             returned: false,
             coupon_from,
-            version: file.version,
+            version,
         };
         let mut counted = customer.clone();
         counted.orders_confirmed += 1;
@@ -688,6 +720,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             ),
             self.lapse_from(&counted, Some(&order.id), at),
         ];
+        follow_ups.extend(occasions.iter().cloned());
         if order
             .lead_time_days
             .is_some_and(|days| days >= self.config.timing.order_progress_min_lead_days)
@@ -713,38 +746,57 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         };
         match store.confirm_order(&new).await? {
             OrderConfirmation::Recorded(claimed) => {
-                if let Some(cart_id) = &order.cart_id {
-                    store.mark_cart_ordered(cart_id, at).await?;
-                }
                 out.extend(follow_ups.iter().map(Outcome::scheduled));
+                // Nothing that can fail stands between a claim taken as `sending` and SES.
                 out.push(self.finish(composition, claimed).await?);
             }
             OrderConfirmation::Exists => {
-                return self.confirmed_again(confirmation, stored, customer, out).await;
+                let again = Again {
+                    stored,
+                    customer,
+                    occasions,
+                    order: None,
+                    held,
+                };
+                return self.confirmed_again(confirmation, again, out).await;
             }
         }
-        let held = (order.id.clone(), file.held);
         out.extend(self.order_events(None, Some(held), at).await?);
         Ok(out)
     }
 
     /// A redelivered confirmation writes nothing about the order but still finishes its email,
-    /// which is idempotent.
+    /// which is idempotent, and the events held for the order (a first delivery that died before
+    /// it got to them).
     async fn confirmed_again(
         &self,
         confirmation: FollowUp,
-        stored: Option<CustomerRecord>,
-        customer: CustomerRecord,
+        again: Again,
         mut out: Vec<Outcome>,
     ) -> Result<Vec<Outcome>, EngineError> {
+        let Again {
+            stored,
+            customer,
+            occasions,
+            order,
+            held,
+        } = again;
         if stored.as_ref() != Some(&customer) {
-            self.ports.store.save_customer(&customer).await?;
+            let changes = Changes {
+                customer: Some(&customer),
+                follow_ups: &occasions,
+                ..Changes::default()
+            };
+            self.ports.store.save_together(&changes).await?;
+            out.extend(occasions.iter().map(Outcome::scheduled));
         }
+        let at = confirmation.due_at;
         let known = KnownRecords {
             customer: Some(customer),
-            order: None,
+            order,
         };
         out.push(self.attempt(confirmation, false, known).await?);
+        out.extend(self.order_events(None, Some(held), at).await?);
         Ok(out)
     }
 
@@ -757,28 +809,51 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         now: Timestamp,
     ) -> Result<Vec<Outcome>, EngineError> {
         let orphan_after = hours(self.config.timing.orphan_after_hours);
-        let mut queue: std::collections::VecDeque<InboundEvent> = first.cloned().into_iter().collect();
+        // Each event with the held item it came from: forgotten once handled, so a failure on
+        // the way leaves it for the retry.
+        let mut queue: std::collections::VecDeque<(InboundEvent, Option<(OrderId, HeldEvent)>)> =
+            first.cloned().into_iter().map(|event| (event, None)).collect();
         let mut release = release;
         let mut out = Vec::new();
+        // A shipment handled from the held events releases them again: each is taken once.
+        let mut taken = std::collections::BTreeSet::new();
         loop {
             if let Some((order_id, held)) = release.take() {
-                // Forgotten first: one that still waits (a scan of another shipment) is held again.
-                self.ports.store.forget_held(&order_id, &held).await?;
-                for held in held.into_iter().map(|h| h.event) {
-                    if held.time + orphan_after < now {
-                        tracing::warn!(order_id = %order_id, detail_type = held.event.detail_type(), event_time = %held.time, "orphan event dropped: its order arrived too late");
+                for held in held.into_iter().filter(|h| taken.insert(h.id.clone())) {
+                    if held.event.time + orphan_after < now {
+                        let detail_type = held.event.event.detail_type();
+                        tracing::warn!(order_id = %order_id, detail_type, event_time = %held.event.time, "orphan event dropped: its order arrived too late");
                         out.push(Outcome::Ignored {
-                            reason: format!("orphan {} for order {order_id} dropped", held.event.detail_type()),
+                            reason: format!("orphan {detail_type} for order {order_id} dropped"),
                         });
+                        self.ports
+                            .store
+                            .forget_held(&order_id, std::slice::from_ref(&held))
+                            .await?;
                     } else {
-                        queue.push_back(held);
+                        queue.push_back((held.event.clone(), Some((order_id.clone(), held))));
                     }
                 }
             }
-            let Some(event) = queue.pop_front() else {
+            let Some((event, origin)) = queue.pop_front() else {
                 return Ok(out);
             };
             let (outcomes, released) = self.order_event(&event).await?;
+            // Held again (a scan of a shipment still to come) rewrote the same item: kept, and
+            // free to be taken when that shipment is announced.
+            let held_again = outcomes.iter().any(|o| matches!(o, Outcome::Held { .. }));
+            match origin {
+                Some((_, held)) if held_again => {
+                    taken.remove(&held.id);
+                }
+                Some((order_id, held)) => {
+                    self.ports
+                        .store
+                        .forget_held(&order_id, std::slice::from_ref(&held))
+                        .await?;
+                }
+                None => {}
+            }
             out.extend(outcomes);
             release = released;
         }
@@ -901,9 +976,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     out.push(self.attempt(confirmation, false, record.known()).await?);
                 }
                 // Scans that arrived before the shipment announcement can be handled now.
-                if !held.is_empty() {
-                    release = Some((order_id.clone(), held));
-                }
+                release = Some((order_id.clone(), held));
             }
             Event::ShipmentUpdated(update) => {
                 let Some(index) = record
@@ -1395,7 +1468,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             Ok(provider_id) => {
                 // A provider that reports acceptance itself (SES's `Send` event) settles the claim and
                 // announces the send from that report, which survives this process dying now.
-                if self.ports.mailer.reports_acceptance() {
+                if self.ports.mailer.reports_acceptance(&email) {
                     if stored {
                         store.remove_follow_up(&key).await?;
                     }
@@ -1641,7 +1714,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 if cart.cart.items.is_empty() {
                     return skip("cart emptied");
                 }
-                if cart.ordered_at.is_some() {
+                if cart.ordered_at.is_some_and(|ordered| ordered >= cart.cart.updated_at) {
                     return skip("cart was bought");
                 }
                 if ready

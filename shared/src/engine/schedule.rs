@@ -42,36 +42,40 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         Ok((next, known))
     }
 
-    /// Schedules (or moves, when the date changed) the next birthday or anniversary message.
+    /// Schedules next year's birthday or anniversary message (unless it is waiting already).
     pub(super) async fn schedule_occasion(
         &self,
         customer: &CustomerRecord,
         kind: MessageKind,
         after: Timestamp,
     ) -> Result<Option<Outcome>, EngineError> {
+        let Some(follow_up) = self.occasion(customer, kind, after) else {
+            return Ok(None);
+        };
+        if self.ports.store.follow_up(&follow_up.key).await?.as_ref() == Some(&follow_up) {
+            return Ok(None);
+        }
+        self.ports.store.schedule(&follow_up).await?;
+        Ok(Some(Outcome::scheduled(&follow_up)))
+    }
+
+    /// The next birthday or anniversary message after `after`, if the customer has the occasion.
+    pub(super) fn occasion(&self, customer: &CustomerRecord, kind: MessageKind, after: Timestamp) -> Option<FollowUp> {
         let profile = &customer.profile;
         let tz = profile
             .time_zone
             .as_ref()
             .unwrap_or(&self.config.defaults.time_zone)
             .tz();
-        let Some(next) = occasion::next(kind, profile, tz, self.config.timing.occasion_hour, after) else {
-            return Ok(None);
-        };
-        let key = MessageKey::new(kind, profile.id.as_str(), &[&next.year.to_string()]);
-        let follow_up = FollowUp {
-            key: key.clone(),
+        let next = occasion::next(kind, profile, tz, self.config.timing.occasion_hour, after)?;
+        Some(FollowUp {
+            key: MessageKey::new(kind, profile.id.as_str(), &[&next.year.to_string()]),
             customer_id: profile.id.clone(),
             subject: Subject::Occasion { year: next.year },
             due_at: next.due,
             original_due: next.due,
             expires_at: next.expires,
-        };
-        if self.ports.store.follow_up(&key).await?.as_ref() == Some(&follow_up) {
-            return Ok(None);
-        }
-        self.ports.store.schedule(&follow_up).await?;
-        Ok(Some(Outcome::Scheduled { key, due: next.due }))
+        })
     }
 
     /// Schedules the `nth` weekly progress update of a made-to-order order.

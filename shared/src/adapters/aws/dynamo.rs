@@ -16,7 +16,8 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -380,12 +381,17 @@ impl DynamoStore {
         if let SdkError::ServiceError(service) = &error
             && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
         {
-            let refused = cancelled
-                .cancellation_reasons()
-                .iter()
-                .position(|r| r.code() == Some("ConditionalCheckFailed"));
+            let reasons = cancelled.cancellation_reasons();
+            let refused = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed"));
             if let Some(index) = refused {
-                return Ok(Some((index, cancelled.cancellation_reasons()[index].item().cloned())));
+                return Ok(Some((index, reasons[index].item().cloned())));
+            }
+            // Another transaction was writing one of these items at the same moment: handled
+            // again from a fresh read, like a version that moved on.
+            if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                return Err(StoreError::Conflict {
+                    item: format!("an item of {operation}"),
+                });
             }
         }
         Err(unavailable(operation)(error))
@@ -658,6 +664,61 @@ impl Store for DynamoStore {
         self.get_record(format!("CUSTOMER#{id}"), "PROFILE", "customer").await
     }
 
+    async fn customer_and_coupon(
+        &self,
+        id: &CustomerId,
+        code: Option<&str>,
+    ) -> Result<(Option<CustomerRecord>, Option<IssuedCoupon>), StoreError> {
+        let customer_pk = format!("CUSTOMER#{id}");
+        let Some(code) = code else {
+            return Ok((self.get_record(customer_pk, "PROFILE", "customer").await?, None));
+        };
+        let coupon_pk = format!("COUPON#{code}");
+        let keys = KeysAndAttributes::builder()
+            .keys(Self::key(customer_pk.clone(), "PROFILE"))
+            .keys(Self::key(coupon_pk.clone(), "COUPON"))
+            .consistent_read(true)
+            .build()
+            .map_err(unavailable("customer_and_coupon"))?;
+        let mut request = HashMap::from([(self.table.clone(), keys)]);
+        let mut items = Vec::new();
+        // BatchGetItem may leave keys unprocessed under load: asked again (bounded).
+        for attempt in 1..=5 {
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(unavailable("customer_and_coupon"))?;
+            items.extend(output.responses.unwrap_or_default().into_values().flatten());
+            request = output.unprocessed_keys.unwrap_or_default();
+            if request.is_empty() {
+                break;
+            }
+            if attempt == 5 {
+                return Err(StoreError::Unavailable {
+                    operation: "customer_and_coupon",
+                    reason: "keys left unprocessed".into(),
+                });
+            }
+            tokio::time::sleep(super::backoff(attempt)).await;
+        }
+        let (mut customer, mut coupon) = (None, None);
+        for item in items {
+            match string_attr(&item, "pk") {
+                Some(pk) if pk == customer_pk => {
+                    customer = Some(serde_dynamo::from_item(item).map_err(corrupt(&customer_pk))?)
+                }
+                Some(pk) if pk == coupon_pk => {
+                    coupon = Some(serde_dynamo::from_item(item).map_err(corrupt(&coupon_pk))?)
+                }
+                _ => {}
+            }
+        }
+        Ok((customer, coupon))
+    }
+
     async fn save_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
         // A single put (not a one-item transaction, which costs twice the write capacity).
         let put = self.versioned_put(Self::customer_item(record)?, record.version, "save_customer")?;
@@ -696,16 +757,16 @@ impl Store for DynamoStore {
                     file.record = Self::order_record(item, &pk)?;
                 }
                 Some(sk) if sk.starts_with("HELD#") => {
-                    let event = string_attr(&item, "event")
-                        .and_then(|json| serde_json::from_str::<InboundEvent>(json).ok())
-                        .ok_or_else(|| StoreError::Corrupt {
-                            item: format!("{pk} {sk}"),
-                            reason: "held event is not a valid event".into(),
-                        })?;
-                    file.held.push(HeldEvent {
-                        id: sk.to_owned(),
-                        event,
-                    });
+                    // One unreadable held event must not block its order: logged, then left to
+                    // its TTL.
+                    let event = string_attr(&item, "event").and_then(|json| serde_json::from_str(json).ok());
+                    match event {
+                        Some(event) => file.held.push(HeldEvent {
+                            id: sk.to_owned(),
+                            event,
+                        }),
+                        None => tracing::error!(pk, sk, "held event is unreadable; skipped"),
+                    }
                 }
                 _ => {}
             }
@@ -728,7 +789,8 @@ impl Store for DynamoStore {
         if let Some((order, delta)) = changes.purchases {
             actions.extend(self.purchase_actions(order, delta)?);
         }
-        // A transaction takes at most 100 actions: a huge order's statistics go first, apart.
+        // A transaction takes at most 100 actions: a huge order's changes are written in several
+        // (not atomically), then the claim.
         if actions.len() + 3 > 100 {
             self.transact_chunks(actions, "save_together").await?;
             return match changes.claim {
@@ -756,6 +818,17 @@ impl Store for DynamoStore {
     async fn confirm_order(&self, new: &NewOrder<'_>) -> Result<OrderConfirmation, StoreError> {
         let order = &new.record.order;
         let mut actions = self.record_puts(Some((new.record, true)), Some(new.customer), new.follow_ups)?;
+        if let Some(cart) = &order.cart_id {
+            let mut item = Self::key(format!("CART#{cart}"), "ORDERED");
+            item.insert("at".into(), s(new.record.confirmed_at.to_string()));
+            item.insert("ttl".into(), ttl(new.record.confirmed_at + CART_TTL));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .build()
+                .map_err(unavailable("confirm_order"))?;
+            actions.push(TransactWriteItem::builder().put(put).build());
+        }
         // One transaction for the usual order; a very large one counts its statistics after it
         // (a transaction takes at most 100 actions, and statistics need no atomicity).
         let stats = self.purchase_actions(order, 1)?;
@@ -764,8 +837,10 @@ impl Store for DynamoStore {
             actions.extend(stats.iter().cloned());
         }
         // The order's put is action 0: refused, it found the order confirmed, or events held
-        // for it since it was read.
-        let claimed = match self.transact_with_claim(actions, new.claim, "confirm_order").await? {
+        // for it since it was read. With its statistics apart, the claim waits for them: nothing
+        // that can fail may stand between a claim taken as `sending` and SES.
+        let claim = if stats_apart { None } else { new.claim };
+        let claimed = match self.transact_with_claim(actions, claim, "confirm_order").await? {
             Ok(claimed) => claimed,
             Err((0, old)) if old.as_ref().is_some_and(|item| item.contains_key("confirmed_at")) => {
                 return Ok(OrderConfirmation::Exists);
@@ -780,27 +855,30 @@ impl Store for DynamoStore {
         };
         if stats_apart {
             self.transact_chunks(stats, "confirm_order").await?;
+            if let Some(claim) = new.claim {
+                return Ok(OrderConfirmation::Recorded(Some(self.claim_message(claim).await?)));
+            }
         }
         Ok(OrderConfirmation::Recorded(claimed))
     }
 
-    async fn mark_cart_ordered(&self, id: &CartId, at: Timestamp) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(format!("CART#{id}"), "CART")))
-            .update_expression("SET ordered_at = :at")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":at", s(at.to_string()))
-            .send()
-            .await;
-        // An order from a cart tidings never saw: nothing to remember.
-        conditional(result, "mark_cart_ordered").map(|_| ())
-    }
-
     async fn cart(&self, id: &CartId) -> Result<Option<CartRecord>, StoreError> {
-        self.get_record(format!("CART#{id}"), "CART", "cart").await
+        // The cart and, apart, when it was last bought from (written with the order, which may
+        // come before any cart event).
+        let pk = format!("CART#{id}");
+        let mut record: Option<CartRecord> = None;
+        let mut ordered = None;
+        for item in self.query_partition(&pk, "", "cart").await? {
+            match string_attr(&item, "sk") {
+                Some("CART") => record = Some(serde_dynamo::from_item(item).map_err(corrupt(&pk))?),
+                Some("ORDERED") => ordered = string_attr(&item, "at").and_then(|at| at.parse::<Timestamp>().ok()),
+                _ => {}
+            }
+        }
+        Ok(record.map(|mut record| {
+            record.ordered_at = record.ordered_at.max(ordered);
+            record
+        }))
     }
 
     async fn save_cart(&self, record: &CartRecord) -> Result<(), StoreError> {
@@ -953,7 +1031,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":one", n(1));
         let bump = match awaiting {
             Awaiting::Order => bump
-                .update_expression("ADD version :one SET #ttl = if_not_exists(#ttl, :ttl)")
+                .update_expression("ADD version :one SET #ttl = :ttl")
                 .condition_expression("attribute_not_exists(confirmed_at)")
                 .expression_attribute_names("#ttl", "ttl")
                 .expression_attribute_values(":ttl", expires),
@@ -1138,6 +1216,7 @@ impl Store for DynamoStore {
         }
         for cart in &customer.carts {
             self.delete(format!("CART#{cart}"), "CART", "erase_customer").await?;
+            self.delete(format!("CART#{cart}"), "ORDERED", "erase_customer").await?;
         }
         let bounces = format!("BOUNCES#{}", suppression_hash(&customer.profile.email));
         for item in self.query_partition(&bounces, "", "erase_customer").await? {
@@ -1182,9 +1261,5 @@ impl Store for DynamoStore {
             }
         }
         Ok(stats)
-    }
-
-    async fn coupon(&self, code: &str) -> Result<Option<IssuedCoupon>, StoreError> {
-        self.get_record(format!("COUPON#{code}"), "COUPON", "coupon").await
     }
 }

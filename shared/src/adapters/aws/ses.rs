@@ -33,6 +33,14 @@ impl SesMailer {
         }
     }
 
+    /// The configuration set of a category, if one is configured.
+    fn set_for(&self, category: Category) -> Option<&str> {
+        match category {
+            Category::Transactional => self.transactional_set.as_deref(),
+            Category::Marketing => self.marketing_set.as_deref(),
+        }
+    }
+
     fn tags(email: &OutgoingEmail) -> Vec<MessageTag> {
         message_tags(email)
             .into_iter()
@@ -84,8 +92,15 @@ fn classify(error: SdkError<SendEmailError>) -> SendError {
 impl Mailer for SesMailer {
     /// The configuration sets publish SES's `Send` event (docs/aws.md): ses-events settles the
     /// claim and announces `EmailSent` from it, even when this process dies after SES accepted.
-    fn reports_acceptance(&self) -> bool {
-        true
+    /// Only with a configuration set, and with the tags that name the message and the customer.
+    fn reports_acceptance(&self, email: &OutgoingEmail) -> bool {
+        let tags = message_tags(email);
+        let tagged = |name: &str| tags.iter().any(|(tag, _)| *tag == name);
+        self.set_for(email.category).is_some() && tagged("message_key") && tagged("customer_id")
+    }
+
+    fn reports_sends(&self) -> bool {
+        self.transactional_set.is_some() || self.marketing_set.is_some()
     }
 
     async fn send(&self, email: &OutgoingEmail) -> Result<String, SendError> {
@@ -93,10 +108,7 @@ impl Mailer for SesMailer {
             .data(Blob::new(email.raw.clone()))
             .build()
             .map_err(|e| SendError::Permanent(format!("raw message: {e}")))?;
-        let set = match email.category {
-            Category::Transactional => self.transactional_set.clone(),
-            Category::Marketing => self.marketing_set.clone(),
-        };
+        let set = self.set_for(email.category).map(str::to_owned);
         let mut attempt = 1;
         loop {
             let result = self
