@@ -407,8 +407,13 @@ pub struct OrderRecord {
 impl OrderRecord {
     /// Hands this record to an immediate send so it is not read again.
     pub(crate) fn known(&self) -> crate::engine::KnownRecords {
+        self.known_with(None)
+    }
+
+    /// Hands this record and its customer, when read, to an immediate send.
+    pub(crate) fn known_with(&self, customer: Option<&CustomerRecord>) -> crate::engine::KnownRecords {
         crate::engine::KnownRecords {
-            customer: None,
+            customer: customer.cloned(),
             order: Some(self.clone()),
         }
     }

@@ -941,10 +941,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         purchases: Some((&record.order, -1)),
                         ..Changes::default()
                     };
-                    let known = KnownRecords {
-                        customer: customer.clone(),
-                        order: Some(record.clone()),
-                    };
+                    let known = record.known_with(customer.as_ref());
                     out.push(self.save_and_attempt(changes, cancellation, known).await?);
                 } else {
                     out.push(self.attempt(cancellation, false, record.known()).await?);
@@ -1075,20 +1072,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         follow_ups: &follow_ups,
                         ..Changes::default()
                     };
-                    let known = KnownRecords {
-                        customer: customer.clone(),
-                        order: Some(record.clone()),
-                    };
+                    let known = record.known_with(customer.as_ref());
                     out.push(self.save_and_attempt(changes, confirmation, known).await?);
                 } else {
                     out.push(self.attempt(confirmation, false, record.known()).await?);
                 }
                 if let Some(reward) = reward {
-                    let known = KnownRecords {
-                        customer,
-                        order: Some(record.clone()),
-                    };
-                    out.push(self.attempt(reward, true, known).await?);
+                    out.push(self.attempt(reward, true, record.known_with(customer.as_ref())).await?);
                 }
             }
             Event::ReviewSubmitted(_) if record.reviewed_at.is_none() => {
