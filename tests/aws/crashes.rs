@@ -107,10 +107,25 @@ async fn a_crash_after_ses_accepted_is_never_sent_twice() {
     assert_eq!(aws.sent_mail().len(), 1, "SES accepted it before the crash");
     let claim = "MSG#order_confirmation#o-1";
     assert_eq!(aws.attribute(claim, "CLAIM", "state").await.as_deref(), Some("sending"));
+    // SES's report of the send is late: the retries see a `sending` claim with no word from SES.
+    let report = SES_SENDS
+        .lock()
+        .expect("SES events")
+        .pop()
+        .expect("SES reported the send");
 
-    // Retries, during and long after any lease, and the sweeper: none sends it again.
+    // A retry inside the lease waits for it to end; after it, nobody knows whether SES accepted
+    // the message, so it is never sent again (and the error log says so).
     let healthy = engine(&aws, &clock).await;
-    for at in ["2026-11-02T16:06:00Z", "2026-11-02T17:00:00Z", "2026-11-04T00:00:00Z"] {
+    clock.set(ts("2026-11-02T16:06:00Z"));
+    lambda::handle(&healthy, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
+        .await
+        .expect("retry");
+    assert!(
+        aws.item(claim, "FOLLOWUP").await.is_some(),
+        "the duplicate waits for the lease's end"
+    );
+    for at in ["2026-11-02T17:00:00Z", "2026-11-04T00:00:00Z"] {
         clock.set(ts(at));
         lambda::handle(&healthy, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
             .await
@@ -118,4 +133,19 @@ async fn a_crash_after_ses_accepted_is_never_sent_twice() {
         sweep_and_route(&aws, &healthy).await;
     }
     assert_eq!(aws.sent_mail().len(), 1, "never sent twice");
+    assert!(
+        aws.item(claim, "FOLLOWUP").await.is_none(),
+        "given up, not waiting forever"
+    );
+    assert!(aws.emitted().await.iter().all(|e| e["detail-type"] != "EmailSent"));
+
+    // SES's report, however late, settles it and announces it once.
+    lambda::handle(&healthy, Step::SesEvents, report).await.expect("report");
+    assert_eq!(aws.attribute(claim, "CLAIM", "state").await.as_deref(), Some("sent"));
+    let announced = aws.emitted().await;
+    assert_eq!(
+        announced.iter().filter(|e| e["detail-type"] == "EmailSent").count(),
+        1,
+        "{announced:?}"
+    );
 }
