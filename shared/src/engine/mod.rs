@@ -609,16 +609,27 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let known = self.ports.store.customer(&customer.id).await?;
         let (mut record, occasions) = self.merge_profile(known.as_ref(), customer, at, signed_up);
         if known.as_ref() != Some(&record) {
-            let changes = Changes {
-                customer: Some(&record),
-                follow_ups: &occasions,
-                ..Changes::default()
-            };
-            self.ports.store.save_together(&changes).await?;
-            out.extend(occasions.iter().map(Outcome::scheduled));
+            self.save_profile(&record, &occasions, out).await?;
             record.version += 1;
         }
         Ok(record)
+    }
+
+    /// Saves a merged customer with the yearly occasions its new dates start.
+    async fn save_profile(
+        &self,
+        customer: &CustomerRecord,
+        occasions: &[FollowUp],
+        out: &mut Vec<Outcome>,
+    ) -> Result<(), EngineError> {
+        let changes = Changes {
+            customer: Some(customer),
+            follow_ups: occasions,
+            ..Changes::default()
+        };
+        self.ports.store.save_together(&changes).await?;
+        out.extend(occasions.iter().map(Outcome::scheduled));
+        Ok(())
     }
 
     /// The stored customer with a profile merged in (not saved), and the yearly occasions to
@@ -782,13 +793,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             held,
         } = again;
         if stored.as_ref() != Some(&customer) {
-            let changes = Changes {
-                customer: Some(&customer),
-                follow_ups: &occasions,
-                ..Changes::default()
-            };
-            self.ports.store.save_together(&changes).await?;
-            out.extend(occasions.iter().map(Outcome::scheduled));
+            self.save_profile(&customer, &occasions, &mut out).await?;
         }
         let at = confirmation.due_at;
         let known = KnownRecords {
