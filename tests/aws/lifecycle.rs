@@ -157,6 +157,10 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
     order["detail"]["order"]["cart_id"] = json!("cart-1");
     order["detail"]["order"]["coupon_code"] = json!("WELCOME10");
     order["detail"]["order"]["customer"]["birthday"] = json!("1990-03-14");
+    // A second order, cancelled.
+    let items = vec![item("p-tea", "tea", 1, 1250)];
+    let second = json!({ "order": tidings_tests::order("o-2", &ada(), "USD", items, "2026-11-06T09:00:00Z") });
+    let cancelled = json!({"order_id": "o-2", "reason": "changed my mind"});
     let events = [
         (Step::OrderConfirmed, order),
         (
@@ -172,6 +176,14 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
             envelope("ShipmentUpdated", "2026-11-05T12:10:00Z", scan),
         ),
         (Step::OrderDelivered, delivered("2026-11-05T18:40:00Z")),
+        (
+            Step::OrderConfirmed,
+            envelope("OrderConfirmed", "2026-11-06T09:00:00Z", second),
+        ),
+        (
+            Step::OrderConfirmed,
+            envelope("OrderCancelled", "2026-11-06T10:00:00Z", cancelled),
+        ),
     ];
     let mut calls = Vec::new();
     for (step, event) in &events {
@@ -184,7 +196,7 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
         calls.push((event["detail-type"].clone(), step_calls, aws.moto.requests() - before));
     }
     eprintln!("AWS calls (event, step, ses-events on SES's report): {calls:?}");
-    assert_eq!(subjects(&aws).len(), 4, "every event sent its email");
+    assert_eq!(subjects(&aws).len(), 6, "every event sent its email");
     assert!(aws.item("CART#cart-1", "ORDERED").await.is_some(), "the cart is bought");
     assert!(
         aws.item("MSG#birthday#c-1#2027", "FOLLOWUP").await.is_some(),
@@ -194,8 +206,9 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
     // transaction (records, follow-ups, the cart bought, the claim with the suppression check),
     // SES. The delivery confirmation carries a coupon: it also reads the product statistics for
     // its recommendations and announces the coupon before a separate `sending` step.
-    let [confirmed, shipped, updated, delivered] = [0, 1, 2, 3].map(|i| calls[i].1);
+    let [confirmed, shipped, updated, delivered, _, cancelled] = [0, 1, 2, 3, 4, 5].map(|i| calls[i].1);
     assert!(confirmed <= 4, "OrderConfirmed made {confirmed} AWS calls");
+    assert!(cancelled <= 4, "OrderCancelled made {cancelled} AWS calls");
     assert!(shipped <= 4, "OrderShipped made {shipped} AWS calls");
     assert!(updated <= 4, "ShipmentUpdated made {updated} AWS calls");
     assert!(delivered <= 7, "OrderDelivered made {delivered} AWS calls");
