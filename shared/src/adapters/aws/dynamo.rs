@@ -96,6 +96,11 @@ fn suppression_hash(email: &EmailAddress) -> String {
     digest_hex(&["suppressed", &email.as_str().to_lowercase()], 64)
 }
 
+/// A record version as a number attribute.
+fn version_value(version: u64) -> AttributeValue {
+    n(i64::try_from(version).unwrap_or(i64::MAX))
+}
+
 fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
@@ -397,13 +402,17 @@ impl DynamoStore {
         Err(unavailable(operation)(error))
     }
 
+    /// A record's item at the version after the one it was read at.
+    fn versioned_item<T: Serialize>(record: &T, read_at: u64, pk: String, sk: &str) -> Result<Item, StoreError> {
+        let mut item = Self::record_item(record, pk, sk)?;
+        item.insert("version".into(), version_value(read_at.saturating_add(1)));
+        Ok(item)
+    }
+
     /// The order item at its next version, with the shipment ids a hold is checked against.
     fn order_item(record: &OrderRecord) -> Result<Item, StoreError> {
-        let mut item = Self::record_item(record, format!("ORDER#{}", record.order.id), "ORDER")?;
-        item.insert(
-            "version".into(),
-            n(i64::try_from(record.version).unwrap_or(i64::MAX) + 1),
-        );
+        let pk = format!("ORDER#{}", record.order.id);
+        let mut item = Self::versioned_item(record, record.version, pk, "ORDER")?;
         let shipments: Vec<String> = record.shipments.iter().map(|s| s.shipment.id.to_string()).collect();
         if !shipments.is_empty() {
             item.insert("shipment_ids".into(), AttributeValue::Ss(shipments));
@@ -411,30 +420,13 @@ impl DynamoStore {
         Ok(item)
     }
 
-    /// The condition of an order write: still at the version it was read at; for a new order,
-    /// not confirmed yet (only events held for it may have written there).
-    fn order_condition(record: &OrderRecord, new: bool) -> (&'static str, Option<AttributeValue>) {
-        let version = n(i64::try_from(record.version).unwrap_or(i64::MAX));
-        match (new, record.version) {
-            (true, 0) => ("attribute_not_exists(pk)", None),
-            (true, _) => (
-                "attribute_not_exists(confirmed_at) AND version = :version",
-                Some(version),
-            ),
-            (false, 0) => ("attribute_not_exists(version)", None),
-            (false, _) => ("version = :version", Some(version)),
-        }
-    }
-
     /// An order item as a record; `None` for the placeholder of events held before the order.
     fn order_record(item: Item, pk: &str) -> Result<Option<OrderRecord>, StoreError> {
         if !item.contains_key("confirmed_at") {
             return Ok(None);
         }
-        let version = number_attr(&item, "version").map_or(0, i64::unsigned_abs);
-        let mut record: OrderRecord = serde_dynamo::from_item(item).map_err(corrupt(pk))?;
-        record.version = version;
-        Ok(Some(record))
+        // `version` is one of the record's fields: read with it.
+        serde_dynamo::from_item(item).map(Some).map_err(corrupt(pk))
     }
 
     /// Which message issued a coupon code, so an order using it can be attributed.
@@ -447,26 +439,46 @@ impl DynamoStore {
 
     /// The customer item at its next version.
     fn customer_item(record: &CustomerRecord) -> Result<Item, StoreError> {
-        let mut item = Self::record_item(record, format!("CUSTOMER#{}", record.profile.id), "PROFILE")?;
-        item.insert(
-            "version".into(),
-            n(i64::try_from(record.version).unwrap_or(i64::MAX) + 1),
-        );
-        Ok(item)
+        let pk = format!("CUSTOMER#{}", record.profile.id);
+        Self::versioned_item(record, record.version, pk, "PROFILE")
     }
 
-    /// A put of a record that expects the version it was read at (none for a new record).
-    fn versioned_put(&self, item: Item, read_at: u64, operation: &'static str) -> Result<Put, StoreError> {
-        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+    /// A put of a record that expects the version it was read at (none for a new record). With
+    /// `confirming`, an order that must not be confirmed yet: only a placeholder of events held
+    /// for it may be there.
+    fn versioned_put(
+        &self,
+        item: Item,
+        read_at: u64,
+        confirming: bool,
+        operation: &'static str,
+    ) -> Result<Put, StoreError> {
+        let condition = match (confirming, read_at) {
+            (true, 0) => "attribute_not_exists(pk)",
+            (true, _) => "attribute_not_exists(confirmed_at) AND version = :version",
+            (false, 0) => "attribute_not_exists(version)",
+            (false, _) => "version = :version",
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
         let put = match read_at {
-            0 => put.condition_expression("attribute_not_exists(version)"),
-            v => put
-                .condition_expression("version = :version")
-                .expression_attribute_values(":version", n(i64::try_from(v).unwrap_or(i64::MAX))),
+            0 => put,
+            v => put.expression_attribute_values(":version", version_value(v)),
         };
         put.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(unavailable(operation))
+    }
+
+    /// `Conflict` naming the record whose version refused action `index` of `record_puts`.
+    fn version_conflict(order: Option<&OrderRecord>, customer: Option<&CustomerRecord>, index: usize) -> StoreError {
+        let order = order.map(|o| format!("order {}", o.order.id));
+        let customer = customer.map(|c| format!("customer {}", c.profile.id));
+        StoreError::Conflict {
+            item: [order, customer].into_iter().flatten().nth(index).unwrap_or_default(),
+        }
     }
 
     /// Transaction puts for records written together. The order's (the first action, so a refusal
@@ -486,20 +498,17 @@ impl DynamoStore {
                 .map_err(unavailable("write together"))
         };
         let mut actions = Vec::new();
-        if let Some((order, new)) = order {
-            let (condition, version) = Self::order_condition(order, new);
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(Self::order_item(order)?))
-                .condition_expression(condition)
-                .set_expression_attribute_values(version.map(|v| HashMap::from([(":version".to_owned(), v)])))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .build()
-                .map_err(unavailable("write together"))?;
+        if let Some((order, confirming)) = order {
+            let put = self.versioned_put(Self::order_item(order)?, order.version, confirming, "write together")?;
             actions.push(TransactWriteItem::builder().put(put).build());
         }
         if let Some(customer) = customer {
-            let put = self.versioned_put(Self::customer_item(customer)?, customer.version, "write together")?;
+            let put = self.versioned_put(
+                Self::customer_item(customer)?,
+                customer.version,
+                false,
+                "write together",
+            )?;
             actions.push(TransactWriteItem::builder().put(put).build());
         }
         for follow_up in follow_ups {
@@ -721,7 +730,7 @@ impl Store for DynamoStore {
 
     async fn save_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
         // A single put (not a one-item transaction, which costs twice the write capacity).
-        let put = self.versioned_put(Self::customer_item(record)?, record.version, "save_customer")?;
+        let put = self.versioned_put(Self::customer_item(record)?, record.version, false, "save_customer")?;
         let result = self
             .client
             .put_item()
@@ -802,17 +811,9 @@ impl Store for DynamoStore {
             return Ok(None);
         }
         // Besides the claim only the order and the customer have conditions (their versions).
-        let order = changes.order.map(|o| format!("order {}", o.order.id));
-        let customer = changes.customer.map(|c| format!("customer {}", c.profile.id));
-        match self
-            .transact_with_claim(actions, changes.claim, "save_together")
+        self.transact_with_claim(actions, changes.claim, "save_together")
             .await?
-        {
-            Ok(claimed) => Ok(claimed),
-            Err((index, _)) => Err(StoreError::Conflict {
-                item: [order, customer].into_iter().flatten().nth(index).unwrap_or_default(),
-            }),
-        }
+            .map_err(|(index, _)| Self::version_conflict(changes.order, changes.customer, index))
     }
 
     async fn confirm_order(&self, new: &NewOrder<'_>) -> Result<OrderConfirmation, StoreError> {
@@ -845,13 +846,7 @@ impl Store for DynamoStore {
             Err((0, old)) if old.as_ref().is_some_and(|item| item.contains_key("confirmed_at")) => {
                 return Ok(OrderConfirmation::Exists);
             }
-            Err((index, _)) => {
-                let item = match index {
-                    0 => format!("order {}", order.id),
-                    _ => format!("customer {}", new.customer.profile.id),
-                };
-                return Err(StoreError::Conflict { item });
-            }
+            Err((index, _)) => return Err(Self::version_conflict(Some(new.record), Some(new.customer), index)),
         };
         if stats_apart {
             self.transact_chunks(stats, "confirm_order").await?;
