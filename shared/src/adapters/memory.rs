@@ -54,36 +54,47 @@ pub struct MemoryState {
 }
 
 impl MemoryState {
-    /// `Conflict` unless the stored customer is still at the version `record` was read at.
-    fn check_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
-        let id = &record.profile.id;
-        match self.customers.get(id).map_or(0, |c| c.version) == record.version {
+    /// Writes records that change together if the order and the customer are still at the
+    /// versions they were read at (all or nothing, like the DynamoDB transaction).
+    fn apply(&mut self, changes: &Changes<'_>) -> Result<(), StoreError> {
+        let unchanged = |stored: u64, read: u64, item: String| match stored == read {
             true => Ok(()),
-            false => Err(StoreError::Conflict {
-                item: format!("customer {id}"),
-            }),
+            false => Err(StoreError::Conflict { item }),
+        };
+        if let Some(order) = changes.order {
+            let stored = self.order_versions.get(&order.order.id).copied().unwrap_or(0);
+            unchanged(stored, order.version, format!("order {}", order.order.id))?;
         }
+        if let Some(customer) = changes.customer {
+            let stored = self.customers.get(&customer.profile.id).map_or(0, |c| c.version);
+            unchanged(stored, customer.version, format!("customer {}", customer.profile.id))?;
+        }
+        if let Some(order) = changes.order {
+            self.write_order(order);
+        }
+        if let Some(customer) = changes.customer {
+            self.write_customer(customer);
+        }
+        for key in changes.dropped {
+            self.follow_ups.remove(key);
+        }
+        for follow_up in changes.follow_ups {
+            self.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
+        }
+        if let Some((order, delta)) = changes.purchases {
+            self.stats.count(order, delta);
+        }
+        Ok(())
     }
 
-    /// `Conflict` unless the stored order is still at the version `record` was read at.
-    fn check_order(&self, record: &OrderRecord) -> Result<(), StoreError> {
-        let id = &record.order.id;
-        match self.order_versions.get(id).copied().unwrap_or(0) == record.version {
-            true => Ok(()),
-            false => Err(StoreError::Conflict {
-                item: format!("order {id}"),
-            }),
-        }
-    }
-
-    /// Writes a checked customer at its next version.
+    /// Writes a customer at its next version.
     fn write_customer(&mut self, record: &CustomerRecord) {
         let mut written = record.clone();
         written.version += 1;
         self.customers.insert(record.profile.id.clone(), written);
     }
 
-    /// Writes a checked order at its next version.
+    /// Writes an order at its next version.
     fn write_order(&mut self, record: &OrderRecord) {
         let mut written = record.clone();
         written.version += 1;
@@ -126,9 +137,11 @@ impl Store for MemoryStore {
     }
 
     async fn save_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
-        let mut state = self.state();
-        state.check_customer(record)?;
-        state.write_customer(record);
+        let changes = Changes {
+            customer: Some(record),
+            ..Changes::default()
+        };
+        self.state().apply(&changes)?;
         Ok(())
     }
 
@@ -162,31 +175,7 @@ impl Store for MemoryStore {
     }
 
     async fn save_together(&self, changes: &Changes<'_>) -> Result<Option<ClaimOutcome>, StoreError> {
-        {
-            let mut state = self.state();
-            // All or nothing, like the DynamoDB transaction.
-            if let Some(order) = changes.order {
-                state.check_order(order)?;
-            }
-            if let Some(customer) = changes.customer {
-                state.check_customer(customer)?;
-            }
-            if let Some(order) = changes.order {
-                state.write_order(order);
-            }
-            if let Some(customer) = changes.customer {
-                state.write_customer(customer);
-            }
-            for key in changes.dropped {
-                state.follow_ups.remove(key);
-            }
-            for follow_up in changes.follow_ups {
-                state.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
-            }
-            if let Some((order, delta)) = changes.purchases {
-                state.stats.count(order, delta);
-            }
-        }
+        self.state().apply(changes)?;
         match changes.claim {
             Some(claim) => self.claim_message(claim).await.map(Some),
             None => Ok(None),
@@ -200,17 +189,16 @@ impl Store for MemoryStore {
             if state.orders.contains_key(&order.id) {
                 return Ok(OrderConfirmation::Exists);
             }
-            state.check_order(new.record)?;
-            state.check_customer(new.customer)?;
-            state.write_customer(new.customer);
-            state.write_order(new.record);
+            state.apply(&Changes {
+                order: Some(new.record),
+                customer: Some(new.customer),
+                follow_ups: new.follow_ups,
+                purchases: Some((order, 1)),
+                ..Changes::default()
+            })?;
             if let Some(cart) = &order.cart_id {
                 state.cart_orders.insert(cart.clone(), new.record.confirmed_at);
             }
-            for follow_up in new.follow_ups {
-                state.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
-            }
-            state.stats.count(order, 1);
         }
         let claimed = match new.claim {
             Some(claim) => Some(self.claim_message(claim).await?),
