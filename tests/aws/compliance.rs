@@ -209,9 +209,7 @@ fn which(program: &str) -> Result<std::path::PathBuf, ()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_complaint_suppresses_the_address_for_all_later_mail() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-02T15:00:00Z")));
-    let engine = engine(&aws, &clock).await;
+    let (aws, clock, engine) = spawn_app("2026-11-02T15:00:00Z").await;
     let mut complaint = envelope(
         "Email Complaint Received",
         "2026-11-02T15:30:00Z",
@@ -254,9 +252,7 @@ async fn scan(aws: &AwsTest) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erasure_leaves_no_personal_data_in_the_table() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-02T15:00:00Z")));
-    let engine = engine(&aws, &clock).await;
+    let (aws, clock, engine) = spawn_app("2026-11-02T15:00:00Z").await;
     let mut person = ada();
     person["first_name"] = json!("Zelda");
     person["email"] = json!("zelda.unique@example.com");
@@ -313,9 +309,7 @@ async fn an_erasure_leaves_no_personal_data_in_the_table() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_are_recorded_on_the_message_and_clicks_count_once() {
     use tidings_core::feedback::tag_value;
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
-    let engine = engine(&aws, &clock).await;
+    let (aws, clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
     deliver(
         &engine,
         &clock,

@@ -32,9 +32,7 @@ fn inbound(event: &Value) -> tidings_core::event::InboundEvent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shipment_and_its_scan_before_the_order_are_sent_once_it_arrives() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
-    let engine = engine(&aws, &clock).await;
+    let (aws, clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
     deliver(&engine, &clock, Step::OrderShipped, &scan("2026-11-03T12:00:00Z")).await;
     deliver(&engine, &clock, Step::OrderShipped, &shipped()).await;
     assert!(subjects(&aws).is_empty(), "nothing without the order");
@@ -71,9 +69,7 @@ async fn a_shipment_and_its_scan_before_the_order_are_sent_once_it_arrives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_that_read_the_order_before_a_hold_is_refused_and_a_late_hold_is_refused() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
-    let engine = engine(&aws, &clock).await;
+    let (aws, clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
     let store = engine.store();
     let order = tidings_core::domain::OrderId::parse("o-1").expect("id");
     deliver(

@@ -5,9 +5,7 @@ use tidings_core::ports::Clock;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_order_from_confirmation_to_the_review_request_fired_by_the_sweeper() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
-    let engine = engine(&aws, &clock).await;
+    let (aws, clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
 
     deliver(
         &engine,
@@ -109,9 +107,7 @@ async fn one_order_from_confirmation_to_the_review_request_fired_by_the_sweeper(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follow_up_whose_exit_became_true_before_it_fired_sends_nothing() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-10T15:00:00Z")));
-    let engine = engine(&aws, &clock).await;
+    let (aws, clock, engine) = spawn_app("2026-11-10T15:00:00Z").await;
     let cart = tidings_tests::cart(
         "cart-1",
         &ada(),
@@ -147,9 +143,7 @@ async fn a_follow_up_whose_exit_became_true_before_it_fired_sends_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
-    let engine = engine(&aws, &clock).await;
+    let (aws, clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
     let shipment = json!({"id": "shp-1", "carrier": "ups", "tracking_number": "1Z999AA10123456784", "shipped_at": "2026-11-03T13:00:00Z"});
     let scan = json!({"order_id": "o-1", "shipment_id": "shp-1", "status": "out_for_delivery"});
     // The usual order: from a cart, with a coupon code, by a customer whose birthday is known.
@@ -218,9 +212,7 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn personal_data_and_claims_carry_a_ttl_and_follow_ups_are_in_the_due_index() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-10T15:00:00Z")));
-    let engine = engine(&aws, &clock).await;
+    let (aws, clock, engine) = spawn_app("2026-11-10T15:00:00Z").await;
     let cart = tidings_tests::cart(
         "cart-1",
         &ada(),
@@ -333,9 +325,7 @@ async fn an_email_sent_the_bus_does_not_accept_fails_the_report_which_its_retry_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_birthday_fires_from_the_due_index_and_its_coupon_attributes_the_order_that_uses_it() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-20T15:00:00Z")));
-    let engine = engine(&aws, &clock).await;
+    let (aws, clock, engine) = spawn_app("2026-11-20T15:00:00Z").await;
     let mut who = ada();
     who["birthday"] = json!("--12-10");
     let update = envelope("CustomerUpdated", "2026-11-20T15:00:00Z", json!({"customer": who}));

@@ -59,6 +59,14 @@ async fn aws_test() -> AwsTest {
     aws
 }
 
+/// A test's AWS, a clock set to `at` and the engine on them: how most tests begin.
+async fn spawn_app(at: &str) -> (AwsTest, Arc<SimClock>, TestEngine) {
+    let aws = aws_test().await;
+    let clock = Arc::new(SimClock::new(ts(at)));
+    let engine = engine(&aws, &clock).await;
+    (aws, clock, engine)
+}
+
 /// Hands SES's pending `Send` events to ses-events, as the configuration set and the rule do.
 async fn report_sends<M: Mailer, B: Bus>(engine: &TestEngine<M, B>) {
     let pending = std::mem::take(&mut *SES_SENDS.lock().expect("SES events"));

@@ -6,9 +6,7 @@ use tidings_core::ports::{OutgoingEmail, SendError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_event_three_times_sends_one_email() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
-    let engine = engine(&aws, &clock).await;
+    let (aws, clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
     for _ in 0..3 {
         deliver(
             &engine,
@@ -157,9 +155,7 @@ async fn a_permanent_ses_rejection_is_recorded_and_not_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_event_is_rejected_with_the_field_named() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
-    let engine = engine(&aws, &clock).await;
+    let (_aws, _clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
     let mut event = confirmed("2026-11-02T16:05:00Z");
     event["detail"]["order"]["customer"]["email"] = json!("not-an-address");
     let error = lambda::handle(&engine, Step::OrderConfirmed, event)
