@@ -14,7 +14,7 @@ pub use slot::next_slot;
 
 use crate::config::StoreConfig;
 use crate::coupon::Coupon;
-use crate::domain::{Cart, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, ShipmentStatus};
+use crate::domain::{Cart, CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, ShipmentStatus};
 use crate::event::{EmailSent, Emitted, Event, FollowUpDue, InboundEvent};
 use crate::feedback::{Feedback, FeedbackKind};
 use crate::message::{Category, MessageKey, MessageKind};
@@ -307,7 +307,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let mut out = Vec::new();
         match &event.event {
             Event::CustomerSignedUp(customer) => {
-                let record = self.upsert_customer(customer, at, true, &mut out).await?;
+                let record = self.upsert_customer(customer, at, true, None, &mut out).await?;
                 let id = &record.profile.id;
                 // Double opt-in: ask for confirmation first; the welcome follows it.
                 let first = if record.consent_pending_since.is_some() {
@@ -334,7 +334,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 }
             }
             Event::CustomerUpdated(customer) => {
-                self.upsert_customer(customer, at, false, &mut out).await?;
+                self.upsert_customer(customer, at, false, None, &mut out).await?;
             }
             Event::CustomerRedacted(redacted) => out.push(self.erase(&redacted.customer_id).await?),
             Event::SesFeedback(feedback) => out.extend(self.feedback(feedback).await?),
@@ -597,17 +597,20 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         Ok(out)
     }
 
-    /// Merges a profile into the stored customer; a new birthday, signup date or time zone
+    /// Merges a profile into the stored customer, with the cart it came with (remembered so an
+    /// erasure finds every cart), in one write; a new birthday, signup date or time zone
     /// (re)schedules the yearly occasions.
     async fn upsert_customer(
         &self,
         customer: &crate::domain::Customer,
         at: Timestamp,
         signed_up: bool,
+        cart: Option<&CartId>,
         out: &mut Vec<Outcome>,
     ) -> Result<CustomerRecord, EngineError> {
         let known = self.ports.store.customer(&customer.id).await?;
         let (mut record, occasions) = self.merge_profile(known.as_ref(), customer, at, signed_up);
+        record.carts.extend(cart.cloned());
         if known.as_ref() != Some(&record) {
             self.save_profile(&record, &occasions, out).await?;
             record.version += 1;
@@ -1107,11 +1110,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     async fn cart_updated(&self, cart: &Cart, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
         let store = &self.ports.store;
         let mut out = Vec::new();
-        let mut customer = self.upsert_customer(&cart.customer, at, false, &mut out).await?;
-        // Remembered so an erasure request finds every cart.
-        if customer.carts.insert(cart.id.clone()) {
-            store.save_customer(&customer).await?;
-        }
+        self.upsert_customer(&cart.customer, at, false, Some(&cart.id), &mut out)
+            .await?;
         let known = store.cart(&cart.id).await?;
         if let Some(known) = &known {
             if known.cart.updated_at > cart.updated_at {
