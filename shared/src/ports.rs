@@ -12,6 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::sync::Arc;
 
 /// What time it is: the wall clock in Lambda, a simulated one in replays and tests.
 pub trait Clock: Send + Sync {
@@ -151,8 +152,9 @@ pub trait Store: Send + Sync {
     /// Erases everything about a customer: profile, orders, carts, follow-ups, ledgers, counters.
     fn erase_customer(&self, customer: &CustomerRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The store's products and how often they were bought together.
-    fn product_stats(&self) -> impl Future<Output = Result<ProductStats, StoreError>> + Send;
+    /// The store's products and how often they were bought together (recommendations may use
+    /// statistics a few minutes old).
+    fn product_stats(&self) -> impl Future<Output = Result<Arc<ProductStats>, StoreError>> + Send;
 }
 
 /// An order as stored, read together with the events that wait for it.

@@ -1,7 +1,8 @@
 //! One order from confirmation to review request, follow-ups fired by the sweeper.
 
 use super::*;
-use tidings_core::ports::Clock;
+use tidings_core::domain::ProductId;
+use tidings_core::ports::{Clock, Store};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_order_from_confirmation_to_the_review_request_fired_by_the_sweeper() {
@@ -199,7 +200,8 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
     // Reads (the order with its held events; the customer, with the coupon an order used), one
     // transaction (records, follow-ups, the cart bought, the claim with the suppression check),
     // SES. The delivery confirmation carries a coupon: it also reads the product statistics for
-    // its recommendations and announces the coupon before a separate `sending` step.
+    // its recommendations (the process's first such email; later ones reuse them) and announces
+    // the coupon before a separate `sending` step.
     let [confirmed, shipped, updated, delivered, _, cancelled] = [0, 1, 2, 3, 4, 5].map(|i| calls[i].1);
     assert!(confirmed <= 4, "OrderConfirmed made {confirmed} AWS calls");
     assert!(cancelled <= 4, "OrderCancelled made {cancelled} AWS calls");
@@ -208,6 +210,31 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
     assert!(delivered <= 7, "OrderDelivered made {delivered} AWS calls");
     // ses-events: PutEvents EmailSent, then the claim settled.
     assert!(calls.iter().all(|(_, _, report)| *report == 2), "{calls:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_process_reads_the_product_statistics_once_not_for_every_email() {
+    let (aws, clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
+    deliver(
+        &engine,
+        &clock,
+        Step::OrderConfirmed,
+        &confirmed("2026-11-02T16:05:00Z"),
+    )
+    .await;
+    let store = engine.store();
+    let before = aws.moto.requests();
+    let first = store.product_stats().await.expect("read");
+    assert_eq!(aws.moto.requests() - before, 1, "the first email reads them");
+    assert!(first.products.contains_key(&ProductId::parse("p-mug").expect("id")));
+    let before = aws.moto.requests();
+    let again = store.product_stats().await.expect("cached");
+    assert_eq!(
+        aws.moto.requests() - before,
+        0,
+        "the next ones use what the process read"
+    );
+    assert_eq!(again.products.len(), first.products.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -143,6 +143,7 @@ pub async fn aws_test() -> AwsTest {
     let moto = MOTO.get_or_init(start);
     moto.request("POST", "/moto-api/reset").expect("moto reset");
     let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(tidings_core::adapters::aws::lambda::https_client())
         .endpoint_url(&moto.endpoint)
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))

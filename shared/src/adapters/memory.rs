@@ -12,7 +12,7 @@ use crate::ports::{
 };
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Everything the store holds, inspectable by tests.
 #[derive(Debug, Default, Clone)]
@@ -489,8 +489,8 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn product_stats(&self) -> Result<ProductStats, StoreError> {
-        Ok(self.state().stats.clone())
+    async fn product_stats(&self) -> Result<Arc<ProductStats>, StoreError> {
+        Ok(Arc::new(self.state().stats.clone()))
     }
 }
 

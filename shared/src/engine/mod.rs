@@ -1629,11 +1629,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         if kind == MessageKind::CrossSell && order.cancelled.is_some() {
                             return skip("order cancelled");
                         }
-                        let stats = store.product_stats().await?;
-                        let bought: Vec<ProductId> = order.order.items.iter().map(|i| i.product_id.clone()).collect();
-                        let c = &ready.customer;
                         // Recommendations are marketing content: a delivery confirmation shows them only with consent.
                         if kind == MessageKind::CrossSell || marketing_allowed {
+                            let stats = store.product_stats().await?;
+                            let bought: Vec<ProductId> =
+                                order.order.items.iter().map(|i| i.product_id.clone()).collect();
+                            let c = &ready.customer;
                             ready.recommendations = recommend(&stats, &bought, &c.purchased, &c.categories, currency);
                         }
                         if kind == MessageKind::CrossSell && ready.recommendations.is_empty() {

@@ -23,6 +23,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -38,11 +40,24 @@ const CLAIM_TTL: SignedDuration = SignedDuration::from_hours(400 * 24);
 /// Held events older than the orphan limit are useless; keep them a little longer than it.
 const HELD_TTL: SignedDuration = SignedDuration::from_hours(2 * 24);
 
+/// How long a warm process recommends from the product statistics it read: co-purchase counts
+/// move slowly, and reading the whole `STATS` partition for every email would cost a call each.
+const STATS_MAX_AGE: Duration = Duration::from_secs(10 * 60);
+
 /// The tidings table.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Product statistics last read (shared by clones: one per warm process).
+    stats: Arc<Mutex<Option<StatsRead>>>,
+}
+
+/// Product statistics as read at one moment.
+#[derive(Debug)]
+struct StatsRead {
+    at: Instant,
+    stats: Arc<ProductStats>,
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -115,6 +130,7 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            stats: Arc::default(),
         }
     }
 
@@ -1227,7 +1243,30 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn product_stats(&self) -> Result<ProductStats, StoreError> {
+    async fn product_stats(&self) -> Result<Arc<ProductStats>, StoreError> {
+        let cached = |now: Instant| {
+            let cache = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+            cache
+                .as_ref()
+                .filter(|read| now.duration_since(read.at) < STATS_MAX_AGE)
+                .map(|read| Arc::clone(&read.stats))
+        };
+        let now = Instant::now();
+        if let Some(stats) = cached(now) {
+            return Ok(stats);
+        }
+        let stats = Arc::new(self.read_product_stats().await?);
+        *self.stats.lock().unwrap_or_else(PoisonError::into_inner) = Some(StatsRead {
+            at: now,
+            stats: Arc::clone(&stats),
+        });
+        Ok(stats)
+    }
+}
+
+impl DynamoStore {
+    /// Reads the whole `STATS` partition.
+    async fn read_product_stats(&self) -> Result<ProductStats, StoreError> {
         let items: Vec<Item> = self
             .client
             .query()

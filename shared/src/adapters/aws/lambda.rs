@@ -12,6 +12,7 @@ use crate::render::{RenderError, Renderer};
 use crate::signing::{KeyError, SigningKeys, digest_hex};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::SharedHttpClient;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,45 +116,46 @@ const AWS_ROOTS: &[u8] = include_bytes!("certs/amazon-trust-services.pem");
 /// The SDK configuration every client shares: standard retries (exponential backoff with jitter
 /// on throttling and 5xx), loaded once.
 ///
-/// Two things keep the cold start short (measured in `scripts/lambda-bench`): in Lambda the
-/// region and the role's credentials are read straight from the environment Lambda sets, instead
-/// of building the whole provider chain; and TLS trusts the Amazon Trust Services roots, parsed
-/// from five embedded certificates, instead of loading the system's bundle of ~150 (3.5 ms).
-/// `TIDINGS_TLS_ROOTS=system` goes back to the system bundle (an HTTPS endpoint override with
-/// another CA).
+/// In Lambda the region and the role's credentials are read straight from the environment Lambda
+/// sets, instead of building the whole provider chain (measured in `scripts/lambda-bench`).
 pub async fn sdk_config() -> SdkConfig {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
-        RetryConfig::standard()
-            .with_max_attempts(4)
-            .with_initial_backoff(Duration::from_millis(100)),
-    );
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(4)
+                .with_initial_backoff(Duration::from_millis(100)),
+        );
     if let (Some(region), Some(_)) = (env("AWS_REGION"), env("AWS_ACCESS_KEY_ID")) {
         loader = loader
             .region(aws_config::Region::new(region))
             .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
     }
-    if env("TIDINGS_TLS_ROOTS").as_deref() != Some("system") {
-        loader = trust_aws_roots(loader);
-    }
     loader.load().await
 }
 
-/// An HTTPS client trusting only the Amazon Trust Services roots (the SDK's default client when
-/// they cannot be used).
-fn trust_aws_roots(loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
+/// The HTTPS client every SDK client shares (also for an `http://` endpoint such as moto).
+///
+/// Two choices keep the cold start short, both measured in `scripts/lambda-bench`: rustls on
+/// `ring` rather than the SDK's default aws-lc, whose larger binary and crypto library start more
+/// slowly; and trust in the Amazon Trust Services roots, which every AWS endpoint chains to, parsed
+/// from five embedded certificates instead of the system's bundle of ~150 (3.5 ms).
+/// `TIDINGS_TLS_ROOTS=system` trusts the system's bundle instead (an endpoint with another CA).
+pub fn https_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
-    let trust = TrustStore::empty().with_pem_certificate(AWS_ROOTS);
+    let system = std::env::var("TIDINGS_TLS_ROOTS").is_ok_and(|v| v == "system");
+    let trust = if system {
+        TrustStore::default()
+    } else {
+        TrustStore::empty().with_pem_certificate(AWS_ROOTS)
+    };
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
     match TlsContext::builder().with_trust_store(trust).build() {
-        Ok(context) => loader.http_client(
-            aws_smithy_http_client::Builder::new()
-                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-                .tls_context(context)
-                .build_https(),
-        ),
+        Ok(context) => builder.tls_context(context).build_https(),
         Err(error) => {
             tracing::warn!(%error, "embedded AWS roots unusable; using the system's");
-            loader
+            builder.build_https()
         }
     }
 }
