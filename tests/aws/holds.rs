@@ -121,3 +121,60 @@ async fn a_write_that_read_the_order_before_a_hold_is_refused_and_a_late_hold_is
     );
     assert!(store.order_file(&order).await.expect("read").held.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_and_their_shipments_arriving_at_the_same_moment_each_send_both_emails_once() {
+    let (aws, _clock, engine) = spawn_app("2026-11-03T13:00:00Z").await;
+    let engine = Arc::new(engine);
+    let orders = 1..=4;
+    let mut invocations = tokio::task::JoinSet::new();
+    for n in orders.clone() {
+        let items = vec![item(&format!("p-{n}"), "kitchen", 1, 1800)];
+        let order = order(&format!("o-{n}"), &ada(), "USD", items, "2026-11-03T13:00:00Z");
+        let shipment = json!({"id": format!("shp-{n}"), "carrier": "ups", "tracking_number": "1Z999AA10123456784", "shipped_at": "2026-11-03T13:00:00Z"});
+        let events = [
+            (
+                Step::OrderConfirmed,
+                envelope("OrderConfirmed", "2026-11-03T13:00:00Z", json!({ "order": order })),
+            ),
+            (
+                Step::OrderShipped,
+                envelope(
+                    "OrderShipped",
+                    "2026-11-03T13:00:00Z",
+                    json!({"order_id": format!("o-{n}"), "shipment": shipment}),
+                ),
+            ),
+        ];
+        // Each order's confirmation and shipment race: the shipment may be held, its hold may
+        // race the order's write, or it may find the order written.
+        for (step, event) in events {
+            let engine = Arc::clone(&engine);
+            invocations.spawn(async move { lambda::handle(&*engine, step, event).await });
+        }
+    }
+    while let Some(result) = invocations.join_next().await {
+        result.expect("no panic").expect("every invocation succeeds");
+    }
+    report_sends(&*engine).await;
+
+    let mut sent = subjects(&aws);
+    sent.sort();
+    let mut expected: Vec<String> = orders
+        .clone()
+        .flat_map(|n| {
+            [
+                format!("Your order #{n} is confirmed"),
+                format!("Your order #{n} is on its way"),
+            ]
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(sent, expected, "both emails of every order, once each");
+    for n in orders {
+        let id = tidings_core::domain::OrderId::parse(&format!("o-{n}")).expect("id");
+        let file = engine.store().order_file(&id).await.expect("read");
+        assert!(file.held.is_empty(), "o-{n} still holds {:?}", file.held);
+        assert_eq!(file.record.expect("confirmed").shipments.len(), 1, "o-{n}");
+    }
+}
