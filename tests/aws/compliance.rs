@@ -309,14 +309,7 @@ async fn an_erasure_leaves_no_personal_data_in_the_table() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_are_recorded_on_the_message_and_clicks_count_once() {
     use tidings_core::feedback::tag_value;
-    let (aws, clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
-    deliver(
-        &engine,
-        &clock,
-        Step::OrderConfirmed,
-        &confirmed("2026-11-02T16:05:00Z"),
-    )
-    .await;
+    let (aws, clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
     let mail = json!({"messageId": "m-1", "destination": ["1@example.com"],
         "tags": {"message_key": [tag_value("order_confirmation#o-1")], "customer_id": [tag_value("c-1")]}});
     let ses = |detail_type: &str, time: &str, detail: Value| {

@@ -69,16 +69,9 @@ async fn a_shipment_and_its_scan_before_the_order_are_sent_once_it_arrives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_that_read_the_order_before_a_hold_is_refused_and_a_late_hold_is_refused() {
-    let (aws, clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
+    let (aws, clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
     let store = engine.store();
     let order = tidings_core::domain::OrderId::parse("o-1").expect("id");
-    deliver(
-        &engine,
-        &clock,
-        Step::OrderConfirmed,
-        &confirmed("2026-11-02T16:05:00Z"),
-    )
-    .await;
 
     // A writer reads the order; a scan for a shipment not announced yet is held meanwhile.
     let read = store.order_file(&order).await.expect("read").record.expect("order");

@@ -6,15 +6,8 @@ use tidings_core::ports::{Clock, Store};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_order_from_confirmation_to_the_review_request_fired_by_the_sweeper() {
-    let (aws, clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
+    let (aws, clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
 
-    deliver(
-        &engine,
-        &clock,
-        Step::OrderConfirmed,
-        &confirmed("2026-11-02T16:05:00Z"),
-    )
-    .await;
     let shipment = json!({"id": "shp-1", "carrier": "ups", "tracking_number": "1Z999AA10123456784", "shipped_at": "2026-11-03T13:00:00Z"});
     let shipped = envelope(
         "OrderShipped",
@@ -214,14 +207,7 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_warm_process_reads_the_product_statistics_once_not_for_every_email() {
-    let (aws, clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
-    deliver(
-        &engine,
-        &clock,
-        Step::OrderConfirmed,
-        &confirmed("2026-11-02T16:05:00Z"),
-    )
-    .await;
+    let (aws, _clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
     let store = engine.store();
     let before = aws.moto.requests();
     let first = store.product_stats().await.expect("read");

@@ -67,6 +67,13 @@ async fn spawn_app(at: &str) -> (AwsTest, Arc<SimClock>, TestEngine) {
     (aws, clock, engine)
 }
 
+/// `spawn_app`, and the order `confirmed` at `at` handled and sent.
+async fn spawn_app_with_an_order(at: &str) -> (AwsTest, Arc<SimClock>, TestEngine) {
+    let (aws, clock, engine) = spawn_app(at).await;
+    deliver(&engine, &clock, Step::OrderConfirmed, &confirmed(at)).await;
+    (aws, clock, engine)
+}
+
 /// Hands SES's pending `Send` events to ses-events, as the configuration set and the rule do.
 async fn report_sends<M: Mailer, B: Bus>(engine: &TestEngine<M, B>) {
     let pending = std::mem::take(&mut *SES_SENDS.lock().expect("SES events"));
