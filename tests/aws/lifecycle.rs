@@ -207,7 +207,7 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_warm_process_reads_the_product_statistics_once_not_for_every_email() {
-    let (aws, _clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
+    let (aws, clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
     let store = engine.store();
     let before = aws.moto.requests();
     let first = store.product_stats().await.expect("read");
@@ -221,6 +221,23 @@ async fn a_warm_process_reads_the_product_statistics_once_not_for_every_email() 
         "the next ones use what the process read"
     );
     assert_eq!(again.products.len(), first.products.len());
+
+    // So a delivery confirmation with recommendations and a coupon, in this warm process, makes
+    // 6 calls: the order, the customer, the transaction, `CouponIssued`, `sending`, SES.
+    let shipment = json!({"id": "shp-1", "carrier": "ups", "tracking_number": "1Z999AA10123456784", "shipped_at": "2026-11-03T13:00:00Z"});
+    let shipped = envelope(
+        "OrderShipped",
+        "2026-11-03T13:00:00Z",
+        json!({"order_id": "o-1", "shipment": shipment}),
+    );
+    deliver(&engine, &clock, Step::OrderShipped, &shipped).await;
+    clock.set(ts("2026-11-05T18:40:00Z"));
+    let before = aws.moto.requests();
+    lambda::handle(&engine, Step::OrderDelivered, delivered("2026-11-05T18:40:00Z"))
+        .await
+        .expect("handled");
+    assert_eq!(aws.moto.requests() - before, 6, "without a coupon it would be 4");
+    assert_eq!(subjects(&aws).len(), 3, "confirmed, shipped, delivered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
