@@ -6,15 +6,6 @@ use tidings_core::event::Parsed;
 use tidings_core::event::parse_envelope_value;
 use tidings_core::ports::{Awaiting, Changes, Store, StoreError};
 
-fn shipped() -> Value {
-    let shipment = json!({"id": "shp-1", "carrier": "ups", "tracking_number": "1Z999AA10123456784", "shipped_at": "2026-11-03T13:00:00Z"});
-    envelope(
-        "OrderShipped",
-        "2026-11-03T13:00:00Z",
-        json!({"order_id": "o-1", "shipment": shipment}),
-    )
-}
-
 fn scan(time: &str) -> Value {
     envelope(
         "ShipmentUpdated",

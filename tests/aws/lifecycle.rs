@@ -8,13 +8,7 @@ use tidings_core::ports::{Clock, Store};
 async fn one_order_from_confirmation_to_the_review_request_fired_by_the_sweeper() {
     let (aws, clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
 
-    let shipment = json!({"id": "shp-1", "carrier": "ups", "tracking_number": "1Z999AA10123456784", "shipped_at": "2026-11-03T13:00:00Z"});
-    let shipped = envelope(
-        "OrderShipped",
-        "2026-11-03T13:00:00Z",
-        json!({"order_id": "o-1", "shipment": shipment}),
-    );
-    deliver(&engine, &clock, Step::OrderShipped, &shipped).await;
+    deliver(&engine, &clock, Step::OrderShipped, &shipped()).await;
     let scan =
         json!({"order_id": "o-1", "shipment_id": "shp-1", "status": "out_for_delivery", "location": "Albany, NY"});
     deliver(
@@ -224,13 +218,7 @@ async fn a_warm_process_reads_the_product_statistics_once_not_for_every_email() 
 
     // So a delivery confirmation with recommendations and a coupon, in this warm process, makes
     // 6 calls: the order, the customer, the transaction, `CouponIssued`, `sending`, SES.
-    let shipment = json!({"id": "shp-1", "carrier": "ups", "tracking_number": "1Z999AA10123456784", "shipped_at": "2026-11-03T13:00:00Z"});
-    let shipped = envelope(
-        "OrderShipped",
-        "2026-11-03T13:00:00Z",
-        json!({"order_id": "o-1", "shipment": shipment}),
-    );
-    deliver(&engine, &clock, Step::OrderShipped, &shipped).await;
+    deliver(&engine, &clock, Step::OrderShipped, &shipped()).await;
     clock.set(ts("2026-11-05T18:40:00Z"));
     let before = aws.moto.requests();
     lambda::handle(&engine, Step::OrderDelivered, delivered("2026-11-05T18:40:00Z"))

@@ -130,6 +130,16 @@ fn confirmed(time: &str) -> Value {
     )
 }
 
+/// `OrderShipped` for `confirmed`'s order: shipment `shp-1` by UPS.
+fn shipped() -> Value {
+    let shipment = json!({"id": "shp-1", "carrier": "ups", "tracking_number": "1Z999AA10123456784", "shipped_at": "2026-11-03T13:00:00Z"});
+    envelope(
+        "OrderShipped",
+        "2026-11-03T13:00:00Z",
+        json!({"order_id": "o-1", "shipment": shipment}),
+    )
+}
+
 fn delivered(time: &str) -> Value {
     envelope(
         "OrderDelivered",
