@@ -39,16 +39,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_the_claim_and_before_ses_is_retried_and_sent_once() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
-    let healthy = engine(&aws, &clock).await;
-    deliver(
-        &healthy,
-        &clock,
-        Step::OrderConfirmed,
-        &confirmed("2026-11-02T16:05:00Z"),
-    )
-    .await;
+    let (aws, clock, healthy) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
 
     // The delivery confirmation carries a coupon; the process dies while announcing it.
     let dying = wrapped(parts(&aws, StoreConfig::sample()).await, |m| m, DiesBeforeSes, &clock);

@@ -28,9 +28,8 @@ async fn the_same_event_three_times_sends_one_email() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_concurrent_invocations_of_the_same_event_send_one_email() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
-    let engine = Arc::new(engine(&aws, &clock).await);
+    let (aws, _clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
+    let engine = Arc::new(engine);
     let event = confirmed("2026-11-02T16:05:00Z");
     let mut invocations = tokio::task::JoinSet::new();
     for n in 0..8 {
@@ -46,9 +45,8 @@ async fn eight_concurrent_invocations_of_the_same_event_send_one_email() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_orders_of_one_customer_confirmed_at_once_are_all_counted() {
-    let aws = aws_test().await;
-    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
-    let engine = Arc::new(engine(&aws, &clock).await);
+    let (aws, _clock, engine) = spawn_app("2026-11-02T16:05:00Z").await;
+    let engine = Arc::new(engine);
     let mut invocations = tokio::task::JoinSet::new();
     for n in 1..=4 {
         let items = vec![item(&format!("p-{n}"), "kitchen", 1, 1800)];
