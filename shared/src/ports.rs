@@ -46,8 +46,8 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Option<ClaimOutcome>, StoreError>> + Send;
     /// Records a new order with everything it changes, all or nothing: the order, the customer
     /// (counters), the co-purchase statistics, the follow-ups it starts, that its cart was bought
-    /// (even a cart not seen yet) and the claim of its confirmation email. `Exists` when the order was recorded before (a redelivered
-    /// confirmation): nothing is written then.
+    /// (even a cart not seen yet) and the claim of its confirmation email. `Exists` when the order
+    /// was recorded before (a redelivered confirmation): nothing is written then.
     fn confirm_order(&self, new: &NewOrder<'_>) -> impl Future<Output = Result<OrderConfirmation, StoreError>> + Send;
     /// A cart, if known.
     fn cart(&self, id: &CartId) -> impl Future<Output = Result<Option<CartRecord>, StoreError>> + Send;
