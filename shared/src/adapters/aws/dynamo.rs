@@ -40,6 +40,9 @@ const CLAIM_TTL: SignedDuration = SignedDuration::from_hours(400 * 24);
 /// Held events older than the orphan limit are useless; keep them a little longer than it.
 const HELD_TTL: SignedDuration = SignedDuration::from_hours(2 * 24);
 
+/// The most actions one DynamoDB transaction takes.
+const TRANSACTION_LIMIT: usize = 100;
+
 /// How long a warm process recommends from the product statistics it read: co-purchase counts
 /// move slowly, and reading the whole `STATS` partition for every email would cost a call each.
 const STATS_MAX_AGE: Duration = Duration::from_secs(10 * 60);
@@ -286,6 +289,7 @@ impl DynamoStore {
     /// also reserves the customer's frequency-cap slot, and a coupon is recorded with its message.
     /// All or none; `claim_refusal` reads a refusal.
     fn claim_actions(&self, claim: &Claim) -> Result<Vec<TransactWriteItem>, StoreError> {
+        // `claim_action_count` counts these without building them.
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(Self::claim_item(claim)))
@@ -333,7 +337,15 @@ impl DynamoStore {
                 .map_err(unavailable("claim_message"))?;
             actions.push(TransactWriteItem::builder().put(put).build());
         }
+        debug_assert_eq!(actions.len(), Self::claim_action_count(Some(claim)));
         Ok(actions)
+    }
+
+    /// How many actions `claim_actions` adds to a transaction (none without a claim).
+    fn claim_action_count(claim: Option<&Claim>) -> usize {
+        claim.map_or(0, |claim| {
+            2 + usize::from(claim.cap.is_some()) + usize::from(claim.coupon.is_some())
+        })
     }
 
     /// Why action `index` of `claim_actions` refused the claim (`old`: the item it found).
@@ -557,7 +569,7 @@ impl DynamoStore {
         actions: Vec<TransactWriteItem>,
         operation: &'static str,
     ) -> Result<(), StoreError> {
-        for chunk in actions.chunks(100) {
+        for chunk in actions.chunks(TRANSACTION_LIMIT) {
             self.client
                 .transact_write_items()
                 .set_transact_items(Some(chunk.to_vec()))
@@ -814,9 +826,9 @@ impl Store for DynamoStore {
         if let Some((order, delta)) = changes.purchases {
             actions.extend(self.purchase_actions(order, delta)?);
         }
-        // A transaction takes at most 100 actions: a huge order's changes are written in several
-        // (not atomically), then the claim.
-        if actions.len() + 3 > 100 {
+        // A huge order's changes are written in several transactions (not atomically), then the
+        // claim.
+        if actions.len() + Self::claim_action_count(changes.claim) > TRANSACTION_LIMIT {
             self.transact_chunks(actions, "save_together").await?;
             return match changes.claim {
                 Some(claim) => self.claim_message(claim).await.map(Some),
@@ -849,7 +861,7 @@ impl Store for DynamoStore {
         // One transaction for the usual order; a very large one counts its statistics after it
         // (a transaction takes at most 100 actions, and statistics need no atomicity).
         let stats = self.purchase_actions(order, 1)?;
-        let stats_apart = actions.len() + stats.len() + 3 > 100;
+        let stats_apart = actions.len() + stats.len() + Self::claim_action_count(new.claim) > TRANSACTION_LIMIT;
         if !stats_apart {
             actions.extend(stats.iter().cloned());
         }
