@@ -671,6 +671,38 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// Reads the whole `STATS` partition.
+    async fn read_product_stats(&self) -> Result<ProductStats, StoreError> {
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s("STATS"))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(unavailable("product_stats"))?;
+        let mut stats = ProductStats::default();
+        for item in &items {
+            let sk = string_attr(item, "sk").unwrap_or_default();
+            if sk.starts_with("PRODUCT#") {
+                if let Some((id, info)) = Self::product_from(item) {
+                    stats.products.insert(id, info);
+                }
+            } else if sk.starts_with("PAIR#") {
+                let id = |name| string_attr(item, name).and_then(|v| ProductId::parse(v).ok());
+                if let (Some(a), Some(b), Some(count)) = (id("a"), id("b"), number_attr(item, "count")) {
+                    stats.pairs.entry(a.clone()).or_default().insert(b.clone(), count);
+                    stats.pairs.entry(b).or_default().insert(a, count);
+                }
+            }
+        }
+        Ok(stats)
+    }
+
     fn product_from(item: &Item) -> Option<(ProductId, ProductInfo)> {
         let id = ProductId::parse(string_attr(item, "sk")?.strip_prefix("PRODUCT#")?).ok()?;
         let prices = item
@@ -1256,15 +1288,11 @@ impl Store for DynamoStore {
     }
 
     async fn product_stats(&self) -> Result<Arc<ProductStats>, StoreError> {
-        let cached = |now: Instant| {
-            let cache = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
-            cache
-                .as_ref()
-                .filter(|read| now.duration_since(read.at) < STATS_MAX_AGE)
-                .map(|read| Arc::clone(&read.stats))
-        };
         let now = Instant::now();
-        if let Some(stats) = cached(now) {
+        let cached = (self.stats.lock().unwrap_or_else(PoisonError::into_inner).as_ref())
+            .filter(|read| now.duration_since(read.at) < STATS_MAX_AGE)
+            .map(|read| Arc::clone(&read.stats));
+        if let Some(stats) = cached {
             return Ok(stats);
         }
         let stats = Arc::new(self.read_product_stats().await?);
@@ -1272,40 +1300,6 @@ impl Store for DynamoStore {
             at: now,
             stats: Arc::clone(&stats),
         });
-        Ok(stats)
-    }
-}
-
-impl DynamoStore {
-    /// Reads the whole `STATS` partition.
-    async fn read_product_stats(&self) -> Result<ProductStats, StoreError> {
-        let items: Vec<Item> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s("STATS"))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(unavailable("product_stats"))?;
-        let mut stats = ProductStats::default();
-        for item in &items {
-            let sk = string_attr(item, "sk").unwrap_or_default();
-            if sk.starts_with("PRODUCT#") {
-                if let Some((id, info)) = Self::product_from(item) {
-                    stats.products.insert(id, info);
-                }
-            } else if sk.starts_with("PAIR#") {
-                let id = |name| string_attr(item, name).and_then(|v| ProductId::parse(v).ok());
-                if let (Some(a), Some(b), Some(count)) = (id("a"), id("b"), number_attr(item, "count")) {
-                    stats.pairs.entry(a.clone()).or_default().insert(b.clone(), count);
-                    stats.pairs.entry(b).or_default().insert(a, count);
-                }
-            }
-        }
         Ok(stats)
     }
 }
