@@ -148,6 +148,10 @@ fn finish(
 ) -> anyhow::Result<ExitCode> {
     match result {
         Ok(report) => {
+            // Always shown: each is a store sending a field tidings could not use.
+            for warning in &report.warnings {
+                eprintln!("{warning}");
+            }
             if verbose {
                 for note in &report.notes {
                     eprintln!("{note}");

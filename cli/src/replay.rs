@@ -9,10 +9,11 @@ use std::sync::Arc;
 use tidings_core::adapters::memory::{MemoryStore, SimClock};
 use tidings_core::config::StoreConfig;
 use tidings_core::engine::{Engine, EngineError, Outcome, Ports};
-use tidings_core::event::{InboundEvent, Parsed, parse_envelope};
+use tidings_core::event::{Event, EventError, InboundEvent, Parsed, parse_envelope_noting};
 use tidings_core::ports::{Clock, Store};
 use tidings_core::render::{RenderError, Renderer};
 use tidings_core::signing::SigningKeys;
+use tidings_core::unsubscribe::TOKEN_MAX_AGE;
 
 /// A replay input: a file name (for messages) and its text.
 pub struct Input {
@@ -73,6 +74,8 @@ pub struct Report {
     pub sent: Vec<IndexLine>,
     /// Everything else decided, with simulated time (`-v`).
     pub notes: Vec<String>,
+    /// Optional fields dropped because they did not parse: `FILE:LINE: warning: field: reason`.
+    pub warnings: Vec<String>,
     /// Where the outbox is.
     pub outbox: PathBuf,
     /// Each customer's time zone (for showing local send times).
@@ -85,41 +88,75 @@ struct Sourced {
     event: InboundEvent,
 }
 
+/// What the validation pass found: the events to replay, and the optional fields it dropped.
+struct Loaded {
+    events: Vec<Sourced>,
+    warnings: Vec<String>,
+}
+
 /// Parses every line of every input; all errors are collected, so a user fixes them in one go.
-fn load(inputs: &[Input], config: &StoreConfig, notes: &mut Vec<String>) -> Result<Vec<Sourced>, Vec<String>> {
+fn load(inputs: &[Input], settings: &Settings, notes: &mut Vec<String>) -> Result<Loaded, Vec<String>> {
     let mut events = Vec::new();
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     for (file_index, input) in inputs.iter().enumerate() {
         for (line_index, line) in input.text.lines().enumerate() {
             let line_no = line_index + 1;
             if line.trim().is_empty() {
                 continue;
             }
-            match parse_envelope(line) {
+            let mut dropped = Vec::new();
+            let parsed = parse_envelope_noting(line, &mut dropped);
+            let at = |what: &dyn std::fmt::Display| format!("{}:{line_no}: {what}", input.name);
+            warnings.extend(dropped.iter().map(|w| at(&format_args!("warning: {w}"))));
+            match parsed {
                 Ok(Parsed::Known(event)) => {
-                    if config.sources.contains(&event.source) {
+                    if let Err(error) = check_unsubscribe(&event, &settings.keys) {
+                        errors.push(at(&error));
+                    } else if accepted(&event.source, &settings.config) {
                         events.push(Sourced {
                             order: (file_index, line_no),
                             event: *event,
                         });
                     } else {
-                        notes.push(format!(
-                            "{}:{line_no}: ignored: source '{}' is not in the config's sources",
-                            input.name, event.source
-                        ));
+                        notes.push(at(&format_args!(
+                            "ignored: source '{}' is not in the config's sources",
+                            event.source
+                        )));
                     }
                 }
                 Ok(Parsed::Unknown { detail_type }) => {
-                    notes.push(format!(
-                        "{}:{line_no}: ignored: unknown detail-type '{detail_type}'",
-                        input.name
-                    ));
+                    notes.push(at(&format_args!("ignored: unknown detail-type '{detail_type}'")));
                 }
-                Err(error) => errors.push(format!("{}:{line_no}: {error}", input.name)),
+                Err(error) => errors.push(at(&error)),
             }
         }
     }
-    if errors.is_empty() { Ok(events) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(Loaded { events, warnings })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Which lines a replay takes: tidings' own (`tidings.*`) and SES's (`aws.ses`) always; the config's
+/// `sources` filter the store's events only.
+fn accepted(source: &str, config: &StoreConfig) -> bool {
+    source.starts_with("tidings.") || source == "aws.ses" || config.sources.iter().any(|s| s == source)
+}
+
+/// An unsubscribe line is checked as the page checks its token: a bad or expired one is refused
+/// with its line, as the page answers 400.
+fn check_unsubscribe(event: &InboundEvent, keys: &SigningKeys) -> Result<(), EventError> {
+    let Event::UnsubscribeRequested(request) = &event.event else {
+        return Ok(());
+    };
+    keys.verify_unsubscribe(&request.token, event.time, TOKEN_MAX_AGE)
+        .map(|_| ())
+        .map_err(|error| EventError {
+            field: "detail.token".into(),
+            reason: error.to_string(),
+        })
 }
 
 type LocalEngine = Engine<MemoryStore, Arc<Outbox>, Arc<Outbox>, SimClock>;
@@ -127,7 +164,7 @@ type LocalEngine = Engine<MemoryStore, Arc<Outbox>, Arc<Outbox>, SimClock>;
 /// Validates `inputs`, then replays them into a new outbox at `outbox_dir`.
 pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> Result<Report, ReplayError> {
     let mut notes = Vec::new();
-    let mut events = load(inputs, &settings.config, &mut notes).map_err(ReplayError::Invalid)?;
+    let Loaded { mut events, warnings } = load(inputs, &settings, &mut notes).map_err(ReplayError::Invalid)?;
     // Stable: equal times keep input order (file, then line).
     events.sort_by_key(|e| (e.event.time, e.order));
 
@@ -183,6 +220,7 @@ pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> 
     Ok(Report {
         sent: outbox.lines(),
         notes,
+        warnings,
         outbox: outbox.dir().to_path_buf(),
         zones,
     })

@@ -9,8 +9,9 @@ use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// Why an event was rejected: the field (a JSON path) and what is wrong with it.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Why an event was rejected (or an optional field of it dropped): the field (a JSON path) and
+/// what is wrong with it. Never the value itself: errors reach logs and dead-letter queues.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{field}: {reason}")]
 pub struct EventError {
     /// Path of the offending field, e.g. `detail.order.customer.email`.
@@ -74,6 +75,9 @@ pub enum Event {
     FollowUpDue(FollowUpDue),
     /// An SES event (`source` = `aws.ses`): bounce, complaint, delivery, open, click, …
     SesFeedback(crate::feedback::Feedback),
+    /// A one-click unsubscribe, as a line of a replay (`source` = `tidings.unsubscribe`): handled
+    /// as the POST of its token would be, at the envelope's `time` (when it was clicked).
+    UnsubscribeRequested(UnsubscribeRequested),
 }
 
 impl Event {
@@ -93,6 +97,7 @@ impl Event {
             Self::CartAbandoned(_) => "CartAbandoned",
             Self::FollowUpDue(_) => "FollowUpDue",
             Self::SesFeedback(_) => "SesFeedback",
+            Self::UnsubscribeRequested(_) => "UnsubscribeRequested",
         }
     }
 
@@ -116,6 +121,13 @@ pub struct CustomerRedacted {
     pub customer_id: CustomerId,
     /// Their address (kept only as a hashed suppression).
     pub email: EmailAddress,
+}
+
+/// `UnsubscribeRequested` detail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnsubscribeRequested {
+    /// The token of a `List-Unsubscribe` URL.
+    pub token: String,
 }
 
 /// `OrderCancelled` detail.
@@ -166,7 +178,7 @@ pub struct OrderDelivered {
     #[serde(default)]
     pub shipment_id: Option<ShipmentId>,
     /// When the carrier delivered it (shown only).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::plausible_time_opt")]
     pub delivered_at: Option<Timestamp>,
 }
 
@@ -204,6 +216,7 @@ struct Envelope {
     #[serde(rename = "detail-type")]
     detail_type: String,
     source: String,
+    #[serde(deserialize_with = "crate::domain::plausible_time")]
     time: Timestamp,
     detail: serde_json::Value,
 }
@@ -223,33 +236,65 @@ struct CartDetail {
     cart: Cart,
 }
 
-/// Parses one EventBridge envelope given as JSON text (a replay line or a Lambda payload).
+/// Parses one EventBridge envelope given as JSON text (a replay line or a Lambda payload). An
+/// optional field that does not parse is dropped with a warning in the log.
 pub fn parse_envelope(json: &str) -> Result<Parsed, EventError> {
+    let mut warnings = Vec::new();
+    let parsed = parse_envelope_noting(json, &mut warnings);
+    log_warnings(&warnings, &parsed);
+    parsed
+}
+
+/// Parses one EventBridge envelope already decoded as JSON (dropped optional fields are logged).
+pub fn parse_envelope_value(value: serde_json::Value) -> Result<Parsed, EventError> {
+    let mut warnings = Vec::new();
+    let parsed = parse_value(value, &mut warnings);
+    log_warnings(&warnings, &parsed);
+    parsed
+}
+
+/// Parses one envelope, adding to `warnings` every optional field dropped because it did not
+/// parse (the replay reports them with their line).
+pub fn parse_envelope_noting(json: &str, warnings: &mut Vec<EventError>) -> Result<Parsed, EventError> {
     let value: serde_json::Value = serde_json::from_str(json).map_err(|e| EventError {
         field: "(line)".into(),
         reason: format!("not valid JSON: {e}"),
     })?;
-    parse_envelope_value(value)
+    parse_value(value, warnings)
 }
 
-/// Parses one EventBridge envelope already decoded as JSON.
-pub fn parse_envelope_value(value: serde_json::Value) -> Result<Parsed, EventError> {
+fn log_warnings(warnings: &[EventError], parsed: &Result<Parsed, EventError>) {
+    let detail_type = match parsed {
+        Ok(Parsed::Known(event)) => event.event.detail_type(),
+        _ => "(rejected)",
+    };
+    for warning in warnings {
+        tracing::warn!(detail_type, field = %warning.field, reason = %warning.reason, "optional field dropped");
+    }
+}
+
+fn parse_value(value: serde_json::Value, warnings: &mut Vec<EventError>) -> Result<Parsed, EventError> {
     let envelope: Envelope = deserialize_at("", value)?;
+    let mut detail = Lenient {
+        value: envelope.detail,
+        warnings,
+    };
     let event = match envelope.detail_type.as_str() {
-        "CustomerSignedUp" => Event::CustomerSignedUp(detail::<CustomerDetail>(envelope.detail)?.customer),
-        "CustomerUpdated" => Event::CustomerUpdated(detail::<CustomerDetail>(envelope.detail)?.customer),
-        "CustomerRedacted" => Event::CustomerRedacted(detail(envelope.detail)?),
-        "OrderConfirmed" => Event::OrderConfirmed(Box::new(detail::<OrderDetail>(envelope.detail)?.order)),
-        "OrderCancelled" => Event::OrderCancelled(detail(envelope.detail)?),
-        "OrderShipped" => Event::OrderShipped(detail(envelope.detail)?),
-        "ShipmentUpdated" => Event::ShipmentUpdated(detail(envelope.detail)?),
-        "OrderDelivered" => Event::OrderDelivered(detail(envelope.detail)?),
-        "ReviewSubmitted" => Event::ReviewSubmitted(detail(envelope.detail)?),
-        "CartUpdated" => Event::CartUpdated(Box::new(detail::<CartDetail>(envelope.detail)?.cart)),
-        "CartAbandoned" => Event::CartAbandoned(Box::new(detail::<CartDetail>(envelope.detail)?.cart)),
-        "FollowUpDue" => Event::FollowUpDue(detail(envelope.detail)?),
+        "CustomerSignedUp" => Event::CustomerSignedUp(detail.parse::<CustomerDetail>()?.customer),
+        "CustomerUpdated" => Event::CustomerUpdated(detail.parse::<CustomerDetail>()?.customer),
+        "CustomerRedacted" => Event::CustomerRedacted(detail.parse()?),
+        "OrderConfirmed" => Event::OrderConfirmed(Box::new(detail.parse::<OrderDetail>()?.order)),
+        "OrderCancelled" => Event::OrderCancelled(detail.parse()?),
+        "OrderShipped" => Event::OrderShipped(detail.parse()?),
+        "ShipmentUpdated" => Event::ShipmentUpdated(detail.parse()?),
+        "OrderDelivered" => Event::OrderDelivered(detail.parse()?),
+        "ReviewSubmitted" => Event::ReviewSubmitted(detail.parse()?),
+        "CartUpdated" => Event::CartUpdated(Box::new(detail.parse::<CartDetail>()?.cart)),
+        "CartAbandoned" => Event::CartAbandoned(Box::new(detail.parse::<CartDetail>()?.cart)),
+        "FollowUpDue" => Event::FollowUpDue(detail.parse()?),
+        "UnsubscribeRequested" => Event::UnsubscribeRequested(detail.parse()?),
         ses if crate::feedback::SES_DETAIL_TYPES.contains(&ses) => {
-            Event::SesFeedback(crate::feedback::parse_feedback(&envelope.detail, envelope.time)?)
+            Event::SesFeedback(crate::feedback::parse_feedback(&detail.value, envelope.time)?)
         }
         _ => {
             return Ok(Parsed::Unknown {
@@ -265,8 +310,126 @@ pub fn parse_envelope_value(value: serde_json::Value) -> Result<Parsed, EventErr
     })))
 }
 
-fn detail<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, EventError> {
-    deserialize_at("detail", value)
+/// An event's `detail`, parsed leniently: an optional field that does not parse is dropped (set to
+/// `null`) with a warning, so an odd birthday never costs the customer their order confirmation.
+/// Required fields still reject the event.
+struct Lenient<'a> {
+    value: serde_json::Value,
+    warnings: &'a mut Vec<EventError>,
+}
+
+/// Fields that may be absent, by name: dropping one keeps the event meaningful. (`items` is
+/// optional only in a shipment; an order's and a cart's are required.)
+const OPTIONAL_FIELDS: &[&str] = &[
+    "first_name",
+    "last_name",
+    "locale",
+    "country",
+    "time_zone",
+    "birthday",
+    "signed_up_at",
+    "consent_updated_at",
+    "tags",
+    "variant",
+    "category",
+    "image_url",
+    "url",
+    "line2",
+    "region",
+    "shipping_address",
+    "estimated_delivery",
+    "lead_time_days",
+    "coupon_code",
+    "status_url",
+    "carrier_name",
+    "tracking_url",
+    "description",
+    "location",
+    "delivered_at",
+    "rating",
+    "reason",
+];
+
+impl Lenient<'_> {
+    fn parse<T: DeserializeOwned>(&mut self) -> Result<T, EventError> {
+        // Each round drops one field; a detail has far fewer optional fields than this.
+        for _ in 0..64 {
+            let error = match deserialize_at::<T>("detail", self.value.clone()) {
+                Ok(parsed) => return Ok(parsed),
+                Err(error) => error,
+            };
+            let Some(path) = optional_ancestor(&error.field) else {
+                return Err(error);
+            };
+            if !null_at(&mut self.value, &path) {
+                return Err(error);
+            }
+            self.warnings.push(error);
+        }
+        Err(EventError {
+            field: "detail".into(),
+            reason: "too many invalid optional fields".into(),
+        })
+    }
+}
+
+/// One step of a JSON path: a field name and the array indices after it (`items[0]`).
+fn steps(path: &str) -> Vec<(&str, Vec<usize>)> {
+    path.split('.')
+        .map(|step| {
+            let mut parts = step.split('[');
+            let name = parts.next().unwrap_or_default();
+            let indices = parts
+                .filter_map(|index| index.trim_end_matches(']').parse().ok())
+                .collect();
+            (name, indices)
+        })
+        .collect()
+}
+
+/// The path (below `detail`) of the innermost optional field at or above `field`, if any.
+fn optional_ancestor(field: &str) -> Option<Vec<(String, Vec<usize>)>> {
+    let below = field.strip_prefix("detail.")?;
+    let steps = steps(below);
+    let optional = |i: usize| {
+        let (name, _) = steps[i];
+        OPTIONAL_FIELDS.contains(&name) || (name == "items" && i > 0 && steps[i - 1].0 == "shipment")
+    };
+    let deepest = (0..steps.len()).rev().find(|&i| optional(i))?;
+    Some(
+        steps[..=deepest]
+            .iter()
+            .map(|(name, indices)| ((*name).to_owned(), indices.clone()))
+            .collect(),
+    )
+}
+
+/// Sets the field at `path` to `null` (the indices of its last step are not followed: the whole
+/// field goes). False when the path does not lead to a field.
+fn null_at(value: &mut serde_json::Value, path: &[(String, Vec<usize>)]) -> bool {
+    let Some(((last, _), parents)) = path.split_last() else {
+        return false;
+    };
+    let mut at = value;
+    for (name, indices) in parents {
+        let Some(next) = at.get_mut(name.as_str()) else {
+            return false;
+        };
+        at = next;
+        for index in indices {
+            let Some(next) = at.get_mut(*index) else {
+                return false;
+            };
+            at = next;
+        }
+    }
+    match at.get_mut(last.as_str()) {
+        Some(field) if !field.is_null() => {
+            *field = serde_json::Value::Null;
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Deserializes `value`, reporting errors with the full path from the envelope root.
@@ -308,6 +471,8 @@ pub enum Emitted {
     CouponIssued(CouponIssued),
     /// The sweeper found a due follow-up.
     FollowUpDue(FollowUpDue),
+    /// A customer unsubscribed through tidings (or complained): the store may mirror it.
+    CustomerUnsubscribed(CustomerUnsubscribed),
 }
 
 impl Emitted {
@@ -317,6 +482,7 @@ impl Emitted {
             Self::EmailSent(_) => "EmailSent",
             Self::CouponIssued(_) => "CouponIssued",
             Self::FollowUpDue(_) => "FollowUpDue",
+            Self::CustomerUnsubscribed(_) => "CustomerUnsubscribed",
         }
     }
 
@@ -326,6 +492,7 @@ impl Emitted {
             Self::EmailSent(e) => format!("sent:{}", e.message_key),
             Self::CouponIssued(e) => format!("coupon:{}", e.message_key),
             Self::FollowUpDue(e) => format!("due:{}:{}", e.key, e.due_at),
+            Self::CustomerUnsubscribed(e) => format!("unsubscribed:{}:{}:{}", e.customer_id, e.scope, e.at),
         }
     }
 }
@@ -347,6 +514,17 @@ pub struct EmailSent {
     pub cart_id: Option<crate::domain::CartId>,
     /// The provider's message id (SES).
     pub ses_message_id: String,
+}
+
+/// `CustomerUnsubscribed` detail.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CustomerUnsubscribed {
+    /// Who.
+    pub customer_id: CustomerId,
+    /// `marketing` (a tidings unsubscribe) or `all` (a complaint).
+    pub scope: &'static str,
+    /// When the customer did it.
+    pub at: Timestamp,
 }
 
 /// What a coupon takes off.

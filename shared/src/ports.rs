@@ -24,12 +24,14 @@ pub trait Clock: Send + Sync {
 pub trait Store: Send + Sync {
     /// A customer, if known.
     fn customer(&self, id: &CustomerId) -> impl Future<Output = Result<Option<CustomerRecord>, StoreError>> + Send;
-    /// A customer and, in the same read, the message that issued a coupon code (an order's).
-    fn customer_and_coupon(
+    /// A customer, in the same read whether that customer or the address was erased, and the
+    /// message that issued a coupon code (an order's) when one is given.
+    fn customer_file(
         &self,
         id: &CustomerId,
+        email: &EmailAddress,
         code: Option<&str>,
-    ) -> impl Future<Output = Result<(Option<CustomerRecord>, Option<IssuedCoupon>), StoreError>> + Send;
+    ) -> impl Future<Output = Result<CustomerFile, StoreError>> + Send;
     /// Creates or replaces a customer that is still at the version it was read at (`Conflict`
     /// otherwise).
     fn save_customer(&self, record: &CustomerRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -51,8 +53,9 @@ pub trait Store: Send + Sync {
     fn confirm_order(&self, new: &NewOrder<'_>) -> impl Future<Output = Result<OrderConfirmation, StoreError>> + Send;
     /// A cart, if known.
     fn cart(&self, id: &CartId) -> impl Future<Output = Result<Option<CartRecord>, StoreError>> + Send;
-    /// Creates or replaces a cart.
-    fn save_cart(&self, record: &CartRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Creates or replaces a cart unless a newer version of it (later `updated_at`) is stored;
+    /// false when one was, and nothing was written.
+    fn save_cart(&self, record: &CartRecord) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Claims a message key before sending (exactly once). For marketing, `claim.cap` also reserves the
     /// customer's frequency-cap slot in the same atomic step.
@@ -151,10 +154,60 @@ pub trait Store: Send + Sync {
     fn follow_ups_of(&self, customer: &CustomerId) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
     /// Erases everything about a customer: profile, orders, carts, follow-ups, ledgers, counters.
     fn erase_customer(&self, customer: &CustomerRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Remembers an erasure, with no personal data (hashes of the id and the address, the order
+    /// ids), so that an event from before it, arriving late or redelivered, stores nothing.
+    fn record_erasure(&self, erasure: &Erasure) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stops marketing to an address for good (a tidings unsubscribe), whichever customer id it
+    /// comes under; checked with every marketing claim. A later opt-out moves its time on.
+    fn opt_out(&self, email: &EmailAddress, at: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Lifts an address's opt-out made before `at` (a resubscribe through tidings, or a store
+    /// statement of consent with its own, later time).
+    fn lift_opt_out(&self, email: &EmailAddress, at: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The store's products and how often they were bought together (recommendations may use
     /// statistics a few minutes old).
     fn product_stats(&self) -> impl Future<Output = Result<Arc<ProductStats>, StoreError>> + Send;
+}
+
+/// A customer as stored, read together with what an event about them must be checked against.
+#[derive(Clone, Debug, Default)]
+pub struct CustomerFile {
+    /// The customer, if known.
+    pub record: Option<CustomerRecord>,
+    /// The latest erasure of this customer id or of this address.
+    pub erased_at: Option<Timestamp>,
+    /// The message that issued the coupon code asked for.
+    pub coupon: Option<IssuedCoupon>,
+}
+
+/// The key an erasure of a customer id is remembered under: a hash, since a guest's id holds their
+/// address.
+pub fn erased_id_key(id: &CustomerId) -> String {
+    crate::signing::digest_hex(&["erased-customer", id.as_str()], 64)
+}
+
+/// The key an erasure of an address is remembered under (a hash of the lowercased address).
+pub fn erased_address_key(email: &EmailAddress) -> String {
+    crate::signing::digest_hex(&["erased-address", &email.as_str().to_lowercase()], 64)
+}
+
+/// The key an address's tidings unsubscribe is kept under (a hash: it outlives an erasure).
+pub fn opted_out_key(email: &EmailAddress) -> String {
+    crate::signing::digest_hex(&["opted-out", &email.as_str().to_lowercase()], 64)
+}
+
+/// An erasure as remembered: when, and what it covered (see `Store::record_erasure`).
+#[derive(Clone, Debug)]
+pub struct Erasure {
+    /// The erased customer id.
+    pub customer_id: CustomerId,
+    /// The erased address.
+    pub email: EmailAddress,
+    /// Their orders: later events about them are dropped.
+    pub orders: Vec<OrderId>,
+    /// Event time of the erasure request.
+    pub at: Timestamp,
 }
 
 /// An order as stored, read together with the events that wait for it.
@@ -162,6 +215,8 @@ pub trait Store: Send + Sync {
 pub struct OrderFile {
     /// The order, once confirmed.
     pub record: Option<OrderRecord>,
+    /// The order belonged to an erased customer: nothing about it is kept or sent any more.
+    pub erased: bool,
     /// Its version: 0 before anything was written about it.
     pub version: u64,
     /// Events that arrived before the order or their shipment, oldest first.
@@ -508,6 +563,8 @@ pub enum ClaimOutcome {
     },
     /// The address is suppressed (hard bounce, complaint): nothing was claimed.
     Suppressed,
+    /// Marketing to an address that unsubscribed through tidings: nothing was claimed.
+    OptedOut,
 }
 
 /// State of a claimed message.

@@ -240,7 +240,7 @@ async fn a_complaint_suppresses_the_address_for_all_later_mail() {
 }
 
 /// Every item of the table, as text.
-async fn scan(aws: &AwsTest) -> Vec<String> {
+pub(crate) async fn scan(aws: &AwsTest) -> Vec<String> {
     let output = aws_sdk_dynamodb::Client::new(&aws.sdk)
         .scan()
         .table_name(&aws.table)

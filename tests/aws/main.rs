@@ -6,6 +6,7 @@ mod crashes;
 mod holds;
 mod lifecycle;
 mod once;
+mod promises;
 
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};

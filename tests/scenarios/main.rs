@@ -8,6 +8,7 @@ mod examples;
 mod lifecycle;
 mod mime;
 mod orders;
+mod promises;
 mod properties;
 mod rendering;
 mod timing;

@@ -3,8 +3,10 @@
 use crate::domain::{CartId, CustomerId, EmailAddress, OrderId};
 use crate::event::InboundEvent;
 use crate::message::MessageKey;
+use crate::ports::opted_out_key;
 use crate::ports::{
-    Awaiting, Changes, Consent, Engagement, EngagementKind, HeldEvent, IssuedCoupon, OrderConfirmation, OrderFile,
+    Awaiting, Changes, Consent, CustomerFile, Engagement, EngagementKind, Erasure, HeldEvent, IssuedCoupon,
+    OrderConfirmation, OrderFile,
 };
 use crate::ports::{
     Bus, BusError, CartRecord, Claim, ClaimOutcome, ClaimState, Clock, CustomerRecord, FollowUp, Mailer, MarketingSend,
@@ -51,6 +53,12 @@ pub struct MemoryState {
     pub consents: BTreeMap<MessageKey, Consent>,
     /// Coupons issued, by code.
     pub coupons: BTreeMap<String, IssuedCoupon>,
+    /// Addresses unsubscribed through tidings (`opted_out_key`), with the time of the opt-out.
+    pub opted_out: BTreeMap<String, Timestamp>,
+    /// Erasures by hashed customer id or address (as DynamoDB keys them), with their time.
+    pub erased: BTreeMap<String, Timestamp>,
+    /// Orders of erased customers.
+    pub erased_orders: BTreeSet<OrderId>,
 }
 
 impl MemoryState {
@@ -126,14 +134,23 @@ impl Store for MemoryStore {
         Ok(self.state().customers.get(id).cloned())
     }
 
-    async fn customer_and_coupon(
+    async fn customer_file(
         &self,
         id: &CustomerId,
+        email: &EmailAddress,
         code: Option<&str>,
-    ) -> Result<(Option<CustomerRecord>, Option<IssuedCoupon>), StoreError> {
+    ) -> Result<CustomerFile, StoreError> {
         let state = self.state();
-        let coupon = code.and_then(|code| state.coupons.get(code).cloned());
-        Ok((state.customers.get(id).cloned(), coupon))
+        let (by_id, by_address) = erasure_keys(id, email);
+        Ok(CustomerFile {
+            record: state.customers.get(id).cloned(),
+            erased_at: [by_id, by_address]
+                .iter()
+                .filter_map(|k| state.erased.get(k))
+                .max()
+                .copied(),
+            coupon: code.and_then(|code| state.coupons.get(code).cloned()),
+        })
     }
 
     async fn save_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
@@ -169,6 +186,7 @@ impl Store for MemoryStore {
         held.sort_by_key(|h| h.event.time);
         Ok(OrderFile {
             record: state.orders.get(id).cloned(),
+            erased: state.erased_orders.contains(id),
             version: state.order_versions.get(id).copied().unwrap_or(0),
             held,
         })
@@ -216,9 +234,14 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn save_cart(&self, record: &CartRecord) -> Result<(), StoreError> {
-        self.state().carts.insert(record.cart.id.clone(), record.clone());
-        Ok(())
+    async fn save_cart(&self, record: &CartRecord) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let newer = |kept: &CartRecord| kept.cart.updated_at > record.cart.updated_at;
+        if state.carts.get(&record.cart.id).is_some_and(newer) {
+            return Ok(false);
+        }
+        state.carts.insert(record.cart.id.clone(), record.clone());
+        Ok(true)
     }
 
     async fn claim_message(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
@@ -236,8 +259,12 @@ impl Store for MemoryStore {
             _ => {}
         }
         // After the claim's own state, as DynamoDB reports the first refusing action.
-        if state.suppressed.contains(&claim.to.as_str().to_lowercase()) {
+        let address = claim.to.as_str().to_lowercase();
+        if state.suppressed.contains(&address) {
             return Ok(ClaimOutcome::Suppressed);
+        }
+        if claim.cap.is_some() && state.opted_out.contains_key(&opted_out_key(&claim.to)) {
+            return Ok(ClaimOutcome::OptedOut);
         }
         if let Some(window) = claim.cap
             && let Some(last) = state.marketing.get(&claim.customer_id)
@@ -489,9 +516,41 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn record_erasure(&self, erasure: &Erasure) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let (by_id, by_address) = erasure_keys(&erasure.customer_id, &erasure.email);
+        for key in [by_id, by_address] {
+            let at = state.erased.entry(key).or_insert(erasure.at);
+            *at = (*at).max(erasure.at);
+        }
+        state.erased_orders.extend(erasure.orders.iter().cloned());
+        Ok(())
+    }
+
+    async fn opt_out(&self, email: &EmailAddress, at: Timestamp) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let since = state.opted_out.entry(opted_out_key(email)).or_insert(at);
+        *since = (*since).max(at);
+        Ok(())
+    }
+
+    async fn lift_opt_out(&self, email: &EmailAddress, at: Timestamp) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let key = opted_out_key(email);
+        if state.opted_out.get(&key).is_some_and(|since| *since < at) {
+            state.opted_out.remove(&key);
+        }
+        Ok(())
+    }
+
     async fn product_stats(&self) -> Result<Arc<ProductStats>, StoreError> {
         Ok(Arc::new(self.state().stats.clone()))
     }
+}
+
+/// The keys an erasure is remembered under, as DynamoDB writes them (no personal data).
+fn erasure_keys(id: &CustomerId, email: &EmailAddress) -> (String, String) {
+    (crate::ports::erased_id_key(id), crate::ports::erased_address_key(email))
 }
 
 /// A clock that only moves when told (replays and tests).

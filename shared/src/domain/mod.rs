@@ -10,7 +10,7 @@ pub use email::{EmailAddress, EmailError, Masked};
 pub use locale::{Locale, LocaleError};
 pub use money::{Currency, CurrencyError, Money};
 pub use text::{CartId, CustomerId, IdError, MAX_ID_LEN, MAX_TEXT_CHARS, OrderId, ProductId, ShipmentId, Text, clean};
-pub use time::{Birthday, BirthdayError, TimeZoneError, Zone};
+pub use time::{Birthday, BirthdayError, TimeZoneError, Zone, plausible, plausible_time, plausible_time_opt};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -42,10 +42,14 @@ pub struct Customer {
     #[serde(default)]
     pub birthday: Option<Birthday>,
     /// When the customer created an account.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "plausible_time_opt")]
     pub signed_up_at: Option<Timestamp>,
     /// Explicit opt-in for marketing mail.
     pub marketing_consent: bool,
+    /// When the customer made that statement at the store (Shopify's `consent_updated_at`); only a
+    /// statement with its own time can lift a tidings unsubscribe.
+    #[serde(default, deserialize_with = "plausible_time_opt")]
+    pub consent_updated_at: Option<Timestamp>,
     /// Store segments such as `vip`.
     #[serde(default, deserialize_with = "null_as_default")]
     pub tags: Vec<Text>,
@@ -129,8 +133,8 @@ pub struct Order {
     /// Expected delivery date.
     #[serde(default)]
     pub estimated_delivery: Option<Date>,
-    /// Made-to-order / pre-order wait before shipping.
-    #[serde(default)]
+    /// Made-to-order / pre-order wait before shipping (at most `MAX_LEAD_TIME_DAYS`).
+    #[serde(default, deserialize_with = "bounded_lead_time")]
     pub lead_time_days: Option<u32>,
     /// The cart this order was placed from.
     #[serde(default)]
@@ -139,6 +143,7 @@ pub struct Order {
     #[serde(default)]
     pub coupon_code: Option<Text>,
     /// When it was placed.
+    #[serde(deserialize_with = "plausible_time")]
     pub placed_at: Timestamp,
     /// The store's order page.
     #[serde(default)]
@@ -168,6 +173,7 @@ pub struct Shipment {
     #[serde(default)]
     pub tracking_url: Option<Text>,
     /// When it left.
+    #[serde(deserialize_with = "plausible_time")]
     pub shipped_at: Timestamp,
     /// Expected delivery date.
     #[serde(default)]
@@ -235,6 +241,7 @@ pub struct Cart {
     /// Where to finish the purchase.
     pub checkout_url: Text,
     /// Last change; the latest version wins.
+    #[serde(deserialize_with = "plausible_time")]
     pub updated_at: Timestamp,
 }
 
@@ -261,6 +268,22 @@ where
         )));
     }
     Ok(items)
+}
+
+/// The longest made-to-order wait accepted: ten years (longer ones are typos, and would overflow
+/// the dates computed from them).
+pub const MAX_LEAD_TIME_DAYS: u32 = 3650;
+
+fn bounded_lead_time<'de, D>(deserializer: D) -> Result<Option<u32>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    match Option::<u32>::deserialize(deserializer)? {
+        Some(days) if days > MAX_LEAD_TIME_DAYS => Err(serde::de::Error::custom(format!(
+            "{days} days; at most {MAX_LEAD_TIME_DAYS} are accepted"
+        ))),
+        days => Ok(days),
+    }
 }
 
 /// `null` in JSON means "not given", like an absent field.

@@ -1,5 +1,6 @@
 //! Time zones and birthdays; instants are `jiff::Timestamp` throughout.
 
+use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -62,10 +63,10 @@ impl From<Zone> for String {
     }
 }
 
-/// Why a birthday was refused.
+/// Why a birthday was refused. The value is not repeated: errors reach logs and dead-letter queues.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("'{0}' is not a birthday in the form YYYY-MM-DD or --MM-DD")]
-pub struct BirthdayError(pub String);
+#[error("is not a birthday in the form YYYY-MM-DD or --MM-DD")]
+pub struct BirthdayError;
 
 /// A birthday: month and day, the year when the store knows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +83,7 @@ pub struct Birthday {
 impl Birthday {
     /// Parses `YYYY-MM-DD` or `--MM-DD`.
     pub fn parse(raw: &str) -> Result<Self, BirthdayError> {
-        let error = || BirthdayError(raw.to_owned());
+        let error = || BirthdayError;
         let (_, month_day) = match raw.strip_prefix("--") {
             Some(month_day) => (None::<i16>, month_day),
             None => {
@@ -118,6 +119,32 @@ impl From<Birthday> for String {
     }
 }
 
+/// The instants tidings accepts from a store: anything outside is a typo or an attack, and would
+/// overflow the date arithmetic of follow-ups (jiff's range ends in 9999).
+const PLAUSIBLE: (i64, i64) = (946_684_800, 7_258_118_400); // 2000-01-01 .. 2200-01-01 (UTC)
+
+/// Checks that an instant lies in 2000–2200.
+pub fn plausible(at: Timestamp) -> Result<Timestamp, String> {
+    let second = at.as_second();
+    if second < PLAUSIBLE.0 || second >= PLAUSIBLE.1 {
+        return Err(format!("{at} is outside the accepted years 2000 to 2199"));
+    }
+    Ok(at)
+}
+
+/// Deserializes a timestamp in 2000–2200 (`#[serde(deserialize_with)]`).
+pub fn plausible_time<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+    plausible(Timestamp::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+}
+
+/// Deserializes an optional timestamp in 2000–2200.
+pub fn plausible_time_opt<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Timestamp>, D::Error> {
+    Option::<Timestamp>::deserialize(deserializer)?
+        .map(plausible)
+        .transpose()
+        .map_err(serde::de::Error::custom)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +161,20 @@ mod tests {
         assert_eq!(Birthday::parse("1990-12-10").expect("full").year, Some(1990));
         assert!(Birthday::parse("--02-30").is_err());
         assert!(Birthday::parse("12-10").is_err());
+        assert_eq!(
+            Birthday::parse("1990-13-45").expect_err("invalid").to_string(),
+            "is not a birthday in the form YYYY-MM-DD or --MM-DD",
+            "the date itself is never repeated"
+        );
+    }
+
+    #[test]
+    fn instants_outside_2000_to_2200_are_refused() {
+        let at = |text: &str| text.parse::<Timestamp>().expect("timestamp");
+        assert!(plausible(at("2026-11-22T10:00:00Z")).is_ok());
+        assert!(plausible(at("2000-01-01T00:00:00Z")).is_ok());
+        assert!(plausible(at("1999-12-31T23:59:59Z")).is_err());
+        assert!(plausible(at("2200-01-01T00:00:00Z")).is_err());
+        assert!(plausible(at("9999-12-30T00:00:00Z")).is_err());
     }
 }

@@ -48,7 +48,14 @@ pub fn merge(
             let newer =
                 at > record.consent.at || (at == record.consent.at && record.consent.source == ConsentSource::Store);
             let confirmed = record.consent.given && record.consent.source == ConsentSource::Confirmed;
-            if newer && !(unconfirmed_yes && confirmed) {
+            // A tidings unsubscribe is lifted only by a "yes" the store dated after it, never by
+            // the bare flag that orders, carts and updates repeat (often stale).
+            let unsubscribed = !record.consent.given && record.consent.source == ConsentSource::Unsubscribe;
+            let restated = incoming.marketing_consent
+                && incoming
+                    .consent_updated_at
+                    .is_some_and(|stated| stated > record.consent.at);
+            if newer && !(unconfirmed_yes && confirmed) && (!unsubscribed || restated) {
                 record.consent = statement;
                 record.consent_pending_since = unconfirmed_yes.then_some(at);
             }
@@ -75,6 +82,7 @@ mod tests {
             birthday: None,
             signed_up_at: None,
             marketing_consent: consent,
+            consent_updated_at: None,
             tags: vec![],
         }
     }
@@ -116,7 +124,23 @@ mod tests {
             false,
         );
         assert!(!older_order.consent.given);
-        let newer_order = merge(Some(record), &customer(true), at("2026-11-11T00:00:00Z"), false, false);
-        assert!(newer_order.consent.given);
+        let newer_order = merge(
+            Some(record.clone()),
+            &customer(true),
+            at("2026-11-11T00:00:00Z"),
+            false,
+            false,
+        );
+        assert!(
+            !newer_order.consent.given,
+            "a bare flag on a later order does not lift it"
+        );
+        let mut restated = customer(true);
+        restated.consent_updated_at = Some(at("2026-11-10T12:00:00Z"));
+        let lifted = merge(Some(record), &restated, at("2026-11-11T00:00:00Z"), false, false);
+        assert!(
+            lifted.consent.given,
+            "a store statement dated after the unsubscribe lifts it"
+        );
     }
 }

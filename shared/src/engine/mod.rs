@@ -303,40 +303,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
 
     async fn handle_once(&self, event: &InboundEvent) -> Result<Vec<Outcome>, EngineError> {
         let at = event.time;
-        let timing = &self.config.timing;
         let mut out = Vec::new();
         match &event.event {
-            Event::CustomerSignedUp(customer) => {
-                let record = self.upsert_customer(customer, at, true, None, &mut out).await?;
-                let id = &record.profile.id;
-                // Double opt-in: ask for confirmation first; the welcome follows it.
-                let first = if record.consent_pending_since.is_some() {
-                    MessageKind::SubscriptionConfirmation
-                } else {
-                    MessageKind::Welcome
-                };
-                let welcome = self.follow_up(MessageKey::new(first, id.as_str(), &[]), id, Subject::Customer, at);
-                let known = KnownRecords {
-                    customer: Some(record.clone()),
-                    order: None,
-                };
-                out.push(self.attempt(welcome, false, known).await?);
-                let offer_due = at + hours(timing.welcome_offer_after_hours);
-                let offer = self.follow_up(
-                    MessageKey::new(MessageKind::WelcomeOffer, id.as_str(), &[]),
-                    id,
-                    Subject::Customer,
-                    offer_due,
-                );
-                out.extend(self.schedule(offer).await?);
-                if record.orders_confirmed == 0 {
-                    out.extend(self.schedule_win_back(&record, None, at).await?);
-                }
-            }
+            Event::CustomerSignedUp(customer) => out.extend(self.signed_up(customer, at).await?),
             Event::CustomerUpdated(customer) => {
                 self.upsert_customer(customer, at, false, None, &mut out).await?;
             }
-            Event::CustomerRedacted(redacted) => out.push(self.erase(&redacted.customer_id).await?),
+            Event::CustomerRedacted(redacted) => out.push(self.erase(redacted, at).await?),
+            Event::UnsubscribeRequested(request) => out.extend(self.unsubscribe_requested(&request.token, at).await?),
             Event::SesFeedback(feedback) => out.extend(self.feedback(feedback).await?),
             Event::OrderConfirmed(order) => out.extend(self.order_confirmed(order, at).await?),
             Event::CartUpdated(cart) | Event::CartAbandoned(cart) => out.extend(self.cart_updated(cart, at).await?),
@@ -345,6 +319,41 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         }
         for outcome in &out {
             log_outcome(outcome, event.event.detail_type());
+        }
+        Ok(out)
+    }
+
+    /// A signup: the welcome (or the double opt-in request) at once, the offer later, and a
+    /// win-back for a signup who never orders.
+    async fn signed_up(&self, customer: &crate::domain::Customer, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
+        let timing = &self.config.timing;
+        let mut out = Vec::new();
+        let Some(record) = self.upsert_customer(customer, at, true, None, &mut out).await? else {
+            return Ok(out);
+        };
+        let id = &record.profile.id;
+        // Double opt-in: ask for confirmation first; the welcome follows it.
+        let first = if record.consent_pending_since.is_some() {
+            MessageKind::SubscriptionConfirmation
+        } else {
+            MessageKind::Welcome
+        };
+        let welcome = self.follow_up(MessageKey::new(first, id.as_str(), &[]), id, Subject::Customer, at);
+        let known = KnownRecords {
+            customer: Some(record.clone()),
+            order: None,
+        };
+        out.push(self.attempt(welcome, false, known).await?);
+        let offer_due = at + hours(timing.welcome_offer_after_hours);
+        let offer = self.follow_up(
+            MessageKey::new(MessageKind::WelcomeOffer, id.as_str(), &[]),
+            id,
+            Subject::Customer,
+            offer_due,
+        );
+        out.extend(self.schedule(offer).await?);
+        if record.orders_confirmed == 0 {
+            out.extend(self.schedule_win_back(&record, None, at).await?);
         }
         Ok(out)
     }
@@ -435,6 +444,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         source: crate::ports::ConsentSource,
         at: Timestamp,
     ) -> Result<Vec<Outcome>, EngineError> {
+        use crate::ports::ConsentSource;
         let store = &self.ports.store;
         let Some(mut record) = store.customer(customer).await? else {
             return Ok(vec![Outcome::Ignored {
@@ -442,7 +452,24 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }]);
         };
         let mut out = Vec::new();
-        if at >= record.consent.at {
+        let unsubscribe = !given && source == ConsentSource::Unsubscribe;
+        // An unsubscribe counts at the time it was made, whatever the clocks of the store's events
+        // say: only a later statement made through tidings itself (a resubscribe) outranks it.
+        let applies = if unsubscribe {
+            let through_tidings = !matches!(record.consent.source, ConsentSource::Store | ConsentSource::SoftOptIn);
+            !(through_tidings && record.consent.at > at)
+        } else {
+            at >= record.consent.at
+        };
+        if applies {
+            let email = &record.profile.email;
+            // The address first: it is what every later marketing claim is checked against, under
+            // any customer id.
+            if unsubscribe {
+                store.opt_out(email, at).await?;
+            } else if given && matches!(source, ConsentSource::Resubscribe | ConsentSource::Confirmed) {
+                store.lift_opt_out(email, at).await?;
+            }
             record.consent = crate::ports::Consent { given, at, source };
             record.consent_pending_since = None;
             store.save_customer(&record).await?;
@@ -450,7 +477,16 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             out.push(Outcome::Recorded {
                 what: format!("marketing consent {state} for {customer} ({source:?})"),
             });
-            if given && source == crate::ports::ConsentSource::Confirmed && record.signed_up {
+            if unsubscribe {
+                let announced = crate::event::CustomerUnsubscribed {
+                    customer_id: customer.clone(),
+                    scope: "marketing",
+                    at,
+                };
+                let event = outbound(at, Emitted::CustomerUnsubscribed(announced));
+                self.ports.bus.publish(&[event]).await?;
+            }
+            if given && source == ConsentSource::Confirmed && record.signed_up {
                 let key = MessageKey::new(MessageKind::Welcome, customer.as_str(), &[]);
                 let welcome = self.follow_up(key, customer, Subject::Customer, at);
                 let known = KnownRecords {
@@ -481,11 +517,23 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     }
 
     /// Erases everything about a customer (`CustomerRedacted`); a hashed suppression, if any, stays.
-    async fn erase(&self, customer: &CustomerId) -> Result<Outcome, EngineError> {
+    /// The erasure itself is remembered (hashes and order ids only), also when nothing was
+    /// stored yet: any event from before it that arrives later stores and sends nothing.
+    async fn erase(&self, redacted: &crate::event::CustomerRedacted, at: Timestamp) -> Result<Outcome, EngineError> {
         let store = &self.ports.store;
-        let Some(record) = store.customer(customer).await? else {
-            return Ok(Outcome::Ignored {
-                reason: format!("nothing stored about {customer}"),
+        let customer = &redacted.customer_id;
+        let record = store.customer(customer).await?;
+        let erasure = crate::ports::Erasure {
+            customer_id: customer.clone(),
+            email: redacted.email.clone(),
+            orders: record.iter().flat_map(|r| r.orders.iter().cloned()).collect(),
+            at,
+        };
+        // Remembered first: a crash after it leaves the records to the retry, never the reverse.
+        store.record_erasure(&erasure).await?;
+        let Some(record) = record else {
+            return Ok(Outcome::Recorded {
+                what: format!("erasure of {customer} remembered; nothing was stored about them"),
             });
         };
         store.erase_customer(&record).await?;
@@ -496,6 +544,27 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 record.carts.len()
             ),
         })
+    }
+
+    /// A one-click unsubscribe given as an event (a replay line): handled as the page's POST of the
+    /// same token at the event's time.
+    async fn unsubscribe_requested(&self, token: &str, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
+        use crate::ports::ConsentSource;
+        match self
+            .keys
+            .verify_unsubscribe(token, at, crate::unsubscribe::TOKEN_MAX_AGE)
+        {
+            Ok(claim) if claim.scope == "marketing" => {
+                self.set_marketing_consent(&claim.customer_id, false, ConsentSource::Unsubscribe, at)
+                    .await
+            }
+            Ok(_) => Ok(vec![Outcome::Ignored {
+                reason: "a confirmation link cannot unsubscribe".into(),
+            }]),
+            Err(error) => Ok(vec![Outcome::Ignored {
+                reason: format!("unsubscribe token refused: {error}"),
+            }]),
+        }
     }
 
     /// What SES reported about a sent message: suppress on hard bounces and complaints (and on the
@@ -516,6 +585,22 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     out.push(Outcome::Recorded {
                         what: format!("suppressed {} after a {reason}", address.masked()),
                     });
+                }
+                // A complaint is the strongest unsubscribe there is: the store should mirror it.
+                if let Some(customer_id) = feedback
+                    .customer_id
+                    .as_ref()
+                    .filter(|_| feedback.kind == FeedbackKind::Complaint)
+                {
+                    let announced = crate::event::CustomerUnsubscribed {
+                        customer_id: customer_id.clone(),
+                        scope: "all",
+                        at,
+                    };
+                    self.ports
+                        .bus
+                        .publish(&[outbound(at, Emitted::CustomerUnsubscribed(announced))])
+                        .await?;
                 }
             }
             FeedbackKind::SoftBounce => {
@@ -607,15 +692,41 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         signed_up: bool,
         cart: Option<&CartId>,
         out: &mut Vec<Outcome>,
-    ) -> Result<CustomerRecord, EngineError> {
-        let known = self.ports.store.customer(&customer.id).await?;
+    ) -> Result<Option<CustomerRecord>, EngineError> {
+        let file = self
+            .ports
+            .store
+            .customer_file(&customer.id, &customer.email, None)
+            .await?;
+        if let Some(outcome) = erased_before(file.erased_at, at) {
+            out.push(outcome);
+            return Ok(None);
+        }
+        let known = file.record;
+        self.lift_opt_out_if_restated(known.as_ref(), customer).await?;
         let (mut record, occasions) = self.merge_profile(known.as_ref(), customer, at, signed_up);
         record.carts.extend(cart.cloned());
         if known.as_ref() != Some(&record) {
             self.save_profile(&record, &occasions, out).await?;
             record.version += 1;
         }
-        Ok(record)
+        Ok(Some(record))
+    }
+
+    /// A store statement of consent with its own time (Shopify's `consent_updated_at`) that is new
+    /// lifts a tidings unsubscribe of the address made before it; a bare boolean never does.
+    async fn lift_opt_out_if_restated(
+        &self,
+        known: Option<&CustomerRecord>,
+        customer: &crate::domain::Customer,
+    ) -> Result<(), EngineError> {
+        let Some(stated_at) = customer.consent_updated_at.filter(|_| customer.marketing_consent) else {
+            return Ok(());
+        };
+        if known.is_some_and(|k| k.profile.consent_updated_at >= Some(stated_at)) {
+            return Ok(());
+        }
+        Ok(self.ports.store.lift_opt_out(&customer.email, stated_at).await?)
     }
 
     /// Saves a merged customer with the yearly occasions its new dates start.
@@ -672,13 +783,25 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let mut out = Vec::new();
         let OrderFile {
             record: existing,
+            erased: erased_order,
             version,
             held,
         } = store.order_file(&order.id).await?;
+        if erased_order {
+            return Ok(vec![erased_outcome()]);
+        }
         let held = (order.id.clone(), held);
         // The customer and the coupon the order used (attributed to the message that carried it).
         let code = order.coupon_code.as_ref().map(|code| code.as_str().trim());
-        let (stored, coupon) = store.customer_and_coupon(&order.customer.id, code).await?;
+        let file = store
+            .customer_file(&order.customer.id, &order.customer.email, code)
+            .await?;
+        if let Some(outcome) = erased_before(file.erased_at, at) {
+            return Ok(vec![outcome]);
+        }
+        self.lift_opt_out_if_restated(file.record.as_ref(), &order.customer)
+            .await?;
+        let (stored, coupon) = (file.record, file.coupon);
         let (customer, occasions) = self.merge_profile(stored.as_ref(), &order.customer, at, false);
         let id = &order.customer.id;
         let subject = Subject::Order {
@@ -910,7 +1033,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         file: OrderFile,
     ) -> Result<(Vec<Outcome>, Option<Release>), EngineError> {
         let store = &self.ports.store;
-        let OrderFile { record, held, .. } = file;
+        let OrderFile {
+            record, held, erased, ..
+        } = file;
+        if erased {
+            return Ok((vec![erased_outcome()], None));
+        }
         let Some(mut record) = record else {
             return Ok((vec![self.hold(order_id, event, Awaiting::Order).await?], None));
         };
@@ -1110,8 +1238,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     async fn cart_updated(&self, cart: &Cart, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
         let store = &self.ports.store;
         let mut out = Vec::new();
-        self.upsert_customer(&cart.customer, at, false, Some(&cart.id), &mut out)
-            .await?;
+        if self
+            .upsert_customer(&cart.customer, at, false, Some(&cart.id), &mut out)
+            .await?
+            .is_none()
+        {
+            return Ok(out);
+        }
         let known = store.cart(&cart.id).await?;
         if let Some(known) = &known {
             if known.cart.updated_at > cart.updated_at {
@@ -1127,12 +1260,18 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let ordered_at = known
             .and_then(|k| k.ordered_at)
             .filter(|ordered| *ordered >= cart.updated_at);
-        store
+        let saved = store
             .save_cart(&CartRecord {
                 cart: cart.clone(),
                 ordered_at,
             })
             .await?;
+        if !saved {
+            out.push(Outcome::Ignored {
+                reason: format!("cart {} changed again meanwhile; the newer version is kept", cart.id),
+            });
+            return Ok(out);
+        }
         if cart.items.is_empty() || ordered_at.is_some() {
             return Ok(out);
         }
@@ -1429,6 +1568,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             ClaimOutcome::Suppressed => {
                 return self
                     .skip(&follow_up, stored, "address is suppressed (bounce or complaint)")
+                    .await;
+            }
+            ClaimOutcome::OptedOut => {
+                return self
+                    .skip(&follow_up, stored, "the address unsubscribed through tidings")
                     .await;
             }
             ClaimOutcome::AlreadySent => return self.skip(&follow_up, stored, "already sent (duplicate)").await,
@@ -1753,6 +1897,18 @@ where
             result => return result,
         }
     }
+}
+
+/// An event about an erased customer or their order, from before the erasure: dropped.
+fn erased_outcome() -> Outcome {
+    Outcome::Ignored {
+        reason: "about an erased customer: nothing is stored or sent".into(),
+    }
+}
+
+/// `Some` (drop the event) when it happened at or before an erasure of its customer or address.
+fn erased_before(erased_at: Option<Timestamp>, at: Timestamp) -> Option<Outcome> {
+    erased_at.filter(|erased| at <= *erased).map(|_| erased_outcome())
 }
 
 fn hours(count: i64) -> SignedDuration {

@@ -89,6 +89,7 @@ mod tests {
             birthday: birthday.map(|b| Birthday::parse(b).expect("birthday")),
             signed_up_at: signed_up.map(|t| t.parse().expect("time")),
             marketing_consent: true,
+            consent_updated_at: None,
             tags: vec![],
         }
     }

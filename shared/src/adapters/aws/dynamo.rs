@@ -4,7 +4,8 @@ use crate::domain::{CartId, Currency, CustomerId, EmailAddress, Order, OrderId, 
 use crate::event::InboundEvent;
 use crate::message::MessageKey;
 use crate::ports::{
-    Awaiting, Changes, Engagement, EngagementKind, HeldEvent, IssuedCoupon, OrderConfirmation, OrderFile,
+    Awaiting, Changes, CustomerFile, Engagement, EngagementKind, Erasure, HeldEvent, IssuedCoupon, OrderConfirmation,
+    OrderFile, erased_address_key, erased_id_key, opted_out_key,
 };
 use crate::ports::{
     CartRecord, Claim, ClaimOutcome, CustomerRecord, FollowUp, MarketingSend, NewOrder, OrderRecord, ProductInfo,
@@ -313,6 +314,16 @@ impl DynamoStore {
             TransactWriteItem::builder().condition_check(not_suppressed).build(),
         ];
         if let Some(window) = claim.cap {
+            let not_opted_out = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(
+                    format!("OPTOUT#{}", opted_out_key(&claim.to)),
+                    "OPTOUT",
+                )))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(unavailable("claim_message"))?;
+            actions.push(TransactWriteItem::builder().condition_check(not_opted_out).build());
             let ledger = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(Self::key(format!("CUSTOMER#{}", claim.customer_id), "MARKETING")))
@@ -344,7 +355,8 @@ impl DynamoStore {
     /// How many actions `claim_actions` adds to a transaction (none without a claim).
     fn claim_action_count(claim: Option<&Claim>) -> usize {
         claim.map_or(0, |claim| {
-            2 + usize::from(claim.cap.is_some()) + usize::from(claim.coupon.is_some())
+            // Marketing adds the opt-out check and the cap's ledger.
+            2 + 2 * usize::from(claim.cap.is_some()) + usize::from(claim.coupon.is_some())
         })
     }
 
@@ -353,7 +365,8 @@ impl DynamoStore {
         match index {
             0 => Self::refused(old, claim.at),
             1 => ClaimOutcome::Suppressed,
-            // Only the cap's ledger (action 2) has a condition after these.
+            2 if claim.cap.is_some() => ClaimOutcome::OptedOut,
+            // Only the cap's ledger (action 3) has a condition after these.
             _ => ClaimOutcome::CapReached {
                 last: old
                     .and_then(|item| number_attr(item, "at_epoch"))
@@ -733,22 +746,26 @@ impl Store for DynamoStore {
         self.get_record(format!("CUSTOMER#{id}"), "PROFILE", "customer").await
     }
 
-    async fn customer_and_coupon(
+    async fn customer_file(
         &self,
         id: &CustomerId,
+        email: &EmailAddress,
         code: Option<&str>,
-    ) -> Result<(Option<CustomerRecord>, Option<IssuedCoupon>), StoreError> {
+    ) -> Result<CustomerFile, StoreError> {
+        // One read: the profile, both erasure markers and the coupon the order used.
         let customer_pk = format!("CUSTOMER#{id}");
-        let Some(code) = code else {
-            return Ok((self.get_record(customer_pk, "PROFILE", "customer").await?, None));
-        };
-        let coupon_pk = format!("COUPON#{code}");
-        let keys = KeysAndAttributes::builder()
+        let coupon_pk = code.map(|code| format!("COUPON#{code}"));
+        let erased = [erased_id_key(id), erased_address_key(email)].map(|key| format!("ERASED#{key}"));
+        let mut keys = KeysAndAttributes::builder()
             .keys(Self::key(customer_pk.clone(), "PROFILE"))
-            .keys(Self::key(coupon_pk.clone(), "COUPON"))
-            .consistent_read(true)
-            .build()
-            .map_err(unavailable("customer_and_coupon"))?;
+            .consistent_read(true);
+        for pk in &erased {
+            keys = keys.keys(Self::key(pk.clone(), "ERASED"));
+        }
+        if let Some(pk) = &coupon_pk {
+            keys = keys.keys(Self::key(pk.clone(), "COUPON"));
+        }
+        let keys = keys.build().map_err(unavailable("customer_file"))?;
         let mut request = HashMap::from([(self.table.clone(), keys)]);
         let mut items = Vec::new();
         // BatchGetItem may leave keys unprocessed under load: asked again (bounded).
@@ -759,7 +776,7 @@ impl Store for DynamoStore {
                 .set_request_items(Some(request))
                 .send()
                 .await
-                .map_err(unavailable("customer_and_coupon"))?;
+                .map_err(unavailable("customer_file"))?;
             items.extend(output.responses.unwrap_or_default().into_values().flatten());
             request = output.unprocessed_keys.unwrap_or_default();
             if request.is_empty() {
@@ -767,25 +784,30 @@ impl Store for DynamoStore {
             }
             if attempt == 5 {
                 return Err(StoreError::Unavailable {
-                    operation: "customer_and_coupon",
+                    operation: "customer_file",
                     reason: "keys left unprocessed".into(),
                 });
             }
             tokio::time::sleep(super::backoff(attempt)).await;
         }
-        let (mut customer, mut coupon) = (None, None);
+        let mut file = CustomerFile::default();
         for item in items {
             match string_attr(&item, "pk") {
                 Some(pk) if pk == customer_pk => {
-                    customer = Some(serde_dynamo::from_item(item).map_err(corrupt(&customer_pk))?)
+                    file.record = Some(serde_dynamo::from_item(item).map_err(corrupt(&customer_pk))?)
                 }
-                Some(pk) if pk == coupon_pk => {
-                    coupon = Some(serde_dynamo::from_item(item).map_err(corrupt(&coupon_pk))?)
+                Some(pk) if Some(pk) == coupon_pk.as_deref() => {
+                    let pk = pk.to_owned();
+                    file.coupon = Some(serde_dynamo::from_item(item).map_err(corrupt(&pk))?)
+                }
+                Some(pk) if erased.iter().any(|e| e == pk) => {
+                    let at = string_attr(&item, "at").and_then(|at| at.parse::<Timestamp>().ok());
+                    file.erased_at = file.erased_at.max(at);
                 }
                 _ => {}
             }
         }
-        Ok((customer, coupon))
+        Ok(file)
     }
 
     async fn save_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
@@ -825,6 +847,7 @@ impl Store for DynamoStore {
                     file.version = number_attr(&item, "version").map_or(0, i64::unsigned_abs);
                     file.record = Self::order_record(item, &pk)?;
                 }
+                Some("ERASED") => file.erased = true,
                 Some(sk) if sk.starts_with("HELD#") => {
                     // One unreadable held event must not block its order: logged, then left to
                     // its TTL.
@@ -936,10 +959,23 @@ impl Store for DynamoStore {
         }))
     }
 
-    async fn save_cart(&self, record: &CartRecord) -> Result<(), StoreError> {
+    async fn save_cart(&self, record: &CartRecord) -> Result<bool, StoreError> {
         let mut item = Self::record_item(record, format!("CART#{}", record.cart.id), "CART")?;
         item.insert("ttl".into(), ttl(record.cart.updated_at + CART_TTL));
-        self.put(item, "save_cart").await
+        let updated = sortable(record.cart.updated_at);
+        item.insert("updated_sort".into(), s(updated.clone()));
+        // The newest version wins whatever order the writes land in. A cart written by a release
+        // before this attribute existed is replaced as it always was.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(updated_sort) OR updated_sort <= :updated")
+            .expression_attribute_values(":updated", s(updated))
+            .send()
+            .await;
+        conditional(result, "save_cart")
     }
 
     async fn claim_message(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
@@ -1285,6 +1321,56 @@ impl Store for DynamoStore {
             self.delete(pk.clone(), &sk, "erase_customer").await?;
         }
         Ok(())
+    }
+
+    async fn record_erasure(&self, erasure: &Erasure) -> Result<(), StoreError> {
+        let marker = |pk: String, sk: &str| {
+            let mut item = Self::key(pk, sk);
+            item.insert("at".into(), s(erasure.at.to_string()));
+            item
+        };
+        // No TTL: a redelivery can come any time, and a marker holds no personal data.
+        let by_id = format!("ERASED#{}", erased_id_key(&erasure.customer_id));
+        let by_address = format!("ERASED#{}", erased_address_key(&erasure.email));
+        for pk in [by_id, by_address] {
+            self.put(marker(pk, "ERASED"), "record_erasure").await?;
+        }
+        for order in &erasure.orders {
+            self.put(marker(format!("ORDER#{order}"), "ERASED"), "record_erasure")
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn opt_out(&self, email: &EmailAddress, at: Timestamp) -> Result<(), StoreError> {
+        let mut item = Self::key(format!("OPTOUT#{}", opted_out_key(email)), "OPTOUT");
+        item.insert("at_epoch".into(), n(at.as_second()));
+        item.insert("at".into(), s(at.to_string()));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR at_epoch <= :at")
+            .expression_attribute_values(":at", n(at.as_second()))
+            .send()
+            .await;
+        // Refused: a later opt-out is already recorded.
+        conditional(result, "opt_out").map(|_| ())
+    }
+
+    async fn lift_opt_out(&self, email: &EmailAddress, at: Timestamp) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("OPTOUT#{}", opted_out_key(email)), "OPTOUT")))
+            .condition_expression("at_epoch < :at")
+            .expression_attribute_values(":at", n(at.as_second()))
+            .send()
+            .await;
+        // Refused: no opt-out, or one made after this statement.
+        conditional(result, "lift_opt_out").map(|_| ())
     }
 
     async fn product_stats(&self) -> Result<Arc<ProductStats>, StoreError> {
