@@ -116,6 +116,16 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     expectEnvironmentsOfTheFile(template, stack, false);
   });
 
+  test('ses-events knows the configuration sets the steps send with, so it announces their sends as EmailSent', () => {
+    // A step sending with a configuration set leaves EmailSent to SES's report of the send, which
+    // ses-events announces only when it has the same sets (SesMailer::reports_sends).
+    const sesEvents = envOf(template, stack, SES_FEEDBACK);
+    for (const variable of ['SES_CONFIGURATION_SET_TRANSACTIONAL', 'SES_CONFIGURATION_SET_MARKETING']) {
+      expect(sesEvents[variable]).toBeDefined();
+      for (const step of STEPS) expect(envOf(template, stack, step.name)[variable]).toEqual(sesEvents[variable]);
+    }
+  });
+
   test('table: pk/sk, on-demand, PITR, TTL, GSI due, deletion protection, retained', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',

@@ -129,6 +129,23 @@ mod tests {
         }
     }
 
+    /// A step leaves `EmailSent` to SES's report of the send when it sends with a configuration
+    /// set (`Mailer::reports_acceptance`); ses-events announces from that report only if it knows
+    /// the same sets (`Mailer::reports_sends`).
+    #[test]
+    fn ses_events_knows_the_configuration_sets_the_steps_send_with() {
+        let sets = |function: &str| -> Environment {
+            environment(function)
+                .into_iter()
+                .filter(|(variable, _)| variable.starts_with("SES_CONFIGURATION_SET_"))
+                .collect()
+        };
+        for step in STEPS {
+            assert!(!sets(step.as_str()).is_empty(), "{}", step.as_str());
+            assert_eq!(sets(Step::SesEvents.as_str()), sets(step.as_str()), "{}", step.as_str());
+        }
+    }
+
     #[test]
     fn each_variable_always_holds_the_same_thing() {
         let mut seen: BTreeMap<String, Source> = BTreeMap::new();
