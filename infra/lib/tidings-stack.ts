@@ -320,6 +320,9 @@ export class TidingsStack extends Stack {
     // ---------------------------------------------------------------- SES feedback
     // SES's report of each accepted message settles its claim and is announced as EmailSent;
     // bounces and complaints suppress the address, opens and clicks are counted: no sending, no key.
+    // It still gets the configuration-set names (infra/functions.json): a step sending with a set
+    // leaves EmailSent to SES's report, and ses-events announces from it only if it knows the same
+    // sets (SesMailer::reports_sends). Names only: no SES permission.
     const sesEvents = this.asyncFunction(SES_FEEDBACK, {
       memorySize: STEP_MEMORY_MB,
       timeout: STEP_TIMEOUT,
