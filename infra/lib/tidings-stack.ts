@@ -1,5 +1,6 @@
 // The whole of tidings in one stack: the contract is docs/aws.md (function names, environment,
-// table design, event routing, IAM). Store-specific values come from the store configuration TOML.
+// table design, event routing, IAM). Store-specific values come from the store configuration TOML;
+// each function's environment comes from infra/functions.json (see lib/functions.ts).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -27,6 +28,7 @@ import { RustFunction } from 'cargo-lambda-cdk';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { StoreConfig, TIDINGS_SOURCE, storeConfigEnvValue } from './config';
+import { EnvSource, FunctionSpec, environmentOf, loadFunctions } from './functions';
 
 /** A lifecycle step: one function, one rule for store events, one rule for its `FollowUpDue`. */
 export interface Step {
@@ -141,10 +143,15 @@ export class TidingsStack extends Stack {
   public readonly deadLetterQueues: sqs.Queue[] = [];
 
   private readonly props: TidingsStackProps;
+  /** infra/functions.json. */
+  private readonly specs: Record<string, FunctionSpec>;
+  /** What each symbolic value of infra/functions.json stands for, filled in as the constructs exist. */
+  private readonly envValues: Partial<Record<EnvSource, string>> = { logLevel: 'info' };
 
   constructor(scope: Construct, id: string, props: TidingsStackProps) {
     super(scope, id, props);
     this.props = props;
+    this.specs = loadFunctions(props.repoRoot);
     const { config } = props;
     Tags.of(this).add('app', 'tidings');
 
@@ -190,6 +197,7 @@ export class TidingsStack extends Stack {
       sortKey: { name: 'gsi2sk', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
+    this.envValues.tableName = this.table.tableName;
     const indexArn = `${this.table.tableArn}/index/${DUE_INDEX}`;
     const customerIndexArn = `${this.table.tableArn}/index/${CUSTOMER_INDEX}`;
 
@@ -200,6 +208,7 @@ export class TidingsStack extends Stack {
     this.bus = props.useDefaultBus
       ? defaultBus
       : new events.EventBus(this, 'Bus', { description: `tidings: ${config.storeName} store events` });
+    this.envValues.eventBusName = this.bus.eventBusName;
 
     // ---------------------------------------------------------------- SES
     const identityArn = this.formatArn({ service: 'ses', resource: 'identity', resourceName: config.domain });
@@ -222,6 +231,8 @@ export class TidingsStack extends Stack {
     }
     const transactional = this.configurationSet('Transactional', 'transactional', defaultBus);
     const marketing = this.configurationSet('Marketing', 'marketing', defaultBus);
+    this.envValues['configurationSet:transactional'] = transactional.configurationSetName;
+    this.envValues['configurationSet:marketing'] = marketing.configurationSetName;
     const configurationSetArns = [transactional, marketing].map((c) =>
       this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: c.configurationSetName }),
     );
@@ -231,6 +242,7 @@ export class TidingsStack extends Stack {
       description: 'tidings: HMAC key for coupon codes and unsubscribe tokens',
       generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
     });
+    this.envValues.signingKeySecretArn = this.signingKey.secretArn;
     NagSuppressions.addResourceSuppressions(this.signingKey, [
       {
         id: 'AwsSolutions-SMG4',
@@ -243,16 +255,12 @@ export class TidingsStack extends Stack {
 
     // ---------------------------------------------------------------- unsubscribe (Function URL)
     const withUnsubscribe = props.unsubscribeFunction ?? existsSync(join(props.repoRoot, 'functions', UNSUBSCRIBE));
-    let unsubscribeUrl: string | undefined;
     if (withUnsubscribe) {
       const built = this.rustFunction(UNSUBSCRIBE, {
         memorySize: STEP_MEMORY_MB,
         timeout: STEP_TIMEOUT,
         description: 'tidings: one-click unsubscribe (RFC 8058) behind a Function URL',
         invokedAsynchronously: false,
-        environment: {
-          SIGNING_KEY_SECRET_ARN: this.signingKey.secretArn,
-        },
       });
       this.grantTable(built.role, 'UnsubscribeTable', [this.table.tableArn, customerIndexArn], STEP_TABLE_ACTIONS);
       this.grantPutEvents(built.role, 'UnsubscribePutEvents');
@@ -260,7 +268,8 @@ export class TidingsStack extends Stack {
       // Auth NONE on purpose: RFC 8058 one-click unsubscribe means mailbox providers POST to the link
       // without credentials; every request carries an HMAC-signed token the function verifies.
       const url = built.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
-      unsubscribeUrl = url.url;
+      // UNSUBSCRIBE_URL of the functions that link to it (infra/functions.json).
+      this.envValues.unsubscribeUrl = url.url;
       new CfnOutput(this, 'UnsubscribeUrl', {
         description: 'The unsubscribe Function URL (passed to the step functions as UNSUBSCRIBE_URL)',
         value: url.url,
@@ -282,12 +291,6 @@ export class TidingsStack extends Stack {
         memorySize: STEP_MEMORY_MB,
         timeout: STEP_TIMEOUT,
         description: `tidings step ${step.name}: ${step.detailTypes.join(', ')}, FollowUpDue`,
-        environment: {
-          SES_CONFIGURATION_SET_TRANSACTIONAL: transactional.configurationSetName,
-          SES_CONFIGURATION_SET_MARKETING: marketing.configurationSetName,
-          SIGNING_KEY_SECRET_ARN: this.signingKey.secretArn,
-          ...(unsubscribeUrl ? { UNSUBSCRIBE_URL: unsubscribeUrl } : {}),
-        },
       });
       const id = pascal(step.name);
       this.grantTable(role, `${id}Table`, [this.table.tableArn, indexArn, customerIndexArn], STEP_TABLE_ACTIONS);
@@ -317,6 +320,9 @@ export class TidingsStack extends Stack {
     // ---------------------------------------------------------------- SES feedback
     // SES's report of each accepted message settles its claim and is announced as EmailSent;
     // bounces and complaints suppress the address, opens and clicks are counted: no sending, no key.
+    // It still gets the configuration-set names (infra/functions.json): a step sending with a set
+    // leaves EmailSent to SES's report, and ses-events announces from it only if it knows the same
+    // sets (SesMailer::reports_sends). Names only: no SES permission.
     const sesEvents = this.asyncFunction(SES_FEEDBACK, {
       memorySize: STEP_MEMORY_MB,
       timeout: STEP_TIMEOUT,
@@ -432,7 +438,6 @@ export class TidingsStack extends Stack {
       memorySize: number;
       timeout: Duration;
       description: string;
-      environment?: Record<string, string>;
       reservedConcurrentExecutions?: number;
       /** Invoked by EventBridge (asynchronous): retries, then the dead-letter queue. @default true */
       invokedAsynchronously?: boolean;
@@ -456,14 +461,12 @@ export class TidingsStack extends Stack {
     logGroup.grantWrite(role);
     const dlq = asynchronous ? this.deadLetterQueue(id) : undefined;
 
-    const common: Record<string, string> = {
-      TABLE_NAME: this.table.tableName,
-      EVENT_BUS_NAME: this.bus.eventBusName,
-      RUST_LOG: 'info',
-      ...(options.environment ?? {}),
-    };
     // The other variables are tokens at synth time: reserve room for their deployed values.
     const reserve = 1024;
+    const environment = environmentOf(this.specs, name, {
+      ...this.envValues,
+      storeConfig: storeConfigEnvValue(this.props.config, reserve),
+    });
     const fn = new RustFunction(this, id, {
       functionName,
       description: options.description,
@@ -490,10 +493,7 @@ export class TidingsStack extends Stack {
             onFailure: new destinations.SqsDestination(dlq),
           }
         : {}),
-      environment: {
-        ...common,
-        STORE_CONFIG: storeConfigEnvValue(this.props.config, reserve),
-      },
+      environment,
     });
     this.functions[name] = fn;
 

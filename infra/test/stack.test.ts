@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { SES_FEEDBACK, STEP_TABLE_ACTIONS, STEPS, SWEEPER, TidingsStack, UNSUBSCRIBE } from '../lib/tidings-stack';
-import { SAMPLE_CONFIG, asArray, logicalId, resources, statements, synth } from './helpers';
+import { loadFunctions } from '../lib/functions';
+import { ROOT, SAMPLE_CONFIG, asArray, logicalId, resources, statements, synth } from './helpers';
 
 const SAMPLE = readFileSync(SAMPLE_CONFIG, 'utf8');
 const NAG = Match.stringLikeRegexp('AwsSolutions-.*|Serverless-.*');
@@ -27,6 +28,21 @@ function statementsOf(template: Template, stack: TidingsStack, name: string): an
 function envOf(template: Template, stack: TidingsStack, name: string): Record<string, unknown> {
   const fn = resources(template, 'AWS::Lambda::Function')[logicalId(stack, stack.functions[name])];
   return fn.Properties.Environment.Variables;
+}
+
+const FUNCTIONS = loadFunctions(ROOT);
+
+/** Every deployed function has exactly the variables infra/functions.json gives it (the AWS tests use the same file). */
+function expectEnvironmentsOfTheFile(template: Template, stack: TidingsStack, withUnsubscribe: boolean): void {
+  const deployed = Object.keys(stack.functions).sort();
+  const listed = Object.keys(FUNCTIONS).filter((name) => withUnsubscribe || name !== UNSUBSCRIBE);
+  expect(deployed).toEqual(listed.sort());
+  for (const name of deployed) {
+    const expected = Object.entries(FUNCTIONS[name].environment)
+      .filter(([, source]) => withUnsubscribe || source !== 'unsubscribeUrl')
+      .map(([variable]) => variable);
+    expect([name, Object.keys(envOf(template, stack, name)).sort()]).toEqual([name, expected.sort()]);
+  }
 }
 
 describe('default deployment (custom bus, sample store, no unsubscribe function yet)', () => {
@@ -94,6 +110,20 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     }
     const sweeper = envOf(template, stack, SWEEPER);
     expect(Object.keys(sweeper).sort()).toEqual(['EVENT_BUS_NAME', 'RUST_LOG', 'STORE_CONFIG', 'TABLE_NAME']);
+  });
+
+  test('every function gets exactly the environment of infra/functions.json', () => {
+    expectEnvironmentsOfTheFile(template, stack, false);
+  });
+
+  test('ses-events knows the configuration sets the steps send with, so it announces their sends as EmailSent', () => {
+    // A step sending with a configuration set leaves EmailSent to SES's report of the send, which
+    // ses-events announces only when it has the same sets (SesMailer::reports_sends).
+    const sesEvents = envOf(template, stack, SES_FEEDBACK);
+    for (const variable of ['SES_CONFIGURATION_SET_TRANSACTIONAL', 'SES_CONFIGURATION_SET_MARKETING']) {
+      expect(sesEvents[variable]).toBeDefined();
+      for (const step of STEPS) expect(envOf(template, stack, step.name)[variable]).toEqual(sesEvents[variable]);
+    }
   });
 
   test('table: pk/sk, on-demand, PITR, TTL, GSI due, deletion protection, retained', () => {
@@ -478,6 +508,10 @@ describe('variant: another store on the default bus, existing SES identity, unsu
       expect(envOf(template, stack, step.name).UNSUBSCRIBE_URL).toEqual({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
     }
     template.hasOutput('UnsubscribeUrl', { Value: { 'Fn::GetAtt': [urlId, 'FunctionUrl'] } });
+  });
+
+  test('every function gets exactly the environment of infra/functions.json, UNSUBSCRIBE_URL included', () => {
+    expectEnvironmentsOfTheFile(template, stack, true);
   });
 
   test('unsubscribe has no SES permission', () => {

@@ -218,7 +218,7 @@ async fn a_complaint_suppresses_the_address_for_all_later_mail() {
                              "complainedRecipients": [{"emailAddress": "1@example.com"}]}}),
     );
     complaint["source"] = json!("aws.ses");
-    deliver(&engine, &clock, Step::SesEvents, &complaint).await;
+    deliver(&*ses_events(), &clock, Step::SesEvents, &complaint).await;
     deliver(
         &engine,
         &clock,
@@ -322,7 +322,7 @@ async fn deliveries_are_recorded_on_the_message_and_clicks_count_once() {
         "2026-11-02T16:05:02Z",
         json!({"eventType": "Delivery", "mail": mail, "delivery": {"timestamp": "2026-11-02T16:05:02Z"}}),
     );
-    deliver(&engine, &clock, Step::SesEvents, &delivered).await;
+    deliver(&*ses_events(), &clock, Step::SesEvents, &delivered).await;
     let claim = "MSG#order_confirmation#o-1";
     assert_eq!(
         aws.attribute(claim, "CLAIM", "delivery_status").await.as_deref(),
@@ -336,7 +336,7 @@ async fn deliveries_are_recorded_on_the_message_and_clicks_count_once() {
         json!({"eventType": "Click", "mail": mail, "click": {"timestamp": "2026-11-02T17:00:00Z", "link": "https://shop.example/p/mug"}}),
     );
     for _ in 0..3 {
-        deliver(&engine, &clock, Step::SesEvents, &click).await;
+        deliver(&*ses_events(), &clock, Step::SesEvents, &click).await;
     }
     let customer = tidings_core::domain::CustomerId::parse("c-1").expect("id");
     let engagement = engine.store().engagement(&customer).await.expect("engagement");

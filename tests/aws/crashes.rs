@@ -42,7 +42,12 @@ async fn a_crash_after_the_claim_and_before_ses_is_retried_and_sent_once() {
     let (aws, clock, healthy) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
 
     // The delivery confirmation carries a coupon; the process dies while announcing it.
-    let dying = wrapped(parts(&aws, StoreConfig::sample()).await, |m| m, DiesBeforeSes, &clock);
+    let dying = wrapped(
+        parts(&aws, STEP_FUNCTION, StoreConfig::sample()).await,
+        |m| m,
+        DiesBeforeSes,
+        &clock,
+    );
     crashing_invocation(
         dying,
         Arc::clone(&clock),
@@ -87,7 +92,12 @@ async fn a_crash_after_the_claim_and_before_ses_is_retried_and_sent_once() {
 async fn a_crash_after_ses_accepted_is_never_sent_twice() {
     let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
-    let dying = wrapped(parts(&aws, StoreConfig::sample()).await, DiesAfterSes, |b| b, &clock);
+    let dying = wrapped(
+        parts(&aws, STEP_FUNCTION, StoreConfig::sample()).await,
+        DiesAfterSes,
+        |b| b,
+        &clock,
+    );
     crashing_invocation(
         dying,
         Arc::clone(&clock),
@@ -131,7 +141,9 @@ async fn a_crash_after_ses_accepted_is_never_sent_twice() {
     assert!(aws.emitted().await.iter().all(|e| e["detail-type"] != "EmailSent"));
 
     // SES's report, however late, settles it and announces it once.
-    lambda::handle(&healthy, Step::SesEvents, report).await.expect("report");
+    lambda::handle(&*ses_events(), Step::SesEvents, report)
+        .await
+        .expect("report");
     assert_eq!(aws.attribute(claim, "CLAIM", "state").await.as_deref(), Some("sent"));
     let announced = aws.emitted().await;
     assert_eq!(

@@ -140,7 +140,7 @@ async fn orders_and_their_shipments_arriving_at_the_same_moment_each_send_both_e
     while let Some(result) = invocations.join_next().await {
         result.expect("no panic").expect("every invocation succeeds");
     }
-    report_sends(&*engine).await;
+    report_sends().await;
 
     let mut sent = subjects(&aws);
     sent.sort();

@@ -174,7 +174,7 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
         lambda::handle(&engine, *step, event.clone()).await.expect("handled");
         let step_calls = aws.moto.requests() - before;
         let before = aws.moto.requests();
-        report_sends(&engine).await;
+        report_sends().await;
         calls.push((event["detail-type"].clone(), step_calls, aws.moto.requests() - before));
     }
     eprintln!("AWS calls (event, step, ses-events on SES's report): {calls:?}");
@@ -292,13 +292,21 @@ async fn personal_data_and_claims_carry_a_ttl_and_follow_ups_are_in_the_due_inde
 async fn an_email_sent_the_bus_does_not_accept_fails_the_report_which_its_retry_announces() {
     let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
-    let mut settings = aws.settings(StoreConfig::sample());
-    settings.bus = "no-such-bus".into();
-    let broken = Parts::new(&aws.sdk, settings)
+    // Both functions as deployed, but with a bus that does not exist.
+    let broken = |function: &str| {
+        let mut settings = aws.settings(function, StoreConfig::sample());
+        settings.bus = "no-such-bus".into();
+        Parts::new(&aws.sdk, settings)
+    };
+    let broken_step = broken(STEP_FUNCTION)
         .await
         .expect("parts")
         .engine(Ses, Arc::clone(&clock));
-    lambda::handle(&broken, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
+    let broken_ses_events = broken(Step::SesEvents.as_str())
+        .await
+        .expect("parts")
+        .engine(Ses, Arc::clone(&clock));
+    lambda::handle(&broken_step, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
         .await
         .expect("the step publishes nothing itself");
     assert_eq!(aws.sent_mail().len(), 1);
@@ -307,7 +315,7 @@ async fn an_email_sent_the_bus_does_not_accept_fails_the_report_which_its_retry_
         .expect("SES events")
         .pop()
         .expect("SES reported the send");
-    let error = lambda::handle(&broken, Step::SesEvents, report.clone())
+    let error = lambda::handle(&broken_ses_events, Step::SesEvents, report.clone())
         .await
         .expect_err("EmailSent could not be published");
     assert!(error.to_string().contains("EmailSent"), "{error}");
@@ -320,7 +328,9 @@ async fn an_email_sent_the_bus_does_not_accept_fails_the_report_which_its_retry_
 
     // EventBridge retries the report: announced once, and the claim records SES's message id.
     let healthy = engine(&aws, &clock).await;
-    lambda::handle(&healthy, Step::SesEvents, report).await.expect("retry");
+    lambda::handle(&*ses_events(), Step::SesEvents, report)
+        .await
+        .expect("retry");
     let emitted = aws.emitted().await;
     let sent: Vec<_> = emitted.iter().filter(|e| e["detail-type"] == "EmailSent").collect();
     assert_eq!(sent.len(), 1, "{emitted:?}");
@@ -380,5 +390,60 @@ async fn a_birthday_fires_from_the_due_index_and_its_coupon_attributes_the_order
         aws.attribute("ORDER#o-1", "ORDER", "coupon_from").await.as_deref(),
         Some("birthday#c-1#2026"),
         "the order is attributed to the birthday email"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_function_as_deployed_announces_a_send_exactly_once() {
+    // Every function from exactly the environment infra/functions.json (and so the stack) gives it.
+    let aws = aws_test().await;
+    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
+    let ses_events = parts(&aws, Step::SesEvents.as_str(), StoreConfig::sample())
+        .await
+        .engine(Ses, Arc::clone(&clock));
+    for step in [
+        Step::Customer,
+        Step::OrderConfirmed,
+        Step::OrderShipped,
+        Step::OrderDelivered,
+        Step::CartAbandoned,
+    ] {
+        let function = parts(&aws, step.as_str(), StoreConfig::sample())
+            .await
+            .engine(Ses, Arc::clone(&clock));
+        let sent = function.mailer().reports_sends();
+        assert!(sent, "{}: sends with the configuration sets", step.as_str());
+    }
+    let step = parts(&aws, Step::OrderConfirmed.as_str(), StoreConfig::sample())
+        .await
+        .engine(Ses, Arc::clone(&clock));
+
+    lambda::handle(&step, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
+        .await
+        .expect("sent");
+    assert_eq!(aws.sent_mail().len(), 1);
+    let emitted = aws.emitted().await;
+    assert!(
+        emitted.iter().all(|e| e["detail-type"] != "EmailSent"),
+        "the step leaves the announcement to SES's report: {emitted:?}"
+    );
+    let report = SES_SENDS
+        .lock()
+        .expect("SES events")
+        .pop()
+        .expect("SES reported the send");
+    lambda::handle(&ses_events, Step::SesEvents, report)
+        .await
+        .expect("report handled");
+
+    let emitted = aws.emitted().await;
+    let sent: Vec<_> = emitted.iter().filter(|e| e["detail-type"] == "EmailSent").collect();
+    assert_eq!(sent.len(), 1, "exactly one EmailSent reaches the bus: {emitted:?}");
+    assert_eq!(sent[0]["detail"]["message_key"], "order_confirmation#o-1");
+    assert_eq!(
+        aws.attribute("MSG#order_confirmation#o-1", "CLAIM", "state")
+            .await
+            .as_deref(),
+        Some("sent")
     );
 }

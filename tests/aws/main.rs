@@ -53,11 +53,29 @@ impl Mailer for Ses {
     }
 }
 
-/// One AWS test (serialised by the harness), with no SES report left from an earlier one.
+/// The `ses-events` function, built from its own deployed environment (`infra/functions.json`)
+/// by `engine`: where SES's reports go, as the configuration sets and the rule send them.
+static SES_EVENTS: Mutex<Option<Arc<TestEngine>>> = Mutex::new(None);
+
+/// The step function whose engine stands for every step function: all five are deployed with the
+/// same environment (`tidings_tests::functions` checks that).
+const STEP_FUNCTION: &str = "order-confirmed";
+
+/// One AWS test (serialised by the harness), with no SES report or function left from an earlier one.
 async fn aws_test() -> AwsTest {
     let aws = tidings_tests::moto::aws_test().await;
     SES_SENDS.lock().expect("SES events").clear();
+    *SES_EVENTS.lock().expect("ses-events") = None;
     aws
+}
+
+/// This test's `ses-events` function (built by `engine`).
+fn ses_events() -> Arc<TestEngine> {
+    SES_EVENTS
+        .lock()
+        .expect("ses-events")
+        .clone()
+        .expect("no ses-events function: build the test's engines with `engine`")
 }
 
 /// A test's AWS, a clock set to `at` and the engine on them: how most tests begin.
@@ -75,22 +93,35 @@ async fn spawn_app_with_an_order(at: &str) -> (AwsTest, Arc<SimClock>, TestEngin
     (aws, clock, engine)
 }
 
-/// Hands SES's pending `Send` events to ses-events, as the configuration set and the rule do.
-async fn report_sends<M: Mailer, B: Bus>(engine: &TestEngine<M, B>) {
+/// Hands SES's pending `Send` events to the ses-events function, as the configuration set and the
+/// rule do.
+async fn report_sends() {
     let pending = std::mem::take(&mut *SES_SENDS.lock().expect("SES events"));
+    if pending.is_empty() {
+        return;
+    }
+    let ses_events = ses_events();
     for event in pending {
-        lambda::handle(engine, Step::SesEvents, event)
+        lambda::handle(&*ses_events, Step::SesEvents, event)
             .await
             .expect("SES report handled");
     }
 }
 
-async fn parts(aws: &AwsTest, config: StoreConfig) -> Parts {
-    Parts::new(&aws.sdk, aws.settings(config)).await.expect("engine parts")
+/// The parts of `function` as deployed: built from the settings it reads from its environment.
+async fn parts(aws: &AwsTest, function: &str, config: StoreConfig) -> Parts {
+    Parts::new(&aws.sdk, aws.settings(function, config))
+        .await
+        .expect("engine parts")
 }
 
+/// The engine of the step functions, as deployed; also builds this test's ses-events function.
 async fn engine(aws: &AwsTest, clock: &Arc<SimClock>) -> TestEngine {
-    parts(aws, StoreConfig::sample()).await.engine(Ses, Arc::clone(clock))
+    let ses_events = parts(aws, Step::SesEvents.as_str(), StoreConfig::sample()).await;
+    *SES_EVENTS.lock().expect("ses-events") = Some(Arc::new(ses_events.engine(Ses, Arc::clone(clock))));
+    parts(aws, STEP_FUNCTION, StoreConfig::sample())
+        .await
+        .engine(Ses, Arc::clone(clock))
 }
 
 /// An engine whose mailer or bus is wrapped (failure injection).
@@ -110,11 +141,11 @@ fn wrapped<M: Mailer, B: Bus>(
 }
 
 /// Delivers an envelope to a step's handler at the envelope's time, as EventBridge would, then
-/// SES's reports of what it accepted.
+/// SES's reports of what it accepted to ses-events.
 async fn deliver<M: Mailer, B: Bus>(engine: &TestEngine<M, B>, clock: &SimClock, step: Step, event: &Value) -> Value {
     clock.set(ts(event["time"].as_str().expect("time")));
     let answer = lambda::handle(engine, step, event.clone()).await.expect("handled");
-    report_sends(engine).await;
+    report_sends().await;
     answer
 }
 
@@ -170,7 +201,7 @@ async fn sweep_and_route<M: Mailer, B: Bus>(aws: &AwsTest, engine: &TestEngine<M
         lambda::handle(engine, step, event.clone())
             .await
             .expect("follow-up handled");
-        report_sends(engine).await;
+        report_sends().await;
         routed.push(event);
     }
     routed

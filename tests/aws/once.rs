@@ -98,7 +98,12 @@ async fn ses_throttling_fails_the_invocation_for_a_retry_that_then_sends_once() 
         inner,
         failures: AtomicUsize::new(2),
     };
-    let engine = wrapped(parts(&aws, StoreConfig::sample()).await, throttled, |bus| bus, &clock);
+    let engine = wrapped(
+        parts(&aws, STEP_FUNCTION, StoreConfig::sample()).await,
+        throttled,
+        |bus| bus,
+        &clock,
+    );
     let event = confirmed("2026-11-02T16:05:00Z");
     for _ in 0..2 {
         let error = lambda::handle(&engine, Step::OrderConfirmed, event.clone())
@@ -132,7 +137,9 @@ async fn a_permanent_ses_rejection_is_recorded_and_not_retried() {
     // SES rejects mail from an identity that was never verified (MessageRejected).
     let mut config = StoreConfig::sample();
     config.sender.from_address = tidings_core::domain::EmailAddress::parse("hello@unverified.example").expect("email");
-    let engine = parts(&aws, config).await.engine(|mailer| mailer, Arc::clone(&clock));
+    let engine = parts(&aws, STEP_FUNCTION, config)
+        .await
+        .engine(|mailer| mailer, Arc::clone(&clock));
     let event = confirmed("2026-11-02T16:05:00Z");
     let first = deliver(&engine, &clock, Step::OrderConfirmed, &event).await;
     assert!(first.to_string().contains("failed order_confirmation#o-1"), "{first}");

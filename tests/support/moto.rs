@@ -1,6 +1,7 @@
 //! A local AWS for the integration tests: moto's server mode, started once per test binary on a free
 //! port, reset before each test, stopped when the binary exits. Tests that use it run one at a time.
 
+use crate::functions::Source;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::types::{
@@ -129,6 +130,8 @@ pub struct AwsTest {
     pub table: String,
     /// Bus name.
     pub bus: String,
+    /// The signing key's secret.
+    pub signing_secret: String,
     queue_url: String,
     _serial: tokio::sync::MutexGuard<'static, ()>,
 }
@@ -154,6 +157,7 @@ pub async fn aws_test() -> AwsTest {
         moto,
         table: "tidings".into(),
         bus: "tidings-test".into(),
+        signing_secret: String::new(),
         queue_url: String::new(),
         _serial: serial,
     };
@@ -173,6 +177,15 @@ pub async fn aws_test() -> AwsTest {
             .await
             .expect("configuration set");
     }
+    let signing_secret = aws_sdk_secretsmanager::Client::new(&test.sdk)
+        .create_secret()
+        .name("tidings-signing-key")
+        .secret_string(r#"{"current": "aws-test-signing-key-0123456789abcdefghijklmnop"}"#)
+        .send()
+        .await
+        .expect("secret")
+        .arn
+        .expect("secret arn");
     let events = aws_sdk_eventbridge::Client::new(&test.sdk);
     events.create_event_bus().name(&test.bus).send().await.expect("bus");
     let sqs = aws_sdk_sqs::Client::new(&test.sdk);
@@ -207,7 +220,11 @@ pub async fn aws_test() -> AwsTest {
         .send()
         .await
         .expect("target");
-    AwsTest { queue_url, ..test }
+    AwsTest {
+        queue_url,
+        signing_secret,
+        ..test
+    }
 }
 
 impl AwsTest {
@@ -261,16 +278,35 @@ impl AwsTest {
             .expect("table");
     }
 
-    /// Function settings as the CDK app sets them (docs/aws.md).
-    pub fn settings(&self, config: StoreConfig) -> Settings {
-        Settings {
-            table: self.table.clone(),
-            bus: self.bus.clone(),
-            config,
-            transactional_set: Some(TRANSACTIONAL_SET.into()),
-            marketing_set: Some(MARKETING_SET.into()),
-            signing_secret: None,
-        }
+    /// The environment `function` is deployed with (`infra/functions.json`), holding this test's
+    /// resources where the stack puts its own, and `config` as `STORE_CONFIG`.
+    pub fn environment(&self, function: &str, config: &StoreConfig) -> HashMap<String, String> {
+        let store_config = toml::to_string(config).expect("the configuration as TOML");
+        crate::functions::environment(function)
+            .into_iter()
+            .filter_map(|(variable, source)| {
+                let value = match source {
+                    Source::TableName => self.table.clone(),
+                    Source::EventBusName => self.bus.clone(),
+                    Source::StoreConfig => store_config.clone(),
+                    Source::LogLevel => "info".into(),
+                    Source::TransactionalSet => TRANSACTIONAL_SET.into(),
+                    Source::MarketingSet => MARKETING_SET.into(),
+                    Source::SigningKeySecretArn => self.signing_secret.clone(),
+                    // Moto has no Function URLs: as in a stack without the unsubscribe function,
+                    // links use the configuration's `sender.unsubscribe_url`.
+                    Source::UnsubscribeUrl => return None,
+                };
+                Some((variable, value))
+            })
+            .collect()
+    }
+
+    /// The settings `function` reads at init from the environment it is deployed with.
+    pub fn settings(&self, function: &str, config: StoreConfig) -> Settings {
+        let environment = self.environment(function, &config);
+        Settings::from_vars(|name| environment.get(name).cloned())
+            .unwrap_or_else(|e| panic!("{function} does not start with its deployed environment: {e}"))
     }
 
     /// Every raw message SES (moto) accepted, in order.

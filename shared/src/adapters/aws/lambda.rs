@@ -72,6 +72,42 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// The environment variables a deployment gives the functions: `infra/functions.json` says which
+/// function gets which (the CDK stack and the AWS tests both build each function's environment from
+/// it, and a test checks that it names exactly these). docs/aws.md, "Environment".
+///
+/// Not here: what Lambda itself sets (`AWS_REGION`, credentials, `AWS_LAMBDA_LOG_FORMAT`,
+/// `AWS_LAMBDA_LOG_LEVEL`) and `TIDINGS_TLS_ROOTS`, an operator's override that no deployment sets.
+pub mod env {
+    /// The DynamoDB table.
+    pub const TABLE_NAME: &str = "TABLE_NAME";
+    /// The bus tidings publishes on.
+    pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
+    /// The store configuration TOML, inline.
+    pub const STORE_CONFIG: &str = "STORE_CONFIG";
+    /// Overrides `sender.unsubscribe_url`.
+    pub const UNSUBSCRIBE_URL: &str = "UNSUBSCRIBE_URL";
+    /// Configuration set of transactional mail.
+    pub const SES_CONFIGURATION_SET_TRANSACTIONAL: &str = "SES_CONFIGURATION_SET_TRANSACTIONAL";
+    /// Configuration set of marketing mail.
+    pub const SES_CONFIGURATION_SET_MARKETING: &str = "SES_CONFIGURATION_SET_MARKETING";
+    /// The Secrets Manager secret holding the HMAC keys.
+    pub const SIGNING_KEY_SECRET_ARN: &str = "SIGNING_KEY_SECRET_ARN";
+    /// The log filter (Lambda's `AWS_LAMBDA_LOG_LEVEL` takes precedence).
+    pub const RUST_LOG: &str = "RUST_LOG";
+    /// Every variable above.
+    pub const ALL: &[&str] = &[
+        TABLE_NAME,
+        EVENT_BUS_NAME,
+        STORE_CONFIG,
+        UNSUBSCRIBE_URL,
+        SES_CONFIGURATION_SET_TRANSACTIONAL,
+        SES_CONFIGURATION_SET_MARKETING,
+        SIGNING_KEY_SECRET_ARN,
+        RUST_LOG,
+    ];
+}
+
 /// Settings read from the environment (docs/aws.md).
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -92,20 +128,26 @@ pub struct Settings {
 impl Settings {
     /// Reads and checks every setting; fails at init, not on the first event.
     pub fn from_env() -> Result<Self, InitError> {
-        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings from `lookup` (the environment, or in tests the environment a function
+    /// is deployed with). Blank values count as unset.
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, InitError> {
+        let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| var(name).ok_or(InitError::MissingEnv(name));
-        let mut config = StoreConfig::from_toml(&required("STORE_CONFIG")?)?;
-        if let Some(url) = var("UNSUBSCRIBE_URL") {
+        let mut config = StoreConfig::from_toml(&required(env::STORE_CONFIG)?)?;
+        if let Some(url) = var(env::UNSUBSCRIBE_URL) {
             config.sender.unsubscribe_url = url;
             config.check()?;
         }
         Ok(Self {
-            table: required("TABLE_NAME")?,
-            bus: required("EVENT_BUS_NAME")?,
+            table: required(env::TABLE_NAME)?,
+            bus: required(env::EVENT_BUS_NAME)?,
             config,
-            transactional_set: var("SES_CONFIGURATION_SET_TRANSACTIONAL"),
-            marketing_set: var("SES_CONFIGURATION_SET_MARKETING"),
-            signing_secret: var("SIGNING_KEY_SECRET_ARN"),
+            transactional_set: var(env::SES_CONFIGURATION_SET_TRANSACTIONAL),
+            marketing_set: var(env::SES_CONFIGURATION_SET_MARKETING),
+            signing_secret: var(env::SIGNING_KEY_SECRET_ARN),
         })
     }
 }
@@ -300,12 +342,12 @@ fn init_logging() {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let spec = env("AWS_LAMBDA_LOG_LEVEL").or_else(|| env("RUST_LOG"));
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let spec = var("AWS_LAMBDA_LOG_LEVEL").or_else(|| var(env::RUST_LOG));
     let filter = spec
         .and_then(|spec| spec.to_ascii_lowercase().parse::<Targets>().ok())
         .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
-    let json = env("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    let json = var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     let layer = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time()

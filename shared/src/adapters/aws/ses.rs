@@ -99,6 +99,13 @@ impl Mailer for SesMailer {
         self.set_for(email.category).is_some() && tagged("message_key") && tagged("customer_id")
     }
 
+    /// In ses-events, which never sends, this answers for the step functions: whether they left
+    /// `EmailSent` to SES's report. They do exactly when they send with a configuration set, so
+    /// ses-events is deployed with the same `SES_CONFIGURATION_SET_*` variables as the steps
+    /// (infra/functions.json; tests check both the file and the deployed pair on moto). Deliberately
+    /// not a separate "reports sends" variable: that would be a second statement of what the sets
+    /// already say, free to disagree with them; with one definition of the sets the sender's
+    /// `reports_acceptance` and this answer cannot drift apart.
     fn reports_sends(&self) -> bool {
         self.transactional_set.is_some() || self.marketing_set.is_some()
     }
