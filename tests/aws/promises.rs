@@ -51,6 +51,15 @@ async fn an_unsubscribed_address_gets_no_marketing_under_a_guest_id() {
         .set_marketing_consent(&id, false, ConsentSource::Unsubscribe, ts("2026-11-02T16:00:00Z"))
         .await
         .expect("unsubscribed");
+    // Announced on the bus for the store to mirror.
+    let announced: Vec<Value> = aws
+        .emitted()
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == "CustomerUnsubscribed")
+        .collect();
+    assert_eq!(announced.len(), 1, "{announced:?}");
+    assert_eq!(announced[0]["detail"]["scope"], "marketing");
     let mut guest = ada();
     guest["id"] = json!("guest:1@example.com");
     let abandoned = tidings_tests::cart("cart-1", &guest, mug(), "2026-11-02T17:00:00Z");
@@ -75,14 +84,6 @@ async fn an_unsubscribed_address_gets_no_marketing_under_a_guest_id() {
         mails,
         "no cart reminder to the unsubscribed address"
     );
-    let announced: Vec<Value> = aws
-        .emitted()
-        .await
-        .into_iter()
-        .filter(|e| e["detail-type"] == "CustomerUnsubscribed")
-        .collect();
-    assert_eq!(announced.len(), 1, "{announced:?}");
-    assert_eq!(announced[0]["detail"]["scope"], "marketing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1302,7 +1302,10 @@ impl Store for DynamoStore {
             let pk = format!("ORDER#{order}");
             for item in self.query_partition(&pk, "", "erase_customer").await? {
                 let sk = string_attr(&item, "sk").unwrap_or_default().to_owned();
-                self.delete(pk.clone(), &sk, "erase_customer").await?;
+                // The erasure's own marker (written first) stays: it holds nothing personal.
+                if sk != "ERASED" {
+                    self.delete(pk.clone(), &sk, "erase_customer").await?;
+                }
             }
         }
         for cart in &customer.carts {
