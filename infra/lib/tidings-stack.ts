@@ -66,6 +66,7 @@ export const CUSTOMER_INDEX = 'customer';
 /** Table actions of docs/aws.md ("Actions each function needs on the table and its index"). */
 export const STEP_TABLE_ACTIONS = [
   'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
