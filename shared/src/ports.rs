@@ -60,8 +60,19 @@ pub trait Store: Send + Sync {
     /// Claims a message key before sending (exactly once). For marketing, `claim.cap` also reserves the
     /// customer's frequency-cap slot in the same atomic step.
     fn claim_message(&self, claim: &Claim) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send;
-    /// Moves our claim to `sending` just before calling the provider; false if it is no longer ours.
+    /// Moves our claim (taken at `at`) to `sending` just before calling the provider; false if it
+    /// is no longer ours. Idempotent for its holder: a retry whose first answer was lost is true.
     fn mark_sending(&self, key: &MessageKey, at: Timestamp) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Takes back a `Recoverable` claim for one more attempt, if it is still the unanswered
+    /// attempt begun at `since` (not reported since, not recovered by another invocation). The
+    /// claim is then ours as `claim_message` would have made it, and marked as recovered.
+    /// `Claimed` when taken back; otherwise why not (reported meanwhile: `AlreadySent`; recovered
+    /// by another invocation; the address suppressed since).
+    fn recover_claim(
+        &self,
+        claim: &Claim,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send;
     /// Gives a claim back when the provider certainly did not accept the message (throttled, 5xx).
     fn release_claim(&self, key: &MessageKey) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Records that the provider accepted the message.
@@ -556,6 +567,13 @@ pub enum ClaimOutcome {
     /// The provider was called and never answered (a crash or timeout mid-send): it may have
     /// accepted the message, so it is never sent again automatically.
     OutcomeUnknown,
+    /// A transactional message the provider was called for at `since` and never reported in
+    /// `RECOVER_AFTER`: taken back with `Store::recover_claim`, it is sent once more (the one
+    /// place a duplicate is possible: the provider accepted it and its report was lost).
+    Recoverable {
+        /// When the unanswered attempt began (the claim is taken back only from that attempt).
+        since: Timestamp,
+    },
     /// The frequency cap is taken until `last + window`.
     CapReached {
         /// The previous marketing claim.
@@ -565,6 +583,25 @@ pub enum ClaimOutcome {
     Suppressed,
     /// Marketing to an address that unsubscribed through tidings: nothing was claimed.
     OptedOut,
+}
+
+/// Why a claim found `sending` (the provider called at `since`, no answer recorded) refuses a new
+/// claim: the holder may still be calling (lease), SES may still report it (a transactional
+/// message gets `RECOVER_AFTER`, then one more attempt), or nobody can know (marketing, or a
+/// message already recovered once). Both stores decide with this.
+pub fn unanswered(claim: &Claim, since: Timestamp, lease_until: Timestamp, recovered: bool) -> ClaimOutcome {
+    let transactional = claim.key.kind().category() == Category::Transactional;
+    if lease_until > claim.at {
+        return ClaimOutcome::InFlight { until: lease_until };
+    }
+    if !transactional || recovered {
+        return ClaimOutcome::OutcomeUnknown;
+    }
+    let reported_by = since + crate::engine::RECOVER_AFTER;
+    if reported_by > claim.at {
+        return ClaimOutcome::InFlight { until: reported_by };
+    }
+    ClaimOutcome::Recoverable { since }
 }
 
 /// State of a claimed message.

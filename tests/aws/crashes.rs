@@ -1,5 +1,6 @@
-//! Crashes at the two dangerous moments: after the claim but before SES (retried, sent once), and
-//! after SES accepted but before the claim was marked sent (never sent twice).
+//! Crashes at the dangerous moments: after the claim but before SES (retried, sent once), and
+//! after SES accepted but before the claim was marked sent (SES's report settles it: sent once).
+//! A transactional message SES never reports is sent once more after `RECOVER_AFTER`.
 
 use super::*;
 use tidings_core::ports::{BusError, Outbound, OutgoingEmail, SendError};
@@ -13,6 +14,15 @@ impl Bus for DiesBeforeSes {
             panic!("injected crash after the claim, before SES");
         }
         self.0.publish(events).await
+    }
+}
+
+/// A mailer whose process dies (a Lambda timeout) before SES is called.
+struct DiesCallingSes;
+
+impl Mailer for DiesCallingSes {
+    async fn send(&self, _email: &OutgoingEmail) -> Result<String, SendError> {
+        panic!("injected crash after the claim was taken as sending, before SES accepted");
     }
 }
 
@@ -89,7 +99,7 @@ async fn a_crash_after_the_claim_and_before_ses_is_retried_and_sent_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_after_ses_accepted_is_never_sent_twice() {
+async fn a_crash_after_ses_accepted_is_settled_by_ses_report_and_never_sent_twice() {
     let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     let dying = wrapped(
@@ -108,15 +118,14 @@ async fn a_crash_after_ses_accepted_is_never_sent_twice() {
     assert_eq!(aws.sent_mail().len(), 1, "SES accepted it before the crash");
     let claim = "MSG#order_confirmation#o-1";
     assert_eq!(aws.attribute(claim, "CLAIM", "state").await.as_deref(), Some("sending"));
-    // SES's report of the send is late: the retries see a `sending` claim with no word from SES.
+    // SES's report of the send is late: the first retry sees a `sending` claim with no word from SES.
     let report = SES_SENDS
         .lock()
         .expect("SES events")
         .pop()
         .expect("SES reported the send");
 
-    // A retry inside the lease waits for it to end; after it, nobody knows whether SES accepted
-    // the message, so it is never sent again (and the error log says so).
+    // A retry inside the lease waits for it to end, then for SES's report.
     let healthy = engine(&aws, &clock).await;
     clock.set(ts("2026-11-02T16:06:00Z"));
     lambda::handle(&healthy, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
@@ -126,21 +135,12 @@ async fn a_crash_after_ses_accepted_is_never_sent_twice() {
         aws.item(claim, "FOLLOWUP").await.is_some(),
         "the duplicate waits for the lease's end"
     );
-    for at in ["2026-11-02T17:00:00Z", "2026-11-04T00:00:00Z"] {
-        clock.set(ts(at));
-        lambda::handle(&healthy, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
-            .await
-            .expect("retry");
-        sweep_and_route(&aws, &healthy).await;
-    }
-    assert_eq!(aws.sent_mail().len(), 1, "never sent twice");
-    assert!(
-        aws.item(claim, "FOLLOWUP").await.is_none(),
-        "given up, not waiting forever"
-    );
-    assert!(aws.emitted().await.iter().all(|e| e["detail-type"] != "EmailSent"));
+    clock.set(ts("2026-11-02T16:08:00Z"));
+    sweep_and_route(&aws, &healthy).await;
+    assert_eq!(aws.sent_mail().len(), 1, "within the recovery window it waits for SES");
 
-    // SES's report, however late, settles it and announces it once.
+    // SES's report, minutes late, settles it and announces it once.
+    clock.set(ts("2026-11-02T16:10:00Z"));
     lambda::handle(&*ses_events(), Step::SesEvents, report)
         .await
         .expect("report");
@@ -151,4 +151,63 @@ async fn a_crash_after_ses_accepted_is_never_sent_twice() {
         1,
         "{announced:?}"
     );
+    for at in ["2026-11-02T17:00:00Z", "2026-11-04T00:00:00Z"] {
+        clock.set(ts(at));
+        lambda::handle(&healthy, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
+            .await
+            .expect("retry");
+        sweep_and_route(&aws, &healthy).await;
+    }
+    assert_eq!(aws.sent_mail().len(), 1, "never sent twice");
+    assert!(aws.item(claim, "FOLLOWUP").await.is_none(), "nothing left waiting");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_before_ses_accepted_is_recovered_once_after_the_recovery_window() {
+    let aws = aws_test().await;
+    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
+    let dying = wrapped(
+        parts(&aws, STEP_FUNCTION, StoreConfig::sample()).await,
+        |_| DiesCallingSes,
+        |b| b,
+        &clock,
+    );
+    crashing_invocation(
+        dying,
+        Arc::clone(&clock),
+        Step::OrderConfirmed,
+        confirmed("2026-11-02T16:05:00Z"),
+    )
+    .await;
+    let claim = "MSG#order_confirmation#o-1";
+    assert_eq!(aws.attribute(claim, "CLAIM", "state").await.as_deref(), Some("sending"));
+    assert!(aws.sent_mail().is_empty(), "SES was never called");
+
+    // Lambda's retries come within minutes: they wait. No report comes; a quarter of an hour
+    // after the attempt the follow-up they left sends it once more.
+    let healthy = engine(&aws, &clock).await;
+    for at in ["2026-11-02T16:06:00Z", "2026-11-02T16:08:00Z"] {
+        clock.set(ts(at));
+        lambda::handle(&healthy, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
+            .await
+            .expect("retry");
+        sweep_and_route(&aws, &healthy).await;
+    }
+    assert!(aws.sent_mail().is_empty(), "waits for a report SES could still send");
+    clock.set(ts("2026-11-02T16:21:00Z"));
+    sweep_and_route(&aws, &healthy).await;
+    assert_eq!(aws.sent_mail().len(), 1, "recovered");
+    assert!(
+        aws.attribute(claim, "CLAIM", "recovered_at").await.is_some(),
+        "recorded as recovered"
+    );
+    assert_eq!(aws.attribute(claim, "CLAIM", "state").await.as_deref(), Some("sent"));
+
+    // Redeliveries later change nothing.
+    clock.set(ts("2026-11-03T00:00:00Z"));
+    lambda::handle(&healthy, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
+        .await
+        .expect("late duplicate");
+    sweep_and_route(&aws, &healthy).await;
+    assert_eq!(aws.sent_mail().len(), 1);
 }

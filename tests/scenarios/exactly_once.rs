@@ -166,7 +166,8 @@ fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
         ClaimOutcome::Claimed
     );
     // Once the provider is being called, no lease expiry hands the message to anyone else: a
-    // duplicate inside the lease waits for the provider's report, one after it gives up.
+    // duplicate inside the lease waits for the provider's report. A transactional message the
+    // provider never reported is taken back once (`Recoverable`), and never again after that.
     assert!(
         app.block_on(store.mark_sending(&key, tidings_tests::ts("2026-11-02T16:21:00Z")))
             .expect("store")
@@ -178,10 +179,33 @@ fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
             until: tidings_tests::ts("2026-11-02T16:36:00Z")
         }
     );
+    let since = tidings_tests::ts("2026-11-02T16:21:00Z");
     assert_eq!(
         app.block_on(store.claim_message(&claim("2026-11-02T18:00:00Z")))
             .expect("store"),
-        ClaimOutcome::OutcomeUnknown
+        ClaimOutcome::Recoverable { since }
+    );
+    let recovery = claim("2026-11-02T18:00:00Z");
+    assert_eq!(
+        app.block_on(store.recover_claim(&recovery, since)).expect("store"),
+        ClaimOutcome::Claimed
+    );
+    assert!(
+        matches!(
+            app.block_on(store.recover_claim(&recovery, since)).expect("store"),
+            ClaimOutcome::InFlight { .. }
+        ),
+        "taken back once only"
+    );
+    assert!(
+        app.block_on(store.mark_sending(&key, recovery.at))
+            .expect("store")
+    );
+    assert_eq!(
+        app.block_on(store.claim_message(&claim("2026-11-02T20:00:00Z")))
+            .expect("store"),
+        ClaimOutcome::OutcomeUnknown,
+        "recovered once: then nobody can know"
     );
     app.block_on(store.mark_sent(&key, "ses-1", tidings_tests::ts("2026-11-02T16:21:01Z")))
         .expect("store");

@@ -59,6 +59,8 @@ pub struct MemoryState {
     pub erased: BTreeMap<String, Timestamp>,
     /// Orders of erased customers.
     pub erased_orders: BTreeSet<OrderId>,
+    /// Transactional messages sent again because SES never reported the first attempt, and when.
+    pub recovered: BTreeMap<MessageKey, Timestamp>,
 }
 
 impl MemoryState {
@@ -93,6 +95,23 @@ impl MemoryState {
             self.stats.count(order, delta);
         }
         Ok(())
+    }
+
+    /// Why the message's own claim state refuses `claim`, if it does (as DynamoDB's conditional
+    /// put on the claim item).
+    fn refusal(&self, claim: &Claim) -> Option<ClaimOutcome> {
+        match self.claims.get(&claim.key)? {
+            ClaimState::Sent { .. } => Some(ClaimOutcome::AlreadySent),
+            ClaimState::Failed { .. } => Some(ClaimOutcome::AlreadyFailed),
+            ClaimState::Claimed { lease_until } if *lease_until > claim.at => {
+                Some(ClaimOutcome::InFlight { until: *lease_until })
+            }
+            ClaimState::Claimed { .. } => None,
+            ClaimState::Sending { since, lease_until } => {
+                let recovered = self.recovered.contains_key(&claim.key);
+                Some(crate::ports::unanswered(claim, *since, *lease_until, recovered))
+            }
+        }
     }
 
     /// Writes a customer at its next version.
@@ -246,17 +265,8 @@ impl Store for MemoryStore {
 
     async fn claim_message(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         let mut state = self.state();
-        match state.claims.get(&claim.key) {
-            Some(ClaimState::Sent { .. }) => return Ok(ClaimOutcome::AlreadySent),
-            Some(ClaimState::Failed { .. }) => return Ok(ClaimOutcome::AlreadyFailed),
-            Some(ClaimState::Claimed { lease_until }) if *lease_until > claim.at => {
-                return Ok(ClaimOutcome::InFlight { until: *lease_until });
-            }
-            Some(ClaimState::Sending { lease_until, .. }) if *lease_until > claim.at => {
-                return Ok(ClaimOutcome::InFlight { until: *lease_until });
-            }
-            Some(ClaimState::Sending { .. }) => return Ok(ClaimOutcome::OutcomeUnknown),
-            _ => {}
+        if let Some(refused) = state.refusal(claim) {
+            return Ok(refused);
         }
         // After the claim's own state, as DynamoDB reports the first refusing action.
         let address = claim.to.as_str().to_lowercase();
@@ -303,13 +313,49 @@ impl Store for MemoryStore {
 
     async fn mark_sending(&self, key: &MessageKey, at: Timestamp) -> Result<bool, StoreError> {
         let mut state = self.state();
-        let Some(&ClaimState::Claimed { lease_until }) = state.claims.get(key) else {
-            return Ok(false);
+        let lease_until = match state.claims.get(key) {
+            Some(&ClaimState::Claimed { lease_until }) => lease_until,
+            // Our own earlier call, whose answer was lost: still ours.
+            Some(&ClaimState::Sending { since, .. }) => return Ok(since == at),
+            _ => return Ok(false),
         };
         state
             .claims
             .insert(key.clone(), ClaimState::Sending { since: at, lease_until });
         Ok(true)
+    }
+
+    async fn recover_claim(&self, claim: &Claim, since: Timestamp) -> Result<ClaimOutcome, StoreError> {
+        let mut state = self.state();
+        let unanswered =
+            matches!(state.claims.get(&claim.key), Some(ClaimState::Sending { since: s, .. }) if *s == since);
+        if !unanswered || state.recovered.contains_key(&claim.key) {
+            // Reported, failed or recovered meanwhile: what a claim would find now.
+            return Ok(match state.refusal(claim) {
+                Some(ClaimOutcome::Recoverable { .. }) | None => ClaimOutcome::InFlight {
+                    until: claim.at + claim.lease,
+                },
+                Some(refused) => refused,
+            });
+        }
+        if state.suppressed.contains(&claim.to.as_str().to_lowercase()) {
+            return Ok(ClaimOutcome::Suppressed);
+        }
+        state.recovered.insert(claim.key.clone(), claim.at);
+        if let Some(coupon) = &claim.coupon {
+            state.coupons.insert(coupon.code.clone(), coupon.clone());
+        }
+        let lease_until = claim.at + claim.lease;
+        let taken = if claim.sending {
+            ClaimState::Sending {
+                since: claim.at,
+                lease_until,
+            }
+        } else {
+            ClaimState::Claimed { lease_until }
+        };
+        state.claims.insert(claim.key.clone(), taken);
+        Ok(ClaimOutcome::Claimed)
     }
 
     async fn release_claim(&self, key: &MessageKey) -> Result<(), StoreError> {

@@ -169,6 +169,11 @@ const SOFT_BOUNCE_WINDOW_HOURS: i64 = 7 * 24;
 /// function run (their timeout is 30 s), so an expired lease means the holder died before sending.
 pub const CLAIM_LEASE: SignedDuration = SignedDuration::from_mins(2);
 
+/// How long a transactional message's provider call may stay unreported before it is sent once
+/// more. SES reports a `Send` within seconds; a quarter of an hour without one means the process
+/// died before SES accepted it (or, rarely, SES's report was lost: then the customer gets it twice).
+pub const RECOVER_AFTER: SignedDuration = SignedDuration::from_mins(15);
+
 /// The lifecycle engine.
 pub struct Engine<S, M, B, C> {
     ports: Ports<S, M, B, C>,
@@ -1555,9 +1560,21 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             coupon,
             zone,
         } = composed;
-        let key = claim.key;
+        let key = claim.key.clone();
         let kind = key.kind();
         let now = claim.at;
+        let claimed = match claimed {
+            ClaimOutcome::Recoverable { since } => {
+                let taken = store.recover_claim(&claim, since).await?;
+                if taken == ClaimOutcome::Claimed {
+                    // The one place a duplicate is possible, counted: Logs Insights
+                    // `filter metric = "recovered_send" | stats count()`.
+                    tracing::warn!(message_key = %key, kind = %kind, metric = "recovered_send", unanswered_since = %since, "no provider report for an earlier attempt; sending once more");
+                }
+                taken
+            }
+            other => other,
+        };
         match claimed {
             ClaimOutcome::Claimed => {}
             ClaimOutcome::CapReached { last } => {
@@ -1581,6 +1598,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             // message (or SES has reported it), or it died before calling the provider and the
             // claim can be taken over.
             ClaimOutcome::InFlight { until } => return self.defer(follow_up, stored, until).await,
+            // Taken back just above, or not: another invocation is on it; look again shortly.
+            ClaimOutcome::Recoverable { .. } => return self.defer(follow_up, stored, now + CLAIM_LEASE).await,
             ClaimOutcome::OutcomeUnknown => {
                 tracing::error!(message_key = %key, "an earlier send got no answer from the provider; not sending again");
                 return self
@@ -1644,7 +1663,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 }
                 Ok(Outcome::Failed { key, reason })
             }
-            // Never retried: a second send could be a duplicate. Left `sending` for reconciliation.
+            // A transactional message is looked at again once SES had time to report it: without
+            // a report it is sent once more (`Recoverable`). Marketing is never retried: a second
+            // send could be a duplicate, and nobody misses a newsletter. Left `sending` either way.
+            Err(SendError::Unknown(reason)) if kind.category() == Category::Transactional => {
+                tracing::warn!(message_key = %key, reason = %reason, "send outcome unknown; re-checked once SES could have reported it");
+                self.defer(follow_up, stored, now + RECOVER_AFTER).await
+            }
             Err(SendError::Unknown(reason)) => {
                 if stored {
                     store.remove_follow_up(&key).await?;

@@ -266,22 +266,30 @@ impl DynamoStore {
     }
 
     /// Why an existing claim item refused a new claim.
-    fn refused(existing: Option<&Item>, at: Timestamp) -> ClaimOutcome {
+    fn refused(existing: Option<&Item>, claim: &Claim) -> ClaimOutcome {
+        let at = claim.at;
+        let lease_epoch = existing.and_then(|item| number_attr(item, "lease_until"));
+        // Leases are whole seconds here: one that ends this second has ended.
+        let lease_until = match lease_epoch {
+            Some(epoch) if epoch > at.as_second() => Timestamp::from_second(epoch + 1).unwrap_or(at),
+            _ => at,
+        };
         match existing.and_then(|item| string_attr(item, "state")) {
             Some("sent") => ClaimOutcome::AlreadySent,
             Some("failed") => ClaimOutcome::AlreadyFailed,
-            // Until its lease ends a `sending` claim waits for SES's report (ses-events settles it);
-            // after that, nobody knows whether SES accepted it.
-            Some("sending") if existing.and_then(|item| number_attr(item, "lease_until")) <= Some(at.as_second()) => {
-                ClaimOutcome::OutcomeUnknown
+            // Waits for SES's report (ses-events settles it) while the lease or the recovery
+            // window lasts; then a transactional message is taken back once, marketing never.
+            Some("sending") => {
+                let since = existing
+                    .and_then(|item| string_attr(item, "sending_since"))
+                    .and_then(|since| since.parse::<Timestamp>().ok());
+                let Some(since) = since else {
+                    return ClaimOutcome::OutcomeUnknown;
+                };
+                let recovered = existing.is_some_and(|item| item.contains_key("recovered_at"));
+                crate::ports::unanswered(claim, since, lease_until, recovered)
             }
-            _ => {
-                let until = existing
-                    .and_then(|item| number_attr(item, "lease_until"))
-                    .and_then(|epoch| Timestamp::from_second(epoch + 1).ok())
-                    .unwrap_or(at);
-                ClaimOutcome::InFlight { until }
-            }
+            _ => ClaimOutcome::InFlight { until: lease_until },
         }
     }
 
@@ -363,7 +371,7 @@ impl DynamoStore {
     /// Why action `index` of `claim_actions` refused the claim (`old`: the item it found).
     fn claim_refusal(claim: &Claim, index: usize, old: Option<&Item>) -> ClaimOutcome {
         match index {
-            0 => Self::refused(old, claim.at),
+            0 => Self::refused(old, claim),
             1 => ClaimOutcome::Suppressed,
             2 if claim.cap.is_some() => ClaimOutcome::OptedOut,
             // Only the cap's ledger (action 3) has a condition after these.
@@ -987,16 +995,49 @@ impl Store for DynamoStore {
     }
 
     async fn mark_sending(&self, key: &MessageKey, at: Timestamp) -> Result<bool, StoreError> {
+        // Ours while it still carries our claim time: the SDK's retry of a call whose answer was
+        // lost finds it `sending` already, and is still ours; a holder that took over after our
+        // lease rewrote `claimed_at`.
         let result = self
             .claim_update(key)
             .update_expression("SET #state = :sending, sending_since = :at")
-            .condition_expression("#state = :claimed")
+            .condition_expression("claimed_at = :at AND (#state = :claimed OR #state = :sending)")
             .expression_attribute_values(":claimed", s("claimed"))
             .expression_attribute_values(":sending", s("sending"))
             .expression_attribute_values(":at", s(at.to_string()))
             .send()
             .await;
         conditional(result, "mark_sending")
+    }
+
+    async fn recover_claim(&self, claim: &Claim, since: Timestamp) -> Result<ClaimOutcome, StoreError> {
+        // The claim's actions, the put taken back only from the unanswered attempt begun at
+        // `since` and only once (`recovered_at`), in one transaction with the suppression check.
+        let mut actions = self.claim_actions(claim)?;
+        let mut item = Self::claim_item(claim);
+        item.insert("recovered_at".into(), s(claim.at.to_string()));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#state = :sending AND sending_since = :since AND attribute_not_exists(recovered_at)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":since", s(since.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(unavailable("recover_claim"))?;
+        actions[0] = TransactWriteItem::builder().put(put).build();
+        Ok(match self.transact_conditional(actions, "recover_claim").await? {
+            None => ClaimOutcome::Claimed,
+            Some((0, old)) => match Self::refused(old.as_ref(), claim) {
+                // Another attempt began since: it is that one's to settle.
+                ClaimOutcome::Recoverable { .. } => ClaimOutcome::InFlight {
+                    until: claim.at + claim.lease,
+                },
+                refused => refused,
+            },
+            Some((index, old)) => Self::claim_refusal(claim, index, old.as_ref()),
+        })
     }
 
     async fn release_claim(&self, key: &MessageKey) -> Result<(), StoreError> {
