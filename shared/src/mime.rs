@@ -29,7 +29,7 @@ pub struct Envelope<'a> {
     pub to: &'a EmailAddress,
     /// Recipient's name, if known.
     pub to_name: Option<&'a str>,
-    /// The message key (Message-ID and boundary derive from it).
+    /// The message key (Message-ID and boundary derive from it; the boundary also avoids the bodies).
     pub key: &'a MessageKey,
     /// Send time (`Date`).
     pub date: Timestamp,
@@ -41,7 +41,7 @@ pub struct Envelope<'a> {
 pub fn build(envelope: &Envelope<'_>, body: &Rendered) -> Vec<u8> {
     let key = envelope.key.as_str();
     let message_id = format!("{}@{}", digest_hex(&["message-id", key], 32), envelope.from.domain());
-    let boundary = format!("tidings-{}", digest_hex(&["boundary", key], 24));
+    let boundary = boundary(key, body);
     let to_name = envelope.to_name.map(str::trim).filter(|name| !name.is_empty());
     let mut builder = MessageBuilder::new()
         .header("From", mailbox(Some(envelope.from_name), envelope.from))
@@ -65,6 +65,21 @@ pub fn build(envelope: &Envelope<'_>, body: &Rendered) -> Vec<u8> {
     );
     // Writing into a Vec cannot fail.
     builder.body(alternative).write_to_vec().unwrap_or_default()
+}
+
+/// The multipart boundary: a digest of the message key, with `-1`, `-2`, … appended until it occurs in
+/// neither body, so no text from a store or customer can end a part early. Same input, same boundary.
+fn boundary(key: &str, body: &Rendered) -> String {
+    let base = format!("tidings-{}", digest_hex(&["boundary", key], 24));
+    let occurs = |candidate: &str| body.text.contains(candidate) || body.html.contains(candidate);
+    let mut candidate = base.clone();
+    // The bodies are finite, so some candidate occurs in neither.
+    let mut n = 0_u64;
+    while occurs(&candidate) {
+        n += 1;
+        candidate = format!("{base}-{n}");
+    }
+    candidate
 }
 
 /// True when header text could be read as an RFC 2047 encoded word (`=?utf-8?b?4oCu?=` is U+202E to
