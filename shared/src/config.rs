@@ -398,9 +398,13 @@ impl StoreConfig {
 
     /// Startup checks: a monitored reply-to, HTTPS links, a postal address, sane hours and coupons.
     pub fn check(&self) -> Result<(), ConfigError> {
-        let local = |address: &EmailAddress| address.as_str().split('@').next().unwrap_or("").to_ascii_lowercase();
+        // `no-reply`, `no_reply`, `No.Reply`, `do-not-reply`…: compared without case and separators.
+        let local = |address: &EmailAddress| -> String {
+            let local = address.as_str().split('@').next().unwrap_or("");
+            local.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+        };
         let reply = local(&self.sender.reply_to);
-        if reply.contains("noreply") || reply.contains("no-reply") || reply.contains("donotreply") {
+        if reply.contains("noreply") || reply.contains("donotreply") {
             return Err(invalid(
                 "sender.reply_to",
                 "must be a monitored mailbox, not a no-reply address",
@@ -524,6 +528,18 @@ mod tests {
         );
         let error = StoreConfig::from_toml(&text).expect_err("no-reply refused");
         assert_eq!(error.field, "sender.reply_to");
+    }
+
+    #[test]
+    fn every_spelling_of_no_reply_is_refused() {
+        for local in ["do-not-reply", "donotreply", "do_not_reply", "noreply", "no_reply", "no.reply", "No-Reply"] {
+            let text = SAMPLE_CONFIG.replace(
+                "reply_to = \"help@shop.example\"",
+                &format!("reply_to = \"{local}@shop.example\""),
+            );
+            let error = StoreConfig::from_toml(&text).expect_err(local);
+            assert_eq!(error.field, "sender.reply_to", "{local}");
+        }
     }
 
     #[test]
