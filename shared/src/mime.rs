@@ -5,9 +5,9 @@ use crate::domain::EmailAddress;
 use crate::message::MessageKey;
 use crate::render::Rendered;
 use crate::signing::digest_hex;
-use jiff::Timestamp;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use jiff::Timestamp;
 use mail_builder::MessageBuilder;
 use mail_builder::headers::HeaderType;
 use mail_builder::headers::address::Address;
@@ -117,9 +117,7 @@ fn unstructured(text: &str) -> HeaderType<'_> {
 /// A mailbox header (`From`, `To`) with an optional display name, encoded as [`unstructured`] is.
 fn mailbox<'a>(name: Option<&'a str>, address: &'a EmailAddress) -> HeaderType<'a> {
     match name {
-        Some(name) if looks_encoded(name) => {
-            Raw::new(format!("{} <{}>", encoded_words(name), address.as_str())).into()
-        }
+        Some(name) if looks_encoded(name) => Raw::new(format!("{} <{}>", encoded_words(name), address.as_str())).into(),
         Some(name) => Address::from((name, address.as_str())).into(),
         None => Address::from(address.as_str()).into(),
     }
@@ -286,7 +284,10 @@ mod tests {
     fn customer_text_cannot_end_the_multipart_early() {
         let usual = format!("tidings-{}", digest_hex(&["boundary", sample_key().as_str()], 24));
         let clean = String::from_utf8(sample(false, "Welcome")).expect("ascii");
-        assert!(clean.contains(&format!("boundary=\"{usual}\"")), "no collision: boundary unchanged");
+        assert!(
+            clean.contains(&format!("boundary=\"{usual}\"")),
+            "no collision: boundary unchanged"
+        );
         let hostile = format!("Ada\n--{usual}--\n--{usual}-1\n");
         let raw = String::from_utf8(sample_with(false, "Welcome", "Ada", &hostile)).expect("ascii");
         let boundary = raw
@@ -295,7 +296,15 @@ mod tests {
             .and_then(|rest| rest.split('"').next())
             .expect("boundary parameter");
         assert!(!hostile.contains(boundary), "{boundary} occurs in the body");
-        assert_eq!(raw.matches(&format!("--{boundary}")).count(), 3, "two parts and the end");
-        assert_eq!(sample_with(false, "Welcome", "Ada", &hostile).as_slice(), raw.as_bytes(), "deterministic");
+        assert_eq!(
+            raw.matches(&format!("--{boundary}")).count(),
+            3,
+            "two parts and the end"
+        );
+        assert_eq!(
+            sample_with(false, "Welcome", "Ada", &hostile).as_slice(),
+            raw.as_bytes(),
+            "deterministic"
+        );
     }
 }

@@ -71,7 +71,10 @@ impl EmailAddress {
         if !local.is_ascii() {
             return Err(EmailError::NonAsciiLocal);
         }
-        if !local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(is_atext)) {
+        if !local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(is_atext))
+        {
             return Err(EmailError::Local);
         }
         let dotted = domain
@@ -206,8 +209,15 @@ mod tests {
 
     #[test]
     fn dot_atoms_and_idn_domains_are_accepted() {
-        for raw in ["o'brien@example.com", "a!#$%&*+-/=?^_`{|}~b@example.com", "a.b.c@mail.example.co.uk"] {
-            assert_eq!(EmailAddress::parse(raw).map(|a| a.as_str().to_owned()), Ok(raw.to_owned()));
+        for raw in [
+            "o'brien@example.com",
+            "a!#$%&*+-/=?^_`{|}~b@example.com",
+            "a.b.c@mail.example.co.uk",
+        ] {
+            assert_eq!(
+                EmailAddress::parse(raw).map(|a| a.as_str().to_owned()),
+                Ok(raw.to_owned())
+            );
         }
         let idn = EmailAddress::parse("ada@Bücher.example").expect("IDN domain");
         assert_eq!(idn.as_str(), "ada@xn--bcher-kva.example");

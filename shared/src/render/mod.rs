@@ -14,7 +14,7 @@ pub use format::Conventions;
 
 use crate::config::StoreConfig;
 use crate::coupon::Coupon;
-use crate::domain::{Cart, Customer, LineItem, Locale, Money, Zone, clean};
+use crate::domain::{Cart, Customer, LineItem, Locale, Money, WebUrl, Zone, clean};
 use crate::event::CouponType;
 use crate::message::MessageKind;
 use crate::ports::{OrderRecord, ProductInfo, Scan, ShipmentRecord};
@@ -646,11 +646,11 @@ impl Composer<'_> {
     fn shipment(&self, record: &ShipmentRecord, scan: Option<&Scan>) -> Value {
         let shipment = &record.shipment;
         let carrier = self.carriers.get(shipment.carrier.as_str());
+        // The carrier table's page is checked like the store's: only an http(s) link reaches the markup.
         let tracking_url = shipment
             .tracking_url
-            .as_ref()
-            .map(ToString::to_string)
-            .or_else(|| carrier.map(|c| c.tracking_url(shipment.tracking_number.as_str())));
+            .clone()
+            .or_else(|| carrier.and_then(|c| WebUrl::parse(&c.tracking_url(shipment.tracking_number.as_str())).ok()));
         let logo = carrier.map(|c| {
             format!(
                 "{}/img/carriers/{}",
@@ -663,7 +663,7 @@ impl Composer<'_> {
             "carrier_name": self.carrier_name(record),
             "carrier_logo_url": logo,
             "tracking_number": shipment.tracking_number.as_str(),
-            "tracking_url": tracking_url,
+            "tracking_url": tracking_url.as_ref().map(WebUrl::as_str),
             "estimated_delivery": estimate.map(|d| self.conventions.date(d)),
             "status": scan.map(|s| s.status.as_str()),
             "location": scan.and_then(|s| s.location.as_ref()).map(|v| v.as_str()),
