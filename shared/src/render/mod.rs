@@ -480,6 +480,20 @@ fn tidy_text(text: &str) -> String {
     out
 }
 
+/// True when a name is written only in Hangul, Han ideographs or kana (and their middle dots), the
+/// scripts whose family and given names are joined without a space.
+fn is_cjk(name: &str) -> bool {
+    name.chars().all(|c| {
+        matches!(c,
+            '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}' | '\u{AC00}'..='\u{D7AF}' // Hangul
+            | '\u{3040}'..='\u{30FF}' // kana and the katakana middle dot
+            | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' // Han
+            | '\u{20000}'..='\u{3FFFF}' // Han, supplementary planes
+            | '\u{00B7}' // middle dot in transliterated names (`艾米·张`)
+        )
+    })
+}
+
 /// Turns a draft into the template context (see templates/README.md for its shape).
 struct Composer<'a> {
     draft: &'a Draft<'a>,
@@ -517,8 +531,10 @@ impl Composer<'_> {
         let (given, family) = (part(&customer.first_name), part(&customer.last_name));
         let language = self.locale_used.split('-').next().unwrap_or_default();
         let full = match (&given, &family) {
-            // Family name first, written together in Korean and Chinese, spaced in Japanese.
-            (Some(g), Some(f)) if matches!(language, "ko" | "zh") => Some(format!("{f}{g}")),
+            // Family name first: written together in Korean and Chinese when both are in Hangul or Han
+            // (`김민지`), spaced otherwise (`Kim Minji`) and in Japanese.
+            (Some(g), Some(f)) if matches!(language, "ko" | "zh") && is_cjk(g) && is_cjk(f) => Some(format!("{f}{g}")),
+            (Some(g), Some(f)) if matches!(language, "ko" | "zh") => Some(format!("{f} {g}")),
             (Some(g), Some(f)) if language == "ja" => Some(format!("{f} {g}")),
             (Some(g), Some(f)) => Some(format!("{g} {f}")),
             (one, other) => one.clone().or_else(|| other.clone()),
