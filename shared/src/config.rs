@@ -126,6 +126,25 @@ pub struct Sender {
     pub unsubscribe_mailto: EmailAddress,
 }
 
+impl Sender {
+    /// The unsubscribe endpoint with `token` (already URL-safe) added to its query: after `&` when the
+    /// store's URL has a query of its own, and before any `#fragment`.
+    pub fn unsubscribe_link(&self, token: &str) -> String {
+        let (url, fragment) = match self.unsubscribe_url.split_once('#') {
+            Some((url, fragment)) => (url, Some(fragment)),
+            None => (self.unsubscribe_url.as_str(), None),
+        };
+        let separator = match url.split_once('?') {
+            None => "?",
+            Some((_, "")) => "",
+            Some((_, query)) if query.ends_with('&') => "",
+            Some(_) => "&",
+        };
+        let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+        format!("{url}{separator}token={token}{fragment}")
+    }
+}
+
 /// Defaults for customers whose events leave these out.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -398,9 +417,17 @@ impl StoreConfig {
 
     /// Startup checks: a monitored reply-to, HTTPS links, a postal address, sane hours and coupons.
     pub fn check(&self) -> Result<(), ConfigError> {
-        let local = |address: &EmailAddress| address.as_str().split('@').next().unwrap_or("").to_ascii_lowercase();
+        // `no-reply`, `no_reply`, `No.Reply`, `do-not-reply`…: compared without case and separators.
+        let local = |address: &EmailAddress| -> String {
+            let local = address.as_str().split('@').next().unwrap_or("");
+            local
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
+                .collect()
+        };
         let reply = local(&self.sender.reply_to);
-        if reply.contains("noreply") || reply.contains("no-reply") || reply.contains("donotreply") {
+        if reply.contains("noreply") || reply.contains("donotreply") {
             return Err(invalid(
                 "sender.reply_to",
                 "must be a monitored mailbox, not a no-reply address",
@@ -524,6 +551,43 @@ mod tests {
         );
         let error = StoreConfig::from_toml(&text).expect_err("no-reply refused");
         assert_eq!(error.field, "sender.reply_to");
+    }
+
+    #[test]
+    fn the_unsubscribe_token_joins_the_store_query() {
+        let mut sender = StoreConfig::sample().sender;
+        for (url, link) in [
+            ("https://shop.example/u", "https://shop.example/u?token=t"),
+            ("https://shop.example/u?x=1", "https://shop.example/u?x=1&token=t"),
+            ("https://shop.example/u?", "https://shop.example/u?token=t"),
+            (
+                "https://shop.example/u?x=1#top",
+                "https://shop.example/u?x=1&token=t#top",
+            ),
+        ] {
+            sender.unsubscribe_url = url.to_owned();
+            assert_eq!(sender.unsubscribe_link("t"), link);
+        }
+    }
+
+    #[test]
+    fn every_spelling_of_no_reply_is_refused() {
+        for local in [
+            "do-not-reply",
+            "donotreply",
+            "do_not_reply",
+            "noreply",
+            "no_reply",
+            "no.reply",
+            "No-Reply",
+        ] {
+            let text = SAMPLE_CONFIG.replace(
+                "reply_to = \"help@shop.example\"",
+                &format!("reply_to = \"{local}@shop.example\""),
+            );
+            let error = StoreConfig::from_toml(&text).expect_err(local);
+            assert_eq!(error.field, "sender.reply_to", "{local}");
+        }
     }
 
     #[test]

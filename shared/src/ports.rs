@@ -2,7 +2,7 @@
 //!
 //! AWS adapters (DynamoDB, SES, EventBridge) and local ones (memory, outbox files) implement these.
 
-use crate::domain::{Cart, Currency, Money, Text};
+use crate::domain::{Cart, Currency, Money, Text, WebUrl};
 use crate::domain::{
     CartId, Customer, CustomerId, EmailAddress, Order, OrderId, ProductId, Shipment, ShipmentId, ShipmentStatus,
 };
@@ -804,9 +804,11 @@ pub struct ProductInfo {
     /// Last seen unit price per currency code (a product is only shown in a currency it sold in).
     pub prices: BTreeMap<String, u64>,
     /// Image.
-    pub image_url: Option<Text>,
+    #[serde(default, deserialize_with = "crate::domain::image_url")]
+    pub image_url: Option<WebUrl>,
     /// Page.
-    pub url: Option<Text>,
+    #[serde(default, deserialize_with = "crate::domain::product_url")]
+    pub url: Option<WebUrl>,
     /// Orders containing it.
     pub orders: i64,
 }

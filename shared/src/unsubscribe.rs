@@ -116,7 +116,12 @@ pub async fn respond<S: Store, M: Mailer, B: Bus, C: Clock>(
             "resubscribed"
         }
     };
-    let action = format!("?token={}", crate::render::url_encode(&token));
+    // The form posts back to this page: the store's own query (if any) and the token.
+    let link = engine
+        .config()
+        .sender
+        .unsubscribe_link(&crate::render::url_encode(&token));
+    let action = link.find('?').map_or_else(String::new, |at| link[at..].to_owned());
     let body = engine
         .renderer()
         .render_page("unsubscribe", &locale, json!({ "state": state, "action": action }))?;

@@ -593,7 +593,7 @@ fn greetings_follow_each_languages_conventions() {
     let cases = [
         ("c-1", "ja-JP", Some("Sato"), "Sato様"),
         ("c-2", "ja-JP", None, "お客様"),
-        ("c-3", "ko-KR", Some("Kim"), "KimName3님"),
+        ("c-3", "ko-KR", Some("Kim"), "Kim Name3님"),
         ("c-4", "de-DE", Some("Weber"), "Hallo Name4,"),
     ];
     for (id, locale, family, _) in cases {

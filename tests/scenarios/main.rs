@@ -5,6 +5,7 @@ mod compliance;
 mod consent;
 mod exactly_once;
 mod examples;
+mod integrity;
 mod lifecycle;
 mod mime;
 mod orders;

@@ -12,9 +12,18 @@ pub enum EmailError {
     /// Nothing before the `@`.
     #[error("has an empty local part")]
     EmptyLocal,
+    /// A local part that is not a dot-atom (quoted, or with `<>,;:()[]\\"`, or stray dots).
+    #[error("has a local part that is not letters, digits and !#$%&'*+-/=?^_`{{|}}~ between single dots")]
+    Local,
+    /// Non-ASCII before the `@`: SES cannot deliver it (no SMTPUTF8).
+    #[error("has a non-ASCII local part, which cannot be delivered")]
+    NonAsciiLocal,
     /// Domain without a dot between two labels.
     #[error("has a domain without a dot")]
     Domain,
+    /// A domain label that is not letters, digits and inner hyphens (after IDN conversion).
+    #[error("has a domain that is not letters, digits and hyphens between dots")]
+    DomainLabel,
     /// White space or control characters anywhere.
     #[error("contains white space or control characters")]
     Whitespace,
@@ -23,13 +32,28 @@ pub enum EmailError {
     TooLong,
 }
 
-/// A syntactically valid email address (events.md rules). The domain is lower-cased.
+/// A deliverable email address (events.md rules): a dot-atom local part of ASCII atext and a domain
+/// of letter-digit-hyphen labels, an IDN domain in its punycode form. The domain is lower-cased.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct EmailAddress(String);
 
+/// RFC 5322 `atext`: what a dot-atom is made of.
+fn is_atext(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
+}
+
+/// RFC 1035 "LDH" label: letters, digits, hyphens, not at either end, at most 63 bytes.
+fn is_ldh_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= 63
+        && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+}
+
 impl EmailAddress {
-    /// Parses an address: one `@`, non-empty local part, a dotted domain, no white space.
+    /// Parses an address: one `@`, a dot-atom local part, a dotted LDH (or IDN) domain, no white space.
     pub fn parse(raw: &str) -> Result<Self, EmailError> {
         if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(EmailError::Whitespace);
@@ -44,6 +68,15 @@ impl EmailAddress {
         if local.is_empty() {
             return Err(EmailError::EmptyLocal);
         }
+        if !local.is_ascii() {
+            return Err(EmailError::NonAsciiLocal);
+        }
+        if !local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(is_atext))
+        {
+            return Err(EmailError::Local);
+        }
         let dotted = domain
             .split_once('.')
             .is_some_and(|(head, tail)| !head.is_empty() && !tail.is_empty())
@@ -51,7 +84,21 @@ impl EmailAddress {
         if !dotted {
             return Err(EmailError::Domain);
         }
-        Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
+        let domain = if domain.is_ascii() {
+            domain.to_ascii_lowercase()
+        } else {
+            idna::domain_to_ascii_cow(domain.as_bytes(), idna::AsciiDenyList::STD3)
+                .map_err(|_| EmailError::DomainLabel)?
+                .into_owned()
+        };
+        if !domain.split('.').all(is_ldh_label) {
+            return Err(EmailError::DomainLabel);
+        }
+        let address = format!("{local}@{domain}");
+        if address.len() > 254 {
+            return Err(EmailError::TooLong);
+        }
+        Ok(Self(address))
     }
 
     /// The full address: only for the message itself, never for logs.
@@ -129,5 +176,51 @@ mod tests {
         let address = EmailAddress::parse("minji@example.com").expect("valid");
         assert_eq!(address.masked().to_string(), "m***@e***.com");
         assert!(!format!("{address:?}").contains("minji"));
+    }
+
+    #[test]
+    fn refuses_what_would_break_a_header_or_that_ses_cannot_deliver() {
+        for raw in [
+            "victim>,<attacker@evil.example",
+            "\"ada byron\"@example.com",
+            "\"ada\"@example.com",
+            "a;b@example.com",
+            "a(b)@example.com",
+            "a,b@example.com",
+            "a<b@example.com",
+            "a>b@example.com",
+            "a\\b@example.com",
+            "a[b]@example.com",
+            "a:b@example.com",
+            ".ada@example.com",
+            "ada.@example.com",
+            "a..da@example.com",
+            "민지@example.com",
+            "ada@exa_mple.com",
+            "ada@-example.com",
+            "ada@example-.com",
+            "ada@exa(mple).com",
+            "ada@[127.0.0.1]",
+            "ada@example..com",
+        ] {
+            assert!(EmailAddress::parse(raw).is_err(), "{raw} accepted");
+        }
+    }
+
+    #[test]
+    fn dot_atoms_and_idn_domains_are_accepted() {
+        for raw in [
+            "o'brien@example.com",
+            "a!#$%&*+-/=?^_`{|}~b@example.com",
+            "a.b.c@mail.example.co.uk",
+        ] {
+            assert_eq!(
+                EmailAddress::parse(raw).map(|a| a.as_str().to_owned()),
+                Ok(raw.to_owned())
+            );
+        }
+        let idn = EmailAddress::parse("ada@Bücher.example").expect("IDN domain");
+        assert_eq!(idn.as_str(), "ada@xn--bcher-kva.example");
+        assert!(idn.as_str().is_ascii());
     }
 }

@@ -5,12 +5,14 @@ mod locale;
 mod money;
 mod text;
 mod time;
+mod url;
 
 pub use email::{EmailAddress, EmailError, Masked};
 pub use locale::{Locale, LocaleError};
 pub use money::{Currency, CurrencyError, Money};
 pub use text::{CartId, CustomerId, IdError, MAX_ID_LEN, MAX_TEXT_CHARS, OrderId, ProductId, ShipmentId, Text, clean};
 pub use time::{Birthday, BirthdayError, TimeZoneError, Zone, plausible, plausible_time, plausible_time_opt};
+pub use url::{MAX_URL_LEN, UrlError, WebUrl};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -74,12 +76,12 @@ pub struct LineItem {
     pub quantity: u32,
     /// Price of one, in minor units of the order currency.
     pub unit_price: u64,
-    /// Product image.
-    #[serde(default)]
-    pub image_url: Option<Text>,
-    /// Product page.
-    #[serde(default)]
-    pub url: Option<Text>,
+    /// Product image (dropped unless http(s)).
+    #[serde(default, deserialize_with = "image_url")]
+    pub image_url: Option<WebUrl>,
+    /// Product page (dropped unless http(s)).
+    #[serde(default, deserialize_with = "product_url")]
+    pub url: Option<WebUrl>,
 }
 
 /// A postal address.
@@ -145,9 +147,9 @@ pub struct Order {
     /// When it was placed.
     #[serde(deserialize_with = "plausible_time")]
     pub placed_at: Timestamp,
-    /// The store's order page.
-    #[serde(default)]
-    pub status_url: Option<Text>,
+    /// The store's order page (dropped unless http(s)).
+    #[serde(default, deserialize_with = "status_url")]
+    pub status_url: Option<WebUrl>,
 }
 
 impl Order {
@@ -169,9 +171,9 @@ pub struct Shipment {
     pub carrier_name: Option<Text>,
     /// Tracking number.
     pub tracking_number: Text,
-    /// Tracking page; built from the carrier table when absent.
-    #[serde(default)]
-    pub tracking_url: Option<Text>,
+    /// Tracking page; built from the carrier table when absent (or not http(s)).
+    #[serde(default, deserialize_with = "tracking_url")]
+    pub tracking_url: Option<WebUrl>,
     /// When it left.
     #[serde(deserialize_with = "plausible_time")]
     pub shipped_at: Timestamp,
@@ -238,8 +240,8 @@ pub struct Cart {
     pub items: Vec<LineItem>,
     /// Sum of the items.
     pub subtotal: u64,
-    /// Where to finish the purchase.
-    pub checkout_url: Text,
+    /// Where to finish the purchase: required, so a link that is not http(s) rejects the cart.
+    pub checkout_url: WebUrl,
     /// Last change; the latest version wins.
     #[serde(deserialize_with = "plausible_time")]
     pub updated_at: Timestamp,
@@ -284,6 +286,20 @@ where
         ))),
         days => Ok(days),
     }
+}
+
+/// Optional links, each naming its field when it drops one (see [`url::optional_link`]).
+pub(crate) fn image_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<WebUrl>, D::Error> {
+    url::optional_link(deserializer, "image_url")
+}
+pub(crate) fn product_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<WebUrl>, D::Error> {
+    url::optional_link(deserializer, "url")
+}
+fn status_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<WebUrl>, D::Error> {
+    url::optional_link(deserializer, "status_url")
+}
+fn tracking_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<WebUrl>, D::Error> {
+    url::optional_link(deserializer, "tracking_url")
 }
 
 /// `null` in JSON means "not given", like an absent field.

@@ -1459,7 +1459,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         });
         let unsubscribe = marketing.then(|| {
             let token = self.keys.unsubscribe_token(&profile.id, "marketing", now);
-            let url = format!("{}?token={token}", self.config.sender.unsubscribe_url);
+            let url = self.config.sender.unsubscribe_link(&token);
             let mailto = format!(
                 "mailto:{}?subject=unsubscribe%20{token}",
                 self.config.sender.unsubscribe_mailto.as_str()
@@ -1468,7 +1468,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         });
         let confirm_url = (kind == MessageKind::SubscriptionConfirmation).then(|| {
             let token = self.keys.unsubscribe_token(&profile.id, CONFIRM_SCOPE, now);
-            format!("{}?token={token}", self.config.sender.unsubscribe_url)
+            self.config.sender.unsubscribe_link(&token)
         });
         let locale = profile.locale.as_ref().unwrap_or(&self.config.defaults.locale);
         let first_order = ready.order.as_ref().is_some_and(|o| o.first_order);

@@ -84,4 +84,25 @@ mod tests {
             assert!(carriers.get(code).is_some(), "{code} missing");
         }
     }
+
+    #[test]
+    fn a_tracking_number_cannot_change_the_scheme_of_the_link() {
+        let bare = Carrier {
+            logo: "x.png".into(),
+            tracking_url: "{tracking}".into(),
+            names: BTreeMap::new(),
+        };
+        let url = bare.tracking_url("javascript:alert(1)");
+        assert_eq!(url, "javascript%3Aalert%281%29");
+        assert!(
+            crate::domain::WebUrl::parse(&url).is_err(),
+            "and the renderer drops a link without http(s)"
+        );
+        let carriers = Carriers::parse(include_str!("../../../templates/carriers.toml")).expect("valid table");
+        let ups = carriers.get("ups").expect("ups known");
+        assert_eq!(
+            ups.tracking_url("javascript:x\"<"),
+            "https://www.ups.com/track?tracknum=javascript%3Ax%22%3C"
+        );
+    }
 }

@@ -14,7 +14,7 @@ pub use format::Conventions;
 
 use crate::config::StoreConfig;
 use crate::coupon::Coupon;
-use crate::domain::{Cart, Customer, LineItem, Locale, Money, Zone, clean};
+use crate::domain::{Cart, Customer, LineItem, Locale, Money, WebUrl, Zone, clean};
 use crate::event::CouponType;
 use crate::message::MessageKind;
 use crate::ports::{OrderRecord, ProductInfo, Scan, ShipmentRecord};
@@ -480,6 +480,20 @@ fn tidy_text(text: &str) -> String {
     out
 }
 
+/// True when a name is written only in Hangul, Han ideographs or kana (and their middle dots), the
+/// scripts whose family and given names are joined without a space.
+fn is_cjk(name: &str) -> bool {
+    name.chars().all(|c| {
+        matches!(c,
+            '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}' | '\u{AC00}'..='\u{D7AF}' // Hangul
+            | '\u{3040}'..='\u{30FF}' // kana and the katakana middle dot
+            | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' // Han
+            | '\u{20000}'..='\u{3FFFF}' // Han, supplementary planes
+            | '\u{00B7}' // middle dot in transliterated names (`艾米·张`)
+        )
+    })
+}
+
 /// Turns a draft into the template context (see templates/README.md for its shape).
 struct Composer<'a> {
     draft: &'a Draft<'a>,
@@ -517,8 +531,10 @@ impl Composer<'_> {
         let (given, family) = (part(&customer.first_name), part(&customer.last_name));
         let language = self.locale_used.split('-').next().unwrap_or_default();
         let full = match (&given, &family) {
-            // Family name first, written together in Korean and Chinese, spaced in Japanese.
-            (Some(g), Some(f)) if matches!(language, "ko" | "zh") => Some(format!("{f}{g}")),
+            // Family name first: written together in Korean and Chinese when both are in Hangul or Han
+            // (`김민지`), spaced otherwise (`Kim Minji`) and in Japanese.
+            (Some(g), Some(f)) if matches!(language, "ko" | "zh") && is_cjk(g) && is_cjk(f) => Some(format!("{f}{g}")),
+            (Some(g), Some(f)) if matches!(language, "ko" | "zh") => Some(format!("{f} {g}")),
             (Some(g), Some(f)) if language == "ja" => Some(format!("{f} {g}")),
             (Some(g), Some(f)) => Some(format!("{g} {f}")),
             (one, other) => one.clone().or_else(|| other.clone()),
@@ -646,11 +662,11 @@ impl Composer<'_> {
     fn shipment(&self, record: &ShipmentRecord, scan: Option<&Scan>) -> Value {
         let shipment = &record.shipment;
         let carrier = self.carriers.get(shipment.carrier.as_str());
+        // The carrier table's page is checked like the store's: only an http(s) link reaches the markup.
         let tracking_url = shipment
             .tracking_url
-            .as_ref()
-            .map(ToString::to_string)
-            .or_else(|| carrier.map(|c| c.tracking_url(shipment.tracking_number.as_str())));
+            .clone()
+            .or_else(|| carrier.and_then(|c| WebUrl::parse(&c.tracking_url(shipment.tracking_number.as_str())).ok()));
         let logo = carrier.map(|c| {
             format!(
                 "{}/img/carriers/{}",
@@ -663,7 +679,7 @@ impl Composer<'_> {
             "carrier_name": self.carrier_name(record),
             "carrier_logo_url": logo,
             "tracking_number": shipment.tracking_number.as_str(),
-            "tracking_url": tracking_url,
+            "tracking_url": tracking_url.as_ref().map(WebUrl::as_str),
             "estimated_delivery": estimate.map(|d| self.conventions.date(d)),
             "status": scan.map(|s| s.status.as_str()),
             "location": scan.and_then(|s| s.location.as_ref()).map(|v| v.as_str()),

@@ -1,6 +1,6 @@
 //! `Store` on one DynamoDB table (single-table design, see docs/aws.md).
 
-use crate::domain::{CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, Text};
+use crate::domain::{CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, Text, WebUrl};
 use crate::event::InboundEvent;
 use crate::message::MessageKey;
 use crate::ports::{
@@ -655,12 +655,12 @@ impl DynamoStore {
             .expression_attribute_values(":delta", n(delta));
         let mut set = vec!["#name = :name", "#price = :price"];
         for (attr, value) in [
-            ("category", &item.category),
-            ("image_url", &item.image_url),
-            ("url", &item.url),
+            ("category", item.category.as_ref().map(Text::as_str)),
+            ("image_url", item.image_url.as_ref().map(WebUrl::as_str)),
+            ("url", item.url.as_ref().map(WebUrl::as_str)),
         ] {
             if let Some(value) = value {
-                update = update.expression_attribute_values(format!(":{attr}"), s(value.as_str()));
+                update = update.expression_attribute_values(format!(":{attr}"), s(value));
                 set.push(match attr {
                     "category" => "category = :category",
                     "image_url" => "image_url = :image_url",
@@ -735,14 +735,15 @@ impl DynamoStore {
             })
             .collect();
         let text = |name| string_attr(item, name).map(Text::new);
+        let link = |name| string_attr(item, name).and_then(|raw| WebUrl::parse(raw).ok());
         Some((
             id,
             ProductInfo {
                 name: text("name")?,
                 category: text("category"),
                 prices,
-                image_url: text("image_url"),
-                url: text("url"),
+                image_url: link("image_url"),
+                url: link("url"),
                 orders: number_attr(item, "orders").unwrap_or(0),
             },
         ))
