@@ -181,6 +181,13 @@ impl MessageKey {
     }
 }
 
+impl MessageKey {
+    /// For logs and errors: a guest's address in the key masked.
+    pub fn redacted(&self) -> crate::domain::Redacted<'_> {
+        crate::domain::Redacted(&self.key)
+    }
+}
+
 impl fmt::Debug for MessageKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.key)

@@ -197,10 +197,7 @@ fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
         ),
         "taken back once only"
     );
-    assert!(
-        app.block_on(store.mark_sending(&key, recovery.at))
-            .expect("store")
-    );
+    assert!(app.block_on(store.mark_sending(&key, recovery.at)).expect("store"));
     assert_eq!(
         app.block_on(store.claim_message(&claim("2026-11-02T20:00:00Z")))
             .expect("store"),

@@ -77,7 +77,11 @@ impl MemoryState {
         }
         if let Some(customer) = changes.customer {
             let stored = self.customers.get(&customer.profile.id).map_or(0, |c| c.version);
-            unchanged(stored, customer.version, format!("customer {}", customer.profile.id))?;
+            unchanged(
+                stored,
+                customer.version,
+                format!("customer {}", customer.profile.id.redacted()),
+            )?;
         }
         if let Some(order) = changes.order {
             self.write_order(order);

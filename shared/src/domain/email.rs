@@ -130,6 +130,30 @@ impl From<EmailAddress> for String {
     }
 }
 
+/// Text for a log line or an error with every guest's address masked: a guest's customer id is
+/// `guest:<email>`, and it travels inside message keys (`win_back#guest:…#o-1`) and item names.
+pub struct Redacted<'a>(pub &'a str);
+
+impl fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(start) = rest.find("guest:") {
+            let (before, after) = rest.split_at(start + "guest:".len());
+            f.write_str(before)?;
+            let end = after
+                .find(|c: char| c == '#' || c == ' ' || c == ',')
+                .unwrap_or(after.len());
+            let (address, tail) = after.split_at(end);
+            match EmailAddress::parse(address) {
+                Ok(email) => write!(f, "{}", email.masked())?,
+                Err(_) => f.write_str("***")?,
+            }
+            rest = tail;
+        }
+        f.write_str(rest)
+    }
+}
+
 /// `Debug` masks too, so a stray `{:?}` never leaks an address into a log.
 impl fmt::Debug for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -152,6 +176,21 @@ impl fmt::Display for Masked<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guests_in_keys_and_ids_are_masked_for_logs() {
+        let shown = Redacted("win_back#guest:zelda.unique@example.com#o-1").to_string();
+        assert!(!shown.contains("zelda.unique"), "{shown}");
+        assert!(
+            shown.starts_with("win_back#guest:") && shown.ends_with("#o-1"),
+            "{shown}"
+        );
+        assert_eq!(Redacted("order_confirmation#o-1").to_string(), "order_confirmation#o-1");
+        assert_eq!(
+            Redacted("customer guest:not an address").to_string(),
+            "customer guest:*** an address"
+        );
+    }
 
     #[test]
     fn accepts_ordinary_addresses_and_lowercases_the_domain() {

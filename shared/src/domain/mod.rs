@@ -7,7 +7,7 @@ mod text;
 mod time;
 mod url;
 
-pub use email::{EmailAddress, EmailError, Masked};
+pub use email::{EmailAddress, EmailError, Masked, Redacted};
 pub use locale::{Locale, LocaleError};
 pub use money::{Currency, CurrencyError, Money};
 pub use text::{CartId, CustomerId, IdError, MAX_ID_LEN, MAX_TEXT_CHARS, OrderId, ProductId, ShipmentId, Text, clean};

@@ -105,6 +105,10 @@ macro_rules! id_type {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+            /// For logs and errors: a guest's address masked (`guest:a***@e***.com`).
+            pub fn redacted(&self) -> super::email::Redacted<'_> {
+                super::email::Redacted(&self.0)
+            }
         }
 
         impl TryFrom<String> for $name {

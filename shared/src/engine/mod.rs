@@ -14,7 +14,9 @@ pub use slot::next_slot;
 
 use crate::config::StoreConfig;
 use crate::coupon::Coupon;
-use crate::domain::{Cart, CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, ShipmentStatus};
+use crate::domain::{
+    Cart, CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, Redacted, ShipmentStatus,
+};
 use crate::event::{EmailSent, Emitted, Event, FollowUpDue, InboundEvent};
 use crate::feedback::{Feedback, FeedbackKind};
 use crate::message::{Category, MessageKey, MessageKind};
@@ -41,7 +43,7 @@ pub enum EngineError {
     #[error(transparent)]
     Bus(#[from] BusError),
     /// A template or locale string is broken (a defect: not retryable until fixed).
-    #[error("rendering {key} failed: {source}")]
+    #[error("rendering {} failed: {source}", .key.redacted())]
     Render {
         /// The message.
         key: MessageKey,
@@ -49,7 +51,7 @@ pub enum EngineError {
         source: RenderError,
     },
     /// The provider did not accept the message this time; the claim was released.
-    #[error("sending {key} failed for now: {reason}")]
+    #[error("sending {} failed for now: {reason}", .key.redacted())]
     SendLater {
         /// The message.
         key: MessageKey,
@@ -132,15 +134,16 @@ impl Outcome {
 
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Shown by `replay -v` and logged: a guest's address never appears.
         match self {
-            Self::Sent { key, at } => write!(f, "sent {key} at {at}"),
-            Self::Scheduled { key, due } => write!(f, "scheduled {key} for {due}"),
-            Self::Deferred { key, until } => write!(f, "deferred {key} to {until}"),
-            Self::Skipped { key, reason } => write!(f, "skipped {key}: {reason}"),
-            Self::Failed { key, reason } => write!(f, "failed {key}: {reason}"),
+            Self::Sent { key, at } => write!(f, "sent {} at {at}", key.redacted()),
+            Self::Scheduled { key, due } => write!(f, "scheduled {} for {due}", key.redacted()),
+            Self::Deferred { key, until } => write!(f, "deferred {} to {until}", key.redacted()),
+            Self::Skipped { key, reason } => write!(f, "skipped {}: {}", key.redacted(), Redacted(reason)),
+            Self::Failed { key, reason } => write!(f, "failed {}: {}", key.redacted(), Redacted(reason)),
             Self::Held { order_id } => write!(f, "held until order {order_id} arrives"),
-            Self::Recorded { what } => write!(f, "recorded: {what}"),
-            Self::Ignored { reason } => write!(f, "ignored: {reason}"),
+            Self::Recorded { what } => write!(f, "recorded: {}", Redacted(what)),
+            Self::Ignored { reason } => write!(f, "ignored: {}", Redacted(reason)),
         }
     }
 }
@@ -1569,7 +1572,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 if taken == ClaimOutcome::Claimed {
                     // The one place a duplicate is possible, counted: Logs Insights
                     // `filter metric = "recovered_send" | stats count()`.
-                    tracing::warn!(message_key = %key, kind = %kind, metric = "recovered_send", unanswered_since = %since, "no provider report for an earlier attempt; sending once more");
+                    tracing::warn!(message_key = %key.redacted(), kind = %kind, metric = "recovered_send", unanswered_since = %since, "no provider report for an earlier attempt; sending once more");
                 }
                 taken
             }
@@ -1601,7 +1604,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             // Taken back just above, or not: another invocation is on it; look again shortly.
             ClaimOutcome::Recoverable { .. } => return self.defer(follow_up, stored, now + CLAIM_LEASE).await,
             ClaimOutcome::OutcomeUnknown => {
-                tracing::error!(message_key = %key, "an earlier send got no answer from the provider; not sending again");
+                tracing::error!(message_key = %key.redacted(), "an earlier send got no answer from the provider; not sending again");
                 return self
                     .skip(
                         &follow_up,
@@ -1634,7 +1637,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     if stored {
                         store.remove_follow_up(&key).await?;
                     }
-                    tracing::debug!(message_key = %key, provider_id, "accepted; the provider's report settles it");
+                    tracing::debug!(message_key = %key.redacted(), provider_id, "accepted; the provider's report settles it");
                     return Ok(Outcome::Sent { key, at: now });
                 }
                 store.mark_sent(&key, &provider_id, now).await?;
@@ -1667,14 +1670,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             // a report it is sent once more (`Recoverable`). Marketing is never retried: a second
             // send could be a duplicate, and nobody misses a newsletter. Left `sending` either way.
             Err(SendError::Unknown(reason)) if kind.category() == Category::Transactional => {
-                tracing::warn!(message_key = %key, reason = %reason, "send outcome unknown; re-checked once SES could have reported it");
+                tracing::warn!(message_key = %key.redacted(), reason = %reason, "send outcome unknown; re-checked once SES could have reported it");
                 self.defer(follow_up, stored, now + RECOVER_AFTER).await
             }
             Err(SendError::Unknown(reason)) => {
                 if stored {
                     store.remove_follow_up(&key).await?;
                 }
-                tracing::error!(message_key = %key, reason = %reason, "send outcome unknown; not retried");
+                tracing::error!(message_key = %key.redacted(), reason = %reason, "send outcome unknown; not retried");
                 Ok(Outcome::Failed {
                     key,
                     reason: format!("outcome unknown, not retried: {reason}"),
@@ -1953,25 +1956,29 @@ fn outbound(time: Timestamp, detail: Emitted) -> Outbound {
 fn log_outcome(outcome: &Outcome, trigger: &str) {
     match outcome {
         Outcome::Sent { key, at } => {
-            tracing::info!(message_key = %key, kind = %key.kind(), outcome = "sent", %at, trigger, "email sent")
+            tracing::info!(message_key = %key.redacted(), kind = %key.kind(), outcome = "sent", %at, trigger, "email sent")
         }
         Outcome::Scheduled { key, due } => {
-            tracing::info!(message_key = %key, kind = %key.kind(), outcome = "scheduled", %due, trigger, "follow-up scheduled")
+            tracing::info!(message_key = %key.redacted(), kind = %key.kind(), outcome = "scheduled", %due, trigger, "follow-up scheduled")
         }
         Outcome::Deferred { key, until } => {
-            tracing::info!(message_key = %key, kind = %key.kind(), outcome = "deferred", %until, trigger, "moved by quiet hours or the frequency cap")
+            tracing::info!(message_key = %key.redacted(), kind = %key.kind(), outcome = "deferred", %until, trigger, "moved by quiet hours or the frequency cap")
         }
         Outcome::Skipped { key, reason } => {
-            tracing::info!(message_key = %key, kind = %key.kind(), outcome = "skipped", reason = %reason, trigger, "not sent")
+            tracing::info!(message_key = %key.redacted(), kind = %key.kind(), outcome = "skipped", reason = %Redacted(reason), trigger, "not sent")
         }
         Outcome::Failed { key, reason } => {
-            tracing::warn!(message_key = %key, kind = %key.kind(), outcome = "failed", reason = %reason, trigger, "rejected by the provider")
+            tracing::warn!(message_key = %key.redacted(), kind = %key.kind(), outcome = "failed", reason = %Redacted(reason), trigger, "rejected by the provider")
         }
         Outcome::Held { order_id } => {
             tracing::info!(order_id = %order_id, outcome = "held", trigger, "waiting for the order")
         }
-        Outcome::Recorded { what } => tracing::info!(outcome = "recorded", what = %what, trigger, "state changed"),
-        Outcome::Ignored { reason } => tracing::debug!(outcome = "ignored", reason = %reason, trigger, "nothing to do"),
+        Outcome::Recorded { what } => {
+            tracing::info!(outcome = "recorded", what = %Redacted(what), trigger, "state changed")
+        }
+        Outcome::Ignored { reason } => {
+            tracing::debug!(outcome = "ignored", reason = %Redacted(reason), trigger, "nothing to do")
+        }
     }
 }
 

@@ -105,7 +105,8 @@ where
 
 fn corrupt(item: &str) -> impl FnOnce(serde_dynamo::Error) -> StoreError + '_ {
     move |error| StoreError::Corrupt {
-        item: item.to_owned(),
+        // Keys hold customer ids, and a guest's id holds their address.
+        item: crate::domain::Redacted(item).to_string(),
         reason: error.to_string(),
     }
 }
@@ -524,7 +525,7 @@ impl DynamoStore {
     /// `Conflict` naming the record whose version refused action `index` of `record_puts`.
     fn version_conflict(order: Option<&OrderRecord>, customer: Option<&CustomerRecord>, index: usize) -> StoreError {
         let order = order.map(|o| format!("order {}", o.order.id));
-        let customer = customer.map(|c| format!("customer {}", c.profile.id));
+        let customer = customer.map(|c| format!("customer {}", c.profile.id.redacted()));
         StoreError::Conflict {
             item: [order, customer].into_iter().flatten().nth(index).unwrap_or_default(),
         }
@@ -834,7 +835,7 @@ impl Store for DynamoStore {
         match conditional(result, "save_customer")? {
             true => Ok(()),
             false => Err(StoreError::Conflict {
-                item: format!("customer {}", record.profile.id),
+                item: format!("customer {}", record.profile.id.redacted()),
             }),
         }
     }

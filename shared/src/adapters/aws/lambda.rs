@@ -317,7 +317,7 @@ pub async fn handle<S: Store, M: Mailer, B: Bus, C: Clock>(
     if let Event::FollowUpDue(due) = &event.event
         && due.step != step
     {
-        tracing::warn!(step = step.as_str(), owner = due.step.as_str(), message_key = %due.key, "follow-up routed to the wrong step; ignored");
+        tracing::warn!(step = step.as_str(), owner = due.step.as_str(), message_key = %due.key.redacted(), "follow-up routed to the wrong step; ignored");
         return Ok(json!({ "ignored": "FollowUpDue for another step" }));
     }
     let outcomes = engine.handle(&event).await?;

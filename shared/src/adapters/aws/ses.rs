@@ -131,7 +131,7 @@ impl Mailer for SesMailer {
             match result.map_err(classify) {
                 Ok(output) => return Ok(output.message_id.unwrap_or_default()),
                 Err(SendError::Transient(reason)) if attempt < ATTEMPTS => {
-                    tracing::warn!(message_key = %email.key, attempt, reason = %reason, "SES did not accept the message; retrying");
+                    tracing::warn!(message_key = %email.key.redacted(), attempt, reason = %reason, "SES did not accept the message; retrying");
                     tokio::time::sleep(super::backoff(attempt)).await;
                     attempt += 1;
                 }
