@@ -229,3 +229,38 @@ fn the_most_detailed_logs_of_the_demo_name_no_customer_address() {
         assert!(!logs.contains(&format!("{local}@")), "{local}@… appears in the logs");
     }
 }
+
+#[test]
+fn a_guests_address_inside_customer_ids_and_message_keys_never_reaches_the_logs() {
+    // A guest's customer id is `guest:<email>`; it is part of the keys of their win-back and
+    // birthday, and of the reasons `-v` gives.
+    let guest = r#"{"id":"guest:zelda.unique@example.com","email":"zelda.unique@example.com","first_name":"Zelda","locale":"en-US","time_zone":"America/New_York","birthday":"1990-12-01","marketing_consent":true}"#;
+    let order = format!(
+        r##"{{"version":"0","id":"e-1","detail-type":"OrderConfirmed","source":"shop.example","time":"2026-11-02T15:00:00Z","detail":{{"order":{{"id":"o-1","number":"#1","customer":{guest},"currency":"USD","items":[{{"sku":"M","product_id":"p-mug","name":"Mug","quantity":1,"unit_price":1800}}],"subtotal":1800,"shipping":0,"discount":0,"tax":0,"total":1800,"placed_at":"2026-11-02T15:00:00Z"}}}}}}"##
+    );
+    let dir = tempfile::tempdir().expect("temp");
+    let outbox = dir.path().join("outbox");
+    let output = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["replay", "-", "-v", "--outbox", outbox.to_str().expect("utf-8")])
+        .env("TIDINGS_LOG", "trace")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().expect("stdin").write_all(order.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("tidings runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        logs.contains("win_back#guest:"),
+        "the guest's decisions are logged: {logs}"
+    );
+    assert!(
+        !logs.contains("zelda.unique"),
+        "the address appears in the logs:\n{logs}"
+    );
+}
