@@ -47,7 +47,7 @@ pub trait Store: Send + Sync {
         changes: &Changes<'_>,
     ) -> impl Future<Output = Result<Option<ClaimOutcome>, StoreError>> + Send;
     /// Records a new order with everything it changes, all or nothing: the order, the customer
-    /// (counters), the co-purchase statistics, the follow-ups it starts, that its cart was bought
+    /// (counters), the follow-ups it starts, that its cart was bought
     /// (even a cart not seen yet) and the claim of its confirmation email. `Exists` when the order
     /// was recorded before (a redelivered confirmation): nothing is written then.
     fn confirm_order(&self, new: &NewOrder<'_>) -> impl Future<Output = Result<OrderConfirmation, StoreError>> + Send;
@@ -176,6 +176,12 @@ pub trait Store: Send + Sync {
     /// statement of consent with its own, later time).
     fn lift_opt_out(&self, email: &EmailAddress, at: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Adds an order to (`delta` = 1) or takes it out of (-1) the product and co-purchase
+    /// statistics. Apart from every other write and after the email: statistics are hot rows in a
+    /// sale, and an order's confirmation never waits for them or fails on them. Not idempotent; a
+    /// crash before it leaves the order uncounted (recommendations skew by one order).
+    fn count_purchases(&self, order: &Order, delta: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The store's products and how often they were bought together (recommendations may use
     /// statistics a few minutes old).
     fn product_stats(&self) -> impl Future<Output = Result<Arc<ProductStats>, StoreError>> + Send;
@@ -261,8 +267,6 @@ pub struct Changes<'a> {
     pub customer: Option<&'a CustomerRecord>,
     /// Follow-ups to store (replacing any with the same key).
     pub follow_ups: &'a [FollowUp],
-    /// An order to add to (`+1`) or take out of (`-1`) the co-purchase statistics.
-    pub purchases: Option<(&'a Order, i64)>,
     /// Follow-ups that no longer apply.
     pub dropped: &'a [MessageKey],
     /// The claim of the message these changes send, taken in the same write.
@@ -745,6 +749,9 @@ impl FollowUp {
     }
 }
 
+/// Distinct products of one order whose pairs are counted (by product id order): 66 pairs at most.
+pub const MAX_PAIRED_PRODUCTS: usize = 12;
+
 /// Products seen in the store's orders and co-purchase counts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProductStats {
@@ -779,14 +786,17 @@ impl ProductStats {
                 info.orders = (info.orders + delta).max(0);
             }
         }
-        for a in &products {
-            for b in &products {
+        // Pairs among the first `MAX_PAIRED_PRODUCTS` only: a 250-line order would otherwise be
+        // 31,125 pair updates.
+        let paired: Vec<_> = products.iter().take(MAX_PAIRED_PRODUCTS).collect();
+        for a in &paired {
+            for b in &paired {
                 if a != b {
                     *stats
                         .pairs
-                        .entry((*a).clone())
+                        .entry((**a).clone())
                         .or_default()
-                        .entry((*b).clone())
+                        .entry((**b).clone())
                         .or_default() += delta;
                 }
             }

@@ -189,9 +189,12 @@ async fn an_order_event_costs_at_most_four_aws_calls_counting_ses() {
     // SES. The delivery confirmation carries a coupon: it also reads the product statistics for
     // its recommendations (the process's first such email; later ones reuse them) and announces
     // the coupon before a separate `sending` step.
+    // A confirmation and a cancellation then count the order in (or out of) the co-purchase
+    // statistics in a write of their own, after the email: hot rows in a sale must never hold
+    // up or fail the email (issue 13).
     let [confirmed, shipped, updated, delivered, _, cancelled] = [0, 1, 2, 3, 4, 5].map(|i| calls[i].1);
-    assert!(confirmed <= 4, "OrderConfirmed made {confirmed} AWS calls");
-    assert!(cancelled <= 4, "OrderCancelled made {cancelled} AWS calls");
+    assert!(confirmed <= 5, "OrderConfirmed made {confirmed} AWS calls");
+    assert!(cancelled <= 5, "OrderCancelled made {cancelled} AWS calls");
     assert!(shipped <= 4, "OrderShipped made {shipped} AWS calls");
     assert!(updated <= 4, "ShipmentUpdated made {updated} AWS calls");
     assert!(delivered <= 7, "OrderDelivered made {delivered} AWS calls");

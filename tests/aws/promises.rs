@@ -106,3 +106,37 @@ async fn an_older_cart_state_written_last_is_refused_by_the_table() {
     let kept = store.cart(&newer.cart.id).await.expect("store").expect("cart");
     assert!(kept.cart.items.is_empty(), "the emptied cart is kept");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_250_line_order_is_confirmed_with_a_bounded_number_of_writes() {
+    let (aws, clock, engine) = spawn_app("2026-11-02T15:00:00Z").await;
+    let items: Vec<Value> = (0..250)
+        .map(|i| item(&format!("p-{i:03}"), "kitchen", 1, 100))
+        .collect();
+    let order = envelope(
+        "OrderConfirmed",
+        "2026-11-02T15:00:00Z",
+        json!({ "order": tidings_tests::order("o-1", &ada(), "USD", items, "2026-11-02T15:00:00Z") }),
+    );
+    clock.set(ts("2026-11-02T15:00:00Z"));
+    let before = aws.moto.requests();
+    lambda::handle(&engine, Step::OrderConfirmed, order)
+        .await
+        .expect("handled");
+    let calls = aws.moto.requests() - before;
+    assert_eq!(aws.sent_mail().len(), 1, "confirmed");
+    // Reads, the order's transaction, SES, then 250 products and the pairs of the first 12
+    // (66) in four transactions: 31,125 pair updates before (314 transactions).
+    assert!(calls <= 9, "{calls} AWS calls");
+    let pairs = aws_sdk_dynamodb::Client::new(&aws.sdk)
+        .query()
+        .table_name(&aws.table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :pair)")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S("STATS".into()))
+        .expression_attribute_values(":pair", aws_sdk_dynamodb::types::AttributeValue::S("PAIR#".into()))
+        .send()
+        .await
+        .expect("query")
+        .count;
+    assert_eq!(pairs, 66);
+}

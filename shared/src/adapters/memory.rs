@@ -95,9 +95,6 @@ impl MemoryState {
         for follow_up in changes.follow_ups {
             self.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
         }
-        if let Some((order, delta)) = changes.purchases {
-            self.stats.count(order, delta);
-        }
         Ok(())
     }
 
@@ -234,7 +231,6 @@ impl Store for MemoryStore {
                 order: Some(new.record),
                 customer: Some(new.customer),
                 follow_ups: new.follow_ups,
-                purchases: Some((order, 1)),
                 ..Changes::default()
             })?;
             if let Some(cart) = &order.cart_id {
@@ -590,6 +586,11 @@ impl Store for MemoryStore {
         if state.opted_out.get(&key).is_some_and(|since| *since < at) {
             state.opted_out.remove(&key);
         }
+        Ok(())
+    }
+
+    async fn count_purchases(&self, order: &crate::domain::Order, delta: i64) -> Result<(), StoreError> {
+        self.state().stats.count(order, delta);
         Ok(())
     }
 

@@ -897,7 +897,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             OrderConfirmation::Recorded(claimed) => {
                 out.extend(follow_ups.iter().map(Outcome::scheduled));
                 // Nothing that can fail stands between a claim taken as `sending` and SES.
-                out.push(self.finish(composition, claimed).await?);
+                let sent = self.finish(composition, claimed).await;
+                // Counted whatever the send did: a retry finds the order recorded and counts nothing.
+                self.count_purchases(order, 1).await;
+                out.push(sent?);
             }
             OrderConfirmation::Exists => {
                 let again = Again {
@@ -912,6 +915,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         }
         out.extend(self.order_events(None, Some(held), at).await?);
         Ok(out)
+    }
+
+    /// Counts an order in the co-purchase statistics (or takes it out), after its email: a
+    /// failure there only skews recommendations by one order, so it is logged, never raised.
+    async fn count_purchases(&self, order: &Order, delta: i64) {
+        if let Err(error) = self.ports.store.count_purchases(order, delta).await {
+            tracing::warn!(order_id = %order.id, error = %error, "co-purchase statistics not updated");
+        }
     }
 
     /// A redelivered confirmation writes nothing about the order but still finishes its email,
@@ -1086,11 +1097,15 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         order: Some(&record),
                         customer: customer.as_ref(),
                         follow_ups: &follow_ups,
-                        purchases: Some((&record.order, -1)),
                         ..Changes::default()
                     };
                     let known = record.known_with(customer.as_ref());
-                    out.push(self.save_and_attempt(changes, cancellation, known).await?);
+                    let sent = self.save_and_attempt(changes, cancellation, known).await;
+                    // Only once the cancellation is recorded (a refused write is handled again).
+                    if !matches!(sent, Err(EngineError::Store(_))) {
+                        self.count_purchases(&record.order, -1).await;
+                    }
+                    out.push(sent?);
                 } else {
                     out.push(self.attempt(cancellation, false, record.known()).await?);
                 }

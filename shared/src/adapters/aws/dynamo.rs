@@ -8,8 +8,8 @@ use crate::ports::{
     OrderFile, erased_address_key, erased_id_key, opted_out_key,
 };
 use crate::ports::{
-    CartRecord, Claim, ClaimOutcome, CustomerRecord, FollowUp, MarketingSend, NewOrder, OrderRecord, ProductInfo,
-    ProductStats, Store, StoreError,
+    CartRecord, Claim, ClaimOutcome, CustomerRecord, FollowUp, MAX_PAIRED_PRODUCTS, MarketingSend, NewOrder,
+    OrderRecord, ProductInfo, ProductStats, Store, StoreError,
 };
 use crate::signing::digest_hex;
 use aws_sdk_dynamodb::Client;
@@ -576,7 +576,7 @@ impl DynamoStore {
                 actions.push(self.product_update(order, index, delta)?);
             }
         }
-        let products: Vec<&ProductId> = seen.iter().collect();
+        let products: Vec<&ProductId> = seen.iter().take(MAX_PAIRED_PRODUCTS).collect();
         for (i, a) in products.iter().enumerate() {
             for b in &products[i + 1..] {
                 actions.push(self.pair_update(a, b, delta)?);
@@ -888,9 +888,6 @@ impl Store for DynamoStore {
                 .map_err(unavailable("save_together"))?;
             actions.push(TransactWriteItem::builder().delete(delete).build());
         }
-        if let Some((order, delta)) = changes.purchases {
-            actions.extend(self.purchase_actions(order, delta)?);
-        }
         // A huge order's changes are written in several transactions (not atomically), then the
         // claim.
         if actions.len() + Self::claim_action_count(changes.claim) > TRANSACTION_LIMIT {
@@ -923,30 +920,15 @@ impl Store for DynamoStore {
                 .map_err(unavailable("confirm_order"))?;
             actions.push(TransactWriteItem::builder().put(put).build());
         }
-        // One transaction for the usual order; a very large one counts its statistics after it
-        // (a transaction takes at most 100 actions, and statistics need no atomicity).
-        let stats = self.purchase_actions(order, 1)?;
-        let stats_apart = actions.len() + stats.len() + Self::claim_action_count(new.claim) > TRANSACTION_LIMIT;
-        if !stats_apart {
-            actions.extend(stats.iter().cloned());
-        }
         // The order's put is action 0: refused, it found the order confirmed, or events held
-        // for it since it was read. With its statistics apart, the claim waits for them: nothing
-        // that can fail may stand between a claim taken as `sending` and SES.
-        let claim = if stats_apart { None } else { new.claim };
-        let claimed = match self.transact_with_claim(actions, claim, "confirm_order").await? {
+        // for it since it was read.
+        let claimed = match self.transact_with_claim(actions, new.claim, "confirm_order").await? {
             Ok(claimed) => claimed,
             Err((0, old)) if old.as_ref().is_some_and(|item| item.contains_key("confirmed_at")) => {
                 return Ok(OrderConfirmation::Exists);
             }
             Err((index, _)) => return Err(Self::version_conflict(Some(new.record), Some(new.customer), index)),
         };
-        if stats_apart {
-            self.transact_chunks(stats, "confirm_order").await?;
-            if let Some(claim) = new.claim {
-                return Ok(OrderConfirmation::Recorded(Some(self.claim_message(claim).await?)));
-            }
-        }
         Ok(OrderConfirmation::Recorded(claimed))
     }
 
@@ -1417,6 +1399,25 @@ impl Store for DynamoStore {
             .await;
         // Refused: no opt-out, or one made after this statement.
         conditional(result, "lift_opt_out").map(|_| ())
+    }
+
+    async fn count_purchases(&self, order: &Order, delta: i64) -> Result<(), StoreError> {
+        // Hot rows in a sale: a transaction that meets another on the same product is tried again
+        // after a jittered pause, a few times, then given up (the caller logs it).
+        for chunk in self.purchase_actions(order, delta)?.chunks(TRANSACTION_LIMIT) {
+            let mut attempt = 1;
+            loop {
+                match self.transact_conditional(chunk.to_vec(), "count_purchases").await {
+                    Err(StoreError::Conflict { .. }) if attempt < 5 => {
+                        tokio::time::sleep(super::backoff(attempt)).await;
+                        attempt += 1;
+                    }
+                    Err(error) => return Err(error),
+                    Ok(_) => break,
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn product_stats(&self) -> Result<Arc<ProductStats>, StoreError> {
