@@ -236,6 +236,10 @@ struct CartDetail {
     cart: Cart,
 }
 
+/// The largest envelope accepted: EventBridge's own limit for an event. It also keeps every record
+/// made from one event well inside DynamoDB's 400 KB item limit.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
 /// Parses one EventBridge envelope given as JSON text (a replay line or a Lambda payload). An
 /// optional field that does not parse is dropped with a warning in the log.
 pub fn parse_envelope(json: &str) -> Result<Parsed, EventError> {
@@ -256,6 +260,15 @@ pub fn parse_envelope_value(value: serde_json::Value) -> Result<Parsed, EventErr
 /// Parses one envelope, adding to `warnings` every optional field dropped because it did not
 /// parse (the replay reports them with their line).
 pub fn parse_envelope_noting(json: &str, warnings: &mut Vec<EventError>) -> Result<Parsed, EventError> {
+    if json.len() > MAX_EVENT_BYTES {
+        return Err(EventError {
+            field: "(line)".into(),
+            reason: format!(
+                "{} bytes; EventBridge carries at most {MAX_EVENT_BYTES} (and the order must fit a DynamoDB item)",
+                json.len()
+            ),
+        });
+    }
     let value: serde_json::Value = serde_json::from_str(json).map_err(|e| EventError {
         field: "(line)".into(),
         reason: format!("not valid JSON: {e}"),
@@ -620,6 +633,14 @@ mod tests {
         ))
         .expect_err("invalid");
         assert_eq!(error.field, "detail.status");
+    }
+
+    #[test]
+    fn an_event_larger_than_eventbridge_carries_is_refused() {
+        let big = format!(r#"{{"customer":{}}}"#, CUSTOMER.replace("Min\\r\\nji", &"x".repeat(MAX_EVENT_BYTES)));
+        let error = parse_envelope(&envelope("CustomerUpdated", &big)).expect_err("too large");
+        assert_eq!(error.field, "(line)");
+        assert!(error.reason.contains("at most 262144"), "{}", error.reason);
     }
 
     #[test]
