@@ -490,6 +490,45 @@ impl StoreConfig {
                 return Err(invalid(field, "must be at least 1"));
             }
         }
+        // Ten years bounds every delay: larger ones are typos, and would overflow the dates
+        // computed from them (a panic in the middle of handling an event).
+        const MAX_HOURS: i64 = 10 * 366 * 24;
+        for (field, hours) in [
+            ("timing.cross_sell_after_hours", timing.cross_sell_after_hours),
+            ("timing.review_request_after_hours", timing.review_request_after_hours),
+            ("timing.cart_reminder_1_after_hours", timing.cart_reminder_1_after_hours),
+            ("timing.cart_reminder_2_after_hours", timing.cart_reminder_2_after_hours),
+            ("timing.cart_reminder_expiry_hours", timing.cart_reminder_expiry_hours),
+            ("timing.welcome_offer_after_hours", timing.welcome_offer_after_hours),
+            ("timing.marketing_expiry_hours", timing.marketing_expiry_hours),
+            ("timing.orphan_after_hours", timing.orphan_after_hours),
+            ("marketing.cap_window_hours", rules.cap_window_hours),
+        ] {
+            if !(0..=MAX_HOURS).contains(&hours) {
+                return Err(invalid(
+                    field,
+                    format!("{hours} hours is outside 0 to {MAX_HOURS} (ten years)"),
+                ));
+            }
+        }
+        for (field, days) in [
+            (
+                "timing.order_progress_min_lead_days",
+                timing.order_progress_min_lead_days,
+            ),
+            ("timing.order_progress_every_days", timing.order_progress_every_days),
+            ("timing.shipment_stalled_after_days", timing.shipment_stalled_after_days),
+            ("timing.win_back_after_days", timing.win_back_after_days),
+            ("timing.engagement_window_days", timing.engagement_window_days),
+            (
+                "timing.engagement_reward_every_days",
+                timing.engagement_reward_every_days,
+            ),
+        ] {
+            if days > 3660 {
+                return Err(invalid(field, format!("{days} days is more than ten years")));
+            }
+        }
         if !(0..24).contains(&timing.occasion_hour) {
             return Err(invalid("timing.occasion_hour", "must be an hour of the day (0-23)"));
         }
@@ -523,6 +562,7 @@ impl CouponRule {
                 "a fixed coupon needs a positive amount_off",
             )),
             _ if self.valid_days <= 0 => Err(invalid(&format!("{field}.valid_days"), "must be at least 1")),
+            _ if self.valid_days > 3660 => Err(invalid(&format!("{field}.valid_days"), "must be at most ten years")),
             _ if self.currencies.keys().any(|code| Currency::parse(code).is_err()) => Err(invalid(
                 &format!("{field}.currencies"),
                 "keys must be ISO 4217 currency codes (KRW, EUR, …)",
@@ -568,6 +608,22 @@ mod tests {
             sender.unsubscribe_url = url.to_owned();
             assert_eq!(sender.unsubscribe_link("t"), link);
         }
+    }
+
+    #[test]
+    fn delays_that_would_overflow_the_date_arithmetic_are_refused_by_setting() {
+        let mut config = StoreConfig::sample();
+        config.marketing.cap_window_hours = i64::MAX;
+        assert_eq!(config.check().expect_err("refused").field, "marketing.cap_window_hours");
+        let mut config = StoreConfig::sample();
+        config.timing.win_back_after_days = 7_304_485;
+        assert_eq!(config.check().expect_err("refused").field, "timing.win_back_after_days");
+        let mut config = StoreConfig::sample();
+        config.timing.cross_sell_after_hours = -1;
+        assert_eq!(
+            config.check().expect_err("refused").field,
+            "timing.cross_sell_after_hours"
+        );
     }
 
     #[test]

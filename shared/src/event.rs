@@ -637,7 +637,10 @@ mod tests {
 
     #[test]
     fn an_event_larger_than_eventbridge_carries_is_refused() {
-        let big = format!(r#"{{"customer":{}}}"#, CUSTOMER.replace("Min\\r\\nji", &"x".repeat(MAX_EVENT_BYTES)));
+        let big = format!(
+            r#"{{"customer":{}}}"#,
+            CUSTOMER.replace("Min\\r\\nji", &"x".repeat(MAX_EVENT_BYTES))
+        );
         let error = parse_envelope(&envelope("CustomerUpdated", &big)).expect_err("too large");
         assert_eq!(error.field, "(line)");
         assert!(error.reason.contains("at most 262144"), "{}", error.reason);
