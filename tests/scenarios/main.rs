@@ -11,4 +11,5 @@ mod orders;
 mod promises;
 mod properties;
 mod rendering;
+mod shipments;
 mod timing;
