@@ -7,6 +7,7 @@ mod holds;
 mod lifecycle;
 mod once;
 mod promises;
+mod sweeps;
 
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
