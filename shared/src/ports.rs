@@ -101,12 +101,14 @@ pub trait Store: Send + Sync {
 
     /// Keeps an event until what it awaits (the order, or a shipment of it) arrives, bumping the
     /// order's version so a writer that read the order before cannot miss it. False when what it
-    /// awaits arrived meanwhile: nothing is kept, and the event can be handled now.
+    /// awaits arrived meanwhile: nothing is kept, and the event can be handled now. `now` (the
+    /// arrival) is what the hold is kept from, however old the event.
     fn hold_event(
         &self,
         order: &OrderId,
         event: &InboundEvent,
         awaiting: Awaiting<'_>,
+        now: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Forgets held events once they are being handled.
     fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -26,7 +26,7 @@ async fn an_unreadable_follow_up_is_skipped_and_the_others_still_fire() {
             .await
             .expect("put corrupt item");
     }
-    clock.set(ts("2026-11-09T12:00:00Z"));
+    clock.set(ts("2026-11-09T17:00:00Z"));
     let routed = sweep_and_route(&aws, &engine).await;
     assert!(!routed.is_empty(), "the readable follow-ups were routed");
     assert!(

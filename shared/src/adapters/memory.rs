@@ -390,6 +390,7 @@ impl Store for MemoryStore {
         order: &OrderId,
         event: &InboundEvent,
         awaiting: Awaiting<'_>,
+        _now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
         let arrived = match (awaiting, state.orders.get(order)) {

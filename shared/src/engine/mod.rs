@@ -1015,7 +1015,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         event: &InboundEvent,
         awaiting: Awaiting<'_>,
     ) -> Result<Outcome, EngineError> {
-        if !self.ports.store.hold_event(order_id, event, awaiting).await? {
+        let now = self.ports.clock.now();
+        if !self.ports.store.hold_event(order_id, event, awaiting, now).await? {
             return Err(StoreError::Conflict {
                 item: format!("order {order_id}"),
             }

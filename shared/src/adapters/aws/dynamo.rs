@@ -1084,8 +1084,21 @@ impl Store for DynamoStore {
             let mut taken = 0;
             while let Some(item) = pages.next().await {
                 let item = item.map_err(unavailable("due_follow_ups"))?;
-                let follow_up: FollowUp = serde_dynamo::from_item(item).map_err(corrupt("follow-up"))?;
-                due.push(follow_up);
+                // One unreadable item (written by hand, or by a release that stored another shape)
+                // must not stop every other follow-up: it is skipped, named only by a digest of its
+                // key (keys can hold a guest's customer id, i.e. an address) and left in place.
+                let item_digest = item.get("pk").and_then(|pk| pk.as_s().ok()).map(|pk| digest_hex(&[pk], 16));
+                match serde_dynamo::from_item::<_, FollowUp>(item) {
+                    Ok(follow_up) => due.push(follow_up),
+                    Err(_) => {
+                        tracing::warn!(
+                            item_digest = item_digest.as_deref().unwrap_or("-"),
+                            shard,
+                            "unreadable follow-up skipped"
+                        );
+                        continue;
+                    }
+                }
                 taken += 1;
                 if taken >= limit {
                     break;
@@ -1102,6 +1115,7 @@ impl Store for DynamoStore {
         order: &OrderId,
         event: &InboundEvent,
         awaiting: Awaiting<'_>,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(event).map_err(|e| StoreError::Corrupt {
             item: format!("held event for {order}"),
@@ -1109,7 +1123,9 @@ impl Store for DynamoStore {
         })?;
         let pk = format!("ORDER#{order}");
         let sk = format!("HELD#{}#{}", sortable(event.time), digest_hex(&[&json], 16));
-        let expires = ttl(event.time + HELD_TTL);
+        // Kept from its arrival: an event redelivered days late would otherwise expire at once and
+        // be gone when its order comes (the orphan rule still counts from the event's time).
+        let expires = ttl(event.time.max(now) + HELD_TTL);
         let mut item = Self::key(pk.clone(), &sk);
         item.insert("event".into(), s(json));
         item.insert("ttl".into(), expires.clone());
