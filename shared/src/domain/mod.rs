@@ -72,7 +72,8 @@ pub struct LineItem {
     pub category: Option<Text>,
     /// How many.
     pub quantity: u32,
-    /// Price of one, in minor units of the order currency.
+    /// Price of one, in minor units of the order currency (at most `MAX_AMOUNT`).
+    #[serde(deserialize_with = "bounded_amount")]
     pub unit_price: u64,
     /// Product image.
     #[serde(default)]
@@ -118,14 +119,19 @@ pub struct Order {
     #[serde(deserialize_with = "bounded_items")]
     pub items: Vec<LineItem>,
     /// Sum of the items.
+    #[serde(deserialize_with = "bounded_amount")]
     pub subtotal: u64,
     /// Shipping charged.
+    #[serde(deserialize_with = "bounded_amount")]
     pub shipping: u64,
     /// Discount granted.
+    #[serde(deserialize_with = "bounded_amount")]
     pub discount: u64,
     /// Tax charged.
+    #[serde(deserialize_with = "bounded_amount")]
     pub tax: u64,
     /// Amount paid.
+    #[serde(deserialize_with = "bounded_amount")]
     pub total: u64,
     /// Where it goes (absent for digital goods).
     #[serde(default)]
@@ -151,7 +157,8 @@ pub struct Order {
 }
 
 impl Order {
-    /// An amount of this order's currency.
+    /// An amount of this order's currency. Parsed amounts and line totals are at most
+    /// `MAX_AMOUNT`, so this never saturates for them.
     pub fn money(&self, minor: u64) -> Money {
         Money::new(i64::try_from(minor).unwrap_or(i64::MAX), self.currency)
     }
@@ -237,6 +244,7 @@ pub struct Cart {
     #[serde(deserialize_with = "bounded_items")]
     pub items: Vec<LineItem>,
     /// Sum of the items.
+    #[serde(deserialize_with = "bounded_amount")]
     pub subtotal: u64,
     /// Where to finish the purchase.
     pub checkout_url: Text,
@@ -246,7 +254,7 @@ pub struct Cart {
 }
 
 impl Cart {
-    /// An amount of this cart's currency.
+    /// An amount of this cart's currency (bounded like `Order::money`).
     pub fn money(&self, minor: u64) -> Money {
         Money::new(i64::try_from(minor).unwrap_or(i64::MAX), self.currency)
     }
@@ -267,7 +275,35 @@ where
             items.len()
         )));
     }
+    // A line's total is shown too: it must be money as well.
+    if let Some(index) = items.iter().position(|i| {
+        i.unit_price
+            .checked_mul(u64::from(i.quantity))
+            .is_none_or(|total| total > MAX_AMOUNT)
+    }) {
+        return Err(serde::de::Error::custom(format!(
+            "line {index}: quantity × unit_price is above {MAX_AMOUNT} minor units"
+        )));
+    }
     Ok(items)
+}
+
+/// The largest amount accepted, in minor units: 10^15 (ten trillion dollars, a quadrillion won).
+/// Anything above is a bug in the sender, refused by field rather than shown clamped; it also
+/// keeps every amount and line total well inside `i64`.
+pub const MAX_AMOUNT: u64 = 1_000_000_000_000_000;
+
+fn bounded_amount<'de, D>(deserializer: D) -> Result<u64, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let amount = u64::deserialize(deserializer)?;
+    if amount > MAX_AMOUNT {
+        return Err(serde::de::Error::custom(format!(
+            "{amount} minor units; at most {MAX_AMOUNT} are accepted"
+        )));
+    }
+    Ok(amount)
 }
 
 /// The longest made-to-order wait accepted: ten years (longer ones are typos, and would overflow
