@@ -10,7 +10,13 @@ use tidings_core::ports::Store;
 async fn an_unreadable_follow_up_is_skipped_and_the_others_still_fire() {
     let (aws, clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
     deliver(&engine, &clock, Step::OrderShipped, &shipped()).await;
-    deliver(&engine, &clock, Step::OrderDelivered, &delivered("2026-11-05T12:00:00Z")).await;
+    deliver(
+        &engine,
+        &clock,
+        Step::OrderDelivered,
+        &delivered("2026-11-05T12:00:00Z"),
+    )
+    .await;
     // An item no release could read, due before everything else in every shard.
     let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
     for shard in 0..4 {
@@ -30,7 +36,9 @@ async fn an_unreadable_follow_up_is_skipped_and_the_others_still_fire() {
     let routed = sweep_and_route(&aws, &engine).await;
     assert!(!routed.is_empty(), "the readable follow-ups were routed");
     assert!(
-        subjects(&aws).iter().any(|s| s.contains("How are you enjoying your order")),
+        subjects(&aws)
+            .iter()
+            .any(|s| s.contains("How are you enjoying your order")),
         "{:?}",
         subjects(&aws)
     );

@@ -93,8 +93,14 @@ fn each_parcel_gets_its_own_shipping_confirmation_listing_only_what_is_inside() 
     let (second_subject, second) = email(&app, "shipping_confirmation#shp-b");
     assert_eq!(first_subject, "Part of your order #1 is on its way");
     assert_eq!(second_subject, "The rest of your order #1 is on its way");
-    assert!(first.contains("Product p-mug") && !first.contains("Product p-pot"), "{first}");
-    assert!(second.contains("Product p-pot") && !second.contains("Product p-mug"), "{second}");
+    assert!(
+        first.contains("Product p-mug") && !first.contains("Product p-pot"),
+        "{first}"
+    );
+    assert!(
+        second.contains("Product p-pot") && !second.contains("Product p-mug"),
+        "{second}"
+    );
     assert!(first.contains("1Z-shp-a"), "{first}");
 }
 
@@ -144,9 +150,19 @@ fn the_order_is_delivered_and_a_review_asked_for_only_when_its_last_parcel_arriv
 
     let (subject, text) = email(&app, "delivery_confirmation#o-1#shp-a");
     assert_eq!(subject, "Part of your order #1 has arrived");
-    assert!(text.contains("Product p-mug") && !text.contains("Product p-pot"), "{text}");
-    assert!(!text.contains("/reviews/"), "no review links before everything arrived: {text}");
-    assert!(!keys(&app).contains(&"delivery_confirmation#o-1".to_owned()), "{:?}", keys(&app));
+    assert!(
+        text.contains("Product p-mug") && !text.contains("Product p-pot"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("/reviews/"),
+        "no review links before everything arrived: {text}"
+    );
+    assert!(
+        !keys(&app).contains(&"delivery_confirmation#o-1".to_owned()),
+        "{:?}",
+        keys(&app)
+    );
 
     // The second parcel is still watched: it stalls and the customer hears about it.
     app.run_until(ts("2026-11-10T00:00:00Z"));
@@ -155,13 +171,20 @@ fn the_order_is_delivered_and_a_review_asked_for_only_when_its_last_parcel_arriv
         "{:?}",
         keys(&app)
     );
-    assert!(!keys(&app).iter().any(|k| k.starts_with("review_request")), "{:?}", keys(&app));
+    assert!(
+        !keys(&app).iter().any(|k| k.starts_with("review_request")),
+        "{:?}",
+        keys(&app)
+    );
 
     app.deliver(&delivered("o-1", Some("shp-b"), "2026-11-10T13:00:00Z"))
         .expect("last delivery");
     let (subject, text) = email(&app, "delivery_confirmation#o-1");
     assert_eq!(subject, "Your order #1 has been delivered");
-    assert!(text.contains("Product p-mug") && text.contains("Product p-pot"), "{text}");
+    assert!(
+        text.contains("Product p-mug") && text.contains("Product p-pot"),
+        "{text}"
+    );
     assert!(
         !keys(&app).contains(&"delivery_confirmation#o-1#shp-b".to_owned()),
         "the last parcel is announced by the order's own delivery: {:?}",
@@ -186,11 +209,23 @@ fn several_parcels_without_items_deliver_the_order_when_all_of_them_are_delivere
         .expect("second parcel");
     app.deliver(&delivered("o-1", Some("shp-a"), "2026-11-06T13:00:00Z"))
         .expect("first delivery");
-    assert!(keys(&app).contains(&"delivery_confirmation#o-1#shp-a".to_owned()), "{:?}", keys(&app));
-    assert!(!keys(&app).contains(&"delivery_confirmation#o-1".to_owned()), "{:?}", keys(&app));
+    assert!(
+        keys(&app).contains(&"delivery_confirmation#o-1#shp-a".to_owned()),
+        "{:?}",
+        keys(&app)
+    );
+    assert!(
+        !keys(&app).contains(&"delivery_confirmation#o-1".to_owned()),
+        "{:?}",
+        keys(&app)
+    );
     app.deliver(&delivered("o-1", Some("shp-b"), "2026-11-06T15:00:00Z"))
         .expect("second delivery");
-    assert!(keys(&app).contains(&"delivery_confirmation#o-1".to_owned()), "{:?}", keys(&app));
+    assert!(
+        keys(&app).contains(&"delivery_confirmation#o-1".to_owned()),
+        "{:?}",
+        keys(&app)
+    );
 }
 
 #[test]
@@ -262,7 +297,10 @@ fn parcel_messages_are_translated_in_every_shipped_locale() {
             }
         }
         for text in [&part, &rest, &arrived, &part_text, &arrived_text] {
-            assert!(!text.contains('{') && !text.contains("Part of") && !text.contains("rest of"), "{locale}: {text}");
+            assert!(
+                !text.contains('{') && !text.contains("Part of") && !text.contains("rest of"),
+                "{locale}: {text}"
+            );
         }
     }
 }
@@ -344,7 +382,10 @@ fn old_release_sent(app: &TestApp, key: &str, customer_id: &str) {
         coupon: None,
     };
     let store = app.engine.store();
-    assert_eq!(app.block_on(store.claim_message(&claim)).expect("claim"), ClaimOutcome::Claimed);
+    assert_eq!(
+        app.block_on(store.claim_message(&claim)).expect("claim"),
+        ClaimOutcome::Claimed
+    );
     app.block_on(store.mark_sent(&key, "ses-old", ts("2026-10-01T00:00:00Z")))
         .expect("sent");
 }
@@ -375,7 +416,11 @@ fn a_shipment_redelivered_after_the_upgrade_is_not_confirmed_again() {
         .expect("delay");
     assert_eq!(
         keys(&app),
-        ["order_confirmation#o-1", "shipping_confirmation#1", "shipment_update#1#delayed"],
+        [
+            "order_confirmation#o-1",
+            "shipping_confirmation#1",
+            "shipment_update#1#delayed"
+        ],
         "a single order's shipment keeps the keys claims were taken under"
     );
     app.deliver(&parcel("o-1", "1", "2026-11-04T13:00:00Z", None))

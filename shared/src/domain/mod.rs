@@ -3,6 +3,7 @@
 mod email;
 mod locale;
 mod money;
+pub mod parcel;
 mod text;
 mod time;
 
@@ -185,18 +186,46 @@ pub struct Shipment {
     /// Expected delivery date.
     #[serde(default)]
     pub estimated_delivery: Option<Date>,
-    /// Partial shipments list what is inside.
-    #[serde(default)]
+    /// What is inside a parcel of a split order; absent means the whole order (see `parcel`).
+    #[serde(default, deserialize_with = "parcel_items")]
     pub items: Option<Vec<ShipmentItem>>,
 }
 
-/// One line of a partial shipment.
+/// One line of a parcel: matched to the order's line by `sku`, else by `product_id` + `variant`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShipmentItem {
     /// SKU shipped.
-    pub sku: Text,
+    #[serde(default)]
+    pub sku: Option<Text>,
+    /// The product, when the sender has no SKU.
+    #[serde(default)]
+    pub product_id: Option<ProductId>,
+    /// The variant of that product.
+    #[serde(default)]
+    pub variant: Option<Text>,
     /// How many.
     pub quantity: u32,
+}
+
+fn parcel_items<'de, D>(deserializer: D) -> Result<Option<Vec<ShipmentItem>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let items = Option::<Vec<ShipmentItem>>::deserialize(deserializer)?;
+    if let Some(items) = &items {
+        if items.len() > MAX_ITEMS {
+            return Err(serde::de::Error::custom(format!(
+                "{} items; at most {MAX_ITEMS} are accepted",
+                items.len()
+            )));
+        }
+        if let Some(index) = items.iter().position(|i| i.sku.is_none() && i.product_id.is_none()) {
+            return Err(serde::de::Error::custom(format!(
+                "line {index} has neither a sku nor a product_id"
+            )));
+        }
+    }
+    Ok(items)
 }
 
 /// A carrier scan status (events.md; anything else is rejected).

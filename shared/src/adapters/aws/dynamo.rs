@@ -1,8 +1,8 @@
 //! `Store` on one DynamoDB table (single-table design, see docs/aws.md).
 
-use crate::domain::{CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, Text};
+use crate::domain::{CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, ShipmentId, Text};
 use crate::event::InboundEvent;
-use crate::message::MessageKey;
+use crate::message::{MessageKey, MessageKind};
 use crate::ports::{
     Awaiting, Changes, CustomerFile, Engagement, EngagementKind, Erasure, HeldEvent, IssuedCoupon, OrderConfirmation,
     OrderFile, erased_address_key, erased_id_key, opted_out_key,
@@ -1087,7 +1087,10 @@ impl Store for DynamoStore {
                 // One unreadable item (written by hand, or by a release that stored another shape)
                 // must not stop every other follow-up: it is skipped, named only by a digest of its
                 // key (keys can hold a guest's customer id, i.e. an address) and left in place.
-                let item_digest = item.get("pk").and_then(|pk| pk.as_s().ok()).map(|pk| digest_hex(&[pk], 16));
+                let item_digest = item
+                    .get("pk")
+                    .and_then(|pk| pk.as_s().ok())
+                    .map(|pk| digest_hex(&[pk], 16));
                 match serde_dynamo::from_item::<_, FollowUp>(item) {
                     Ok(follow_up) => due.push(follow_up),
                     Err(_) => {
@@ -1159,6 +1162,37 @@ impl Store for DynamoStore {
             TransactWriteItem::builder().put(put).build(),
         ];
         Ok(self.transact_conditional(actions, "hold_event").await?.is_none())
+    }
+
+    async fn own_shipment_id(&self, shipment: &ShipmentId, order: &OrderId, at: Timestamp) -> Result<bool, StoreError> {
+        let pk = format!("SHIPMENT#{shipment}");
+        let owner =
+            |item: &Item| item.get("order_id").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(order.as_str());
+        if let Some(item) = self.get(pk.clone(), "OWNER", "own_shipment_id").await? {
+            return Ok(owner(&item));
+        }
+        // Releases before the owners were recorded keyed every shipment by its id alone: a claim
+        // under that key means another order (this one has not recorded the shipment) used it.
+        let legacy = MessageKey::new(MessageKind::ShippingConfirmation, shipment.as_str(), &[]);
+        if self
+            .get(format!("MSG#{legacy}"), "CLAIM", "own_shipment_id")
+            .await?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        let mut item = Self::key(pk.clone(), "OWNER");
+        item.insert("order_id".into(), s(order.as_str()));
+        // As long as the claims it keeps apart.
+        item.insert("ttl".into(), ttl(at + CLAIM_TTL));
+        if self.put_new(item, "own_shipment_id").await? {
+            return Ok(true);
+        }
+        // Another order took it meanwhile.
+        Ok(self
+            .get(pk, "OWNER", "own_shipment_id")
+            .await?
+            .is_some_and(|item| owner(&item)))
     }
 
     async fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> Result<(), StoreError> {
