@@ -1165,34 +1165,32 @@ impl Store for DynamoStore {
     }
 
     async fn own_shipment_id(&self, shipment: &ShipmentId, order: &OrderId, at: Timestamp) -> Result<bool, StoreError> {
-        let pk = format!("SHIPMENT#{shipment}");
-        let owner =
-            |item: &Item| item.get("order_id").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(order.as_str());
-        if let Some(item) = self.get(pk.clone(), "OWNER", "own_shipment_id").await? {
-            return Ok(owner(&item));
-        }
-        // Releases before the owners were recorded keyed every shipment by its id alone: a claim
-        // under that key means another order (this one has not recorded the shipment) used it.
-        let legacy = MessageKey::new(MessageKind::ShippingConfirmation, shipment.as_str(), &[]);
-        if self
-            .get(format!("MSG#{legacy}"), "CLAIM", "own_shipment_id")
-            .await?
-            .is_some()
-        {
-            return Ok(false);
-        }
-        let mut item = Self::key(pk.clone(), "OWNER");
+        // One transaction: the owner is recorded unless another order is; and releases before the
+        // owners were recorded keyed every shipment by its id alone, so a claim under that key
+        // means another order (this one has not recorded the shipment yet) used the id.
+        let mut item = Self::key(format!("SHIPMENT#{shipment}"), "OWNER");
         item.insert("order_id".into(), s(order.as_str()));
         // As long as the claims it keeps apart.
         item.insert("ttl".into(), ttl(at + CLAIM_TTL));
-        if self.put_new(item, "own_shipment_id").await? {
-            return Ok(true);
-        }
-        // Another order took it meanwhile.
-        Ok(self
-            .get(pk, "OWNER", "own_shipment_id")
-            .await?
-            .is_some_and(|item| owner(&item)))
+        let owner = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR order_id = :order")
+            .expression_attribute_values(":order", s(order.as_str()))
+            .build()
+            .map_err(unavailable("own_shipment_id"))?;
+        let legacy = MessageKey::new(MessageKind::ShippingConfirmation, shipment.as_str(), &[]);
+        let unclaimed = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("MSG#{legacy}"), "CLAIM")))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(unavailable("own_shipment_id"))?;
+        let actions = vec![
+            TransactWriteItem::builder().put(owner).build(),
+            TransactWriteItem::builder().condition_check(unclaimed).build(),
+        ];
+        Ok(self.transact_conditional(actions, "own_shipment_id").await?.is_none())
     }
 
     async fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> Result<(), StoreError> {
