@@ -236,10 +236,6 @@ struct CartDetail {
     cart: Cart,
 }
 
-/// The largest envelope accepted: EventBridge's own limit for an event. It also keeps every record
-/// made from one event well inside DynamoDB's 400 KB item limit.
-pub const MAX_EVENT_BYTES: usize = 256 * 1024;
-
 /// Parses one EventBridge envelope given as JSON text (a replay line or a Lambda payload). An
 /// optional field that does not parse is dropped with a warning in the log.
 pub fn parse_envelope(json: &str) -> Result<Parsed, EventError> {
@@ -260,15 +256,6 @@ pub fn parse_envelope_value(value: serde_json::Value) -> Result<Parsed, EventErr
 /// Parses one envelope, adding to `warnings` every optional field dropped because it did not
 /// parse (the replay reports them with their line).
 pub fn parse_envelope_noting(json: &str, warnings: &mut Vec<EventError>) -> Result<Parsed, EventError> {
-    if json.len() > MAX_EVENT_BYTES {
-        return Err(EventError {
-            field: "(line)".into(),
-            reason: format!(
-                "{} bytes; EventBridge carries at most {MAX_EVENT_BYTES} (and the order must fit a DynamoDB item)",
-                json.len()
-            ),
-        });
-    }
     let value: serde_json::Value = serde_json::from_str(json).map_err(|e| EventError {
         field: "(line)".into(),
         reason: format!("not valid JSON: {e}"),
@@ -296,14 +283,24 @@ fn parse_value(value: serde_json::Value, warnings: &mut Vec<EventError>) -> Resu
         "CustomerSignedUp" => Event::CustomerSignedUp(detail.parse::<CustomerDetail>()?.customer),
         "CustomerUpdated" => Event::CustomerUpdated(detail.parse::<CustomerDetail>()?.customer),
         "CustomerRedacted" => Event::CustomerRedacted(detail.parse()?),
-        "OrderConfirmed" => Event::OrderConfirmed(Box::new(detail.parse::<OrderDetail>()?.order)),
+        "OrderConfirmed" => {
+            let mut order = detail.parse::<OrderDetail>()?.order;
+            detail.note(order.fit_items(), "detail.order.items");
+            Event::OrderConfirmed(Box::new(order))
+        }
         "OrderCancelled" => Event::OrderCancelled(detail.parse()?),
         "OrderShipped" => Event::OrderShipped(detail.parse()?),
         "ShipmentUpdated" => Event::ShipmentUpdated(detail.parse()?),
         "OrderDelivered" => Event::OrderDelivered(detail.parse()?),
         "ReviewSubmitted" => Event::ReviewSubmitted(detail.parse()?),
-        "CartUpdated" => Event::CartUpdated(Box::new(detail.parse::<CartDetail>()?.cart)),
-        "CartAbandoned" => Event::CartAbandoned(Box::new(detail.parse::<CartDetail>()?.cart)),
+        "CartUpdated" | "CartAbandoned" => {
+            let mut cart = detail.parse::<CartDetail>()?.cart;
+            detail.note(cart.fit_items(), "detail.cart.items");
+            match envelope.detail_type.as_str() {
+                "CartUpdated" => Event::CartUpdated(Box::new(cart)),
+                _ => Event::CartAbandoned(Box::new(cart)),
+            }
+        }
         "FollowUpDue" => Event::FollowUpDue(detail.parse()?),
         "UnsubscribeRequested" => Event::UnsubscribeRequested(detail.parse()?),
         ses if crate::feedback::SES_DETAIL_TYPES.contains(&ses) => {
@@ -364,6 +361,16 @@ const OPTIONAL_FIELDS: &[&str] = &[
 ];
 
 impl Lenient<'_> {
+    /// Records that a record was shrunk to fit (`reason`), naming `field`.
+    fn note(&mut self, reason: Option<String>, field: &str) {
+        if let Some(reason) = reason {
+            self.warnings.push(EventError {
+                field: field.to_owned(),
+                reason,
+            });
+        }
+    }
+
     fn parse<T: DeserializeOwned>(&mut self) -> Result<T, EventError> {
         // Each round drops one field; a detail has far fewer optional fields than this.
         for _ in 0..64 {
@@ -633,17 +640,6 @@ mod tests {
         ))
         .expect_err("invalid");
         assert_eq!(error.field, "detail.status");
-    }
-
-    #[test]
-    fn an_event_larger_than_eventbridge_carries_is_refused() {
-        let big = format!(
-            r#"{{"customer":{}}}"#,
-            CUSTOMER.replace("Min\\r\\nji", &"x".repeat(MAX_EVENT_BYTES))
-        );
-        let error = parse_envelope(&envelope("CustomerUpdated", &big)).expect_err("too large");
-        assert_eq!(error.field, "(line)");
-        assert!(error.reason.contains("at most 262144"), "{}", error.reason);
     }
 
     #[test]

@@ -112,12 +112,25 @@ pub trait Store: Send + Sync {
 
     /// Keeps an event until what it awaits (the order, or a shipment of it) arrives, bumping the
     /// order's version so a writer that read the order before cannot miss it. False when what it
-    /// awaits arrived meanwhile: nothing is kept, and the event can be handled now.
+    /// awaits arrived meanwhile: nothing is kept, and the event can be handled now. `now` (the
+    /// arrival) is what the hold is kept from, however old the event.
     fn hold_event(
         &self,
         order: &OrderId,
         event: &InboundEvent,
         awaiting: Awaiting<'_>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Lets `order` use the shipment id `shipment` alone in its message keys
+    /// (`shipping_confirmation#<shipment id>`, as releases before 0.x did for every shipment):
+    /// true when the id is this order's (the first to ask, and no claim under that key was taken
+    /// before the owners were recorded). False when another order has it: the caller keys its
+    /// messages with the order id too. Idempotent for the same order.
+    fn own_shipment_id(
+        &self,
+        shipment: &ShipmentId,
+        order: &OrderId,
+        at: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Forgets held events once they are being handled.
     fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -470,6 +483,10 @@ pub struct OrderRecord {
     /// The tidings message whose coupon this order used (attribution).
     #[serde(default)]
     pub coupon_from: Option<MessageKey>,
+    /// Parcels delivered (`OrderDelivered` with a `shipment_id`), announced or not yet; the order
+    /// itself counts as delivered (`delivered_at`) once every parcel is.
+    #[serde(default)]
+    pub parcels_delivered: BTreeMap<ShipmentId, Timestamp>,
     /// The version this record was read at. A write expects the stored order still at it (and
     /// moves it on); a held event bumps it, so nobody writes over an event it has not seen.
     #[serde(default)]
@@ -494,6 +511,34 @@ impl OrderRecord {
     pub fn shipment(&self, id: &ShipmentId) -> Option<&ShipmentRecord> {
         self.shipments.iter().find(|s| &s.shipment.id == id)
     }
+
+    /// Whether the parcel was delivered (by itself, or with the whole order).
+    pub fn parcel_delivered(&self, id: &ShipmentId) -> bool {
+        self.delivered_at.is_some() || self.parcels_delivered.contains_key(id)
+    }
+
+    /// Whether the parcels delivered hold the whole order: every announced parcel is delivered,
+    /// and together they hold every line (a parcel without items holds everything; a delivered
+    /// parcel never announced may hold anything, so it is taken to hold the rest).
+    pub fn every_parcel_delivered(&self) -> bool {
+        if self.parcels_delivered.is_empty()
+            || self
+                .shipments
+                .iter()
+                .any(|s| !self.parcels_delivered.contains_key(&s.shipment.id))
+        {
+            return false;
+        }
+        let unannounced = self.parcels_delivered.keys().any(|id| self.shipment(id).is_none());
+        unannounced || self.order.covered_by(self.shipments.iter().map(|s| &s.shipment))
+    }
+
+    /// How much of the order shipment `id` is (its shipping confirmation's wording).
+    pub fn share(&self, id: &ShipmentId) -> crate::domain::parcel::Share {
+        let shipments: Vec<&Shipment> = self.shipments.iter().map(|s| &s.shipment).collect();
+        let index = shipments.iter().position(|s| &s.id == id).unwrap_or(usize::MAX);
+        self.order.share(&shipments, index)
+    }
 }
 
 /// A shipment and its carrier scans.
@@ -503,6 +548,23 @@ pub struct ShipmentRecord {
     pub shipment: Shipment,
     /// Scans in arrival order.
     pub scans: Vec<Scan>,
+    /// Its messages are keyed `<kind>#<order id>#<shipment id>…`: another order had this shipment
+    /// id first. False (the key is `<kind>#<shipment id>…`) for records of earlier releases.
+    #[serde(default)]
+    pub scoped: bool,
+}
+
+impl ShipmentRecord {
+    /// The key of a message about this shipment of `order`.
+    pub fn key(&self, kind: MessageKind, order: &OrderId, qualifiers: &[&str]) -> MessageKey {
+        let id = self.shipment.id.as_str();
+        if self.scoped {
+            let all: Vec<&str> = std::iter::once(id).chain(qualifiers.iter().copied()).collect();
+            MessageKey::new(kind, order.as_str(), &all)
+        } else {
+            MessageKey::new(kind, id, qualifiers)
+        }
+    }
 }
 
 /// One carrier scan.

@@ -72,6 +72,7 @@ async fn a_write_that_read_the_order_before_a_hold_is_refused_and_a_late_hold_is
             &order,
             &inbound(&scan("2026-11-03T12:00:00Z")),
             Awaiting::Shipment(&shipment),
+            ts("2026-11-03T12:00:00Z"),
         )
         .await
         .expect("hold");
@@ -90,6 +91,7 @@ async fn a_write_that_read_the_order_before_a_hold_is_refused_and_a_late_hold_is
             &order,
             &inbound(&scan("2026-11-03T14:00:00Z")),
             Awaiting::Shipment(&shipment),
+            ts("2026-11-03T12:00:00Z"),
         )
         .await
         .expect("hold");

@@ -7,6 +7,7 @@ mod holds;
 mod lifecycle;
 mod once;
 mod promises;
+mod sweeps;
 mod upgrade;
 
 use serde_json::{Value, json};

@@ -12,4 +12,5 @@ mod orders;
 mod promises;
 mod properties;
 mod rendering;
+mod shipments;
 mod timing;

@@ -611,3 +611,42 @@ fn a_retried_mark_sending_whose_first_answer_was_lost_still_sends() {
         "another holder's is not"
     );
 }
+
+// --- Defect 9: no accepted event may produce an item DynamoDB refuses (400 KB) ------------------
+
+#[test]
+fn a_250_line_order_with_the_longest_fields_is_confirmed_and_stored_within_the_item_limit() {
+    let ada = customer("c-1", "en-US", "America/New_York", true);
+    let long = "長".repeat(500); // 1,500 bytes of UTF-8, the most a text field keeps
+    let link = format!("https://shop.example/{}", "p".repeat(2000));
+    let items: Vec<Value> = (0..250)
+        .map(|i| {
+            let mut line = item(&format!("p-{i:03}"), "kitchen", 1, 100);
+            for field in ["name", "variant", "category", "sku"] {
+                line[field] = json!(format!("{i}{long}"));
+            }
+            line["image_url"] = json!(link);
+            line["url"] = json!(link);
+            line
+        })
+        .collect();
+    let placed = envelope(
+        "OrderConfirmed",
+        "2026-11-02T15:00:00Z",
+        json!({ "order": order("o-1", &ada, "USD", items, "2026-11-02T15:00:00Z") }),
+    );
+    let mut warnings = Vec::new();
+    tidings_core::event::parse_envelope_noting(&placed.to_string(), &mut warnings).expect("accepted");
+    assert!(
+        warnings.iter().any(|w| w.field == "detail.order.items"),
+        "the shrinking is reported: {warnings:?}"
+    );
+    let app = spawn_app();
+    app.deliver(&placed).expect("handled");
+    assert_eq!(keys(&app), ["order_confirmation#o-1"]);
+    let state = app.engine.store().state();
+    let stored = serde_json::to_vec(&state.orders[&tidings_core::domain::OrderId::parse("o-1").expect("id")])
+        .expect("json")
+        .len();
+    assert!(stored < 300 * 1024, "the order record is {stored} bytes");
+}

@@ -1,8 +1,8 @@
 //! In-memory adapters: a store, a settable clock, a recording mailer and bus.
 
-use crate::domain::{CartId, CustomerId, EmailAddress, OrderId};
+use crate::domain::{CartId, CustomerId, EmailAddress, OrderId, ShipmentId};
 use crate::event::InboundEvent;
-use crate::message::MessageKey;
+use crate::message::{MessageKey, MessageKind};
 use crate::ports::opted_out_key;
 use crate::ports::{
     Awaiting, Changes, Consent, CustomerFile, Engagement, EngagementKind, Erasure, HeldEvent, IssuedCoupon,
@@ -27,6 +27,8 @@ pub struct MemoryState {
     pub carts: BTreeMap<CartId, CartRecord>,
     /// Message claims.
     pub claims: BTreeMap<MessageKey, ClaimState>,
+    /// Which order each shipment id belongs to (`Store::own_shipment_id`).
+    pub shipment_owners: BTreeMap<ShipmentId, OrderId>,
     /// Last marketing claim per customer.
     pub marketing: BTreeMap<CustomerId, MarketingSend>,
     /// Waiting follow-ups.
@@ -436,6 +438,7 @@ impl Store for MemoryStore {
         order: &OrderId,
         event: &InboundEvent,
         awaiting: Awaiting<'_>,
+        _now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
         let arrived = match (awaiting, state.orders.get(order)) {
@@ -457,6 +460,24 @@ impl Store for MemoryStore {
         if let Some(record) = state.orders.get_mut(order) {
             record.version = version;
         }
+        Ok(true)
+    }
+
+    async fn own_shipment_id(
+        &self,
+        shipment: &ShipmentId,
+        order: &OrderId,
+        _at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if let Some(owner) = state.shipment_owners.get(shipment) {
+            return Ok(owner == order);
+        }
+        let legacy = MessageKey::new(MessageKind::ShippingConfirmation, shipment.as_str(), &[]);
+        if state.claims.contains_key(&legacy) {
+            return Ok(false);
+        }
+        state.shipment_owners.insert(shipment.clone(), order.clone());
         Ok(true)
     }
 

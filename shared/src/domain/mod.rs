@@ -3,6 +3,7 @@
 mod email;
 mod locale;
 mod money;
+pub mod parcel;
 mod text;
 mod time;
 mod url;
@@ -74,7 +75,8 @@ pub struct LineItem {
     pub category: Option<Text>,
     /// How many.
     pub quantity: u32,
-    /// Price of one, in minor units of the order currency.
+    /// Price of one, in minor units of the order currency (at most `MAX_AMOUNT`).
+    #[serde(deserialize_with = "bounded_amount")]
     pub unit_price: u64,
     /// Product image (dropped unless http(s)).
     #[serde(default, deserialize_with = "image_url")]
@@ -120,14 +122,19 @@ pub struct Order {
     #[serde(deserialize_with = "bounded_items")]
     pub items: Vec<LineItem>,
     /// Sum of the items.
+    #[serde(deserialize_with = "bounded_amount")]
     pub subtotal: u64,
     /// Shipping charged.
+    #[serde(deserialize_with = "bounded_amount")]
     pub shipping: u64,
     /// Discount granted.
+    #[serde(deserialize_with = "bounded_amount")]
     pub discount: u64,
     /// Tax charged.
+    #[serde(deserialize_with = "bounded_amount")]
     pub tax: u64,
     /// Amount paid.
+    #[serde(deserialize_with = "bounded_amount")]
     pub total: u64,
     /// Where it goes (absent for digital goods).
     #[serde(default)]
@@ -153,7 +160,13 @@ pub struct Order {
 }
 
 impl Order {
-    /// An amount of this order's currency.
+    /// Shrinks the lines to fit a stored record (see `MAX_ITEMS_BYTES`); what was done, if anything.
+    pub fn fit_items(&mut self) -> Option<String> {
+        fit(&mut self.items)
+    }
+
+    /// An amount of this order's currency. Parsed amounts and line totals are at most
+    /// `MAX_AMOUNT`, so this never saturates for them.
     pub fn money(&self, minor: u64) -> Money {
         Money::new(i64::try_from(minor).unwrap_or(i64::MAX), self.currency)
     }
@@ -180,18 +193,46 @@ pub struct Shipment {
     /// Expected delivery date.
     #[serde(default)]
     pub estimated_delivery: Option<Date>,
-    /// Partial shipments list what is inside.
-    #[serde(default)]
+    /// What is inside a parcel of a split order; absent means the whole order (see `parcel`).
+    #[serde(default, deserialize_with = "parcel_items")]
     pub items: Option<Vec<ShipmentItem>>,
 }
 
-/// One line of a partial shipment.
+/// One line of a parcel: matched to the order's line by `sku`, else by `product_id` + `variant`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShipmentItem {
     /// SKU shipped.
-    pub sku: Text,
+    #[serde(default)]
+    pub sku: Option<Text>,
+    /// The product, when the sender has no SKU.
+    #[serde(default)]
+    pub product_id: Option<ProductId>,
+    /// The variant of that product.
+    #[serde(default)]
+    pub variant: Option<Text>,
     /// How many.
     pub quantity: u32,
+}
+
+fn parcel_items<'de, D>(deserializer: D) -> Result<Option<Vec<ShipmentItem>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let items = Option::<Vec<ShipmentItem>>::deserialize(deserializer)?;
+    if let Some(items) = &items {
+        if items.len() > MAX_ITEMS {
+            return Err(serde::de::Error::custom(format!(
+                "{} items; at most {MAX_ITEMS} are accepted",
+                items.len()
+            )));
+        }
+        if let Some(index) = items.iter().position(|i| i.sku.is_none() && i.product_id.is_none()) {
+            return Err(serde::de::Error::custom(format!(
+                "line {index} has neither a sku nor a product_id"
+            )));
+        }
+    }
+    Ok(items)
 }
 
 /// A carrier scan status (events.md; anything else is rejected).
@@ -239,6 +280,7 @@ pub struct Cart {
     #[serde(deserialize_with = "bounded_items")]
     pub items: Vec<LineItem>,
     /// Sum of the items.
+    #[serde(deserialize_with = "bounded_amount")]
     pub subtotal: u64,
     /// Where to finish the purchase: required, so a link that is not http(s) rejects the cart.
     pub checkout_url: WebUrl,
@@ -248,10 +290,47 @@ pub struct Cart {
 }
 
 impl Cart {
-    /// An amount of this cart's currency.
+    /// Shrinks the lines to fit a stored record (see `MAX_ITEMS_BYTES`); what was done, if anything.
+    pub fn fit_items(&mut self) -> Option<String> {
+        fit(&mut self.items)
+    }
+
+    /// An amount of this cart's currency (bounded like `Order::money`).
     pub fn money(&self, minor: u64) -> Money {
         Money::new(i64::try_from(minor).unwrap_or(i64::MAX), self.currency)
     }
+}
+
+/// The most an order's or a cart's lines may take, serialized: with the rest of the record and
+/// the shipments and scans added later, well inside DynamoDB's 400 KB item limit.
+pub const MAX_ITEMS_BYTES: usize = 200 * 1024;
+
+/// Shrinks `items` until they fit `MAX_ITEMS_BYTES`: first the links go (images, product pages),
+/// then the texts are cut short. `Some(what was done)` when anything was.
+fn fit(items: &mut [LineItem]) -> Option<String> {
+    let size = |items: &[LineItem]| serde_json::to_vec(items).map_or(usize::MAX, |json| json.len());
+    if size(items) <= MAX_ITEMS_BYTES {
+        return None;
+    }
+    for item in items.iter_mut() {
+        item.image_url = None;
+        item.url = None;
+    }
+    if size(items) <= MAX_ITEMS_BYTES {
+        return Some(format!(
+            "lines over {MAX_ITEMS_BYTES} bytes: images and product links left out"
+        ));
+    }
+    let cut = |text: &Text| Text::new(&text.as_str().chars().take(60).collect::<String>());
+    for item in items.iter_mut() {
+        item.name = cut(&item.name);
+        item.sku = cut(&item.sku);
+        item.variant = item.variant.as_ref().map(cut);
+        item.category = item.category.as_ref().map(cut);
+    }
+    Some(format!(
+        "lines over {MAX_ITEMS_BYTES} bytes: images and product links left out, texts cut to 60 characters"
+    ))
 }
 
 /// Most lines an order or cart may have: an email lists them all, and must stay readable and
@@ -269,7 +348,35 @@ where
             items.len()
         )));
     }
+    // A line's total is shown too: it must be money as well.
+    if let Some(index) = items.iter().position(|i| {
+        i.unit_price
+            .checked_mul(u64::from(i.quantity))
+            .is_none_or(|total| total > MAX_AMOUNT)
+    }) {
+        return Err(serde::de::Error::custom(format!(
+            "line {index}: quantity × unit_price is above {MAX_AMOUNT} minor units"
+        )));
+    }
     Ok(items)
+}
+
+/// The largest amount accepted, in minor units: 10^15 (ten trillion dollars, a quadrillion won).
+/// Anything above is a bug in the sender, refused by field rather than shown clamped; it also
+/// keeps every amount and line total well inside `i64`.
+pub const MAX_AMOUNT: u64 = 1_000_000_000_000_000;
+
+fn bounded_amount<'de, D>(deserializer: D) -> Result<u64, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let amount = u64::deserialize(deserializer)?;
+    if amount > MAX_AMOUNT {
+        return Err(serde::de::Error::custom(format!(
+            "{amount} minor units; at most {MAX_AMOUNT} are accepted"
+        )));
+    }
+    Ok(amount)
 }
 
 /// The longest made-to-order wait accepted: ten years (longer ones are typos, and would overflow

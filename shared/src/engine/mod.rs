@@ -5,6 +5,7 @@ mod customer;
 mod occasion;
 mod recommend;
 mod schedule;
+mod shipments;
 mod slot;
 
 use crate::ports::{Awaiting, HeldEvent, OrderConfirmation, OrderFile};
@@ -14,9 +15,7 @@ pub use slot::next_slot;
 
 use crate::config::StoreConfig;
 use crate::coupon::Coupon;
-use crate::domain::{
-    Cart, CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, Redacted, ShipmentStatus,
-};
+use crate::domain::{Cart, CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, Redacted};
 use crate::event::{EmailSent, Emitted, Event, FollowUpDue, InboundEvent};
 use crate::feedback::{Feedback, FeedbackKind};
 use crate::message::{Category, MessageKey, MessageKind};
@@ -842,6 +841,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             reviewed_at: None,
             returned: false,
             coupon_from,
+            parcels_delivered: Default::default(),
             version,
         };
         let mut counted = customer.clone();
@@ -1034,7 +1034,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         event: &InboundEvent,
         awaiting: Awaiting<'_>,
     ) -> Result<Outcome, EngineError> {
-        if !self.ports.store.hold_event(order_id, event, awaiting).await? {
+        let now = self.ports.clock.now();
+        if !self.ports.store.hold_event(order_id, event, awaiting, now).await? {
             return Err(StoreError::Conflict {
                 item: format!("order {order_id}"),
             }
@@ -1111,139 +1112,20 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 }
             }
             Event::OrderShipped(shipped) => {
-                let shipment = &shipped.shipment;
-                let key = MessageKey::new(MessageKind::ShippingConfirmation, shipment.id.as_str(), &[]);
-                let subject = Subject::Shipment {
-                    order_id: order_id.clone(),
-                    shipment_id: shipment.id.clone(),
-                    status: None,
-                };
-                let confirmation = self.follow_up(key, &customer_id, subject, at);
-                if record.shipment(&shipment.id).is_none() {
-                    record.shipments.push(ShipmentRecord {
-                        shipment: shipment.clone(),
-                        scans: vec![],
-                    });
-                    let (watch, _) = self.stall_watch(&record, &shipment.id, 0, at);
-                    out.push(Outcome::scheduled(&watch));
-                    let changes = Changes {
-                        order: Some(&record),
-                        follow_ups: std::slice::from_ref(&watch),
-                        ..Changes::default()
-                    };
-                    out.push(self.save_and_attempt(changes, confirmation, record.known()).await?);
-                } else {
-                    out.push(self.attempt(confirmation, false, record.known()).await?);
-                }
+                out = self.shipped(record, shipped, at).await?;
                 // Scans that arrived before the shipment announcement can be handled now.
                 release = Some((order_id.clone(), held));
             }
-            Event::ShipmentUpdated(update) => {
-                let Some(index) = record
-                    .shipments
-                    .iter()
-                    .position(|s| s.shipment.id == update.shipment_id)
-                else {
+            Event::ShipmentUpdated(update) => match self.shipment_updated(record, update, at).await? {
+                Some(outcomes) => out = outcomes,
+                None => {
                     let held = self
                         .hold(order_id, event, Awaiting::Shipment(&update.shipment_id))
                         .await?;
                     return Ok((vec![held], None));
-                };
-                let scan = Scan {
-                    at,
-                    status: update.status,
-                    description: update.description.clone(),
-                    location: update.location.clone(),
-                    estimated_delivery: update.estimated_delivery,
-                };
-                let message = (update.status != ShipmentStatus::InTransit).then(|| {
-                    let key = MessageKey::new(
-                        MessageKind::ShipmentUpdate,
-                        update.shipment_id.as_str(),
-                        &[update.status.as_str()],
-                    );
-                    let subject = Subject::Shipment {
-                        order_id: order_id.clone(),
-                        shipment_id: update.shipment_id.clone(),
-                        status: Some(update.status),
-                    };
-                    self.follow_up(key, &customer_id, subject, at)
-                });
-                let scans = &mut record.shipments[index].scans;
-                if scans.contains(&scan) {
-                    if let Some(message) = message {
-                        out.push(self.attempt(message, false, record.known()).await?);
-                    }
-                } else {
-                    scans.push(scan);
-                    let count = u32::try_from(scans.len()).unwrap_or(u32::MAX);
-                    record.returned |= update.status == ShipmentStatus::ReturnedToSender;
-                    let (watch, dropped) = self.stall_watch(&record, &update.shipment_id, count, at);
-                    out.push(Outcome::scheduled(&watch));
-                    let changes = Changes {
-                        order: Some(&record),
-                        follow_ups: std::slice::from_ref(&watch),
-                        dropped: dropped.as_slice(),
-                        ..Changes::default()
-                    };
-                    match message {
-                        Some(message) => out.push(self.save_and_attempt(changes, message, record.known()).await?),
-                        None => {
-                            store.save_together(&changes).await?;
-                        }
-                    }
                 }
-            }
-            Event::OrderDelivered(_) => {
-                let subject = Subject::Order {
-                    order_id: order_id.clone(),
-                };
-                let key = MessageKey::new(MessageKind::DeliveryConfirmation, order_id.as_str(), &[]);
-                let confirmation = self.follow_up(key, &customer_id, subject.clone(), at);
-                let mut reward = None;
-                let mut customer = None;
-                // Counted once: the order, the customer's delivered orders, the review request and
-                // the confirmation's claim are written together on the first delivery event.
-                if record.delivered_at.is_none() {
-                    record.delivered_at = Some(at);
-                    customer = store.customer(&customer_id).await?;
-                    if let Some(customer) = customer.as_mut() {
-                        customer.orders_delivered += 1;
-                        let count = customer.orders_delivered;
-                        if count % self.config.timing.loyalty_every_orders == 0 {
-                            // Stored with the delivery: a failure after this point must not lose it.
-                            let key = MessageKey::new(
-                                MessageKind::LoyaltyReward,
-                                customer_id.as_str(),
-                                &[&count.to_string()],
-                            );
-                            let subject = Subject::Milestone {
-                                order_id: order_id.clone(),
-                                count,
-                            };
-                            reward = Some(self.follow_up(key, &customer_id, subject, at));
-                        }
-                    }
-                    let review_due = at + hours(self.config.timing.review_request_after_hours);
-                    let key = MessageKey::new(MessageKind::ReviewRequest, order_id.as_str(), &[]);
-                    let review = self.follow_up(key, &customer_id, subject, review_due);
-                    out.push(Outcome::scheduled(&review));
-                    let follow_ups: Vec<FollowUp> = std::iter::once(review).chain(reward.clone()).collect();
-                    let changes = Changes {
-                        order: Some(&record),
-                        customer: customer.as_ref(),
-                        follow_ups: &follow_ups,
-                        ..Changes::default()
-                    };
-                    let known = record.known_with(customer.as_ref());
-                    out.push(self.save_and_attempt(changes, confirmation, known).await?);
-                } else {
-                    out.push(self.attempt(confirmation, false, record.known()).await?);
-                }
-                if let Some(reward) = reward {
-                    out.push(self.attempt(reward, true, record.known_with(customer.as_ref())).await?);
-                }
-            }
+            },
+            Event::OrderDelivered(delivered) => out = self.delivered(record, delivered, at).await?,
             Event::ReviewSubmitted(_) if record.reviewed_at.is_none() => {
                 record.reviewed_at = Some(at);
                 store
@@ -1812,6 +1694,15 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 };
                 let currency = order.order.currency;
                 match (kind, &follow_up.subject) {
+                    // One parcel of several: no coupon, no recommendations (the order's own
+                    // confirmation brings them once everything arrived).
+                    (MessageKind::DeliveryConfirmation, Subject::Shipment { .. }) => {}
+                    (
+                        MessageKind::ShippingConfirmation | MessageKind::ShipmentUpdate,
+                        Subject::Shipment { shipment_id, .. },
+                    ) if order.parcel_delivered(shipment_id) => {
+                        return skip("the parcel was delivered already");
+                    }
                     (MessageKind::CrossSell | MessageKind::DeliveryConfirmation, _) => {
                         if kind == MessageKind::CrossSell && order.cancelled.is_some() {
                             return skip("order cancelled");
@@ -1856,8 +1747,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         ready.count = Some(*nth);
                     }
                     (MessageKind::ShipmentStalled, Subject::Stall { shipment_id, scans, .. }) => {
-                        if order.cancelled.is_some() || order.delivered_at.is_some() || order.returned {
-                            return skip("order delivered, cancelled or returned");
+                        if order.cancelled.is_some() || order.parcel_delivered(shipment_id) || order.returned {
+                            return skip("parcel delivered, order cancelled or returned");
                         }
                         let Some(shipment) = order.shipment(shipment_id).cloned() else {
                             return skip("shipment unknown");

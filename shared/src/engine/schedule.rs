@@ -2,9 +2,9 @@
 //! watches, win-back lapses, yearly occasions and engagement rewards.
 
 use super::{Engine, EngineError, KnownRecords, Outcome, hours, occasion};
-use crate::domain::{CustomerId, OrderId, ShipmentId};
+use crate::domain::{CustomerId, OrderId};
 use crate::message::{MessageKey, MessageKind};
-use crate::ports::{Bus, Clock, CustomerRecord, FollowUp, Mailer, OrderRecord, Store, Subject};
+use crate::ports::{Bus, Clock, CustomerRecord, FollowUp, Mailer, OrderRecord, ShipmentRecord, Store, Subject};
 use jiff::Timestamp;
 
 impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
@@ -135,22 +135,19 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     pub(super) fn stall_watch(
         &self,
         order: &OrderRecord,
-        shipment: &ShipmentId,
+        shipment: &ShipmentRecord,
         scans: u32,
         at: Timestamp,
     ) -> (FollowUp, Option<MessageKey>) {
-        let previous = scans.checked_sub(1).map(|previous| {
-            MessageKey::new(
-                MessageKind::ShipmentStalled,
-                shipment.as_str(),
-                &[&previous.to_string()],
-            )
-        });
+        let order_id = &order.order.id;
+        let previous = scans
+            .checked_sub(1)
+            .map(|previous| shipment.key(MessageKind::ShipmentStalled, order_id, &[&previous.to_string()]));
         let due = at + hours(24 * i64::from(self.config.timing.shipment_stalled_after_days));
-        let key = MessageKey::new(MessageKind::ShipmentStalled, shipment.as_str(), &[&scans.to_string()]);
+        let key = shipment.key(MessageKind::ShipmentStalled, order_id, &[&scans.to_string()]);
         let subject = Subject::Stall {
-            order_id: order.order.id.clone(),
-            shipment_id: shipment.clone(),
+            order_id: order_id.clone(),
+            shipment_id: shipment.shipment.id.clone(),
             scans,
         };
         (self.follow_up(key, &order.order.customer.id, subject, due), previous)

@@ -14,6 +14,7 @@ pub use format::Conventions;
 
 use crate::config::StoreConfig;
 use crate::coupon::Coupon;
+use crate::domain::parcel::Share;
 use crate::domain::{Cart, Customer, LineItem, Locale, Money, WebUrl, Zone, clean};
 use crate::event::CouponType;
 use crate::message::MessageKind;
@@ -399,8 +400,13 @@ impl Renderer {
         let kind = draft.kind.as_str();
         let args = composer.subject_args()?;
         let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let subject = one_line(&catalog.text(&format!("{kind}.subject"), &args)?);
-        let preheader = one_line(&catalog.text(&format!("{kind}.preheader"), &args)?);
+        // A parcel of a split order says so: `subject_part`, `subject_rest`.
+        let variant = composer
+            .share()
+            .as_str()
+            .map_or(String::new(), |share| format!("_{share}"));
+        let subject = one_line(&catalog.text(&format!("{kind}.subject{variant}"), &args)?);
+        let preheader = one_line(&catalog.text(&format!("{kind}.preheader{variant}"), &args)?);
         let context = composer.context(&subject, &preheader)?;
         let html = self.render_template(&format!("email/{kind}.html"), &context)?;
         let text = self.render_template(&format!("email/{kind}.txt"), &context)?;
@@ -567,6 +573,23 @@ impl Composer<'_> {
             .map_or_else(|| shipment.carrier.to_string(), str::to_owned)
     }
 
+    /// How much of the order the message's parcel is: a shipping confirmation of part of the
+    /// order, or the delivery of one parcel of several (always a part: the last one is announced
+    /// by the order's own delivery confirmation).
+    fn share(&self) -> Share {
+        match (self.draft.kind, self.draft.order, self.draft.shipment) {
+            (MessageKind::DeliveryConfirmation, Some(_), Some(_)) => Share::Part,
+            (MessageKind::ShippingConfirmation, Some(order), Some((record, _))) => order.share(&record.shipment.id),
+            _ => Share::Whole,
+        }
+    }
+
+    /// The order's lines in the message's parcel (`None`: the whole order, or no parcel).
+    fn parcel_lines(&self, order: &crate::domain::Order) -> Option<Vec<LineItem>> {
+        let (record, _) = self.draft.shipment?;
+        order.parcel_lines(&record.shipment)
+    }
+
     fn subject_args(&self) -> Result<Vec<(&'static str, String)>, RenderError> {
         let mut args = vec![
             ("store", self.config.store.name.to_string()),
@@ -613,12 +636,15 @@ impl Composer<'_> {
                 .replace("{order_id}", &url_encode(order.id.as_str()))
                 .replace("{product_id}", &url_encode(item.product_id.as_str()))
         };
+        // Reviews are asked for once everything arrived, never for one parcel.
         let wants_reviews = matches!(
             self.draft.kind,
             MessageKind::DeliveryConfirmation | MessageKind::ReviewRequest
-        );
-        let items: Vec<Value> = order
-            .items
+        ) && self.share() == Share::Whole;
+        let parcel = self.parcel_lines(order);
+        let items: Vec<Value> = parcel
+            .as_ref()
+            .unwrap_or(&order.items)
             .iter()
             .map(|item| self.item(item, |m| order.money(m), wants_reviews.then(|| review_url(item))))
             .collect();
@@ -674,7 +700,15 @@ impl Composer<'_> {
                 c.logo
             )
         });
-        let estimate = scan.and_then(|s| s.estimated_delivery).or(shipment.estimated_delivery);
+        // A parcel without its own estimate shows the order's; a stalled parcel never shows one
+        // that has passed.
+        let order_estimate = self.draft.order.and_then(|o| o.order.estimated_delivery);
+        let today = self.draft.now.to_zoned_datetime(self.draft.zone.tz().clone()).date();
+        let estimate = scan
+            .and_then(|s| s.estimated_delivery)
+            .or(shipment.estimated_delivery)
+            .or(order_estimate)
+            .filter(|date| self.draft.kind != MessageKind::ShipmentStalled || *date >= today);
         json!({
             "carrier_name": self.carrier_name(record),
             "carrier_logo_url": logo,
@@ -781,6 +815,7 @@ impl Composer<'_> {
             "repeat_buyer": draft.repeat_buyer,
             "order": draft.order.map(|o| self.order(o)),
             "shipment": draft.shipment.map(|(record, scan)| self.shipment(record, scan)),
+            "parcel": self.share().as_str(),
             "cart": cart,
             "coupon": draft.coupon.map(|c| self.coupon(c)).transpose()?,
             "recommendations": recommendations,

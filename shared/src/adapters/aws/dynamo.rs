@@ -1,8 +1,8 @@
 //! `Store` on one DynamoDB table (single-table design, see docs/aws.md).
 
-use crate::domain::{CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, Text, WebUrl};
+use crate::domain::{CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, ShipmentId, Text, WebUrl};
 use crate::event::InboundEvent;
-use crate::message::MessageKey;
+use crate::message::{MessageKey, MessageKind};
 use crate::ports::{
     Awaiting, Changes, CustomerFile, Engagement, EngagementKind, Erasure, HeldEvent, IssuedCoupon, OrderConfirmation,
     OrderFile, erased_address_key, erased_id_key, opted_out_key,
@@ -1109,8 +1109,24 @@ impl Store for DynamoStore {
             let mut taken = 0;
             while let Some(item) = pages.next().await {
                 let item = item.map_err(unavailable("due_follow_ups"))?;
-                let follow_up: FollowUp = serde_dynamo::from_item(item).map_err(corrupt("follow-up"))?;
-                due.push(follow_up);
+                // One unreadable item (written by hand, or by a release that stored another shape)
+                // must not stop every other follow-up: it is skipped, named only by a digest of its
+                // key (keys can hold a guest's customer id, i.e. an address) and left in place.
+                let item_digest = item
+                    .get("pk")
+                    .and_then(|pk| pk.as_s().ok())
+                    .map(|pk| digest_hex(&[pk], 16));
+                match serde_dynamo::from_item::<_, FollowUp>(item) {
+                    Ok(follow_up) => due.push(follow_up),
+                    Err(_) => {
+                        tracing::warn!(
+                            item_digest = item_digest.as_deref().unwrap_or("-"),
+                            shard,
+                            "unreadable follow-up skipped"
+                        );
+                        continue;
+                    }
+                }
                 taken += 1;
                 if taken >= limit {
                     break;
@@ -1127,6 +1143,7 @@ impl Store for DynamoStore {
         order: &OrderId,
         event: &InboundEvent,
         awaiting: Awaiting<'_>,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(event).map_err(|e| StoreError::Corrupt {
             item: format!("held event for {order}"),
@@ -1134,7 +1151,9 @@ impl Store for DynamoStore {
         })?;
         let pk = format!("ORDER#{order}");
         let sk = format!("HELD#{}#{}", sortable(event.time), digest_hex(&[&json], 16));
-        let expires = ttl(event.time + HELD_TTL);
+        // Kept from its arrival: an event redelivered days late would otherwise expire at once and
+        // be gone when its order comes (the orphan rule still counts from the event's time).
+        let expires = ttl(event.time.max(now) + HELD_TTL);
         let mut item = Self::key(pk.clone(), &sk);
         item.insert("event".into(), s(json));
         item.insert("ttl".into(), expires.clone());
@@ -1168,6 +1187,35 @@ impl Store for DynamoStore {
             TransactWriteItem::builder().put(put).build(),
         ];
         Ok(self.transact_conditional(actions, "hold_event").await?.is_none())
+    }
+
+    async fn own_shipment_id(&self, shipment: &ShipmentId, order: &OrderId, at: Timestamp) -> Result<bool, StoreError> {
+        // One transaction: the owner is recorded unless another order is; and releases before the
+        // owners were recorded keyed every shipment by its id alone, so a claim under that key
+        // means another order (this one has not recorded the shipment yet) used the id.
+        let mut item = Self::key(format!("SHIPMENT#{shipment}"), "OWNER");
+        item.insert("order_id".into(), s(order.as_str()));
+        // As long as the claims it keeps apart.
+        item.insert("ttl".into(), ttl(at + CLAIM_TTL));
+        let owner = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR order_id = :order")
+            .expression_attribute_values(":order", s(order.as_str()))
+            .build()
+            .map_err(unavailable("own_shipment_id"))?;
+        let legacy = MessageKey::new(MessageKind::ShippingConfirmation, shipment.as_str(), &[]);
+        let unclaimed = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("MSG#{legacy}"), "CLAIM")))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(unavailable("own_shipment_id"))?;
+        let actions = vec![
+            TransactWriteItem::builder().put(owner).build(),
+            TransactWriteItem::builder().condition_check(unclaimed).build(),
+        ];
+        Ok(self.transact_conditional(actions, "own_shipment_id").await?.is_none())
     }
 
     async fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> Result<(), StoreError> {
