@@ -140,9 +140,7 @@ impl fmt::Display for Redacted<'_> {
         while let Some(start) = rest.find("guest:") {
             let (before, after) = rest.split_at(start + "guest:".len());
             f.write_str(before)?;
-            let end = after
-                .find(|c: char| c == '#' || c == ' ' || c == ',')
-                .unwrap_or(after.len());
+            let end = after.find(['#', ' ', ',']).unwrap_or(after.len());
             let (address, tail) = after.split_at(end);
             match EmailAddress::parse(address) {
                 Ok(email) => write!(f, "{}", email.masked())?,
