@@ -119,3 +119,87 @@ fn a_ten_thousand_item_cart_is_rejected_by_field_and_a_megabyte_title_is_cut() {
         sent[0].raw.len()
     );
 }
+
+/// An order whose every field is drawn from what a hostile or broken store sends.
+fn hostile_order() -> impl Strategy<Value = Value> {
+    let time = prop_oneof![
+        Just("2026-11-02T10:00:00Z"),
+        Just("1999-12-31T23:59:59Z"),
+        Just("2199-12-31T23:00:00Z"),
+        Just("9999-12-30T00:00:00Z"),
+    ];
+    let odd = prop_oneof![
+        Just(json!("0000-00-00")),
+        Just(json!("--02-29")),
+        Just(json!("9999-12-31")),
+        Just(json!("")),
+        Just(json!(null)),
+        Just(json!(42)),
+        Just(json!("EST+5")),
+        Just(json!("javascript:alert(1)")),
+        ".{0,20}".prop_map(|s| json!(s)),
+    ];
+    let email = prop_oneof![
+        Just("ada@example.com"),
+        Just("victim>,<attacker@evil.example"),
+        Just("ada@bücher.example"),
+        Just("=?utf-8?b?QWRh?=@example.com"),
+    ];
+    (
+        time,
+        (odd.clone(), odd.clone(), odd.clone(), odd.clone()),
+        (odd.clone(), odd),
+        (
+            prop_oneof![0..60u32, any::<u32>()],
+            prop_oneof![0..100_000u64, any::<u64>()],
+            prop_oneof![1..5u32, any::<u32>()],
+        ),
+        email,
+    )
+        .prop_map(
+            |(time, (birthday, zone, locale, signed_up), (eta, image), (lead, price, quantity), email)| {
+                let mut who = customer("c-1", "en-US", "America/New_York", true);
+                who["email"] = json!(email);
+                who["birthday"] = birthday;
+                who["time_zone"] = zone;
+                who["locale"] = locale;
+                who["signed_up_at"] = signed_up;
+                let mut product = item("p-1", "kitchen", 1, 100);
+                product["image_url"] = image;
+                let mut placed = order("o-1", &who, "USD", vec![product], time);
+                placed["items"][0]["quantity"] = json!(quantity);
+                placed["items"][0]["unit_price"] = json!(price);
+                placed["total"] = json!(price);
+                placed["lead_time_days"] = json!(lead);
+                placed["estimated_delivery"] = eta;
+                envelope("OrderConfirmed", time, json!({ "order": placed }))
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_hostile_replay_file_either_replays_or_is_refused_line_by_field(event in hostile_order()) {
+        let dir = tempfile::tempdir().expect("dir");
+        let settings = tidings_cli::Settings {
+            config: tidings_core::config::StoreConfig::sample(),
+            keys: tidings_core::signing::SigningKeys::demo(),
+            templates: None,
+            until: None,
+        };
+        let inputs = [tidings_cli::Input { name: "hostile.jsonl".into(), text: event.to_string() }];
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        match runtime.block_on(tidings_cli::replay(&inputs, &dir.path().join("outbox"), settings)) {
+            Ok(report) => prop_assert!(report.sent.iter().any(|l| l.kind == "order_confirmation")),
+            Err(tidings_cli::ReplayError::Invalid(lines)) => {
+                for line in &lines {
+                    let rest = line.strip_prefix("hostile.jsonl:1: ");
+                    prop_assert!(rest.is_some_and(|r| r.starts_with("detail.") || r.starts_with("time")), "{}", line);
+                }
+            }
+            Err(other) => prop_assert!(false, "replay failed otherwise: {other}"),
+        }
+    }
+}
