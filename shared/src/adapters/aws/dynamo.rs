@@ -290,7 +290,12 @@ impl DynamoStore {
                 let recovered = existing.is_some_and(|item| item.contains_key("recovered_at"));
                 crate::ports::unanswered(claim, since, lease_until, recovered)
             }
-            _ => ClaimOutcome::InFlight { until: lease_until },
+            // `claimed` refuses only while its lease lasts (to its last second included).
+            _ => ClaimOutcome::InFlight {
+                until: lease_epoch
+                    .and_then(|epoch| Timestamp::from_second(epoch + 1).ok())
+                    .unwrap_or(at),
+            },
         }
     }
 
