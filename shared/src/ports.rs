@@ -702,6 +702,22 @@ pub enum ClaimState {
     },
 }
 
+impl ClaimState {
+    /// The state a claim is taken in: `sending` straight away when nothing stands between the
+    /// claim and the provider, else `claimed` under a lease.
+    pub fn taken(claim: &Claim) -> Self {
+        let lease_until = claim.at + claim.lease;
+        if claim.sending {
+            Self::Sending {
+                since: claim.at,
+                lease_until,
+            }
+        } else {
+            Self::Claimed { lease_until }
+        }
+    }
+}
+
 /// The last marketing message claimed for a customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarketingSend {

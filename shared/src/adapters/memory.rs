@@ -300,16 +300,7 @@ impl Store for MemoryStore {
         if let Some(coupon) = &claim.coupon {
             state.coupons.insert(coupon.code.clone(), coupon.clone());
         }
-        let lease_until = claim.at + claim.lease;
-        let taken = if claim.sending {
-            ClaimState::Sending {
-                since: claim.at,
-                lease_until,
-            }
-        } else {
-            ClaimState::Claimed { lease_until }
-        };
-        state.claims.insert(claim.key.clone(), taken);
+        state.claims.insert(claim.key.clone(), ClaimState::taken(claim));
         Ok(ClaimOutcome::Claimed)
     }
 
@@ -347,16 +338,7 @@ impl Store for MemoryStore {
         if let Some(coupon) = &claim.coupon {
             state.coupons.insert(coupon.code.clone(), coupon.clone());
         }
-        let lease_until = claim.at + claim.lease;
-        let taken = if claim.sending {
-            ClaimState::Sending {
-                since: claim.at,
-                lease_until,
-            }
-        } else {
-            ClaimState::Claimed { lease_until }
-        };
-        state.claims.insert(claim.key.clone(), taken);
+        state.claims.insert(claim.key.clone(), ClaimState::taken(claim));
         Ok(ClaimOutcome::Claimed)
     }
 
