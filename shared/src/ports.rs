@@ -418,6 +418,10 @@ pub struct CustomerRecord {
     /// When the last engagement reward was granted (one per 90 days).
     #[serde(default)]
     pub engagement_rewarded_at: Option<Timestamp>,
+    /// A tidings unsubscribe of this customer is recorded for the address too (`Store::opt_out`);
+    /// false on records of the release before, whose unsubscribes were kept per customer id only.
+    #[serde(default)]
+    pub address_opted_out: bool,
     /// The version this record was read at (0: new). A write expects the stored customer still at
     /// it, so two events about one customer never overwrite each other's counts.
     #[serde(default)]

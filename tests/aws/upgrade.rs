@@ -108,6 +108,18 @@ async fn a_table_written_by_the_previous_release_keeps_every_promise() {
         &envelope("CartUpdated", "2026-11-09T10:00:00Z", json!({ "cart": cart })),
     )
     .await;
+    // Its unsubscribe was kept per customer id; from the guest's first event on it holds for the
+    // address, so the same person's account gets no marketing either.
+    let registered = customer("c-2", "en-GB", "Europe/London", true);
+    let items = vec![item("p-tea", "tea", 1, 1250)];
+    let cart = tidings_tests::cart("cart-3", &registered, items, "2026-11-09T10:05:00Z");
+    deliver(
+        &engine,
+        &clock,
+        Step::CartAbandoned,
+        &envelope("CartUpdated", "2026-11-09T10:05:00Z", json!({ "cart": cart })),
+    )
+    .await;
     let before = aws.sent_mail().len();
     clock.set(ts("2026-11-10T12:00:00Z"));
     sweep_and_route(&aws, &engine).await;

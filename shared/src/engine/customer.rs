@@ -37,6 +37,7 @@ pub fn merge(
             categories: Default::default(),
             standing: Default::default(),
             engagement_rewarded_at: None,
+            address_opted_out: false,
             version: 0,
         },
         Some(mut record) => {

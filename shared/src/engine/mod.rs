@@ -479,6 +479,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
             record.consent = crate::ports::Consent { given, at, source };
             record.consent_pending_since = None;
+            record.address_opted_out = unsubscribe;
             store.save_customer(&record).await?;
             let state = if given { "given" } else { "withdrawn" };
             out.push(Outcome::Recorded {
@@ -710,8 +711,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             return Ok(None);
         }
         let known = file.record;
-        self.lift_opt_out_if_restated(known.as_ref(), customer).await?;
+        let carried = self.address_consent(known.as_ref(), customer).await?;
         let (mut record, occasions) = self.merge_profile(known.as_ref(), customer, at, signed_up);
+        record.address_opted_out |= carried;
         record.carts.extend(cart.cloned());
         if known.as_ref() != Some(&record) {
             self.save_profile(&record, &occasions, out).await?;
@@ -720,20 +722,33 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         Ok(Some(record))
     }
 
-    /// A store statement of consent with its own time (Shopify's `consent_updated_at`) that is new
-    /// lifts a tidings unsubscribe of the address made before it; a bare boolean never does.
-    async fn lift_opt_out_if_restated(
+    /// What an incoming profile changes about its address's opt-out, before it is merged. A store
+    /// statement of consent with its own time (Shopify's `consent_updated_at`) that is new lifts a
+    /// tidings unsubscribe of the address made before it; a bare boolean never does. A customer
+    /// unsubscribed by the release before (per id only) gets the address record now; true then,
+    /// and the caller marks the merged record so it is done once.
+    async fn address_consent(
         &self,
         known: Option<&CustomerRecord>,
         customer: &crate::domain::Customer,
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
+        let store = &self.ports.store;
+        let mut carried = false;
+        if let Some(known) = known.filter(|k| !k.address_opted_out) {
+            let consent = &known.consent;
+            if !consent.given && consent.source == crate::ports::ConsentSource::Unsubscribe {
+                store.opt_out(&known.profile.email, consent.at).await?;
+                carried = true;
+            }
+        }
         let Some(stated_at) = customer.consent_updated_at.filter(|_| customer.marketing_consent) else {
-            return Ok(());
+            return Ok(carried);
         };
         if known.is_some_and(|k| k.profile.consent_updated_at >= Some(stated_at)) {
-            return Ok(());
+            return Ok(carried);
         }
-        Ok(self.ports.store.lift_opt_out(&customer.email, stated_at).await?)
+        store.lift_opt_out(&customer.email, stated_at).await?;
+        Ok(carried)
     }
 
     /// Saves a merged customer with the yearly occasions its new dates start.
@@ -806,10 +821,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         if let Some(outcome) = erased_before(file.erased_at, at) {
             return Ok(vec![outcome]);
         }
-        self.lift_opt_out_if_restated(file.record.as_ref(), &order.customer)
-            .await?;
+        let carried = self.address_consent(file.record.as_ref(), &order.customer).await?;
         let (stored, coupon) = (file.record, file.coupon);
-        let (customer, occasions) = self.merge_profile(stored.as_ref(), &order.customer, at, false);
+        let (mut customer, occasions) = self.merge_profile(stored.as_ref(), &order.customer, at, false);
+        customer.address_opted_out |= carried;
         let id = &order.customer.id;
         let subject = Subject::Order {
             order_id: order.id.clone(),
