@@ -61,6 +61,8 @@ export const SES_DETAIL_TYPES = [
   'Email Subscribed',
 ];
 export const DUE_INDEX = 'due';
+/** The metric that counts transactional emails sent once more after SES never reported them. */
+export const RECOVERED_SENDS = { namespace: 'tidings', name: 'RecoveredSends' };
 export const CUSTOMER_INDEX = 'customer';
 
 /** Table actions of docs/aws.md ("Actions each function needs on the table and its index"). */
@@ -294,6 +296,15 @@ export class TidingsStack extends Stack {
         description: `tidings step ${step.name}: ${step.detailTypes.join(', ')}, FollowUpDue`,
       });
       const id = pascal(step.name);
+      // The one place a duplicate email is possible (a transactional send SES never reported,
+      // sent once more): counted as a metric, from the step's own log line. No alarm of its own.
+      new logs.MetricFilter(this, `${id}RecoveredSends`, {
+        logGroup: fn.logGroup,
+        metricNamespace: RECOVERED_SENDS.namespace,
+        metricName: RECOVERED_SENDS.name,
+        filterPattern: logs.FilterPattern.stringValue('$.fields.metric', '=', 'recovered_send'),
+        metricValue: '1',
+      });
       this.grantTable(role, `${id}Table`, [this.table.tableArn, indexArn, customerIndexArn], STEP_TABLE_ACTIONS);
       this.grantPutEvents(role, `${id}PutEvents`);
       this.grantSigningKey(role, `${id}SigningKey`);

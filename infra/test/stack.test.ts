@@ -4,7 +4,15 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { SES_FEEDBACK, STEP_TABLE_ACTIONS, STEPS, SWEEPER, TidingsStack, UNSUBSCRIBE } from '../lib/tidings-stack';
+import {
+  RECOVERED_SENDS,
+  SES_FEEDBACK,
+  STEP_TABLE_ACTIONS,
+  STEPS,
+  SWEEPER,
+  TidingsStack,
+  UNSUBSCRIBE,
+} from '../lib/tidings-stack';
 import { loadFunctions } from '../lib/functions';
 import { ROOT, SAMPLE_CONFIG, asArray, logicalId, resources, statements, synth } from './helpers';
 
@@ -333,6 +341,17 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     }
     // Stronger: nothing in the stack needs Resource "*" at all.
     for (const { statement } of all) expect(asArray(statement.Resource)).not.toContain('*');
+  });
+
+  test('every step counts its recovered sends (the one possible duplicate) as a metric', () => {
+    const filters = Object.values(resources(template, 'AWS::Logs::MetricFilter'));
+    expect(filters).toHaveLength(STEPS.length);
+    for (const filter of filters as any[]) {
+      expect(filter.Properties.FilterPattern).toBe('{ $.fields.metric = "recovered_send" }');
+      expect(filter.Properties.MetricTransformations).toEqual([
+        { MetricNamespace: RECOVERED_SENDS.namespace, MetricName: RECOVERED_SENDS.name, MetricValue: '1' },
+      ]);
+    }
   });
 
   test('every DynamoDB operation the Rust store calls is granted to the steps', () => {
