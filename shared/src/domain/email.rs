@@ -120,7 +120,20 @@ impl EmailAddress {
 impl TryFrom<String> for EmailAddress {
     type Error = EmailError;
     fn try_from(raw: String) -> Result<Self, EmailError> {
-        Self::parse(&raw)
+        match Self::parse(&raw) {
+            // Read back as stored: an earlier release accepted what this one refuses, and its
+            // records must stay readable. Nothing is sent to such an address (`is_deliverable`).
+            Err(_) if !super::inbound::is_parsing() => Ok(Self(raw)),
+            parsed => parsed,
+        }
+    }
+}
+
+impl EmailAddress {
+    /// The address as SES takes it: itself, an IDN domain an earlier release stored raw in
+    /// punycode, or `None` for one that no mail should go to (stored by an earlier release).
+    pub fn deliverable(&self) -> Option<Self> {
+        Self::parse(&self.0).ok()
     }
 }
 
@@ -174,6 +187,20 @@ impl fmt::Display for Masked<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_an_earlier_release_stored_is_read_back_but_only_sent_to_if_deliverable() {
+        let read = |raw: &str| serde_json::from_value::<EmailAddress>(serde_json::json!(raw)).expect("readable");
+        assert_eq!(read("victim>,<attacker@evil.example").deliverable(), None);
+        assert_eq!(
+            read("ada@bücher.example").deliverable().map(|a| a.as_str().to_owned()),
+            Some("ada@xn--bcher-kva.example".to_owned())
+        );
+        let inbound = super::super::inbound::parsing(|| {
+            serde_json::from_value::<EmailAddress>(serde_json::json!("victim>,<attacker@evil.example"))
+        });
+        assert!(inbound.is_err(), "an event is held to the rules");
+    }
 
     #[test]
     fn guests_in_keys_and_ids_are_masked_for_logs() {

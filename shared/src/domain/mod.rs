@@ -1,6 +1,7 @@
 //! The store's world as tidings sees it: parsed once at the edge, trusted everywhere else.
 
 mod email;
+pub mod inbound;
 mod locale;
 mod money;
 pub mod parcel;
@@ -371,7 +372,7 @@ where
     D: serde::Deserializer<'de>,
 {
     let amount = u64::deserialize(deserializer)?;
-    if amount > MAX_AMOUNT {
+    if amount > MAX_AMOUNT && inbound::is_parsing() {
         return Err(serde::de::Error::custom(format!(
             "{amount} minor units; at most {MAX_AMOUNT} are accepted"
         )));
@@ -388,7 +389,7 @@ where
     D: serde::Deserializer<'de>,
 {
     match Option::<u32>::deserialize(deserializer)? {
-        Some(days) if days > MAX_LEAD_TIME_DAYS => Err(serde::de::Error::custom(format!(
+        Some(days) if days > MAX_LEAD_TIME_DAYS && inbound::is_parsing() => Err(serde::de::Error::custom(format!(
             "{days} days; at most {MAX_LEAD_TIME_DAYS} are accepted"
         ))),
         days => Ok(days),

@@ -134,15 +134,20 @@ pub fn plausible(at: Timestamp) -> Result<Timestamp, String> {
 
 /// Deserializes a timestamp in 2000–2200 (`#[serde(deserialize_with)]`).
 pub fn plausible_time<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
-    plausible(Timestamp::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    let at = Timestamp::deserialize(deserializer)?;
+    if !super::inbound::is_parsing() {
+        return Ok(at);
+    }
+    plausible(at).map_err(serde::de::Error::custom)
 }
 
 /// Deserializes an optional timestamp in 2000–2200.
 pub fn plausible_time_opt<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Timestamp>, D::Error> {
-    Option::<Timestamp>::deserialize(deserializer)?
-        .map(plausible)
-        .transpose()
-        .map_err(serde::de::Error::custom)
+    let at = Option::<Timestamp>::deserialize(deserializer)?;
+    if !super::inbound::is_parsing() {
+        return Ok(at);
+    }
+    at.map(plausible).transpose().map_err(serde::de::Error::custom)
 }
 
 #[cfg(test)]
@@ -166,6 +171,19 @@ mod tests {
             "is not a birthday in the form YYYY-MM-DD or --MM-DD",
             "the date itself is never repeated"
         );
+    }
+
+    #[test]
+    fn a_record_an_earlier_release_stored_with_an_implausible_time_is_still_read() {
+        #[derive(Deserialize)]
+        struct Stored {
+            #[serde(deserialize_with = "plausible_time")]
+            _at: Timestamp,
+        }
+        let json = r#"{"_at":"0001-01-01T00:00:00Z"}"#;
+        assert!(serde_json::from_str::<Stored>(json).is_ok(), "read back as stored");
+        let inbound = super::super::inbound::parsing(|| serde_json::from_str::<Stored>(json));
+        assert!(inbound.is_err(), "an event is held to the rules");
     }
 
     #[test]

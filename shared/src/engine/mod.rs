@@ -530,15 +530,20 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     async fn erase(&self, redacted: &crate::event::CustomerRedacted, at: Timestamp) -> Result<Outcome, EngineError> {
         let store = &self.ports.store;
         let customer = &redacted.customer_id;
-        let record = store.customer(customer).await?;
-        let erasure = crate::ports::Erasure {
+        // Remembered first, from the request alone: whatever happens after (a crash, a record that
+        // cannot be read), every later event from before the erasure is dropped.
+        let mut erasure = crate::ports::Erasure {
             customer_id: customer.clone(),
             email: redacted.email.clone(),
-            orders: record.iter().flat_map(|r| r.orders.iter().cloned()).collect(),
+            orders: vec![],
             at,
         };
-        // Remembered first: a crash after it leaves the records to the retry, never the reverse.
         store.record_erasure(&erasure).await?;
+        let record = store.customer(customer).await?;
+        if let Some(record) = record.as_ref().filter(|r| !r.orders.is_empty()) {
+            erasure.orders = record.orders.iter().cloned().collect();
+            store.record_erasure(&erasure).await?;
+        }
         let Some(record) = record else {
             return Ok(Outcome::Recorded {
                 what: format!("erasure of {customer} remembered; nothing was stored about them"),
@@ -741,7 +746,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 carried = true;
             }
         }
-        let Some(stated_at) = customer.consent_updated_at.filter(|_| customer.marketing_consent) else {
+        // With double opt-in the store's "yes" counts only once confirmed: it lifts nothing.
+        let stated = customer.marketing_consent && !self.config.marketing.double_opt_in;
+        let Some(stated_at) = customer.consent_updated_at.filter(|_| stated) else {
             return Ok(carried);
         };
         if known.is_some_and(|k| k.profile.consent_updated_at >= Some(stated_at)) {
@@ -1340,6 +1347,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
         };
         let profile = &ready.customer.profile;
+        let Some(to) = profile.email.deliverable() else {
+            let reason = "the address is not one SES can deliver (stored by an earlier release)";
+            return self.skip(&follow_up, stored, reason).await.map(Composition::Settled);
+        };
         let tags: Vec<&str> = profile.tags.iter().map(|t| t.as_str().trim()).collect();
         if let Some(reason) = self.config.kinds.get(&kind).and_then(|rule| rule.excludes(&tags)) {
             return self.skip(&follow_up, stored, reason).await.map(Composition::Settled);
@@ -1414,7 +1425,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 from_name: self.config.sender.from_name.as_str(),
                 from: &self.config.sender.from_address,
                 reply_to: &self.config.sender.reply_to,
-                to: &profile.email,
+                to: &to,
                 to_name,
                 key: &key,
                 date: now,
@@ -1427,7 +1438,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             key: key.clone(),
             kind,
             category: kind.category(),
-            to: profile.email.clone(),
+            to: to.clone(),
             from: self.config.sender.from_address.clone(),
             customer_id: profile.id.clone(),
             order_id: ready.order.as_ref().map(|o| o.order.id.clone()),
@@ -1440,7 +1451,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let claim = Claim {
             key: key.clone(),
             customer_id: profile.id.clone(),
-            to: profile.email.clone(),
+            to: to.clone(),
             at: now,
             lease: CLAIM_LEASE,
             cap: marketing.then(|| self.config.cap_window()),
