@@ -680,6 +680,8 @@ pub fn unanswered(claim: &Claim, since: Timestamp, lease_until: Timestamp, recov
 pub enum ClaimState {
     /// Ours, the provider not called yet; others wait until the lease ends, then take over.
     Claimed {
+        /// When the holder took it (its `claimed_at`: only that holder may move it to `sending`).
+        since: Timestamp,
         /// Lease end.
         lease_until: Timestamp,
     },
@@ -717,7 +719,10 @@ impl ClaimState {
                 lease_until,
             }
         } else {
-            Self::Claimed { lease_until }
+            Self::Claimed {
+                since: claim.at,
+                lease_until,
+            }
         }
     }
 }

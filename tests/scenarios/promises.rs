@@ -610,6 +610,29 @@ fn a_retried_mark_sending_whose_first_answer_was_lost_still_sends() {
             .expect("store"),
         "another holder's is not"
     );
+    // A holder whose lease ran out and whose claim was taken over cannot send it any more.
+    let other = tidings_core::message::MessageKey::parse("order_confirmation#o-2").expect("key");
+    let first = Claim {
+        key: other.clone(),
+        ..claim.clone()
+    };
+    assert_eq!(
+        app.block_on(store.claim_message(&first)).expect("store"),
+        ClaimOutcome::Claimed
+    );
+    let later = Claim {
+        at: ts("2026-11-02T15:05:00Z"),
+        ..first.clone()
+    };
+    assert_eq!(
+        app.block_on(store.claim_message(&later)).expect("store"),
+        ClaimOutcome::Claimed
+    );
+    assert!(
+        !app.block_on(store.mark_sending(&other, at)).expect("store"),
+        "the stale holder lost it"
+    );
+    assert!(app.block_on(store.mark_sending(&other, later.at)).expect("store"));
 }
 
 // --- Defect 9: no accepted event may produce an item DynamoDB refuses (400 KB) ------------------

@@ -106,7 +106,7 @@ impl MemoryState {
         match self.claims.get(&claim.key)? {
             ClaimState::Sent { .. } => Some(ClaimOutcome::AlreadySent),
             ClaimState::Failed { .. } => Some(ClaimOutcome::AlreadyFailed),
-            ClaimState::Claimed { lease_until } if *lease_until > claim.at => {
+            ClaimState::Claimed { lease_until, .. } if *lease_until > claim.at => {
                 Some(ClaimOutcome::InFlight { until: *lease_until })
             }
             ClaimState::Claimed { .. } => None,
@@ -307,7 +307,8 @@ impl Store for MemoryStore {
     async fn mark_sending(&self, key: &MessageKey, at: Timestamp) -> Result<bool, StoreError> {
         let mut state = self.state();
         let lease_until = match state.claims.get(key) {
-            Some(&ClaimState::Claimed { lease_until }) => lease_until,
+            // Still ours only if nobody took it over after our lease (as DynamoDB's `claimed_at`).
+            Some(&ClaimState::Claimed { since, lease_until }) if since == at => lease_until,
             // Our own earlier call, whose answer was lost: still ours.
             Some(&ClaimState::Sending { since, .. }) => return Ok(since == at),
             _ => return Ok(false),
