@@ -28,6 +28,11 @@ fn unsubscribe(app: &TestApp, customer: &str, at: &str) {
     .expect("unsubscribed");
 }
 
+fn sign_up<M: tidings_core::ports::Mailer>(app: &TestApp<M>, who: &Value, time: &str) {
+    app.deliver(&envelope("CustomerSignedUp", time, json!({ "customer": who })))
+        .expect("signup");
+}
+
 fn mug() -> Vec<Value> {
     vec![item("p-mug", "kitchen", 1, 1800)]
 }
@@ -80,12 +85,7 @@ fn with_soft_opt_in_a_later_order_does_not_undo_an_unsubscribe() {
 fn an_unsubscribe_counts_even_when_store_events_carry_times_ahead_of_the_clock() {
     let app = spawn_app();
     let ada = customer("c-1", "en-US", "America/New_York", true);
-    app.deliver(&envelope(
-        "CustomerSignedUp",
-        "2026-11-02T14:00:00Z",
-        json!({ "customer": ada }),
-    ))
-    .expect("signup");
+    sign_up(&app, &ada, "2026-11-02T14:00:00Z");
     // The store's clock runs a day ahead: its update is dated tomorrow but arrives now.
     app.deliver_at(
         &envelope("CustomerUpdated", "2026-11-03T15:00:00Z", json!({ "customer": ada })),
@@ -137,12 +137,7 @@ fn an_unsubscribed_address_gets_no_marketing_under_another_customer_id() {
     let app = spawn_app();
     with_history(&app);
     let registered = customer("c-1", "en-GB", "Europe/London", true);
-    app.deliver(&envelope(
-        "CustomerSignedUp",
-        "2026-11-02T10:00:00Z",
-        json!({ "customer": registered }),
-    ))
-    .expect("signup");
+    sign_up(&app, &registered, "2026-11-02T10:00:00Z");
     unsubscribe(&app, "c-1", "2026-11-02T11:00:00Z");
     // The same person checks out as a guest, ticking the store's newsletter box out of habit.
     let mut guest = customer("c-1", "en-GB", "Europe/London", true);
@@ -162,12 +157,7 @@ fn only_a_store_statement_with_its_own_later_consent_time_lifts_an_unsubscribe()
     let run = |consent_updated_at: Option<&str>| {
         let app = spawn_app();
         let ada = customer("c-1", "en-GB", "Europe/London", true);
-        app.deliver(&envelope(
-            "CustomerSignedUp",
-            "2026-11-02T10:00:00Z",
-            json!({ "customer": ada }),
-        ))
-        .expect("signup");
+        sign_up(&app, &ada, "2026-11-02T10:00:00Z");
         unsubscribe(&app, "c-1", "2026-11-02T11:00:00Z");
         let mut update = ada.clone();
         if let Some(at) = consent_updated_at {
@@ -204,12 +194,7 @@ fn only_a_store_statement_with_its_own_later_consent_time_lifts_an_unsubscribe()
 fn an_unsubscribe_is_announced_for_the_store_to_mirror() {
     let app = spawn_app();
     let ada = customer("c-1", "en-US", "America/New_York", true);
-    app.deliver(&envelope(
-        "CustomerSignedUp",
-        "2026-11-02T10:00:00Z",
-        json!({ "customer": ada }),
-    ))
-    .expect("signup");
+    sign_up(&app, &ada, "2026-11-02T10:00:00Z");
     unsubscribe(&app, "c-1", "2026-11-02T11:00:00Z");
     let announced: Vec<Value> = app
         .engine
@@ -560,12 +545,7 @@ fn a_redelivery_after_a_crash_mid_send_recovers_a_transactional_email() {
 fn a_marketing_send_without_an_answer_is_never_resent() {
     let app = unanswered_once();
     let ada = customer("c-1", "en-GB", "Europe/London", true);
-    app.deliver(&envelope(
-        "CustomerSignedUp",
-        "2026-11-02T10:00:00Z",
-        json!({ "customer": ada }),
-    ))
-    .expect("signup");
+    sign_up(&app, &ada, "2026-11-02T10:00:00Z");
     app.run_until(ts("2026-11-03T10:00:00Z"));
     let sent: Vec<String> = app
         .engine
