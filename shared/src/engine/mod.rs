@@ -227,6 +227,14 @@ struct Again {
     held: Release,
 }
 
+/// The stored customer an event is about (see `Engine::event_customer`).
+struct EventCustomer {
+    record: Option<CustomerRecord>,
+    coupon: Option<crate::ports::IssuedCoupon>,
+    /// Their per-id unsubscribe was carried to the address now: the merged record says so.
+    carried: bool,
+}
+
 /// How often an event is handled when records it writes keep changing while it is handled.
 const CONFLICT_TRIES: u32 = 5;
 
@@ -486,13 +494,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 what: format!("marketing consent {state} for {customer} ({source:?})"),
             });
             if unsubscribe {
-                let announced = crate::event::CustomerUnsubscribed {
-                    customer_id: customer.clone(),
-                    scope: "marketing",
-                    at,
-                };
-                let event = outbound(at, Emitted::CustomerUnsubscribed(announced));
-                self.ports.bus.publish(&[event]).await?;
+                self.announce_unsubscribed(customer, "marketing", at).await?;
             }
             if given && source == ConsentSource::Confirmed && record.signed_up {
                 let key = MessageKey::new(MessageKind::Welcome, customer.as_str(), &[]);
@@ -559,6 +561,22 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         })
     }
 
+    /// Puts `CustomerUnsubscribed` on the bus for the store (or its integration) to mirror.
+    async fn announce_unsubscribed(
+        &self,
+        customer_id: &CustomerId,
+        scope: &'static str,
+        at: Timestamp,
+    ) -> Result<(), EngineError> {
+        let announced = crate::event::CustomerUnsubscribed {
+            customer_id: customer_id.clone(),
+            scope,
+            at,
+        };
+        let event = outbound(at, Emitted::CustomerUnsubscribed(announced));
+        Ok(self.ports.bus.publish(&[event]).await?)
+    }
+
     /// A one-click unsubscribe given as an event (a replay line): handled as the page's POST of the
     /// same token at the event's time.
     async fn unsubscribe_requested(&self, token: &str, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
@@ -605,15 +623,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     .as_ref()
                     .filter(|_| feedback.kind == FeedbackKind::Complaint)
                 {
-                    let announced = crate::event::CustomerUnsubscribed {
-                        customer_id: customer_id.clone(),
-                        scope: "all",
-                        at,
-                    };
-                    self.ports
-                        .bus
-                        .publish(&[outbound(at, Emitted::CustomerUnsubscribed(announced))])
-                        .await?;
+                    self.announce_unsubscribed(customer_id, "all", at).await?;
                 }
             }
             FeedbackKind::SoftBounce => {
@@ -706,25 +716,47 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         cart: Option<&CartId>,
         out: &mut Vec<Outcome>,
     ) -> Result<Option<CustomerRecord>, EngineError> {
-        let file = self
-            .ports
-            .store
-            .customer_file(&customer.id, &customer.email, None)
-            .await?;
-        if let Some(outcome) = erased_before(file.erased_at, at) {
-            out.push(outcome);
-            return Ok(None);
-        }
+        let file = match self.event_customer(customer, at, None).await? {
+            Ok(file) => file,
+            Err(erased) => {
+                out.push(erased);
+                return Ok(None);
+            }
+        };
         let known = file.record;
-        let carried = self.address_consent(known.as_ref(), customer).await?;
         let (mut record, occasions) = self.merge_profile(known.as_ref(), customer, at, signed_up);
-        record.address_opted_out |= carried;
+        record.address_opted_out |= file.carried;
         record.carts.extend(cart.cloned());
         if known.as_ref() != Some(&record) {
             self.save_profile(&record, &occasions, out).await?;
             record.version += 1;
         }
         Ok(Some(record))
+    }
+
+    /// The stored customer an event's profile is merged into, read with the coupon `code` when
+    /// given, after what the profile changes about the address's opt-out; `Err` (the event is
+    /// dropped) when the event is from before an erasure of this customer or address.
+    async fn event_customer(
+        &self,
+        customer: &crate::domain::Customer,
+        at: Timestamp,
+        code: Option<&str>,
+    ) -> Result<Result<EventCustomer, Outcome>, EngineError> {
+        let file = self
+            .ports
+            .store
+            .customer_file(&customer.id, &customer.email, code)
+            .await?;
+        if let Some(erased) = erased_before(file.erased_at, at) {
+            return Ok(Err(erased));
+        }
+        let carried = self.address_consent(file.record.as_ref(), customer).await?;
+        Ok(Ok(EventCustomer {
+            record: file.record,
+            coupon: file.coupon,
+            carried,
+        }))
     }
 
     /// What an incoming profile changes about its address's opt-out, before it is merged. A store
@@ -822,16 +854,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let held = (order.id.clone(), held);
         // The customer and the coupon the order used (attributed to the message that carried it).
         let code = order.coupon_code.as_ref().map(|code| code.as_str().trim());
-        let file = store
-            .customer_file(&order.customer.id, &order.customer.email, code)
-            .await?;
-        if let Some(outcome) = erased_before(file.erased_at, at) {
-            return Ok(vec![outcome]);
-        }
-        let carried = self.address_consent(file.record.as_ref(), &order.customer).await?;
+        let file = match self.event_customer(&order.customer, at, code).await? {
+            Ok(file) => file,
+            Err(erased) => return Ok(vec![erased]),
+        };
         let (stored, coupon) = (file.record, file.coupon);
         let (mut customer, occasions) = self.merge_profile(stored.as_ref(), &order.customer, at, false);
-        customer.address_opted_out |= carried;
+        customer.address_opted_out |= file.carried;
         let id = &order.customer.id;
         let subject = Subject::Order {
             order_id: order.id.clone(),
