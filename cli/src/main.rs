@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use tidings_cli::outbox::{DEMO_MARKER, Outbox};
 use tidings_cli::{Input, ReplayError, Settings, demo, replay, summary};
 use tidings_core::config::StoreConfig;
+use tidings_core::guest::GuestIds;
 use tidings_core::signing::SigningKeys;
 
 /// tidings: lifecycle emails for small online stores, run locally.
@@ -174,10 +175,15 @@ fn finish(
     }
 }
 
-/// The store's HMAC key from `TIDINGS_SIGNING_KEY`, or the public demo key for local previews.
+/// The store's HMAC key from `TIDINGS_SIGNING_KEY` and its guest-id key from
+/// `TIDINGS_GUEST_ID_KEY`, or the public demo keys for local previews.
 fn signing_keys() -> anyhow::Result<SigningKeys> {
-    match std::env::var("TIDINGS_SIGNING_KEY") {
-        Ok(secret) => SigningKeys::new("local", secret.as_bytes(), None).context("TIDINGS_SIGNING_KEY"),
-        Err(_) => Ok(SigningKeys::demo()),
-    }
+    let keys = match std::env::var("TIDINGS_SIGNING_KEY") {
+        Ok(secret) => SigningKeys::new("local", secret.as_bytes(), None).context("TIDINGS_SIGNING_KEY")?,
+        Err(_) => SigningKeys::demo(),
+    };
+    Ok(match std::env::var("TIDINGS_GUEST_ID_KEY") {
+        Ok(secret) => keys.with_guest_ids(GuestIds::new(secret.as_bytes()).context("TIDINGS_GUEST_ID_KEY")?),
+        Err(_) => keys,
+    })
 }

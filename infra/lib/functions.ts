@@ -14,6 +14,7 @@ export const ENV_SOURCES = [
   'configurationSet:transactional',
   'configurationSet:marketing',
   'signingKeySecretArn',
+  'guestIdKeySecretArn',
   'unsubscribeUrl',
 ] as const;
 export type EnvSource = (typeof ENV_SOURCES)[number];

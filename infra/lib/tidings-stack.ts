@@ -76,6 +76,15 @@ export const STEP_TABLE_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ];
 
+/** The sweeper's table actions: it upgrades a table an earlier release wrote (Scan and moves). */
+export const SWEEPER_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Scan',
+];
+
 /** SES v2 event types forwarded to the bus from both configuration sets. */
 const SES_EVENTS = [
   ses.EmailSendingEvent.SEND,
@@ -141,6 +150,7 @@ export class TidingsStack extends Stack {
   public readonly table: dynamodb.Table;
   public readonly bus: events.IEventBus;
   public readonly signingKey: secretsmanager.Secret;
+  public readonly guestIdKey: secretsmanager.Secret;
   public readonly alarmTopic: sns.Topic;
   public readonly functions: Record<string, lambda.Function> = {};
   public readonly deadLetterQueues: sqs.Queue[] = [];
@@ -256,6 +266,23 @@ export class TidingsStack extends Stack {
       },
     ]);
 
+    // Guests are keyed by a keyed hash of their address; changing this key would change every
+    // guest's key, so it is never rotated and outlives the stack.
+    this.guestIdKey = new secretsmanager.Secret(this, 'GuestIdKey', {
+      description: 'tidings: HMAC key of guest pseudonyms (never rotated)',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.envValues.guestIdKeySecretArn = this.guestIdKey.secretArn;
+    NagSuppressions.addResourceSuppressions(this.guestIdKey, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Guest customer ids are keyed by an HMAC of the address under this key; rotating it would ' +
+          're-key every guest and lose their claims and consent, so it is never rotated.',
+      },
+    ]);
+
     // ---------------------------------------------------------------- unsubscribe (Function URL)
     const withUnsubscribe = props.unsubscribeFunction ?? existsSync(join(props.repoRoot, 'functions', UNSUBSCRIBE));
     if (withUnsubscribe) {
@@ -342,6 +369,7 @@ export class TidingsStack extends Stack {
     });
     this.grantTable(sesEvents.role, 'SesEventsTable', [this.table.tableArn, customerIndexArn], STEP_TABLE_ACTIONS);
     this.grantPutEvents(sesEvents.role, 'SesEventsPutEvents');
+    this.grantGuestIdKey(sesEvents.role, 'SesEventsGuestIdKey');
     this.ruleTo('SesEventsFeedback', sesEvents.fn, sesEvents.dlq, RULE_RETRY, {
       eventBus: this.bus,
       description: 'ses-events: SES configuration-set events',
@@ -361,6 +389,8 @@ export class TidingsStack extends Stack {
       reservedConcurrentExecutions: reserved > 0 ? reserved : undefined,
     });
     this.grantTable(sweeper.role, 'SweeperIndex', [indexArn], ['dynamodb:Query']);
+    this.grantTable(sweeper.role, 'SweeperUpgrade', [this.table.tableArn], SWEEPER_TABLE_ACTIONS);
+    this.grantGuestIdKey(sweeper.role, 'SweeperGuestIdKey');
     this.grantPutEvents(sweeper.role, 'SweeperPutEvents');
     // Scheduled rules always live on the default bus.
     this.ruleTo('SweeperSchedule', sweeper.fn, sweeper.dlq, SCHEDULE_RETRY, {
@@ -586,9 +616,20 @@ export class TidingsStack extends Stack {
     role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions, resources }));
   }
 
+  /** The signing key and the guest-id key, which every function that reads tokens needs. */
   private grantSigningKey(role: iam.Role, sid: string): void {
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: [this.signingKey.secretArn] }),
+      new iam.PolicyStatement({
+        sid,
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.signingKey.secretArn, this.guestIdKey.secretArn],
+      }),
+    );
+  }
+
+  private grantGuestIdKey(role: iam.Role, sid: string): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: [this.guestIdKey.secretArn] }),
     );
   }
 

@@ -10,6 +10,7 @@ import {
   STEP_TABLE_ACTIONS,
   STEPS,
   SWEEPER,
+  SWEEPER_TABLE_ACTIONS,
   TidingsStack,
   UNSUBSCRIBE,
 } from '../lib/tidings-stack';
@@ -103,6 +104,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
       expect(Object.keys(env).sort()).toEqual(
         [
           'EVENT_BUS_NAME',
+          'GUEST_ID_KEY_SECRET_ARN',
           'RUST_LOG',
           'SES_CONFIGURATION_SET_MARKETING',
           'SES_CONFIGURATION_SET_TRANSACTIONAL',
@@ -114,10 +116,17 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
       expect(env.STORE_CONFIG).toBe(SAMPLE);
       expect(env.TABLE_NAME).toEqual({ Ref: logicalId(stack, stack.table) });
       expect(env.SIGNING_KEY_SECRET_ARN).toEqual({ Ref: logicalId(stack, stack.signingKey) });
+      expect(env.GUEST_ID_KEY_SECRET_ARN).toEqual({ Ref: logicalId(stack, stack.guestIdKey) });
       expect(env.RUST_LOG).toBe('info');
     }
     const sweeper = envOf(template, stack, SWEEPER);
-    expect(Object.keys(sweeper).sort()).toEqual(['EVENT_BUS_NAME', 'RUST_LOG', 'STORE_CONFIG', 'TABLE_NAME']);
+    expect(Object.keys(sweeper).sort()).toEqual([
+      'EVENT_BUS_NAME',
+      'GUEST_ID_KEY_SECRET_ARN',
+      'RUST_LOG',
+      'STORE_CONFIG',
+      'TABLE_NAME',
+    ]);
   });
 
   test('every function gets exactly the environment of infra/functions.json', () => {
@@ -285,10 +294,15 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     });
   });
 
-  test('the signing key is a generated 48-character secret', () => {
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: Match.objectLike({ PasswordLength: 48 }),
-    });
+  test('the signing key and the guest-id key are generated 48-character secrets; the guest-id key is kept', () => {
+    const secrets = resources(template, 'AWS::SecretsManager::Secret');
+    expect(Object.keys(secrets).sort()).toEqual([logicalId(stack, stack.guestIdKey), logicalId(stack, stack.signingKey)].sort());
+    for (const secret of Object.values(secrets) as any[]) {
+      expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 48 });
+    }
+    const guestIdKey = secrets[logicalId(stack, stack.guestIdKey)] as any;
+    expect(guestIdKey.DeletionPolicy).toBe('Retain');
+    expect(guestIdKey.UpdateReplacePolicy).toBe('Retain');
   });
 
   test('alarms: every DLQ depth, every function errors and throttles, SES bounce and complaint rates', () => {
@@ -382,7 +396,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     }
   });
 
-  test('ses-events: consumes SES events on the tidings bus, announces sends, may not send mail or read the key', () => {
+  test('ses-events: consumes SES events on the tidings bus, announces sends, may not send mail or read the signing key', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['aws.ses'], 'detail-type': Match.arrayWith(['Email Bounced', 'Email Complaint Received']) },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, stack.functions[SES_FEEDBACK]), 'Arn'] } })],
@@ -390,11 +404,15 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['aws.ses'], 'detail-type': Match.arrayWith(['Email Sent']) },
     });
-    const actions = statementsOf(template, stack, SES_FEEDBACK).flatMap((s) => asArray<string>(s.Action));
-    expect(actions.filter((a) => /^(ses|secretsmanager|events):/.test(a))).toEqual(['events:PutEvents']);
+    const own = statementsOf(template, stack, SES_FEEDBACK);
+    const actions = own.flatMap((s) => asArray<string>(s.Action));
+    expect(actions.filter((a) => /^(ses|events):/.test(a))).toEqual(['events:PutEvents']);
+    // Only the guest-id key: tags of mail an earlier release sent name guests by address.
+    const secrets = own.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('secretsmanager:')));
+    expect(secrets.map((s) => s.Resource)).toEqual([{ Ref: logicalId(stack, stack.guestIdKey) }]);
   });
 
-  test('the sweeper may only Query the due index and put events', () => {
+  test('the sweeper may Query the due index, upgrade the table, read the guest-id key and put events', () => {
     const table = logicalId(stack, stack.table);
     const own = statementsOf(template, stack, SWEEPER);
     const dynamo = own.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('dynamodb:')));
@@ -403,9 +421,28 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
         Action: 'dynamodb:Query',
         Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [table, 'Arn'] }, '/index/due']] },
       }),
+      expect.objectContaining({ Action: SWEEPER_TABLE_ACTIONS, Resource: { 'Fn::GetAtt': [table, 'Arn'] } }),
     ]);
     const actions = own.flatMap((s) => asArray<string>(s.Action));
-    expect(actions.filter((a) => /^(ses|secretsmanager):/.test(a))).toEqual([]);
+    expect(actions.filter((a) => a.startsWith('ses:'))).toEqual([]);
+    const secrets = own.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('secretsmanager:')));
+    expect(secrets).toEqual([
+      expect.objectContaining({
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: { Ref: logicalId(stack, stack.guestIdKey) },
+      }),
+    ]);
+  });
+
+  test('every DynamoDB operation of the upgrade is granted to the sweeper', () => {
+    const source = readFileSync(join(ROOT, 'shared/src/adapters/aws/upgrade.rs'), 'utf8');
+    const calls = new Set([...source.matchAll(/\.([a-z_]+)\(\)/g)].map((m) => m[1]));
+    expect(calls).toContain('scan');
+    expect(calls).toContain('update_item');
+    // Moves are transactions of a put and a delete; the marker is read and put.
+    for (const action of ['dynamodb:Scan', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem']) {
+      expect(SWEEPER_TABLE_ACTIONS).toContain(action);
+    }
   });
 
   test('SES sending is limited to the identity and the two configuration sets, from the configured address', () => {
@@ -440,7 +477,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
       expect(secret).toEqual([
         expect.objectContaining({
           Action: 'secretsmanager:GetSecretValue',
-          Resource: { Ref: logicalId(stack, stack.signingKey) },
+          Resource: [{ Ref: logicalId(stack, stack.signingKey) }, { Ref: logicalId(stack, stack.guestIdKey) }],
         }),
       ]);
     }

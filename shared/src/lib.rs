@@ -8,6 +8,7 @@ pub mod domain;
 pub mod engine;
 pub mod event;
 pub mod feedback;
+pub mod guest;
 pub mod message;
 pub mod mime;
 pub mod ports;

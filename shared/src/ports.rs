@@ -195,6 +195,12 @@ pub trait Store: Send + Sync {
     /// crash before it leaves the order uncounted (recommendations skew by one order).
     fn count_purchases(&self, order: &Order, delta: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Brings what an earlier release wrote to this release's form, a part at a time; true once
+    /// nothing is left. The sweeper emits no follow-up before (a store without history: at once).
+    fn upgrade(&self) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async { Ok(true) }
+    }
+
     /// The store's products and how often they were bought together (recommendations may use
     /// statistics a few minutes old).
     fn product_stats(&self) -> impl Future<Output = Result<Arc<ProductStats>, StoreError>> + Send;

@@ -3,7 +3,10 @@
 //! and kept in `fixtures/previous-release.jsonl`) keeps working with this one. The fixture is a scan
 //! of moto's table after the release before issue 13 (commit caa1fbe) handled: Ada's signup with a
 //! birthday, her cart, her order from it, its shipment, a scan and the delivery; a guest's cart and
-//! the guest's unsubscribe through tidings.
+//! the guest's unsubscribe through tidings. `fixtures/previous-release-guest.jsonl` is the table
+//! after the release before guest pseudonyms (commit 948e5fe) handled a guest, Gwen, keyed
+//! `guest:gwen@example.com`: her first order, its win-back (sent, with a coupon) and her second
+//! order, leaving her birthday, the second win-back and a cross-sell waiting.
 
 use super::*;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -43,9 +46,13 @@ fn strings(value: &Value) -> Vec<String> {
 
 /// A fresh table filled with what the previous release wrote.
 async fn previous_release(at: &str) -> (AwsTest, Arc<SimClock>, TestEngine) {
+    table_of(at, include_str!("fixtures/previous-release.jsonl")).await
+}
+
+/// A fresh table filled with the items of `fixture` (one DynamoDB JSON item per line).
+async fn table_of(at: &str, fixture: &str) -> (AwsTest, Arc<SimClock>, TestEngine) {
     let (aws, clock, engine) = spawn_app(at).await;
     let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
-    let fixture = include_str!("fixtures/previous-release.jsonl");
     for line in fixture.lines().filter(|l| !l.trim().is_empty()) {
         let item: HashMap<String, AttributeValue> = serde_json::from_str::<serde_json::Map<String, Value>>(line)
             .expect("fixture line")
@@ -152,4 +159,103 @@ async fn a_table_written_by_the_previous_release_keeps_every_promise() {
     sweep_and_route(&aws, &engine).await;
     let birthday = subjects(&aws).iter().filter(|s| s.contains("Happy birthday")).count();
     assert_eq!(birthday, 1, "{:?}", subjects(&aws));
+}
+
+/// Every item of the table, as text.
+async fn scan_text(aws: &AwsTest) -> Vec<String> {
+    let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let scan = client.scan().table_name(&aws.table).send().await.expect("scan");
+    scan.items().iter().map(|item| format!("{item:?}")).collect()
+}
+
+fn count(aws: &AwsTest, subject: &str) -> usize {
+    subjects(aws).iter().filter(|s| s.contains(subject)).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_with_guests_keyed_by_address_is_upgraded_and_every_promise_holds() {
+    let (aws, clock, engine) = table_of(
+        "2026-11-06T10:00:00Z",
+        include_str!("fixtures/previous-release-guest.jsonl"),
+    )
+    .await;
+    let legacy = "guest:gwen@example.com";
+    let mut gwen = customer("c-gwen", "en-US", "America/New_York", true);
+    gwen["id"] = json!(legacy);
+    gwen["email"] = json!("gwen@example.com");
+    gwen["birthday"] = json!("1991-12-10");
+
+    // Before the sweeper upgraded anything, Gwen's next event finds her history under the old key.
+    let abandoned = tidings_tests::cart(
+        "cart-g",
+        &gwen,
+        vec![item("p-tea", "tea", 1, 1250)],
+        "2026-11-06T10:00:00Z",
+    );
+    deliver(
+        &engine,
+        &clock,
+        Step::CartAbandoned,
+        &envelope("CartUpdated", "2026-11-06T10:00:00Z", json!({ "cart": abandoned })),
+    )
+    .await;
+    let pseudonym = engine
+        .keys()
+        .guest_ids()
+        .customer_id(&tidings_core::domain::CustomerId::parse(legacy).expect("id"));
+    let record = engine
+        .store()
+        .customer(&pseudonym)
+        .await
+        .expect("store")
+        .expect("her profile, moved");
+    assert_eq!(record.orders_confirmed, 2, "her two orders are still counted");
+
+    // The first sweep upgrades the table: no key, index or attribute names her by address.
+    clock.set(ts("2026-11-06T10:05:00Z"));
+    sweep_and_route(&aws, &engine).await;
+    let items = scan_text(&aws).await;
+    let left: Vec<&String> = items.iter().filter(|i| i.contains(legacy)).collect();
+    assert!(left.is_empty(), "{left:#?}");
+    assert!(
+        items
+            .iter()
+            .any(|i| i.contains("CONFIG#upgrade") && i.contains("done_at"))
+    );
+    assert!(
+        items
+            .iter()
+            .any(|i| i.contains(&format!("MSG#win_back#{pseudonym}#o-g1"))),
+        "the old claim moved"
+    );
+
+    // What was waiting fires once each; the win-back already sent is not sent again.
+    for at in [
+        "2026-11-09T16:00:00Z",
+        "2026-11-30T16:00:00Z",
+        "2026-12-10T16:00:00Z",
+        "2026-12-31T16:00:00Z",
+    ] {
+        clock.set(ts(at));
+        sweep_and_route(&aws, &engine).await;
+        clock.set(ts(at) + jiff::SignedDuration::from_mins(5));
+        sweep_and_route(&aws, &engine).await;
+    }
+    assert_eq!(count(&aws, "Happy birthday"), 1, "{:?}", subjects(&aws));
+    assert_eq!(
+        count(&aws, "We miss you"),
+        1,
+        "the second order's win-back only: {:?}",
+        subjects(&aws)
+    );
+
+    // A FollowUpDue the previous release's sweeper emitted, redelivered with the old key: nothing.
+    let before = aws.sent_mail().len();
+    let step = tidings_core::message::MessageKind::WinBack.step();
+    let due = json!({"key": format!("win_back#{legacy}#o-g2"), "step": step, "subject_id": legacy,
+        "due_at": "2026-11-30T14:00:00Z"});
+    let mut redelivered = envelope("FollowUpDue", "2026-12-31T17:00:00Z", due);
+    redelivered["source"] = json!("tidings");
+    deliver(&engine, &clock, step, &redelivered).await;
+    assert_eq!(aws.sent_mail().len(), before, "{:?}", subjects(&aws));
 }

@@ -22,6 +22,8 @@ pub enum Source {
     MarketingSet,
     /// `signingKeySecretArn`: the signing key's secret.
     SigningKeySecretArn,
+    /// `guestIdKeySecretArn`: the secret of the key guest pseudonyms are made with.
+    GuestIdKeySecretArn,
     /// `unsubscribeUrl`: the unsubscribe Function URL, set only when that function is deployed.
     UnsubscribeUrl,
 }
@@ -37,6 +39,7 @@ impl Source {
             "configurationSet:transactional" => Self::TransactionalSet,
             "configurationSet:marketing" => Self::MarketingSet,
             "signingKeySecretArn" => Self::SigningKeySecretArn,
+            "guestIdKeySecretArn" => Self::GuestIdKeySecretArn,
             "unsubscribeUrl" => Self::UnsubscribeUrl,
             _ => return None,
         })

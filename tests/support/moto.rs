@@ -132,6 +132,8 @@ pub struct AwsTest {
     pub bus: String,
     /// The signing key's secret.
     pub signing_secret: String,
+    /// The guest-id key's secret.
+    pub guest_id_secret: String,
     queue_url: String,
     _serial: tokio::sync::MutexGuard<'static, ()>,
 }
@@ -158,6 +160,7 @@ pub async fn aws_test() -> AwsTest {
         table: "tidings".into(),
         bus: "tidings-test".into(),
         signing_secret: String::new(),
+        guest_id_secret: String::new(),
         queue_url: String::new(),
         _serial: serial,
     };
@@ -181,6 +184,15 @@ pub async fn aws_test() -> AwsTest {
         .create_secret()
         .name("tidings-signing-key")
         .secret_string(r#"{"current": "aws-test-signing-key-0123456789abcdefghijklmnop"}"#)
+        .send()
+        .await
+        .expect("secret")
+        .arn
+        .expect("secret arn");
+    let guest_id_secret = aws_sdk_secretsmanager::Client::new(&test.sdk)
+        .create_secret()
+        .name("tidings-guest-id-key")
+        .secret_string("aws-test-guest-id-key-0123456789abcdefghijklmnop")
         .send()
         .await
         .expect("secret")
@@ -223,6 +235,7 @@ pub async fn aws_test() -> AwsTest {
     AwsTest {
         queue_url,
         signing_secret,
+        guest_id_secret,
         ..test
     }
 }
@@ -293,6 +306,7 @@ impl AwsTest {
                     Source::TransactionalSet => TRANSACTIONAL_SET.into(),
                     Source::MarketingSet => MARKETING_SET.into(),
                     Source::SigningKeySecretArn => self.signing_secret.clone(),
+                    Source::GuestIdKeySecretArn => self.guest_id_secret.clone(),
                     // Moto has no Function URLs: as in a stack without the unsubscribe function,
                     // links use the configuration's `sender.unsubscribe_url`.
                     Source::UnsubscribeUrl => return None,

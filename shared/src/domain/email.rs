@@ -143,25 +143,24 @@ impl From<EmailAddress> for String {
     }
 }
 
-/// Text for a log line or an error with every guest's address masked: a guest's customer id is
-/// `guest:<email>`, and it travels inside message keys (`win_back#guest:…#o-1`) and item names.
+/// Text for a log line or an error with every guest's address masked. tidings names guests by
+/// pseudonym (see [`crate::guest`]); this still masks a `guest:<email>` an earlier release stored
+/// or a caller passed before the edge renamed it.
 pub struct Redacted<'a>(pub &'a str);
 
 impl fmt::Display for Redacted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        while let Some(start) = rest.find("guest:") {
-            let (before, after) = rest.split_at(start + "guest:".len());
-            f.write_str(before)?;
-            let end = after.find(['#', ' ', ',']).unwrap_or(after.len());
-            let (address, tail) = after.split_at(end);
-            match EmailAddress::parse(address) {
+        let mut last = 0;
+        for (start, end) in crate::guest::legacy_ids(self.0) {
+            let local = start + "guest:".len();
+            f.write_str(&self.0[last..local])?;
+            match EmailAddress::parse(&self.0[local..end]) {
                 Ok(email) => write!(f, "{}", email.masked())?,
                 Err(_) => f.write_str("***")?,
             }
-            rest = tail;
+            last = end;
         }
-        f.write_str(rest)
+        f.write_str(&self.0[last..])
     }
 }
 
@@ -212,9 +211,11 @@ mod tests {
         );
         assert_eq!(Redacted("order_confirmation#o-1").to_string(), "order_confirmation#o-1");
         assert_eq!(
-            Redacted("customer guest:not an address").to_string(),
-            "customer guest:*** an address"
+            Redacted("customer guest:a..b@x.example#o-1").to_string(),
+            "customer guest:***#o-1"
         );
+        let pseudonym = "customer guest:3fa94bd2e0c1a7b65d4f2e8a9c0b1d2e";
+        assert_eq!(Redacted(pseudonym).to_string(), pseudonym);
     }
 
     #[test]

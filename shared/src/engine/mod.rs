@@ -313,7 +313,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     /// Handles one inbound event; again (from a fresh read) when a customer or order it writes
     /// was changed meanwhile by another invocation.
     pub async fn handle(&self, event: &InboundEvent) -> Result<Vec<Outcome>, EngineError> {
-        again_on_conflict(|| self.handle_once(event)).await
+        let event = InboundEvent {
+            event: event.event.clone().with_guest_pseudonyms(self.keys.guest_ids()),
+            ..event.clone()
+        };
+        again_on_conflict(|| self.handle_once(&event)).await
     }
 
     async fn handle_once(&self, event: &InboundEvent) -> Result<Vec<Outcome>, EngineError> {
@@ -375,6 +379,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
 
     /// Fires a stored follow-up if it is due: re-checks it and sends, defers or drops it.
     pub async fn fire(&self, key: &MessageKey) -> Result<Vec<Outcome>, EngineError> {
+        let key = &self.keys.guest_ids().message_key(key);
         let Some(follow_up) = self.ports.store.follow_up(key).await? else {
             return Ok(vec![Outcome::Ignored {
                 reason: format!("no follow-up {key} is waiting (already handled)"),
@@ -400,6 +405,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
 
     /// The sweeper's job: emits one `FollowUpDue` per due follow-up for its step to fire.
     pub async fn sweep(&self, limit: usize) -> Result<usize, EngineError> {
+        // A table an earlier release wrote is brought up to date first: its follow-ups are emitted
+        // under their current keys, and once only.
+        if !self.ports.store.upgrade().await? {
+            tracing::info!("upgrading the table: follow-ups wait for the next sweep");
+            return Ok(0);
+        }
         let now = self.ports.clock.now();
         let due = self.due(limit).await?;
         let events: Vec<Outbound> = due
@@ -449,6 +460,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         source: crate::ports::ConsentSource,
         at: Timestamp,
     ) -> Result<Vec<Outcome>, EngineError> {
+        let customer = &self.keys.guest_ids().customer_id(customer);
         again_on_conflict(|| self.record_consent(customer, given, source, at)).await
     }
 

@@ -116,6 +116,35 @@ impl Event {
     }
 }
 
+impl Event {
+    /// The event with every guest named by pseudonym instead of address (see [`crate::guest`]):
+    /// done once at the edge, so no key, tag or log line the engine makes holds an address.
+    pub fn with_guest_pseudonyms(mut self, ids: &crate::guest::GuestIds) -> Self {
+        let id = |id: &mut CustomerId| *id = ids.customer_id(id);
+        match &mut self {
+            Self::CustomerSignedUp(customer) | Self::CustomerUpdated(customer) => id(&mut customer.id),
+            Self::OrderConfirmed(order) => id(&mut order.customer.id),
+            Self::CartUpdated(cart) | Self::CartAbandoned(cart) => id(&mut cart.customer.id),
+            Self::CustomerRedacted(redacted) => id(&mut redacted.customer_id),
+            Self::ReviewSubmitted(review) => id(&mut review.customer_id),
+            Self::FollowUpDue(due) => {
+                due.key = ids.message_key(&due.key);
+                due.subject_id = ids.rewrite(&due.subject_id).into_owned();
+            }
+            Self::SesFeedback(feedback) => {
+                feedback.customer_id.as_mut().map(id);
+                feedback.message_key = feedback.message_key.as_ref().map(|key| ids.message_key(key));
+            }
+            Self::OrderCancelled(_)
+            | Self::OrderShipped(_)
+            | Self::ShipmentUpdated(_)
+            | Self::OrderDelivered(_)
+            | Self::UnsubscribeRequested(_) => {}
+        }
+        self
+    }
+}
+
 /// `CustomerRedacted` detail.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CustomerRedacted {

@@ -2,6 +2,7 @@
 
 use crate::domain::{CartId, Currency, CustomerId, EmailAddress, Order, OrderId, ProductId, ShipmentId, Text, WebUrl};
 use crate::event::InboundEvent;
+use crate::guest::GuestIds;
 use crate::message::{MessageKey, MessageKind};
 use crate::ports::{
     Awaiting, Changes, CustomerFile, Engagement, EngagementKind, Erasure, HeldEvent, IssuedCoupon, OrderConfirmation,
@@ -24,10 +25,11 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// Shards of the `due` index: follow-ups spread over this many partitions.
 const DUE_SHARDS: u64 = 4;
@@ -51,10 +53,14 @@ const STATS_MAX_AGE: Duration = Duration::from_secs(10 * 60);
 /// The tidings table.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
-    client: Client,
-    table: String,
+    pub(super) client: Client,
+    pub(super) table: String,
     /// Product statistics last read (shared by clones: one per warm process).
     stats: Arc<Mutex<Option<StatsRead>>>,
+    /// The key guests are named by (items an earlier release wrote are read in the new form).
+    pub(super) guests: GuestIds,
+    /// Whether this process saw the table upgraded (`upgrade`): shared by clones.
+    pub(super) upgraded: Arc<AtomicBool>,
 }
 
 /// Product statistics as read at one moment.
@@ -64,7 +70,7 @@ struct StatsRead {
     stats: Arc<ProductStats>,
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
@@ -81,7 +87,7 @@ fn sortable(at: Timestamp) -> String {
     format!("{:012}.{:09}", at.as_second(), at.subsec_nanosecond())
 }
 
-fn unavailable<E>(operation: &'static str) -> impl FnOnce(E) -> StoreError
+pub(super) fn unavailable<E>(operation: &'static str) -> impl FnOnce(E) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
 {
@@ -92,7 +98,7 @@ where
 }
 
 /// `Ok(true)` when a conditional write happened, `Ok(false)` when its condition said no.
-fn conditional<T, E>(result: Result<T, SdkError<E>>, operation: &'static str) -> Result<bool, StoreError>
+pub(super) fn conditional<T, E>(result: Result<T, SdkError<E>>, operation: &'static str) -> Result<bool, StoreError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -130,20 +136,28 @@ fn number_attr(item: &Item, name: &str) -> Option<i64> {
 }
 
 impl DynamoStore {
-    /// A store over `table`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// A store over `table`, naming guests by pseudonyms of `guests`.
+    pub fn new(client: Client, table: impl Into<String>, guests: GuestIds) -> Self {
         Self {
             client,
             table: table.into(),
             stats: Arc::default(),
+            guests,
+            upgraded: Arc::default(),
         }
     }
 
-    fn key(pk: String, sk: &str) -> Item {
+    /// An item as this release writes it: a guest id with an address in it (from an earlier
+    /// release, before `upgrade` moved it) reads as its pseudonym.
+    fn current(&self, item: Item) -> Item {
+        super::upgrade::rewrite_item(&self.guests, &item).unwrap_or(item)
+    }
+
+    pub(super) fn key(pk: String, sk: &str) -> Item {
         HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
     }
 
-    async fn get(&self, pk: String, sk: &str, operation: &'static str) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn get(&self, pk: String, sk: &str, operation: &'static str) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -153,7 +167,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(unavailable(operation))?;
-        Ok(output.item)
+        Ok(output.item.map(|item| self.current(item)))
     }
 
     async fn get_record<T: DeserializeOwned>(
@@ -187,7 +201,7 @@ impl DynamoStore {
         conditional(result, operation)
     }
 
-    async fn put(&self, item: Item, operation: &'static str) -> Result<(), StoreError> {
+    pub(super) async fn put(&self, item: Item, operation: &'static str) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -198,7 +212,7 @@ impl DynamoStore {
         Ok(())
     }
 
-    async fn delete(&self, pk: String, sk: &str, operation: &'static str) -> Result<(), StoreError> {
+    pub(super) async fn delete(&self, pk: String, sk: &str, operation: &'static str) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -249,14 +263,15 @@ impl DynamoStore {
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":prefix", s(prefix))
         };
-        query
+        let items: Vec<Item> = query
             .consistent_read(true)
             .into_paginator()
             .items()
             .send()
             .collect::<Result<_, _>>()
             .await
-            .map_err(unavailable(operation))
+            .map_err(unavailable(operation))?;
+        Ok(items.into_iter().map(|item| self.current(item)).collect())
     }
 
     fn claim_values(claim: &Claim) -> HashMap<String, AttributeValue> {
@@ -423,7 +438,7 @@ impl DynamoStore {
 
     /// Actions in one transaction. `Some((i, old item))` when the condition of action `i`
     /// refused it (nothing was written); `None` when all were written.
-    async fn transact_conditional(
+    pub(super) async fn transact_conditional(
         &self,
         actions: Vec<TransactWriteItem>,
         operation: &'static str,
@@ -767,8 +782,12 @@ impl Store for DynamoStore {
         email: &EmailAddress,
         code: Option<&str>,
     ) -> Result<CustomerFile, StoreError> {
-        // One read: the profile, both erasure markers and the coupon the order used.
+        // One read: the profile, both erasure markers and the coupon the order used; for a guest
+        // before the table is upgraded, also the profile an earlier release keyed by address.
         let customer_pk = format!("CUSTOMER#{id}");
+        let legacy_pk = (id.as_str().starts_with("guest:") && !self.upgraded.load(Ordering::Relaxed))
+            .then(|| format!("CUSTOMER#guest:{}", email.as_str()))
+            .filter(|pk| *pk != customer_pk);
         let coupon_pk = code.map(|code| format!("COUPON#{code}"));
         let erased = [erased_id_key(id), erased_address_key(email)].map(|key| format!("ERASED#{key}"));
         let mut keys = KeysAndAttributes::builder()
@@ -779,6 +798,9 @@ impl Store for DynamoStore {
         }
         if let Some(pk) = &coupon_pk {
             keys = keys.keys(Self::key(pk.clone(), "COUPON"));
+        }
+        if let Some(pk) = &legacy_pk {
+            keys = keys.keys(Self::key(pk.clone(), "PROFILE"));
         }
         let keys = keys.build().map_err(unavailable("customer_file"))?;
         let mut request = HashMap::from([(self.table.clone(), keys)]);
@@ -806,10 +828,16 @@ impl Store for DynamoStore {
             tokio::time::sleep(super::backoff(attempt)).await;
         }
         let mut file = CustomerFile::default();
+        let mut legacy = None;
         for item in items {
             match string_attr(&item, "pk") {
                 Some(pk) if pk == customer_pk => {
                     file.record = Some(serde_dynamo::from_item(item).map_err(corrupt(&customer_pk))?)
+                }
+                Some(pk) if Some(pk) == legacy_pk.as_deref() => {
+                    let record: CustomerRecord =
+                        serde_dynamo::from_item(self.current(item)).map_err(corrupt("a guest's earlier profile"))?;
+                    legacy = Some(record);
                 }
                 Some(pk) if Some(pk) == coupon_pk.as_deref() => {
                     let pk = pk.to_owned();
@@ -821,6 +849,13 @@ impl Store for DynamoStore {
                 }
                 _ => {}
             }
+        }
+        // Saved under the new key as a new item; `upgrade` then drops the old one.
+        if file.record.is_none()
+            && let Some(mut record) = legacy
+        {
+            record.version = 0;
+            file.record = Some(record);
         }
         Ok(file)
     }
@@ -1121,7 +1156,7 @@ impl Store for DynamoStore {
                     .get("pk")
                     .and_then(|pk| pk.as_s().ok())
                     .map(|pk| digest_hex(&[pk], 16));
-                match serde_dynamo::from_item::<_, FollowUp>(item) {
+                match serde_dynamo::from_item::<_, FollowUp>(self.current(item)) {
                     Ok(follow_up) => due.push(follow_up),
                     Err(_) => {
                         tracing::warn!(
@@ -1366,7 +1401,7 @@ impl Store for DynamoStore {
             .map_err(unavailable("follow_ups_of"))?;
         items
             .into_iter()
-            .map(|item| serde_dynamo::from_item(item).map_err(corrupt("follow-up")))
+            .map(|item| serde_dynamo::from_item(self.current(item)).map_err(corrupt("follow-up")))
             .collect()
     }
 
@@ -1471,6 +1506,10 @@ impl Store for DynamoStore {
             }
         }
         Ok(())
+    }
+
+    async fn upgrade(&self) -> Result<bool, StoreError> {
+        self.upgrade_guest_ids().await
     }
 
     async fn product_stats(&self) -> Result<Arc<ProductStats>, StoreError> {

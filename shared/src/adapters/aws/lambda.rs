@@ -6,6 +6,7 @@ use crate::adapters::WallClock;
 use crate::config::{ConfigError, StoreConfig};
 use crate::engine::{Engine, EngineError, Outcome, Ports};
 use crate::event::{Event, EventError, Parsed, parse_envelope_value};
+use crate::guest::GuestIds;
 use crate::message::Step;
 use crate::ports::{Bus, Clock, Mailer, Store};
 use crate::render::{RenderError, Renderer};
@@ -93,6 +94,8 @@ pub mod env {
     pub const SES_CONFIGURATION_SET_MARKETING: &str = "SES_CONFIGURATION_SET_MARKETING";
     /// The Secrets Manager secret holding the HMAC keys.
     pub const SIGNING_KEY_SECRET_ARN: &str = "SIGNING_KEY_SECRET_ARN";
+    /// The Secrets Manager secret holding the key guest pseudonyms are made with (never rotated).
+    pub const GUEST_ID_KEY_SECRET_ARN: &str = "GUEST_ID_KEY_SECRET_ARN";
     /// The log filter (Lambda's `AWS_LAMBDA_LOG_LEVEL` takes precedence).
     pub const RUST_LOG: &str = "RUST_LOG";
     /// Every variable above.
@@ -104,6 +107,7 @@ pub mod env {
         SES_CONFIGURATION_SET_TRANSACTIONAL,
         SES_CONFIGURATION_SET_MARKETING,
         SIGNING_KEY_SECRET_ARN,
+        GUEST_ID_KEY_SECRET_ARN,
         RUST_LOG,
     ];
 }
@@ -123,6 +127,8 @@ pub struct Settings {
     pub marketing_set: Option<String>,
     /// `SIGNING_KEY_SECRET_ARN`.
     pub signing_secret: Option<String>,
+    /// `GUEST_ID_KEY_SECRET_ARN`.
+    pub guest_id_secret: Option<String>,
 }
 
 impl Settings {
@@ -148,6 +154,7 @@ impl Settings {
             transactional_set: var(env::SES_CONFIGURATION_SET_TRANSACTIONAL),
             marketing_set: var(env::SES_CONFIGURATION_SET_MARKETING),
             signing_secret: var(env::SIGNING_KEY_SECRET_ARN),
+            guest_id_secret: var(env::GUEST_ID_KEY_SECRET_ARN),
         })
     }
 }
@@ -228,13 +235,23 @@ impl Parts {
                 SigningKeys::demo()
             }
         };
+        let guests = match &settings.guest_id_secret {
+            Some(arn) => GuestIds::new(secret_string(sdk, arn).await?.as_bytes())?,
+            None => {
+                tracing::warn!(
+                    "GUEST_ID_KEY_SECRET_ARN is not set: using the public demo key (never for a real store)"
+                );
+                GuestIds::demo()
+            }
+        };
+        let keys = keys.with_guest_ids(guests.clone());
         let config = Arc::new(settings.config);
         // SendEmail is not idempotent: no SDK retries for SES (the mailer retries what is safe).
         let ses = aws_sdk_sesv2::config::Builder::from(sdk)
             .retry_config(RetryConfig::disabled())
             .build();
         Ok(Self {
-            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), settings.table),
+            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), settings.table, guests),
             mailer: SesMailer::new(
                 aws_sdk_sesv2::Client::from_conf(ses),
                 settings.transactional_set,
@@ -274,22 +291,14 @@ async fn signing_keys(sdk: &SdkConfig, arn: &str) -> Result<SigningKeys, InitErr
         arn: arn.to_owned(),
         reason,
     };
-    let output = aws_sdk_secretsmanager::Client::new(sdk)
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-    let secret = output
-        .secret_string()
-        .ok_or_else(|| failed("the secret has no string value".into()))?;
-    let (current, previous) = match serde_json::from_str::<Value>(secret) {
+    let secret = secret_string(sdk, arn).await?;
+    let (current, previous) = match serde_json::from_str::<Value>(&secret) {
         Ok(Value::Object(map)) => {
             let field = |name: &str| map.get(name).and_then(Value::as_str).map(str::to_owned);
             let current = field("current").ok_or_else(|| failed("JSON secret without \"current\"".into()))?;
             (current, field("previous"))
         }
-        _ => (secret.to_owned(), None),
+        _ => (secret, None),
     };
     // Key ids derive from the keys, so a token names the key that signed it without exposing it.
     let id = |key: &str| digest_hex(&["key-id", key], 8);
@@ -299,6 +308,23 @@ async fn signing_keys(sdk: &SdkConfig, arn: &str) -> Result<SigningKeys, InitErr
         current.as_bytes(),
         previous.as_ref().map(|(i, k)| (i.as_str(), *k)),
     )?)
+}
+
+/// A secret's string value.
+async fn secret_string(sdk: &SdkConfig, arn: &str) -> Result<String, InitError> {
+    let failed = |reason: String| InitError::Secret {
+        arn: arn.to_owned(),
+        reason,
+    };
+    let output = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+    output
+        .secret_string
+        .ok_or_else(|| failed("the secret has no string value".into()))
 }
 
 /// Handles one EventBridge event in a step function.

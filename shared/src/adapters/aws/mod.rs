@@ -4,6 +4,7 @@ mod dynamo;
 mod eventbridge;
 pub mod lambda;
 mod ses;
+mod upgrade;
 
 pub use dynamo::DynamoStore;
 pub use eventbridge::EventBridgeBus;

@@ -1,0 +1,173 @@
+//! Guest customer ids without the address in them. A store names a guest `guest:<email>`; tidings
+//! keys everything about that guest (table keys, message keys, tokens, SES tags, logs) by
+//! `guest:<32 hex>`, a keyed hash of the address under a key of its own that is never rotated, so
+//! rotating the signing key changes no key, and a leaked key or log line gives no address.
+
+use crate::domain::CustomerId;
+use crate::message::MessageKey;
+use crate::signing::KeyError;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use std::borrow::Cow;
+
+const PREFIX: &str = "guest:";
+/// Hex digits of a pseudonym: 128 bits.
+const PSEUDONYM_LEN: usize = 32;
+
+/// The key guest pseudonyms are derived with.
+#[derive(Clone)]
+pub struct GuestIds {
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for GuestIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GuestIds(..)")
+    }
+}
+
+impl GuestIds {
+    /// The key from secret bytes (at least 32).
+    pub fn new(key: &[u8]) -> Result<Self, KeyError> {
+        if key.len() < 32 {
+            return Err(KeyError {
+                id: "guest ids".into(),
+                len: key.len(),
+            });
+        }
+        Ok(Self { key: key.to_vec() })
+    }
+
+    /// A fixed, public key for local previews and tests: never use it for a real store.
+    pub fn demo() -> Self {
+        Self {
+            key: b"tidings-demo-guest-id-key-not-secret-00".to_vec(),
+        }
+    }
+
+    /// `guest:<32 hex>` for an address (compared without case, as the store's inboxes are).
+    fn pseudonym(&self, email: &str) -> String {
+        // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        mac.update(b"guest-id\0");
+        mac.update(email.to_lowercase().as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let hex: String = tag.iter().take(PSEUDONYM_LEN / 2).map(|b| format!("{b:02x}")).collect();
+        format!("{PREFIX}{hex}")
+    }
+
+    /// `text` with every `guest:<email>` in it replaced by its pseudonym; borrowed when it has none.
+    pub fn rewrite<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut spans = legacy_ids(text).peekable();
+        if spans.peek().is_none() {
+            return Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (start, end) in spans {
+            out.push_str(&text[last..start]);
+            out.push_str(&self.pseudonym(&text[start + PREFIX.len()..end]));
+            last = end;
+        }
+        out.push_str(&text[last..]);
+        Cow::Owned(out)
+    }
+
+    /// The customer id tidings keys a customer by: a guest's pseudonym, any other id unchanged.
+    pub fn customer_id(&self, id: &CustomerId) -> CustomerId {
+        match self.rewrite(id.as_str()) {
+            // A pseudonym is plain hex and short: it always parses.
+            Cow::Owned(pseudonym) => CustomerId::parse(&pseudonym).unwrap_or_else(|_| id.clone()),
+            Cow::Borrowed(_) => id.clone(),
+        }
+    }
+
+    /// A message key an earlier release made with a guest's address, with its pseudonym instead.
+    pub fn message_key(&self, key: &MessageKey) -> MessageKey {
+        match self.rewrite(key.as_str()) {
+            Cow::Owned(rewritten) => MessageKey::parse(&rewritten).unwrap_or_else(|_| key.clone()),
+            Cow::Borrowed(_) => key.clone(),
+        }
+    }
+}
+
+/// Whether `text` still holds a guest id with an address in it.
+pub fn has_address(text: &str) -> bool {
+    legacy_ids(text).next().is_some()
+}
+
+/// The byte spans of `guest:<email>` ids in `text`. An address ends at the first `#`, space, `,`,
+/// `"` or `/` after its `@` (none of them can be in a domain); its local part may hold a `#`.
+pub(crate) fn legacy_ids(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        while let Some(found) = text[from..].find(PREFIX) {
+            let start = from + found;
+            let local = start + PREFIX.len();
+            from = local;
+            let rest = &text[local..];
+            let stop = |c: char| c.is_whitespace() || matches!(c, ',' | '"' | '/');
+            let Some(at) = rest
+                .find(|c: char| c == '@' || stop(c))
+                .filter(|&i| rest[i..].starts_with('@'))
+            else {
+                continue;
+            };
+            if at == 0 {
+                continue;
+            }
+            let domain = &rest[at + 1..];
+            let end = domain.find(|c: char| c == '#' || stop(c)).unwrap_or(domain.len());
+            if end == 0 {
+                continue;
+            }
+            let end = local + at + 1 + end;
+            from = end;
+            return Some((start, end));
+        }
+        None
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guest_id_becomes_a_pseudonym_without_the_address_and_others_stay() {
+        let ids = GuestIds::demo();
+        let guest = CustomerId::parse("guest:Zelda.Unique@Example.com").expect("id");
+        let pseudonym = ids.customer_id(&guest);
+        assert!(pseudonym.as_str().starts_with("guest:"), "{pseudonym}");
+        assert_eq!(pseudonym.as_str().len(), "guest:".len() + PSEUDONYM_LEN);
+        assert!(!pseudonym.as_str().contains('@') && !pseudonym.as_str().to_lowercase().contains("zelda"));
+        // The same address in another case is the same guest; a pseudonym stays as it is.
+        let lower = CustomerId::parse("guest:zelda.unique@example.com").expect("id");
+        assert_eq!(ids.customer_id(&lower), pseudonym);
+        assert_eq!(ids.customer_id(&pseudonym), pseudonym);
+        let registered = CustomerId::parse("c-1").expect("id");
+        assert_eq!(ids.customer_id(&registered), registered);
+        // Another key, another pseudonym: the hash cannot be recomputed without the key.
+        let other = GuestIds::new(&[7; 32]).expect("key");
+        assert_ne!(other.customer_id(&guest), pseudonym);
+        assert!(GuestIds::new(&[7; 8]).is_err());
+    }
+
+    #[test]
+    fn every_guest_address_in_a_key_or_text_is_replaced() {
+        let ids = GuestIds::demo();
+        let id = ids.customer_id(&CustomerId::parse("guest:a#b@example.com").expect("id"));
+        assert_eq!(
+            ids.rewrite("MSG#win_back#guest:a#b@example.com#o-1").as_ref(),
+            format!("MSG#win_back#{id}#o-1")
+        );
+        let text = ids.rewrite("guest:x@y.example, guest:z@w.example and guest:not-an-address");
+        assert!(!has_address(&text), "{text}");
+        assert!(text.ends_with("and guest:not-an-address"), "{text}");
+        assert!(matches!(ids.rewrite("CUSTOMER#c-1"), Cow::Borrowed(_)));
+        let key = MessageKey::parse("birthday#guest:x@y.example#2026").expect("key");
+        assert!(!has_address(ids.message_key(&key).as_str()));
+        assert_eq!(ids.message_key(&key).kind(), key.kind());
+    }
+}
