@@ -1,0 +1,154 @@
+//! Marketing consent stated through tidings: the unsubscribe link and page, the resubscribe and
+//! double opt-in confirmation, and the soft opt-in a store may turn on; an unsubscribe is announced
+//! for the store to mirror.
+
+use super::{Engine, EngineError, KnownRecords, Outcome, again_on_conflict, log_outcome, outbound};
+use crate::domain::CustomerId;
+use crate::event::Emitted;
+use crate::message::{Category, MessageKey, MessageKind};
+use crate::ports::{Bus, Clock, CustomerRecord, Mailer, Store, Subject};
+use jiff::Timestamp;
+
+impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
+    /// The consent a marketing message may rely on: the customer's statement, or soft opt-in for an
+    /// existing customer when the store turned it on and the customer never unsubscribed with us.
+    pub(super) fn marketing_consent(&self, customer: &CustomerRecord) -> Option<crate::ports::Consent> {
+        use crate::ports::{Consent, ConsentSource};
+        let consent = &customer.consent;
+        if consent.given {
+            return Some(consent.clone());
+        }
+        let soft = self.config.marketing.soft_opt_in
+            && consent.source == ConsentSource::Store
+            && customer.orders_confirmed > 0;
+        soft.then_some(Consent {
+            given: true,
+            at: consent.at,
+            source: ConsentSource::SoftOptIn,
+        })
+    }
+
+    /// A statement about marketing consent made through tidings (unsubscribe link or page). An
+    /// unsubscribe also cancels every waiting marketing follow-up of the customer.
+    pub async fn set_marketing_consent(
+        &self,
+        customer: &CustomerId,
+        given: bool,
+        source: crate::ports::ConsentSource,
+        at: Timestamp,
+    ) -> Result<Vec<Outcome>, EngineError> {
+        let customer = &self.keys.guest_ids().customer_id(customer);
+        again_on_conflict(|| self.record_consent(customer, given, source, at)).await
+    }
+
+    pub(super) async fn record_consent(
+        &self,
+        customer: &CustomerId,
+        given: bool,
+        source: crate::ports::ConsentSource,
+        at: Timestamp,
+    ) -> Result<Vec<Outcome>, EngineError> {
+        use crate::ports::ConsentSource;
+        let store = &self.ports.store;
+        let Some(mut record) = store.customer(customer).await? else {
+            return Ok(vec![Outcome::Ignored {
+                reason: format!("consent for unknown customer {customer}"),
+            }]);
+        };
+        let mut out = Vec::new();
+        let unsubscribe = !given && source == ConsentSource::Unsubscribe;
+        // An unsubscribe counts at the time it was made, whatever the clocks of the store's events
+        // say: only a later statement made through tidings itself (a resubscribe) outranks it.
+        let applies = if unsubscribe {
+            let through_tidings = !matches!(record.consent.source, ConsentSource::Store | ConsentSource::SoftOptIn);
+            !(through_tidings && record.consent.at > at)
+        } else {
+            at >= record.consent.at
+        };
+        if applies {
+            let email = &record.profile.email;
+            // The address first: it is what every later marketing claim is checked against, under
+            // any customer id.
+            if unsubscribe {
+                store.opt_out(email, at).await?;
+            } else if given && matches!(source, ConsentSource::Resubscribe | ConsentSource::Confirmed) {
+                store.lift_opt_out(email, at).await?;
+            }
+            record.consent = crate::ports::Consent { given, at, source };
+            record.consent_pending_since = None;
+            record.address_opted_out = unsubscribe;
+            store.save_customer(&record).await?;
+            let state = if given { "given" } else { "withdrawn" };
+            out.push(Outcome::Recorded {
+                what: format!("marketing consent {state} for {customer} ({source:?})"),
+            });
+            if unsubscribe {
+                self.announce_unsubscribed(customer, "marketing", at).await?;
+            }
+            if given && source == ConsentSource::Confirmed && record.signed_up {
+                let key = MessageKey::new(MessageKind::Welcome, customer.as_str(), &[]);
+                let welcome = self.follow_up(key, customer, Subject::Customer, at);
+                let known = KnownRecords {
+                    customer: Some(record.clone()),
+                    order: None,
+                };
+                out.push(self.attempt(welcome, false, known).await?);
+            }
+        }
+        if !given {
+            for follow_up in store.follow_ups_of(customer).await? {
+                // Birthdays and anniversaries stay: they check consent when due and go on to next
+                // year, so a customer who resubscribes still gets them.
+                let yearly = matches!(follow_up.subject, Subject::Occasion { .. });
+                if follow_up.key.kind().category() == Category::Marketing && !yearly {
+                    store.remove_follow_up(&follow_up.key).await?;
+                    out.push(Outcome::Skipped {
+                        key: follow_up.key,
+                        reason: "cancelled: the customer unsubscribed".into(),
+                    });
+                }
+            }
+        }
+        for outcome in &out {
+            log_outcome(outcome, "consent");
+        }
+        Ok(out)
+    }
+
+    /// Puts `CustomerUnsubscribed` on the bus for the store (or its integration) to mirror.
+    pub(super) async fn announce_unsubscribed(
+        &self,
+        customer_id: &CustomerId,
+        scope: &'static str,
+        at: Timestamp,
+    ) -> Result<(), EngineError> {
+        let announced = crate::event::CustomerUnsubscribed {
+            customer_id: customer_id.clone(),
+            scope,
+            at,
+        };
+        let event = outbound(at, Emitted::CustomerUnsubscribed(announced));
+        Ok(self.ports.bus.publish(&[event]).await?)
+    }
+
+    /// A one-click unsubscribe given as an event (a replay line): handled as the page's POST of the
+    /// same token at the event's time.
+    pub(super) async fn unsubscribe_requested(&self, token: &str, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
+        use crate::ports::ConsentSource;
+        match self
+            .keys
+            .verify_unsubscribe(token, at, crate::unsubscribe::TOKEN_MAX_AGE)
+        {
+            Ok(claim) if claim.scope == "marketing" => {
+                self.set_marketing_consent(&claim.customer_id, false, ConsentSource::Unsubscribe, at)
+                    .await
+            }
+            Ok(_) => Ok(vec![Outcome::Ignored {
+                reason: "a confirmation link cannot unsubscribe".into(),
+            }]),
+            Err(error) => Ok(vec![Outcome::Ignored {
+                reason: format!("unsubscribe token refused: {error}"),
+            }]),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Erasure (`CustomerRedacted`): the customer, their orders, carts and follow-ups go; hashed markers
+//! stay so that a redelivered or late event recreates nothing.
+
+use super::{Engine, EngineError, Outcome};
+use crate::ports::{Bus, Clock, Mailer, Store};
+use jiff::Timestamp;
+
+impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
+    /// Erases everything about a customer (`CustomerRedacted`); a hashed suppression, if any, stays.
+    /// The erasure itself is remembered (hashes and order ids only), also when nothing was
+    /// stored yet: any event from before it that arrives later stores and sends nothing.
+    pub(super) async fn erase(
+        &self,
+        redacted: &crate::event::CustomerRedacted,
+        at: Timestamp,
+    ) -> Result<Outcome, EngineError> {
+        let store = &self.ports.store;
+        let customer = &redacted.customer_id;
+        // Remembered first, from the request alone: whatever happens after (a crash, a record that
+        // cannot be read), every later event from before the erasure is dropped.
+        let mut erasure = crate::ports::Erasure {
+            customer_id: customer.clone(),
+            email: redacted.email.clone(),
+            orders: vec![],
+            at,
+        };
+        store.record_erasure(&erasure).await?;
+        let record = store.customer(customer).await?;
+        if let Some(record) = record.as_ref().filter(|r| !r.orders.is_empty()) {
+            erasure.orders = record.orders.iter().cloned().collect();
+            store.record_erasure(&erasure).await?;
+        }
+        let Some(record) = record else {
+            return Ok(Outcome::Recorded {
+                what: format!("erasure of {customer} remembered; nothing was stored about them"),
+            });
+        };
+        store.erase_customer(&record).await?;
+        Ok(Outcome::Recorded {
+            what: format!(
+                "erased customer {customer}: profile, {} order(s), {} cart(s), follow-ups, counters",
+                record.orders.len(),
+                record.carts.len()
+            ),
+        })
+    }
+}
