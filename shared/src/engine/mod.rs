@@ -175,10 +175,7 @@ const SOFT_BOUNCE_WINDOW_HOURS: i64 = 7 * 24;
 /// function run (their timeout is 30 s), so an expired lease means the holder died before sending.
 pub const CLAIM_LEASE: SignedDuration = SignedDuration::from_mins(2);
 
-/// How long a transactional message's provider call may stay unreported before it is sent once
-/// more. SES reports a `Send` within seconds; a quarter of an hour without one means the process
-/// died before SES accepted it (or, rarely, SES's report was lost: then the customer gets it twice).
-pub const RECOVER_AFTER: SignedDuration = SignedDuration::from_mins(15);
+pub use crate::ports::RECOVER_AFTER;
 
 /// The lifecycle engine.
 pub struct Engine<S, M, B, C> {
@@ -207,6 +204,21 @@ struct Ready {
 pub(crate) struct KnownRecords {
     pub(crate) customer: Option<CustomerRecord>,
     pub(crate) order: Option<OrderRecord>,
+}
+
+impl KnownRecords {
+    /// An order just read or written, handed to an immediate send so it is not read again.
+    pub(crate) fn of_order(order: &OrderRecord) -> Self {
+        Self::of_order_with(order, None)
+    }
+
+    /// An order and its customer, when read, handed to an immediate send.
+    pub(crate) fn of_order_with(order: &OrderRecord, customer: Option<&CustomerRecord>) -> Self {
+        Self {
+            customer: customer.cloned(),
+            order: Some(order.clone()),
+        }
+    }
 }
 
 enum Prepared {

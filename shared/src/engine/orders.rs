@@ -329,7 +329,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         follow_ups: &follow_ups,
                         ..Changes::default()
                     };
-                    let known = record.known_with(customer.as_ref());
+                    let known = KnownRecords::of_order_with(&record, customer.as_ref());
                     let sent = self.save_and_attempt(changes, cancellation, known).await;
                     // Only once the cancellation is recorded (a refused write is handled again).
                     if !matches!(sent, Err(EngineError::Store(_))) {
@@ -337,7 +337,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     }
                     out.push(sent?);
                 } else {
-                    out.push(self.attempt(cancellation, false, record.known()).await?);
+                    out.push(
+                        self.attempt(cancellation, false, KnownRecords::of_order(&record))
+                            .await?,
+                    );
                 }
             }
             Event::OrderShipped(shipped) => {

@@ -8,7 +8,7 @@
 //! shipment is first recorded, and kept with it (`ShipmentRecord::scoped`): a shipment recorded by
 //! an earlier release keeps the old key, so its old claim still blocks a redelivery.
 
-use super::{Engine, EngineError, FollowUp, Outcome, hours};
+use super::{Engine, EngineError, FollowUp, KnownRecords, Outcome, hours};
 use crate::domain::ShipmentStatus;
 use crate::event::{OrderDelivered, OrderShipped, ShipmentUpdated};
 use crate::message::{MessageKey, MessageKind};
@@ -39,7 +39,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
             let key = known.key(MessageKind::ShippingConfirmation, &order_id, &[]);
             let confirmation = self.follow_up(key, &customer_id, subject, at);
-            return Ok(vec![self.attempt(confirmation, false, record.known()).await?]);
+            return Ok(vec![
+                self.attempt(confirmation, false, KnownRecords::of_order(&record))
+                    .await?,
+            ]);
         }
         let now = self.ports.clock.now();
         let scoped = !store.own_shipment_id(&shipment.id, &order_id, now).await?;
@@ -68,7 +71,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             follow_ups: std::slice::from_ref(&watch),
             ..Changes::default()
         };
-        out.push(self.save_and_attempt(changes, confirmation, record.known()).await?);
+        out.push(
+            self.save_and_attempt(changes, confirmation, KnownRecords::of_order(&record))
+                .await?,
+        );
         Ok(out)
     }
 
@@ -112,7 +118,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let mut out = Vec::new();
         if record.shipments[index].scans.contains(&scan) {
             if let Some(message) = message {
-                out.push(self.attempt(message, false, record.known()).await?);
+                out.push(self.attempt(message, false, KnownRecords::of_order(&record)).await?);
             }
             return Ok(Some(out));
         }
@@ -128,7 +134,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             ..Changes::default()
         };
         match message {
-            Some(message) => out.push(self.save_and_attempt(changes, message, record.known()).await?),
+            Some(message) => out.push(
+                self.save_and_attempt(changes, message, KnownRecords::of_order(&record))
+                    .await?,
+            ),
             None => {
                 self.ports.store.save_together(&changes).await?;
             }
@@ -168,12 +177,16 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             // parcel completed the order, or when the order was delivered without it).
             (Some(first), Some(all)) if first != all => {
                 let message = parcel_message(&record);
-                Ok(vec![self.attempt(message, false, record.known()).await?])
+                Ok(vec![
+                    self.attempt(message, false, KnownRecords::of_order(&record)).await?,
+                ])
             }
             (_, Some(_)) => self.order_delivered(record, at).await,
             (Some(_), None) => {
                 let message = parcel_message(&record);
-                Ok(vec![self.attempt(message, false, record.known()).await?])
+                Ok(vec![
+                    self.attempt(message, false, KnownRecords::of_order(&record)).await?,
+                ])
             }
             (None, None) => {
                 record.parcels_delivered.insert(shipment_id.clone(), at);
@@ -185,7 +198,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     order: Some(&record),
                     ..Changes::default()
                 };
-                Ok(vec![self.save_and_attempt(changes, message, record.known()).await?])
+                Ok(vec![
+                    self.save_and_attempt(changes, message, KnownRecords::of_order(&record))
+                        .await?,
+                ])
             }
         }
     }
@@ -232,13 +248,19 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 follow_ups: &follow_ups,
                 ..Changes::default()
             };
-            let known = record.known_with(customer.as_ref());
+            let known = KnownRecords::of_order_with(&record, customer.as_ref());
             out.push(self.save_and_attempt(changes, confirmation, known).await?);
         } else {
-            out.push(self.attempt(confirmation, false, record.known()).await?);
+            out.push(
+                self.attempt(confirmation, false, KnownRecords::of_order(&record))
+                    .await?,
+            );
         }
         if let Some(reward) = reward {
-            out.push(self.attempt(reward, true, record.known_with(customer.as_ref())).await?);
+            out.push(
+                self.attempt(reward, true, KnownRecords::of_order_with(&record, customer.as_ref()))
+                    .await?,
+            );
         }
         Ok(out)
     }

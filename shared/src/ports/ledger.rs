@@ -1,0 +1,145 @@
+//! The send ledger: a message's claim and the state machine its claim goes through (claimed →
+//! sending → sent/failed, or unknown when the provider never answered).
+
+use super::{Consent, IssuedCoupon};
+use crate::domain::{CustomerId, EmailAddress};
+use crate::message::{Category, MessageKey};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// How long a transactional message's provider call may stay unreported before it is sent once
+/// more. SES reports a `Send` within seconds; a quarter of an hour without one means the process
+/// died before SES accepted it (or, rarely, SES's report was lost: then the customer gets it twice).
+pub const RECOVER_AFTER: SignedDuration = SignedDuration::from_mins(15);
+
+/// A request to claim a message key.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    /// The key.
+    pub key: MessageKey,
+    /// The recipient.
+    pub customer_id: CustomerId,
+    /// Their address: a suppressed one refuses the claim (checked in the same write).
+    pub to: EmailAddress,
+    /// Now.
+    pub at: Timestamp,
+    /// How long a claim without an outcome blocks others (a crash before the provider answered).
+    pub lease: SignedDuration,
+    /// Marketing: the cap window; the claim fails with `CapReached` if another marketing message
+    /// was claimed for this customer less than this long ago.
+    pub cap: Option<SignedDuration>,
+    /// Marketing: the consent statement the message relies on (kept with the message record).
+    pub consent: Option<Consent>,
+    /// Taken straight in the `sending` state: nothing stands between the claim and the provider
+    /// call (no coupon to announce first), so there is no separate `mark_sending`.
+    pub sending: bool,
+    /// The coupon the message carries, recorded with the claim (for attribution).
+    pub coupon: Option<IssuedCoupon>,
+}
+
+/// What happened to a claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// Ours: send it.
+    Claimed,
+    /// Already accepted by the provider: never again.
+    AlreadySent,
+    /// Permanently failed before: not retried.
+    AlreadyFailed,
+    /// Someone else holds a live lease and has not called the provider yet.
+    InFlight {
+        /// When the lease runs out (the holder is then presumed dead).
+        until: Timestamp,
+    },
+    /// The provider was called and never answered (a crash or timeout mid-send): it may have
+    /// accepted the message, so it is never sent again automatically.
+    OutcomeUnknown,
+    /// A transactional message the provider was called for at `since` and never reported in
+    /// `RECOVER_AFTER`: taken back with `Store::recover_claim`, it is sent once more (the one
+    /// place a duplicate is possible: the provider accepted it and its report was lost).
+    Recoverable {
+        /// When the unanswered attempt began (the claim is taken back only from that attempt).
+        since: Timestamp,
+    },
+    /// The frequency cap is taken until `last + window`.
+    CapReached {
+        /// The previous marketing claim.
+        last: Timestamp,
+    },
+    /// The address is suppressed (hard bounce, complaint): nothing was claimed.
+    Suppressed,
+    /// Marketing to an address that unsubscribed through tidings: nothing was claimed.
+    OptedOut,
+}
+
+/// Why a claim found `sending` (the provider called at `since`, no answer recorded) refuses a new
+/// claim: the holder may still be calling (lease), SES may still report it (a transactional
+/// message gets `RECOVER_AFTER`, then one more attempt), or nobody can know (marketing, or a
+/// message already recovered once). Both stores decide with this.
+pub fn unanswered(claim: &Claim, since: Timestamp, lease_until: Timestamp, recovered: bool) -> ClaimOutcome {
+    let transactional = claim.key.kind().category() == Category::Transactional;
+    if lease_until > claim.at {
+        return ClaimOutcome::InFlight { until: lease_until };
+    }
+    if !transactional || recovered {
+        return ClaimOutcome::OutcomeUnknown;
+    }
+    let reported_by = since + RECOVER_AFTER;
+    if reported_by > claim.at {
+        return ClaimOutcome::InFlight { until: reported_by };
+    }
+    ClaimOutcome::Recoverable { since }
+}
+
+/// State of a claimed message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum ClaimState {
+    /// Ours, the provider not called yet; others wait until the lease ends, then take over.
+    Claimed {
+        /// When the holder took it (its `claimed_at`: only that holder may move it to `sending`).
+        since: Timestamp,
+        /// Lease end.
+        lease_until: Timestamp,
+    },
+    /// The provider is being called; only its answer (or its own send event) settles this.
+    Sending {
+        /// When the call started.
+        since: Timestamp,
+        /// Until then a duplicate waits for the provider's report; after it, the outcome is unknown.
+        lease_until: Timestamp,
+    },
+    /// Accepted by the provider.
+    Sent {
+        /// Provider message id.
+        provider_id: String,
+        /// When.
+        at: Timestamp,
+    },
+    /// Permanently failed.
+    Failed {
+        /// Why.
+        reason: String,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+impl ClaimState {
+    /// The state a claim is taken in: `sending` straight away when nothing stands between the
+    /// claim and the provider, else `claimed` under a lease.
+    pub fn taken(claim: &Claim) -> Self {
+        let lease_until = claim.at + claim.lease;
+        if claim.sending {
+            Self::Sending {
+                since: claim.at,
+                lease_until,
+            }
+        } else {
+            Self::Claimed {
+                since: claim.at,
+                lease_until,
+            }
+        }
+    }
+}
