@@ -74,12 +74,15 @@ impl GuestIds {
         Cow::Owned(out)
     }
 
-    /// The customer id tidings keys a customer by: a guest's pseudonym, any other id unchanged.
+    /// The customer id tidings keys a customer by: a guest's pseudonym, any other id unchanged. The
+    /// whole id after `guest:` is the address, whatever characters it holds.
     pub fn customer_id(&self, id: &CustomerId) -> CustomerId {
-        match self.rewrite(id.as_str()) {
-            // A pseudonym is plain hex and short: it always parses.
-            Cow::Owned(pseudonym) => CustomerId::parse(&pseudonym).unwrap_or_else(|_| id.clone()),
-            Cow::Borrowed(_) => id.clone(),
+        match id.as_str().strip_prefix(PREFIX) {
+            Some(address) if address.contains('@') => {
+                // A pseudonym is plain hex and short: it always parses.
+                CustomerId::parse(&self.pseudonym(address)).unwrap_or_else(|_| id.clone())
+            }
+            _ => id.clone(),
         }
     }
 
@@ -97,8 +100,27 @@ pub fn has_address(text: &str) -> bool {
     legacy_ids(text).next().is_some()
 }
 
-/// The byte spans of `guest:<email>` ids in `text`. An address ends at the first `#`, space, `,`,
-/// `"` or `/` after its `@` (none of them can be in a domain); its local part may hold a `#`.
+/// Characters of an address's local part (RFC 5322 `atext` and the dot).
+fn local_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) || !c.is_ascii()
+}
+
+/// Characters of a domain (letters, digits, hyphens, dots; IDN labels as they came).
+fn domain_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '.' || !c.is_ascii()
+}
+
+/// Whether `rest` (what follows `guest:`) starts with a pseudonym and so is no address.
+fn starts_with_pseudonym(rest: &str) -> bool {
+    let hex = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        .count();
+    hex == PSEUDONYM_LEN && !rest[hex..].starts_with(|c: char| local_char(c) && c != '#')
+}
+
+/// The byte spans of `guest:<email>` ids in `text` (inside message keys and item names): an
+/// address's local part is `atext` (it may hold a `#`), its domain letters, digits, `-` and `.`.
 pub(crate) fn legacy_ids(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut from = 0;
     std::iter::from_fn(move || {
@@ -107,18 +129,15 @@ pub(crate) fn legacy_ids(text: &str) -> impl Iterator<Item = (usize, usize)> + '
             let local = start + PREFIX.len();
             from = local;
             let rest = &text[local..];
-            let stop = |c: char| c.is_whitespace() || matches!(c, ',' | '"' | '/');
-            let Some(at) = rest
-                .find(|c: char| c == '@' || stop(c))
-                .filter(|&i| rest[i..].starts_with('@'))
-            else {
+            if starts_with_pseudonym(rest) {
                 continue;
-            };
-            if at == 0 {
+            }
+            let at = rest.find(|c: char| !local_char(c)).unwrap_or(rest.len());
+            if at == 0 || !rest[at..].starts_with('@') {
                 continue;
             }
             let domain = &rest[at + 1..];
-            let end = domain.find(|c: char| c == '#' || stop(c)).unwrap_or(domain.len());
+            let end = domain.find(|c: char| !domain_char(c)).unwrap_or(domain.len());
             if end == 0 {
                 continue;
             }
@@ -165,6 +184,12 @@ mod tests {
         let text = ids.rewrite("guest:x@y.example, guest:z@w.example and guest:not-an-address");
         assert!(!has_address(&text), "{text}");
         assert!(text.ends_with("and guest:not-an-address"), "{text}");
+        // A `/` is an address character; a pseudonym followed by a qualifier with an `@` is no address.
+        let slash = ids.rewrite("welcome#guest:a/b@example.com");
+        assert!(!has_address(&slash) && !slash.contains("example.com"), "{slash}");
+        let pseudonym = ids.customer_id(&CustomerId::parse("guest:x@y.example").expect("id"));
+        let keyed = format!("cart_reminder#{pseudonym}#c@t");
+        assert_eq!(ids.rewrite(&keyed), keyed);
         assert!(matches!(ids.rewrite("CUSTOMER#c-1"), Cow::Borrowed(_)));
         let key = MessageKey::parse("birthday#guest:x@y.example#2026").expect("key");
         assert!(!has_address(ids.message_key(&key).as_str()));

@@ -85,10 +85,8 @@ pub async fn respond<S: Store, M: Mailer, B: Bus, C: Clock>(
         }
     };
     let locale: Locale = engine
-        .store()
         .customer(&claim.customer_id)
-        .await
-        .map_err(EngineError::from)?
+        .await?
         .and_then(|c| c.profile.locale)
         .unwrap_or(default_locale);
     let confirming = claim.scope == CONFIRM_SCOPE;

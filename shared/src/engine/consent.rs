@@ -37,8 +37,26 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         source: crate::ports::ConsentSource,
         at: Timestamp,
     ) -> Result<Vec<Outcome>, EngineError> {
-        let customer = &self.keys.guest_ids().customer_id(customer);
         again_on_conflict(|| self.record_consent(customer, given, source, at)).await
+    }
+
+    /// A customer by the id a link or a caller names them by: a guest's pseudonym, or (in a link
+    /// an earlier release mailed) the guest's address.
+    pub async fn customer(&self, named: &CustomerId) -> Result<Option<CustomerRecord>, EngineError> {
+        let store = &self.ports.store;
+        let id = self.keys.guest_ids().customer_id(named);
+        if let Some(record) = store.customer(&id).await? {
+            return Ok(Some(record));
+        }
+        if id == *named {
+            return Ok(None);
+        }
+        // Until the table is upgraded the guest's profile may still be under the address (read in
+        // the new form): it is saved under the pseudonym, as a new record.
+        Ok(store.customer(named).await?.map(|mut record| {
+            record.version = 0;
+            record
+        }))
     }
 
     pub(super) async fn record_consent(
@@ -50,11 +68,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     ) -> Result<Vec<Outcome>, EngineError> {
         use crate::ports::ConsentSource;
         let store = &self.ports.store;
-        let Some(mut record) = store.customer(customer).await? else {
+        let Some(mut record) = self.customer(customer).await? else {
             return Ok(vec![Outcome::Ignored {
-                reason: format!("consent for unknown customer {customer}"),
+                reason: format!("consent for unknown customer {}", customer.redacted()),
             }]);
         };
+        let customer = &record.profile.id.clone();
         let mut out = Vec::new();
         let unsubscribe = !given && source == ConsentSource::Unsubscribe;
         // An unsubscribe counts at the time it was made, whatever the clocks of the store's events

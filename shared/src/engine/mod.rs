@@ -388,11 +388,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     pub async fn sweep(&self, limit: usize) -> Result<usize, EngineError> {
         // A table an earlier release wrote is brought up to date first: its follow-ups are emitted
         // under their current keys, and once only.
-        if !self.ports.store.upgrade().await? {
+        let now = self.ports.clock.now();
+        if !self.ports.store.upgrade(now).await? {
             tracing::info!("upgrading the table: follow-ups wait for the next sweep");
             return Ok(0);
         }
-        let now = self.ports.clock.now();
         let due = self.due(limit).await?;
         let events: Vec<Outbound> = due
             .iter()

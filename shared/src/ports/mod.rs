@@ -203,7 +203,8 @@ pub trait Store: Send + Sync {
 
     /// Brings what an earlier release wrote to this release's form, a part at a time; true once
     /// nothing is left. The sweeper emits no follow-up before (a store without history: at once).
-    fn upgrade(&self) -> impl Future<Output = Result<bool, StoreError>> + Send {
+    fn upgrade(&self, now: Timestamp) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let _ = now;
         async { Ok(true) }
     }
 

@@ -109,7 +109,7 @@ where
     }
 }
 
-fn corrupt(item: &str) -> impl FnOnce(serde_dynamo::Error) -> StoreError + '_ {
+pub(super) fn corrupt(item: &str) -> impl FnOnce(serde_dynamo::Error) -> StoreError + '_ {
     move |error| StoreError::Corrupt {
         // Keys hold customer ids, and a guest's id holds their address.
         item: crate::domain::Redacted(item).to_string(),
@@ -841,7 +841,7 @@ impl Store for DynamoStore {
                 }
                 Some(pk) if Some(pk) == coupon_pk.as_deref() => {
                     let pk = pk.to_owned();
-                    file.coupon = Some(serde_dynamo::from_item(item).map_err(corrupt(&pk))?)
+                    file.coupon = Some(serde_dynamo::from_item(self.current(item)).map_err(corrupt(&pk))?)
                 }
                 Some(pk) if erased.iter().any(|e| e == pk) => {
                     let at = string_attr(&item, "at").and_then(|at| at.parse::<Timestamp>().ok());
@@ -850,8 +850,10 @@ impl Store for DynamoStore {
                 _ => {}
             }
         }
-        // Saved under the new key as a new item; `upgrade` then drops the old one.
+        // Saved under the new key as a new item; `upgrade` then drops the old one. Not after an
+        // erasure: what the old key still holds is what the erasure could not reach.
         if file.record.is_none()
+            && file.erased_at.is_none()
             && let Some(mut record) = legacy
         {
             record.version = 0;
@@ -1148,7 +1150,7 @@ impl Store for DynamoStore {
                 .send();
             let mut taken = 0;
             while let Some(item) = pages.next().await {
-                let item = item.map_err(unavailable("due_follow_ups"))?;
+                let mut item = item.map_err(unavailable("due_follow_ups"))?;
                 // One unreadable item (written by hand, or by a release that stored another shape)
                 // must not stop every other follow-up: it is skipped, named only by a digest of its
                 // key (keys can hold a guest's customer id, i.e. an address) and left in place.
@@ -1156,7 +1158,13 @@ impl Store for DynamoStore {
                     .get("pk")
                     .and_then(|pk| pk.as_s().ok())
                     .map(|pk| digest_hex(&[pk], 16));
-                match serde_dynamo::from_item::<_, FollowUp>(self.current(item)) {
+                // A follow-up still in the old form (written by the earlier release after the
+                // upgrade passed it) is moved now, so that it fires under the key it is read with.
+                if let Some(current) = super::upgrade::rewrite_item(&self.guests, &item) {
+                    self.move_straggler(&item).await?;
+                    item = current;
+                }
+                match serde_dynamo::from_item::<_, FollowUp>(item) {
                     Ok(follow_up) => due.push(follow_up),
                     Err(_) => {
                         tracing::warn!(
@@ -1508,8 +1516,8 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn upgrade(&self) -> Result<bool, StoreError> {
-        self.upgrade_guest_ids().await
+    async fn upgrade(&self, now: Timestamp) -> Result<bool, StoreError> {
+        self.upgrade_guest_ids(now).await
     }
 
     async fn product_stats(&self) -> Result<Arc<ProductStats>, StoreError> {

@@ -11,10 +11,13 @@
 //! condition that the attributes rewritten are still as read: an engine that changed one meanwhile
 //! wrote it in the new form already.
 
-use super::dynamo::{DynamoStore, Item, s};
+use super::dynamo::{DynamoStore, Item};
+use crate::domain::EmailAddress;
 use crate::guest::GuestIds;
-use crate::ports::StoreError;
+use crate::ports::{StoreError, erased_address_key};
+use crate::signing::digest_hex;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -59,7 +62,12 @@ fn rewrite_value(guests: &GuestIds, value: &AttributeValue) -> Option<AttributeV
         AttributeValue::Ss(set) => set
             .iter()
             .any(|v| crate::guest::has_address(v))
-            .then(|| AttributeValue::Ss(set.iter().map(|v| guests.rewrite(v).into_owned()).collect())),
+            // Two spellings of one address become one pseudonym: a set holds it once.
+            .then(|| {
+                let rewritten: std::collections::BTreeSet<String> =
+                    set.iter().map(|v| guests.rewrite(v).into_owned()).collect();
+                AttributeValue::Ss(rewritten.into_iter().collect())
+            }),
         _ => None,
     }
 }
@@ -81,6 +89,26 @@ pub(super) fn rewrite_item(guests: &GuestIds, item: &Item) -> Option<Item> {
     Some(new)
 }
 
+/// The addresses of the `guest:<email>` ids anywhere in `item`.
+fn addresses_in(item: &Item) -> Vec<String> {
+    fn walk(value: &AttributeValue, out: &mut Vec<String>) {
+        match value {
+            AttributeValue::S(text) => out.extend(
+                crate::guest::legacy_ids(text).map(|(start, end)| text[start + "guest:".len()..end].to_owned()),
+            ),
+            AttributeValue::L(list) => list.iter().for_each(|v| walk(v, out)),
+            AttributeValue::M(map) => map.values().for_each(|v| walk(v, out)),
+            AttributeValue::Ss(set) => set.iter().for_each(|v| walk(&AttributeValue::S(v.clone()), out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    item.values().for_each(|v| walk(v, &mut out));
+    out.sort();
+    out.dedup();
+    out
+}
+
 fn key_of(item: &Item) -> Item {
     ["pk", "sk"]
         .into_iter()
@@ -88,30 +116,56 @@ fn key_of(item: &Item) -> Item {
         .collect()
 }
 
+/// Where an upgrade stands (the `CONFIG#upgrade`/`GUEST_IDS` item).
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Progress {
+    /// When the first sweep of this release began upgrading.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started_at: Option<Timestamp>,
+    /// When the pass under way began.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pass_started_at: Option<Timestamp>,
+    /// Items of the old form the pass under way found (moved or not).
+    found: u64,
+    /// Whole passes so far.
+    passes: u64,
+    /// Items no pass could move (logged; they do not hold the upgrade back).
+    failed: u64,
+    /// When a pass found nothing of the old form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    done_at: Option<Timestamp>,
+}
+
+/// A pass that may end the upgrade must begin this long after the first: functions of the earlier
+/// release still finish their invocations (and write the old form) while a deploy rolls out.
+const ROLLOUT_GRACE: SignedDuration = SignedDuration::from_mins(10);
+
 impl DynamoStore {
-    /// Upgrades the table a page at a time for up to [`BUDGET`]; true once nothing of the old form
-    /// is left (then at no cost: a warm process remembers it, a cold one reads the marker).
-    pub(super) async fn upgrade_guest_ids(&self) -> Result<bool, StoreError> {
+    /// Upgrades the table a page at a time for up to [`BUDGET`]; true once a whole pass that began
+    /// after the rollout found nothing of the old form (then at no cost: a warm process remembers
+    /// it, a cold one reads the marker).
+    pub(super) async fn upgrade_guest_ids(&self, now: Timestamp) -> Result<bool, StoreError> {
         if self.upgraded.load(Ordering::Relaxed) {
             return Ok(true);
         }
         let marker = self.get(MARKER_PK.into(), MARKER_SK, "upgrade").await?;
-        if marker.as_ref().is_some_and(|m| m.contains_key("done_at")) {
-            self.upgraded.store(true, Ordering::Relaxed);
-            return Ok(true);
-        }
         let mut cursor = marker
             .as_ref()
             .and_then(|m| m.get("cursor"))
             .and_then(|c| c.as_m().ok())
             .cloned();
-        let mut busy = marker
-            .as_ref()
-            .and_then(|m| m.get("busy"))
-            .and_then(|b| b.as_n().ok())
-            .and_then(|b| b.parse::<u64>().ok())
-            .unwrap_or(0);
-        let started = Instant::now();
+        let mut progress: Progress = match marker {
+            Some(item) => serde_dynamo::from_item(item).unwrap_or_default(),
+            None => Progress::default(),
+        };
+        if progress.done_at.is_some() {
+            self.upgraded.store(true, Ordering::Relaxed);
+            return Ok(true);
+        }
+        let started_at = *progress.started_at.get_or_insert(now);
+        progress.pass_started_at.get_or_insert(now);
+        let mut erased = HashMap::new();
+        let began = Instant::now();
         loop {
             let page = self
                 .client
@@ -124,45 +178,81 @@ impl DynamoStore {
                 .await
                 .map_err(super::dynamo::unavailable("upgrade"))?;
             for item in page.items() {
-                if self.move_item(item).await? == Moved::Busy {
-                    busy += 1;
+                match self.move_item(item, &mut erased).await {
+                    Ok(Moved::Unchanged) => {}
+                    Ok(Moved::Done | Moved::Busy) => progress.found += 1,
+                    // One item must not hold every follow-up back: it stays as it is, counted.
+                    Err(error) => {
+                        progress.failed += 1;
+                        let item_digest = item
+                            .get("pk")
+                            .and_then(|pk| pk.as_s().ok())
+                            .map(|pk| digest_hex(&[pk], 16));
+                        tracing::error!(metric = "upgrade_failed", item_digest, %error, "an item of the old form could not be upgraded");
+                    }
                 }
             }
             cursor = page.last_evaluated_key;
-            let mut marker = Self::key(MARKER_PK.into(), MARKER_SK);
-            match &cursor {
-                Some(next) => {
-                    marker.insert("cursor".into(), AttributeValue::M(next.clone()));
+            if cursor.is_none() {
+                let pass_began = progress.pass_started_at.unwrap_or(now);
+                // A table whose first pass finds nothing of the old form (a new stack, a store
+                // without guests yet) is done at once; the follow-ups a straggler of the earlier
+                // release might still write are moved when the sweeper reads them.
+                let first = progress.passes == 0;
+                progress.passes += 1;
+                if progress.found == 0 && (first || pass_began >= started_at + ROLLOUT_GRACE) {
+                    progress.done_at = Some(now);
+                } else {
+                    // Another pass, from the next sweep: it finds what this one moved gone, and
+                    // what the earlier release still wrote meanwhile.
+                    progress.pass_started_at = None;
+                    progress.found = 0;
                 }
-                // A whole pass: done when nothing was left behind, else another pass.
-                None if busy == 0 => {
-                    marker.insert("done_at".into(), s(jiff::Timestamp::now().to_string()));
-                }
-                None => busy = 0,
             }
-            marker.insert("busy".into(), AttributeValue::N(busy.to_string()));
-            let done = marker.contains_key("done_at");
+            let mut marker: Item = serde_dynamo::to_item(&progress).map_err(super::dynamo::corrupt(MARKER_PK))?;
+            marker.extend(Self::key(MARKER_PK.into(), MARKER_SK));
+            if let Some(next) = &cursor {
+                marker.insert("cursor".into(), AttributeValue::M(next.clone()));
+            }
             self.put(marker, "upgrade").await?;
-            if done {
+            if progress.done_at.is_some() {
                 self.upgraded.store(true, Ordering::Relaxed);
                 tracing::info!(
                     metric = "upgraded",
+                    failed = progress.failed,
                     "guest ids upgraded: no address left in the table's keys"
                 );
                 return Ok(true);
             }
-            if started.elapsed() >= BUDGET {
+            // A pass ends a run: the next begins at the next sweep, with the clock moved on.
+            if cursor.is_none() || began.elapsed() >= BUDGET {
                 return Ok(false);
             }
         }
     }
 
-    /// Moves one item of the old form to the new one.
-    async fn move_item(&self, item: &Item) -> Result<Moved, StoreError> {
+    /// Moves one item of the old form found outside a pass (a straggler the sweeper read).
+    pub(super) async fn move_straggler(&self, item: &Item) -> Result<(), StoreError> {
+        self.move_item(item, &mut HashMap::new()).await.map(|_| ())
+    }
+
+    /// Moves one item of the old form to the new one; an item about an erased guest is deleted.
+    async fn move_item(&self, item: &Item, erased: &mut HashMap<String, bool>) -> Result<Moved, StoreError> {
         let Some(new) = rewrite_item(&self.guests, item) else {
             return Ok(Moved::Unchanged);
         };
         let old_key = key_of(item);
+        if self.about_an_erased_guest(item, erased).await? {
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(old_key))
+                .send()
+                .await;
+            result.map_err(super::dynamo::unavailable("upgrade"))?;
+            return Ok(Moved::Done);
+        }
         if key_of(&new) == old_key {
             return self.rewrite_in_place(item, &new).await;
         }
@@ -196,6 +286,29 @@ impl DynamoStore {
             Err(StoreError::Conflict { .. }) => Ok(Moved::Busy),
             Err(error) => Err(error),
         }
+    }
+
+    /// Whether an address the item names a guest by was erased (an erasure that arrived before
+    /// the upgrade reached this guest's items could not find them under the old key).
+    async fn about_an_erased_guest(&self, item: &Item, erased: &mut HashMap<String, bool>) -> Result<bool, StoreError> {
+        for address in addresses_in(item) {
+            let Ok(email) = EmailAddress::parse(&address) else {
+                continue;
+            };
+            let key = erased_address_key(&email);
+            let known = match erased.get(&key) {
+                Some(known) => *known,
+                None => {
+                    let marker = self.get(format!("ERASED#{key}"), "ERASED", "upgrade").await?;
+                    erased.insert(key, marker.is_some());
+                    marker.is_some()
+                }
+            };
+            if known {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Rewrites the attributes that held an address, if they are still as read.
@@ -240,6 +353,7 @@ fn s_of(key: &Item, name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::dynamo::s;
     use super::*;
 
     #[test]
