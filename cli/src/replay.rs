@@ -10,7 +10,7 @@ use tidings_core::adapters::memory::{MemoryStore, SimClock};
 use tidings_core::config::StoreConfig;
 use tidings_core::engine::{Engine, EngineError, Outcome, Ports};
 use tidings_core::event::{Event, EventError, InboundEvent, Parsed, parse_envelope_noting};
-use tidings_core::ports::{Clock, Store};
+use tidings_core::ports::{Clock, FollowUps};
 use tidings_core::render::{RenderError, Renderer};
 use tidings_core::signing::SigningKeys;
 use tidings_core::unsubscribe::TOKEN_MAX_AGE;

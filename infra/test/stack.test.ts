@@ -1,6 +1,6 @@
 // Assertions on the synthesised template (no snapshots). Synthesis skips bundling: no cargo, Docker,
 // network or AWS credentials are needed.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -370,7 +370,11 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
 
   test('every DynamoDB operation the Rust store calls is granted to the steps', () => {
     // moto does not enforce IAM, so only this catches an operation added in Rust but not granted.
-    const source = readFileSync(join(ROOT, 'shared/src/adapters/aws/dynamo.rs'), 'utf8');
+    const dir = join(ROOT, 'shared/src/adapters/aws/dynamo');
+    const source = readdirSync(dir)
+      .filter((name) => name.endsWith('.rs'))
+      .map((name) => readFileSync(join(dir, name), 'utf8'))
+      .join('\n');
     const calls = new Set([...source.matchAll(/^\s*\.([a-z_]+)\(\)\s*$/gm)].map((m) => m[1]));
     const operations = ['get_item', 'batch_get_item', 'put_item', 'update_item', 'delete_item', 'query', 'scan'];
     const used = operations.filter((op) => calls.has(op));

@@ -3,7 +3,7 @@
 use super::*;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::process::Command;
-use tidings_core::ports::Store;
+use tidings_core::ports::{Customers, Deliverability};
 use tidings_core::unsubscribe::respond;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -4,7 +4,7 @@
 use super::*;
 use tidings_core::event::Parsed;
 use tidings_core::event::parse_envelope_value;
-use tidings_core::ports::{Awaiting, Changes, Store, StoreError};
+use tidings_core::ports::{Awaiting, Changes, Orders, StoreError};
 
 fn scan(time: &str) -> Value {
     envelope(

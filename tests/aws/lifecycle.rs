@@ -2,7 +2,7 @@
 
 use super::*;
 use tidings_core::domain::ProductId;
-use tidings_core::ports::{Clock, Store};
+use tidings_core::ports::{Clock, Statistics};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_order_from_confirmation_to_the_review_request_fired_by_the_sweeper() {

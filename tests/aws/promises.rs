@@ -4,7 +4,7 @@
 use super::compliance::scan;
 use super::*;
 use tidings_core::domain::CustomerId;
-use tidings_core::ports::{CartRecord, ConsentSource, Store};
+use tidings_core::ports::{CartRecord, Carts, ConsentSource};
 
 fn mug() -> Vec<Value> {
     vec![item("p-mug", "kitchen", 1, 1800)]

@@ -4,7 +4,7 @@
 use super::*;
 use aws_sdk_dynamodb::types::AttributeValue;
 use tidings_core::domain::OrderId;
-use tidings_core::ports::Store;
+use tidings_core::ports::Orders;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_follow_up_is_skipped_and_the_others_still_fire() {

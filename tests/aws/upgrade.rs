@@ -11,7 +11,7 @@
 use super::*;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
-use tidings_core::ports::Store;
+use tidings_core::ports::{Carts, Customers};
 
 /// DynamoDB's JSON form of an attribute, as the fixture holds it.
 fn attribute(value: &Value) -> AttributeValue {

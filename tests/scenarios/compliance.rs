@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use tidings_core::message::MessageKind;
-use tidings_core::ports::{ConsentSource, Store};
+use tidings_core::ports::{ConsentSource, Deliverability, SendLedger};
 use tidings_core::unsubscribe::respond;
 use tidings_tests::{TestApp, cart, customer, envelope, item, order, ses_event, spawn_app, ts};
 

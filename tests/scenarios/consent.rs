@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use tidings_core::domain::EmailAddress;
-use tidings_core::ports::Store;
+use tidings_core::ports::Deliverability;
 use tidings_tests::{cart, customer, envelope, item, order_confirmed, spawn_app, ts};
 
 fn signup(consent: bool, time: &str) -> Value {

@@ -132,7 +132,7 @@ fn a_permanent_rejection_is_recorded_and_never_retried() {
 
 #[test]
 fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
-    use tidings_core::ports::{Claim, ClaimOutcome, Store};
+    use tidings_core::ports::{Claim, ClaimOutcome, SendLedger};
     let app = spawn_app();
     let store = app.engine.store();
     let key = MessageKey::parse("order_confirmation#o-1").expect("key");

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tidings_core::adapters::memory::MemoryMailer;
 use tidings_core::config::StoreConfig;
 use tidings_core::domain::CustomerId;
-use tidings_core::ports::{ConsentSource, Store};
+use tidings_core::ports::{Carts, ConsentSource, SendLedger};
 use tidings_core::signing::SigningKeys;
 use tidings_tests::{
     TestApp, cart, customer, envelope, item, order, order_confirmed, replay_inputs, spawn_app, spawn_app_with, ts,

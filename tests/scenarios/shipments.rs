@@ -368,7 +368,7 @@ fn two_orders_whose_shipments_share_an_id_each_get_their_messages() {
 /// A claim as the previous release took it for a shipment: under `<kind>#<shipment id>`.
 fn old_release_sent(app: &TestApp, key: &str, customer_id: &str) {
     use tidings_core::message::MessageKey;
-    use tidings_core::ports::{Claim, ClaimOutcome, Store};
+    use tidings_core::ports::{Claim, ClaimOutcome, SendLedger};
     let key = MessageKey::parse(key).expect("key");
     let claim = Claim {
         key: key.clone(),

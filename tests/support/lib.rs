@@ -13,7 +13,7 @@ use tidings_core::adapters::memory::{MemoryBus, MemoryMailer, MemoryStore, SimCl
 use tidings_core::config::StoreConfig;
 use tidings_core::engine::{Engine, EngineError, Outcome, Ports};
 use tidings_core::event::{Parsed, parse_envelope};
-use tidings_core::ports::{Mailer, OutgoingEmail, SendError, Store};
+use tidings_core::ports::{FollowUps, Mailer, OutgoingEmail, SendError};
 use tidings_core::render::Renderer;
 use tidings_core::signing::SigningKeys;
 

@@ -26,8 +26,8 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
 }
 
-/// Durable state: customers, orders, carts, message claims, follow-ups, statistics, suppressions.
-pub trait Store: Send + Sync {
+/// Customers as stored, with what an event about them is checked against.
+pub trait Customers: Send + Sync {
     /// A customer, if known.
     fn customer(&self, id: &CustomerId) -> impl Future<Output = Result<Option<CustomerRecord>, StoreError>> + Send;
     /// A customer, in the same read whether that customer or the address was erased, and the
@@ -41,6 +41,10 @@ pub trait Store: Send + Sync {
     /// Creates or replaces a customer that is still at the version it was read at (`Conflict`
     /// otherwise).
     fn save_customer(&self, record: &CustomerRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Orders, their shipments and the events that wait for them.
+pub trait Orders: Send + Sync {
     /// An order, if known.
     fn order(&self, id: &OrderId) -> impl Future<Output = Result<Option<OrderRecord>, StoreError>> + Send;
     /// An order (if known) with its version and the events waiting for it, in one read.
@@ -57,12 +61,43 @@ pub trait Store: Send + Sync {
     /// (even a cart not seen yet) and the claim of its confirmation email. `Exists` when the order
     /// was recorded before (a redelivered confirmation): nothing is written then.
     fn confirm_order(&self, new: &NewOrder<'_>) -> impl Future<Output = Result<OrderConfirmation, StoreError>> + Send;
+    /// Keeps an event until what it awaits (the order, or a shipment of it) arrives, bumping the
+    /// order's version so a writer that read the order before cannot miss it. False when what it
+    /// awaits arrived meanwhile: nothing is kept, and the event can be handled now. `now` (the
+    /// arrival) is what the hold is kept from, however old the event.
+    fn hold_event(
+        &self,
+        order: &OrderId,
+        event: &InboundEvent,
+        awaiting: Awaiting<'_>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Lets `order` use the shipment id `shipment` alone in its message keys
+    /// (`shipping_confirmation#<shipment id>`, as releases before 0.x did for every shipment):
+    /// true when the id is this order's (the first to ask, and no claim under that key was taken
+    /// before the owners were recorded). False when another order has it: the caller keys its
+    /// messages with the order id too. Idempotent for the same order.
+    fn own_shipment_id(
+        &self,
+        shipment: &ShipmentId,
+        order: &OrderId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Forgets held events once they are being handled.
+    fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Carts, newest state first.
+pub trait Carts: Send + Sync {
     /// A cart, if known.
     fn cart(&self, id: &CartId) -> impl Future<Output = Result<Option<CartRecord>, StoreError>> + Send;
     /// Creates or replaces a cart unless a newer version of it (later `updated_at`) is stored;
     /// false when one was, and nothing was written.
     fn save_cart(&self, record: &CartRecord) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
 
+/// The send ledger: one claim per message key, and how each send ended.
+pub trait SendLedger: Send + Sync {
     /// Claims a message key before sending (exactly once). For marketing, `claim.cap` also reserves the
     /// customer's frequency-cap slot in the same atomic step.
     fn claim_message(&self, claim: &Claim) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send;
@@ -100,7 +135,24 @@ pub trait Store: Send + Sync {
         &self,
         customer: &CustomerId,
     ) -> impl Future<Output = Result<Option<MarketingSend>, StoreError>> + Send;
+    /// Marks a `sending` claim as sent on SES's own report (a sender that died mid-send).
+    fn settle_sending(
+        &self,
+        key: &MessageKey,
+        provider_id: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records what happened to a sent message after SES accepted it (delivered, rejected, delayed).
+    fn record_delivery(
+        &self,
+        key: &MessageKey,
+        status: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
+/// The follow-up queue: messages waiting for their time.
+pub trait FollowUps: Send + Sync {
     /// Creates or moves a follow-up (keyed by its message key).
     fn schedule(&self, follow_up: &FollowUp) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Creates a follow-up unless one with its key is waiting; false when it was.
@@ -115,32 +167,12 @@ pub trait Store: Send + Sync {
         until: Timestamp,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
+    /// Waiting follow-ups of a customer.
+    fn follow_ups_of(&self, customer: &CustomerId) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
+}
 
-    /// Keeps an event until what it awaits (the order, or a shipment of it) arrives, bumping the
-    /// order's version so a writer that read the order before cannot miss it. False when what it
-    /// awaits arrived meanwhile: nothing is kept, and the event can be handled now. `now` (the
-    /// arrival) is what the hold is kept from, however old the event.
-    fn hold_event(
-        &self,
-        order: &OrderId,
-        event: &InboundEvent,
-        awaiting: Awaiting<'_>,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Lets `order` use the shipment id `shipment` alone in its message keys
-    /// (`shipping_confirmation#<shipment id>`, as releases before 0.x did for every shipment):
-    /// true when the id is this order's (the first to ask, and no claim under that key was taken
-    /// before the owners were recorded). False when another order has it: the caller keys its
-    /// messages with the order id too. Idempotent for the same order.
-    fn own_shipment_id(
-        &self,
-        shipment: &ShipmentId,
-        order: &OrderId,
-        at: Timestamp,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Forgets held events once they are being handled.
-    fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
-
+/// What SES reports: suppressed addresses, soft bounces, opens and clicks.
+pub trait Deliverability: Send + Sync {
     /// Stops all mail to an address (hard bounce, complaint).
     fn suppress(
         &self,
@@ -166,51 +198,54 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// A customer's opens and clicks.
     fn engagement(&self, customer: &CustomerId) -> impl Future<Output = Result<Engagement, StoreError>> + Send;
-    /// Marks a `sending` claim as sent on SES's own report (a sender that died mid-send).
-    fn settle_sending(
-        &self,
-        key: &MessageKey,
-        provider_id: &str,
-        at: Timestamp,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Records what happened to a sent message after SES accepted it (delivered, rejected, delayed).
-    fn record_delivery(
-        &self,
-        key: &MessageKey,
-        status: &str,
-        at: Timestamp,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Waiting follow-ups of a customer.
-    fn follow_ups_of(&self, customer: &CustomerId) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
+}
+
+/// Erasures and the address-level opt-out, which outlive the customer they were about.
+pub trait Privacy: Send + Sync {
     /// Erases everything about a customer: profile, orders, carts, follow-ups, ledgers, counters.
     fn erase_customer(&self, customer: &CustomerRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Remembers an erasure, with no personal data (hashes of the id and the address, the order
     /// ids), so that an event from before it, arriving late or redelivered, stores nothing.
     fn record_erasure(&self, erasure: &Erasure) -> impl Future<Output = Result<(), StoreError>> + Send;
-
     /// Stops marketing to an address for good (a tidings unsubscribe), whichever customer id it
     /// comes under; checked with every marketing claim. A later opt-out moves its time on.
     fn opt_out(&self, email: &EmailAddress, at: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Lifts an address's opt-out made before `at` (a resubscribe through tidings, or a store
     /// statement of consent with its own, later time).
     fn lift_opt_out(&self, email: &EmailAddress, at: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
+/// Product and co-purchase statistics for recommendations.
+pub trait Statistics: Send + Sync {
     /// Adds an order to (`delta` = 1) or takes it out of (-1) the product and co-purchase
     /// statistics. Apart from every other write and after the email: statistics are hot rows in a
     /// sale, and an order's confirmation never waits for them or fails on them. Not idempotent; a
     /// crash before it leaves the order uncounted (recommendations skew by one order).
     fn count_purchases(&self, order: &Order, delta: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The store's products and how often they were bought together (recommendations may use
+    /// statistics a few minutes old).
+    fn product_stats(&self) -> impl Future<Output = Result<Arc<ProductStats>, StoreError>> + Send;
+}
 
+/// Bringing what an earlier release wrote to this release's form.
+pub trait Upgrades: Send + Sync {
     /// Brings what an earlier release wrote to this release's form, a part at a time; true once
     /// nothing is left. The sweeper emits no follow-up before (a store without history: at once).
     fn upgrade(&self, now: Timestamp) -> impl Future<Output = Result<bool, StoreError>> + Send {
         let _ = now;
         async { Ok(true) }
     }
+}
 
-    /// The store's products and how often they were bought together (recommendations may use
-    /// statistics a few minutes old).
-    fn product_stats(&self) -> impl Future<Output = Result<Arc<ProductStats>, StoreError>> + Send;
+/// Durable state: every role above, as one adapter (DynamoDB, memory) provides them.
+pub trait Store:
+    Customers + Orders + Carts + SendLedger + FollowUps + Deliverability + Privacy + Statistics + Upgrades
+{
+}
+
+impl<T: Customers + Orders + Carts + SendLedger + FollowUps + Deliverability + Privacy + Statistics + Upgrades> Store
+    for T
+{
 }
 
 /// Delivers finished RFC 5322 messages (SES `SendEmail` with Raw content, or the outbox).

@@ -1,0 +1,129 @@
+//! Customers: one `BatchGetItem` for a customer and what an event about them is checked against.
+
+use super::{DynamoStore, Item, conditional, corrupt, string_attr, unavailable};
+use crate::domain::{CustomerId, EmailAddress};
+use crate::ports::{CustomerFile, CustomerRecord, Customers, StoreError, erased_address_key, erased_id_key};
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use jiff::Timestamp;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+impl DynamoStore {
+    /// The customer item at its next version.
+    pub(super) fn customer_item(record: &CustomerRecord) -> Result<Item, StoreError> {
+        let pk = format!("CUSTOMER#{}", record.profile.id);
+        Self::versioned_item(record, record.version, pk, "PROFILE")
+    }
+}
+
+impl Customers for DynamoStore {
+    async fn customer(&self, id: &CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+        self.get_record(format!("CUSTOMER#{id}"), "PROFILE", "customer").await
+    }
+
+    async fn customer_file(
+        &self,
+        id: &CustomerId,
+        email: &EmailAddress,
+        code: Option<&str>,
+    ) -> Result<CustomerFile, StoreError> {
+        // One read: the profile, both erasure markers and the coupon the order used; for a guest
+        // before the table is upgraded, also the profile an earlier release keyed by address.
+        let customer_pk = format!("CUSTOMER#{id}");
+        let legacy_pk = (id.as_str().starts_with("guest:") && !self.upgraded.load(Ordering::Relaxed))
+            .then(|| format!("CUSTOMER#guest:{}", email.as_str()))
+            .filter(|pk| *pk != customer_pk);
+        let coupon_pk = code.map(|code| format!("COUPON#{code}"));
+        let erased = [erased_id_key(id), erased_address_key(email)].map(|key| format!("ERASED#{key}"));
+        let mut keys = KeysAndAttributes::builder()
+            .keys(Self::key(customer_pk.clone(), "PROFILE"))
+            .consistent_read(true);
+        for pk in &erased {
+            keys = keys.keys(Self::key(pk.clone(), "ERASED"));
+        }
+        if let Some(pk) = &coupon_pk {
+            keys = keys.keys(Self::key(pk.clone(), "COUPON"));
+        }
+        if let Some(pk) = &legacy_pk {
+            keys = keys.keys(Self::key(pk.clone(), "PROFILE"));
+        }
+        let keys = keys.build().map_err(unavailable("customer_file"))?;
+        let mut request = HashMap::from([(self.table.clone(), keys)]);
+        let mut items = Vec::new();
+        // BatchGetItem may leave keys unprocessed under load: asked again (bounded).
+        for attempt in 1..=5 {
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(unavailable("customer_file"))?;
+            items.extend(output.responses.unwrap_or_default().into_values().flatten());
+            request = output.unprocessed_keys.unwrap_or_default();
+            if request.is_empty() {
+                break;
+            }
+            if attempt == 5 {
+                return Err(StoreError::Unavailable {
+                    operation: "customer_file",
+                    reason: "keys left unprocessed".into(),
+                });
+            }
+            tokio::time::sleep(super::super::backoff(attempt)).await;
+        }
+        let mut file = CustomerFile::default();
+        let mut legacy = None;
+        for item in items {
+            match string_attr(&item, "pk") {
+                Some(pk) if pk == customer_pk => {
+                    file.record = Some(serde_dynamo::from_item(item).map_err(corrupt(&customer_pk))?)
+                }
+                Some(pk) if Some(pk) == legacy_pk.as_deref() => {
+                    let record: CustomerRecord =
+                        serde_dynamo::from_item(self.current(item)).map_err(corrupt("a guest's earlier profile"))?;
+                    legacy = Some(record);
+                }
+                Some(pk) if Some(pk) == coupon_pk.as_deref() => {
+                    let pk = pk.to_owned();
+                    file.coupon = Some(serde_dynamo::from_item(self.current(item)).map_err(corrupt(&pk))?)
+                }
+                Some(pk) if erased.iter().any(|e| e == pk) => {
+                    let at = string_attr(&item, "at").and_then(|at| at.parse::<Timestamp>().ok());
+                    file.erased_at = file.erased_at.max(at);
+                }
+                _ => {}
+            }
+        }
+        // Saved under the new key as a new item; `upgrade` then drops the old one. Not after an
+        // erasure: what the old key still holds is what the erasure could not reach.
+        if file.record.is_none()
+            && file.erased_at.is_none()
+            && let Some(mut record) = legacy
+        {
+            record.version = 0;
+            file.record = Some(record);
+        }
+        Ok(file)
+    }
+
+    async fn save_customer(&self, record: &CustomerRecord) -> Result<(), StoreError> {
+        // A single put (not a one-item transaction, which costs twice the write capacity).
+        let put = self.versioned_put(Self::customer_item(record)?, record.version, false, "save_customer")?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(put.item))
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_values(put.expression_attribute_values)
+            .send()
+            .await;
+        match conditional(result, "save_customer")? {
+            true => Ok(()),
+            false => Err(StoreError::Conflict {
+                item: format!("customer {}", record.profile.id.redacted()),
+            }),
+        }
+    }
+}

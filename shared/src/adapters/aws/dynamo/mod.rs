@@ -1,0 +1,340 @@
+//! `Store` on one DynamoDB table (single-table design, see docs/aws.md).
+
+mod carts;
+mod customers;
+mod deliverability;
+mod follow_ups;
+mod ledger;
+mod orders;
+mod privacy;
+mod stats;
+mod upgrades;
+
+use crate::domain::EmailAddress;
+use crate::guest::GuestIds;
+use crate::ports::{ProductStats, StoreError};
+use crate::signing::digest_hex;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+/// Shards of the `due` index: follow-ups spread over this many partitions.
+const DUE_SHARDS: u64 = 4;
+const DAY: SignedDuration = SignedDuration::from_hours(24);
+/// Frequency-cap ledger items outlive any cap window.
+const LEDGER_TTL: SignedDuration = SignedDuration::from_hours(30 * 24);
+/// Carts are personal data: kept 30 days after their last update.
+const CART_TTL: SignedDuration = SignedDuration::from_hours(30 * 24);
+/// Message claims are kept 400 days (a yearly message must still see last year's claim).
+const CLAIM_TTL: SignedDuration = SignedDuration::from_hours(400 * 24);
+/// Held events older than the orphan limit are useless; keep them a little longer than it.
+const HELD_TTL: SignedDuration = SignedDuration::from_hours(2 * 24);
+
+/// The most actions one DynamoDB transaction takes.
+const TRANSACTION_LIMIT: usize = 100;
+
+/// How long a warm process recommends from the product statistics it read: co-purchase counts
+/// move slowly, and reading the whole `STATS` partition for every email would cost a call each.
+const STATS_MAX_AGE: Duration = Duration::from_secs(10 * 60);
+
+/// The tidings table.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    pub(super) client: Client,
+    pub(super) table: String,
+    /// Product statistics last read (shared by clones: one per warm process).
+    stats: Arc<Mutex<Option<StatsRead>>>,
+    /// The key guests are named by (items an earlier release wrote are read in the new form).
+    pub(super) guests: GuestIds,
+    /// Whether this process saw the table upgraded (`upgrade`): shared by clones.
+    pub(super) upgraded: Arc<AtomicBool>,
+}
+
+/// Product statistics as read at one moment.
+#[derive(Debug)]
+struct StatsRead {
+    at: Instant,
+    stats: Arc<ProductStats>,
+}
+
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn ttl(at: Timestamp) -> AttributeValue {
+    n(at.as_second())
+}
+
+/// Fixed-width, lexicographically ordered instant (RFC 3339 text is not: fractions vary in length).
+fn sortable(at: Timestamp) -> String {
+    format!("{:012}.{:09}", at.as_second(), at.subsec_nanosecond())
+}
+
+pub(super) fn unavailable<E>(operation: &'static str) -> impl FnOnce(E) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    move |error| StoreError::Unavailable {
+        operation,
+        reason: DisplayErrorContext(error).to_string(),
+    }
+}
+
+/// `Ok(true)` when a conditional write happened, `Ok(false)` when its condition said no.
+pub(super) fn conditional<T, E>(result: Result<T, SdkError<E>>, operation: &'static str) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(e)) if e.err().code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(unavailable(operation)(e)),
+    }
+}
+
+pub(super) fn corrupt(item: &str) -> impl FnOnce(serde_dynamo::Error) -> StoreError + '_ {
+    move |error| StoreError::Corrupt {
+        // Keys hold customer ids, and a guest's id holds their address.
+        item: crate::domain::Redacted(item).to_string(),
+        reason: error.to_string(),
+    }
+}
+
+/// Suppressions are keyed by a hash, so the entry outlives a customer's erasure without the address.
+fn suppression_hash(email: &EmailAddress) -> String {
+    digest_hex(&["suppressed", &email.as_str().to_lowercase()], 64)
+}
+
+/// A record version as a number attribute.
+fn version_value(version: u64) -> AttributeValue {
+    n(i64::try_from(version).unwrap_or(i64::MAX))
+}
+
+fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn number_attr(item: &Item, name: &str) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+impl DynamoStore {
+    /// A store over `table`, naming guests by pseudonyms of `guests`.
+    pub fn new(client: Client, table: impl Into<String>, guests: GuestIds) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            stats: Arc::default(),
+            guests,
+            upgraded: Arc::default(),
+        }
+    }
+
+    /// An item as this release writes it: a guest id with an address in it (from an earlier
+    /// release, before `upgrade` moved it) reads as its pseudonym.
+    fn current(&self, item: Item) -> Item {
+        super::upgrade::rewrite_item(&self.guests, &item).unwrap_or(item)
+    }
+
+    pub(super) fn key(pk: String, sk: &str) -> Item {
+        HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+    }
+
+    pub(super) async fn get(&self, pk: String, sk: &str, operation: &'static str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable(operation))?;
+        Ok(output.item.map(|item| self.current(item)))
+    }
+
+    async fn get_record<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+        operation: &'static str,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(item) = self.get(pk.clone(), sk, operation).await? else {
+            return Ok(None);
+        };
+        serde_dynamo::from_item(item).map(Some).map_err(corrupt(&pk))
+    }
+
+    fn record_item<T: Serialize>(record: &T, pk: String, sk: &str) -> Result<Item, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(record).map_err(corrupt(&pk))?;
+        item.extend(Self::key(pk, sk));
+        Ok(item)
+    }
+
+    /// Puts an item unless one with its key exists; false when it did.
+    async fn put_new(&self, item: Item, operation: &'static str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        conditional(result, operation)
+    }
+
+    pub(super) async fn put(&self, item: Item, operation: &'static str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable(operation))?;
+        Ok(())
+    }
+
+    pub(super) async fn delete(&self, pk: String, sk: &str, operation: &'static str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .send()
+            .await
+            .map_err(unavailable(operation))?;
+        Ok(())
+    }
+
+    /// New, or a claim whose holder crashed before the provider answered and whose lease ran out.
+    const CLAIMABLE: &'static str = "attribute_not_exists(pk) OR (#state = :claimed AND lease_until < :now)";
+
+    /// Every item of a partition whose sort key starts with `prefix` (all of them for "").
+    async fn query_partition(&self, pk: &str, prefix: &str, operation: &'static str) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(pk));
+        // DynamoDB refuses an empty begins_with prefix.
+        let query = if prefix.is_empty() {
+            query.key_condition_expression("pk = :pk")
+        } else {
+            query
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(prefix))
+        };
+        let items: Vec<Item> = query
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(unavailable(operation))?;
+        Ok(items.into_iter().map(|item| self.current(item)).collect())
+    }
+
+    /// Actions in one transaction. `Some((i, old item))` when the condition of action `i`
+    /// refused it (nothing was written); `None` when all were written.
+    pub(super) async fn transact_conditional(
+        &self,
+        actions: Vec<TransactWriteItem>,
+        operation: &'static str,
+    ) -> Result<Option<(usize, Option<Item>)>, StoreError> {
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(None),
+            Err(error) => error,
+        };
+        if let SdkError::ServiceError(service) = &error
+            && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
+        {
+            let reasons = cancelled.cancellation_reasons();
+            let refused = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed"));
+            if let Some(index) = refused {
+                return Ok(Some((index, reasons[index].item().cloned())));
+            }
+            // Another transaction was writing one of these items at the same moment: handled
+            // again from a fresh read, like a version that moved on.
+            if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                return Err(StoreError::Conflict {
+                    item: format!("an item of {operation}"),
+                });
+            }
+        }
+        Err(unavailable(operation)(error))
+    }
+
+    /// A record's item at the version after the one it was read at.
+    fn versioned_item<T: Serialize>(record: &T, read_at: u64, pk: String, sk: &str) -> Result<Item, StoreError> {
+        let mut item = Self::record_item(record, pk, sk)?;
+        item.insert("version".into(), version_value(read_at.saturating_add(1)));
+        Ok(item)
+    }
+
+    /// A put of a record that expects the version it was read at (none for a new record). With
+    /// `confirming`, an order that must not be confirmed yet: only a placeholder of events held
+    /// for it may be there.
+    fn versioned_put(
+        &self,
+        item: Item,
+        read_at: u64,
+        confirming: bool,
+        operation: &'static str,
+    ) -> Result<Put, StoreError> {
+        let condition = match (confirming, read_at) {
+            (true, 0) => "attribute_not_exists(pk)",
+            (true, _) => "attribute_not_exists(confirmed_at) AND version = :version",
+            (false, 0) => "attribute_not_exists(version)",
+            (false, _) => "version = :version",
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        let put = match read_at {
+            0 => put,
+            v => put.expression_attribute_values(":version", version_value(v)),
+        };
+        put.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(unavailable(operation))
+    }
+
+    /// Writes actions in transactions of at most 100 (no atomicity across them).
+    async fn transact_chunks(
+        &self,
+        actions: Vec<TransactWriteItem>,
+        operation: &'static str,
+    ) -> Result<(), StoreError> {
+        for chunk in actions.chunks(TRANSACTION_LIMIT) {
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(unavailable(operation))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,227 @@
+//! In-memory adapters: a store, a settable clock, a recording mailer and bus.
+
+mod store;
+
+use crate::domain::{CartId, CustomerId, EmailAddress, OrderId, ShipmentId};
+use crate::event::InboundEvent;
+use crate::message::MessageKey;
+use crate::ports::{
+    Bus, BusError, CartRecord, Changes, Claim, ClaimOutcome, ClaimState, Clock, Consent, CustomerRecord, Engagement,
+    FollowUp, IssuedCoupon, Mailer, MarketingSend, OrderRecord, Outbound, OutgoingEmail, ProductStats, SendError,
+    StoreError,
+};
+use jiff::Timestamp;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+/// Everything the store holds, inspectable by tests.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryState {
+    /// Customers by id.
+    pub customers: BTreeMap<CustomerId, CustomerRecord>,
+    /// Orders by id.
+    pub orders: BTreeMap<OrderId, OrderRecord>,
+    /// Carts by id.
+    pub carts: BTreeMap<CartId, CartRecord>,
+    /// Message claims.
+    pub claims: BTreeMap<MessageKey, ClaimState>,
+    /// Which order each shipment id belongs to (`Store::own_shipment_id`).
+    pub shipment_owners: BTreeMap<ShipmentId, OrderId>,
+    /// Last marketing claim per customer.
+    pub marketing: BTreeMap<CustomerId, MarketingSend>,
+    /// Waiting follow-ups.
+    pub follow_ups: BTreeMap<MessageKey, FollowUp>,
+    /// Events waiting for their order.
+    pub held: BTreeMap<OrderId, Vec<InboundEvent>>,
+    /// Order versions (held events move them too, before the order exists).
+    pub order_versions: BTreeMap<OrderId, u64>,
+    /// When an order was last placed from a cart (seen or not).
+    pub cart_orders: BTreeMap<CartId, Timestamp>,
+    /// Suppressed addresses, lowercased (DynamoDB keys them by a hash of the lowercased address).
+    pub suppressed: BTreeSet<String>,
+    /// Co-purchase statistics.
+    pub stats: ProductStats,
+    /// Soft bounces per address: event id → time.
+    pub soft_bounces: BTreeMap<EmailAddress, BTreeMap<String, Timestamp>>,
+    /// Engagement per customer.
+    pub engagement: BTreeMap<CustomerId, Engagement>,
+    /// SES events already counted.
+    pub counted_events: BTreeSet<String>,
+    /// Delivery status per message.
+    pub deliveries: BTreeMap<MessageKey, (String, Timestamp)>,
+    /// The consent each marketing message relied on.
+    pub consents: BTreeMap<MessageKey, Consent>,
+    /// Coupons issued, by code.
+    pub coupons: BTreeMap<String, IssuedCoupon>,
+    /// Addresses unsubscribed through tidings (`opted_out_key`), with the time of the opt-out.
+    pub opted_out: BTreeMap<String, Timestamp>,
+    /// Erasures by hashed customer id or address (as DynamoDB keys them), with their time.
+    pub erased: BTreeMap<String, Timestamp>,
+    /// Orders of erased customers.
+    pub erased_orders: BTreeSet<OrderId>,
+    /// Transactional messages sent again because SES never reported the first attempt, and when.
+    pub recovered: BTreeMap<MessageKey, Timestamp>,
+}
+
+impl MemoryState {
+    /// Writes records that change together if the order and the customer are still at the
+    /// versions they were read at (all or nothing, like the DynamoDB transaction).
+    fn apply(&mut self, changes: &Changes<'_>) -> Result<(), StoreError> {
+        let unchanged = |stored: u64, read: u64, item: String| match stored == read {
+            true => Ok(()),
+            false => Err(StoreError::Conflict { item }),
+        };
+        if let Some(order) = changes.order {
+            let stored = self.order_versions.get(&order.order.id).copied().unwrap_or(0);
+            unchanged(stored, order.version, format!("order {}", order.order.id))?;
+        }
+        if let Some(customer) = changes.customer {
+            let stored = self.customers.get(&customer.profile.id).map_or(0, |c| c.version);
+            unchanged(
+                stored,
+                customer.version,
+                format!("customer {}", customer.profile.id.redacted()),
+            )?;
+        }
+        if let Some(order) = changes.order {
+            self.write_order(order);
+        }
+        if let Some(customer) = changes.customer {
+            self.write_customer(customer);
+        }
+        for key in changes.dropped {
+            self.follow_ups.remove(key);
+        }
+        for follow_up in changes.follow_ups {
+            self.follow_ups.insert(follow_up.key.clone(), follow_up.clone());
+        }
+        Ok(())
+    }
+
+    /// Why the message's own claim state refuses `claim`, if it does (as DynamoDB's conditional
+    /// put on the claim item).
+    fn refusal(&self, claim: &Claim) -> Option<ClaimOutcome> {
+        match self.claims.get(&claim.key)? {
+            ClaimState::Sent { .. } => Some(ClaimOutcome::AlreadySent),
+            ClaimState::Failed { .. } => Some(ClaimOutcome::AlreadyFailed),
+            ClaimState::Claimed { lease_until, .. } if *lease_until > claim.at => {
+                Some(ClaimOutcome::InFlight { until: *lease_until })
+            }
+            ClaimState::Claimed { .. } => None,
+            ClaimState::Sending { since, lease_until } => {
+                let recovered = self.recovered.contains_key(&claim.key);
+                Some(crate::ports::unanswered(claim, *since, *lease_until, recovered))
+            }
+        }
+    }
+
+    /// Writes a customer at its next version.
+    fn write_customer(&mut self, record: &CustomerRecord) {
+        let mut written = record.clone();
+        written.version += 1;
+        self.customers.insert(record.profile.id.clone(), written);
+    }
+
+    /// Writes an order at its next version.
+    fn write_order(&mut self, record: &OrderRecord) {
+        let mut written = record.clone();
+        written.version += 1;
+        self.order_versions.insert(record.order.id.clone(), written.version);
+        self.orders.insert(record.order.id.clone(), written);
+    }
+}
+
+/// A `Store` in memory: same semantics as DynamoDB (conditional claims, leases), no durability.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<MemoryState>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Locks the state (a poisoned lock still holds consistent data: every write is one step).
+    pub fn state(&self) -> MutexGuard<'_, MemoryState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The keys an erasure is remembered under, as DynamoDB writes them (no personal data).
+fn erasure_keys(id: &CustomerId, email: &EmailAddress) -> (String, String) {
+    (crate::ports::erased_id_key(id), crate::ports::erased_address_key(email))
+}
+
+/// A clock that only moves when told (replays and tests).
+#[derive(Debug)]
+pub struct SimClock(Mutex<Timestamp>);
+
+impl SimClock {
+    /// A clock at `start`.
+    pub fn new(start: Timestamp) -> Self {
+        Self(Mutex::new(start))
+    }
+
+    /// Moves the clock.
+    pub fn set(&self, now: Timestamp) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = now;
+    }
+}
+
+impl Clock for SimClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A mailer that records what it was given.
+#[derive(Debug, Default)]
+pub struct MemoryMailer {
+    sent: Mutex<Vec<OutgoingEmail>>,
+}
+
+impl MemoryMailer {
+    /// Every message sent so far.
+    pub fn sent(&self) -> Vec<OutgoingEmail> {
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Mailer for MemoryMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, SendError> {
+        let mut sent = self.sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        sent.push(email.clone());
+        Ok(format!("memory-{}", sent.len()))
+    }
+}
+
+/// A bus that records what was published.
+#[derive(Debug, Default)]
+pub struct MemoryBus {
+    events: Mutex<Vec<Outbound>>,
+}
+
+impl MemoryBus {
+    /// Every event published so far.
+    pub fn events(&self) -> Vec<Outbound> {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Bus for MemoryBus {
+    async fn publish(&self, events: &[Outbound]) -> Result<(), BusError> {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(events);
+        Ok(())
+    }
+}
