@@ -162,7 +162,11 @@ async fn the_page_works_in_headless_chromium_and_its_visit_unsubscribes_nobody()
     let port = serve(Arc::clone(&engine)).await;
     let url = format!("http://127.0.0.1:{port}{target}");
     let profile = tempfile::tempdir().expect("profile");
-    let shot = tidings_tests::repo_root().join("target/unsubscribe-page-375.png");
+    // The repository's target/ (it holds every screenshot), which a CARGO_TARGET_DIR elsewhere
+    // leaves uncreated.
+    let shots = tidings_tests::repo_root().join("target");
+    std::fs::create_dir_all(&shots).expect("target/");
+    let shot = shots.join("unsubscribe-page-375.png");
     let output = tokio::task::spawn_blocking(move || {
         Command::new(chromium)
             .args([

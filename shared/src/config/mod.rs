@@ -1,7 +1,10 @@
 //! Store settings: one TOML file read by the `tidings` CLI and deployed by infra.
 
+mod coupons;
+
+pub use coupons::{CouponRule, Coupons, FixedAmounts};
+
 use crate::domain::{Currency, EmailAddress, Locale, Text, Zone};
-use crate::event::CouponType;
 use crate::message::MessageKind;
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
@@ -255,132 +258,6 @@ impl Default for MarketingRules {
     }
 }
 
-/// Coupon rules per message kind; absent means that message carries no coupon.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Coupons {
-    /// Next-order coupon in the delivery confirmation (when marketing consent allows).
-    pub delivery_confirmation: Option<CouponRule>,
-    /// Coupon in the second cart reminder.
-    pub cart_reminder: Option<CouponRule>,
-    /// Coupon in the welcome offer.
-    pub welcome_offer: Option<CouponRule>,
-    /// Reward for every Nth delivered order.
-    pub loyalty_reward: Option<CouponRule>,
-    /// Coupon in the win-back email.
-    pub win_back: Option<CouponRule>,
-    /// Birthday gift.
-    pub birthday: Option<CouponRule>,
-    /// Coupon in the signup anniversary email.
-    pub signup_anniversary: Option<CouponRule>,
-    /// Reward for engaged readers.
-    pub engagement_reward: Option<CouponRule>,
-}
-
-impl Coupons {
-    /// The coupon rule of a message kind, if it carries one.
-    pub fn for_kind(&self, kind: MessageKind) -> Option<&CouponRule> {
-        match kind {
-            MessageKind::DeliveryConfirmation => self.delivery_confirmation.as_ref(),
-            MessageKind::CartReminder => self.cart_reminder.as_ref(),
-            MessageKind::WelcomeOffer => self.welcome_offer.as_ref(),
-            MessageKind::LoyaltyReward => self.loyalty_reward.as_ref(),
-            MessageKind::WinBack => self.win_back.as_ref(),
-            MessageKind::Birthday => self.birthday.as_ref(),
-            MessageKind::SignupAnniversary => self.signup_anniversary.as_ref(),
-            MessageKind::EngagementReward => self.engagement_reward.as_ref(),
-            _ => None,
-        }
-    }
-}
-
-impl Default for Coupons {
-    fn default() -> Self {
-        let percent = |prefix: &str, percent_off, valid_days| {
-            Some(CouponRule {
-                prefix: prefix.to_owned(),
-                coupon_type: CouponType::Percent,
-                percent_off: Some(percent_off),
-                amount_off: None,
-                min_subtotal: None,
-                currencies: BTreeMap::new(),
-                valid_days,
-            })
-        };
-        Self {
-            delivery_confirmation: percent("THANKS", 10, 30),
-            cart_reminder: percent("CART", 10, 7),
-            welcome_offer: percent("WELCOME", 15, 14),
-            loyalty_reward: None,
-            win_back: None,
-            birthday: percent("BDAY", 15, 14),
-            signup_anniversary: None,
-            engagement_reward: Some(CouponRule {
-                prefix: "THANKYOU".to_owned(),
-                coupon_type: CouponType::FreeShipping,
-                percent_off: None,
-                amount_off: None,
-                min_subtotal: None,
-                currencies: BTreeMap::new(),
-                valid_days: 30,
-            }),
-        }
-    }
-}
-
-/// One kind of coupon.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CouponRule {
-    /// Code prefix (`WELCOME` → `WELCOME-7KX9Q2`).
-    pub prefix: String,
-    /// What it takes off.
-    #[serde(rename = "type")]
-    pub coupon_type: CouponType,
-    /// For percent coupons.
-    #[serde(default)]
-    pub percent_off: Option<u8>,
-    /// For fixed coupons, in minor units of the message's currency.
-    #[serde(default)]
-    pub amount_off: Option<u64>,
-    /// Minimum subtotal, in minor units.
-    #[serde(default)]
-    pub min_subtotal: Option<u64>,
-    /// Fixed amounts per currency (`[coupons.loyalty_reward.currencies.KRW]`); `amount_off` and
-    /// `min_subtotal` above are in the store's default currency.
-    #[serde(default)]
-    pub currencies: BTreeMap<String, FixedAmounts>,
-    /// Days until it expires.
-    pub valid_days: i64,
-}
-
-/// A fixed coupon's amounts in one currency, in its minor units.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FixedAmounts {
-    /// What it takes off.
-    pub amount_off: u64,
-    /// Minimum subtotal.
-    #[serde(default)]
-    pub min_subtotal: Option<u64>,
-}
-
-impl CouponRule {
-    /// The rule as it applies in `currency`: fixed amounts are only offered in a currency the
-    /// merchant priced (their default, or one listed under `currencies`), never converted.
-    pub fn in_currency(&self, currency: Currency, default: Currency) -> Option<CouponRule> {
-        if self.coupon_type != CouponType::Fixed || currency == default {
-            return Some(self.clone());
-        }
-        let amounts = self.currencies.get(currency.code())?;
-        Some(CouponRule {
-            amount_off: Some(amounts.amount_off),
-            min_subtotal: amounts.min_subtotal,
-            ..self.clone()
-        })
-    }
-}
-
 fn default_brand_color() -> String {
     "#2f5d50".to_owned()
 }
@@ -390,7 +267,7 @@ fn default_sources() -> Vec<String> {
 }
 
 /// The built-in sample store (used by `tidings demo` and when no `--config` is given).
-pub const SAMPLE_CONFIG: &str = include_str!("../../config/sample-store.toml");
+pub const SAMPLE_CONFIG: &str = include_str!("../../../config/sample-store.toml");
 
 impl StoreConfig {
     /// Parses and checks a TOML configuration.
@@ -538,37 +415,6 @@ impl StoreConfig {
     /// The frequency-cap window.
     pub fn cap_window(&self) -> SignedDuration {
         SignedDuration::from_hours(self.marketing.cap_window_hours)
-    }
-}
-
-impl CouponRule {
-    fn check(&self, field: &str) -> Result<(), ConfigError> {
-        let prefix_ok = !self.prefix.is_empty()
-            && self.prefix.len() <= 16
-            && self
-                .prefix
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-        if !prefix_ok {
-            return Err(invalid(&format!("{field}.prefix"), "1-16 characters A-Z or 0-9"));
-        }
-        match self.coupon_type {
-            CouponType::Percent if !matches!(self.percent_off, Some(1..=100)) => Err(invalid(
-                &format!("{field}.percent_off"),
-                "a percent coupon needs percent_off between 1 and 100",
-            )),
-            CouponType::Fixed if !matches!(self.amount_off, Some(1..)) => Err(invalid(
-                &format!("{field}.amount_off"),
-                "a fixed coupon needs a positive amount_off",
-            )),
-            _ if self.valid_days <= 0 => Err(invalid(&format!("{field}.valid_days"), "must be at least 1")),
-            _ if self.valid_days > 3660 => Err(invalid(&format!("{field}.valid_days"), "must be at most ten years")),
-            _ if self.currencies.keys().any(|code| Currency::parse(code).is_err()) => Err(invalid(
-                &format!("{field}.currencies"),
-                "keys must be ISO 4217 currency codes (KRW, EUR, …)",
-            )),
-            _ => Ok(()),
-        }
     }
 }
 
