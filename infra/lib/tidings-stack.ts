@@ -305,12 +305,10 @@ export class TidingsStack extends Stack {
         value: url.url,
       });
     } else {
-      // TODO(unsubscribe issue): functions/unsubscribe does not exist yet. Once it does, this stack
-      // deploys it with a Function URL and passes the URL to the step functions as UNSUBSCRIBE_URL.
-      // Until then the functions use sender.unsubscribe_url from the configuration.
+      // A stack deployed without functions/unsubscribe (props.unsubscribeFunction = false): links
+      // use sender.unsubscribe_url from the configuration, a page the merchant hosts.
       new CfnOutput(this, 'UnsubscribeUrl', {
-        description:
-          'TODO: no unsubscribe function yet (functions/unsubscribe); links use sender.unsubscribe_url',
+        description: 'No unsubscribe function in this stack: links use sender.unsubscribe_url',
         value: config.unsubscribeUrl ?? 'none',
       });
     }

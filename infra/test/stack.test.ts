@@ -497,7 +497,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     template.resourceCountIs('AWS::Lambda::Url', 0);
     template.hasOutput('UnsubscribeUrl', {
       Value: 'https://shop.example/unsubscribe',
-      Description: Match.stringLikeRegexp('TODO'),
+      Description: Match.stringLikeRegexp('sender.unsubscribe_url'),
     });
   });
 });

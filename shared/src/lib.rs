@@ -7,7 +7,7 @@ pub mod coupon;
 pub mod domain;
 pub mod engine;
 pub mod event;
-pub mod feedback;
+pub use event::feedback;
 pub mod guest;
 pub mod message;
 pub mod mime;

@@ -23,7 +23,7 @@ pub use slot::next_slot;
 
 use crate::config::StoreConfig;
 use crate::coupon::Coupon;
-use crate::domain::{Cart, Currency, EmailAddress, OrderId, Redacted};
+use crate::domain::{Cart, Currency, OrderId, Redacted};
 use crate::event::{Emitted, Event, FollowUpDue, InboundEvent};
 use crate::message::MessageKey;
 use crate::ports::{
@@ -489,9 +489,4 @@ fn log_outcome(outcome: &Outcome, trigger: &str) {
             tracing::debug!(outcome = "ignored", reason = %Redacted(reason), trigger, "nothing to do")
         }
     }
-}
-
-/// Masks an address for logs (re-exported for adapters).
-pub fn masked(address: &EmailAddress) -> String {
-    address.masked().to_string()
 }

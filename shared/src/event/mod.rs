@@ -9,6 +9,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 mod detail;
+pub mod feedback;
 use detail::{Lenient, deserialize_at};
 
 /// Why an event was rejected (or an optional field of it dropped): the field (a JSON path) and

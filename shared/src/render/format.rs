@@ -21,6 +21,8 @@ use std::fmt;
 use tinystr::TinyAsciiStr;
 
 /// CLDR data for our locales, baked by `scripts/icu-data`.
+// The baked tables are ICU4X's own generated code, which builds its zero-copy structures unsafely.
+#[allow(unsafe_code)]
 mod data {
     // The generated code names `alloc` (for `Cow`).
     extern crate alloc;

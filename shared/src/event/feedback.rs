@@ -1,8 +1,8 @@
 //! What SES tells us after sending (configuration-set events on the bus): bounces, complaints,
 //! deliveries, opens and clicks. Parsed once at the edge like store events.
 
+use super::EventError;
 use crate::domain::{CartId, CustomerId, EmailAddress, OrderId};
-use crate::event::EventError;
 use crate::message::MessageKey;
 use crate::signing::digest_hex;
 use base64::Engine as _;
