@@ -370,7 +370,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
 
   test('every DynamoDB operation the Rust store calls is granted to the steps', () => {
     // moto does not enforce IAM, so only this catches an operation added in Rust but not granted.
-    const dir = join(ROOT, 'shared/src/adapters/aws/dynamo');
+    const dir = join(ROOT, 'aws/src/dynamo');
     const source = readdirSync(dir)
       .filter((name) => name.endsWith('.rs'))
       .map((name) => readFileSync(join(dir, name), 'utf8'))
@@ -439,7 +439,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
   });
 
   test('every DynamoDB operation of the upgrade is granted to the sweeper', () => {
-    const source = readFileSync(join(ROOT, 'shared/src/adapters/aws/upgrade.rs'), 'utf8');
+    const source = readFileSync(join(ROOT, 'aws/src/upgrade.rs'), 'utf8');
     const calls = new Set([...source.matchAll(/\.([a-z_]+)\(\)/g)].map((m) => m[1]));
     expect(calls).toContain('scan');
     expect(calls).toContain('update_item');

@@ -121,7 +121,7 @@ fn starts_with_pseudonym(rest: &str) -> bool {
 
 /// The byte spans of `guest:<email>` ids in `text` (inside message keys and item names): an
 /// address's local part is `atext` (it may hold a `#`), its domain letters, digits, `-` and `.`.
-pub(crate) fn legacy_ids(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+pub fn legacy_ids(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut from = 0;
     std::iter::from_fn(move || {
         while let Some(found) = text[from..].find(PREFIX) {

@@ -12,8 +12,8 @@ mod upgrade;
 
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use tidings_core::adapters::aws::lambda::{self, Parts};
-use tidings_core::adapters::aws::{DynamoStore, EventBridgeBus, SesMailer};
+use tidings_aws::lambda::{self, Parts};
+use tidings_aws::{DynamoStore, EventBridgeBus, SesMailer};
 use tidings_core::adapters::memory::SimClock;
 use tidings_core::config::StoreConfig;
 use tidings_core::engine::Engine;
@@ -35,7 +35,7 @@ struct Ses(SesMailer);
 impl Mailer for Ses {
     async fn send(&self, email: &OutgoingEmail) -> Result<String, SendError> {
         let id = self.0.send(email).await?;
-        let tags: serde_json::Map<String, Value> = tidings_core::adapters::aws::message_tags(email)
+        let tags: serde_json::Map<String, Value> = tidings_aws::message_tags(email)
             .into_iter()
             .map(|(name, value)| (name.to_owned(), json!([value])))
             .collect();

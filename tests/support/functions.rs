@@ -86,7 +86,7 @@ pub fn environment(function: &str) -> Environment {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
-    use tidings_core::adapters::aws::lambda::env;
+    use tidings_aws::lambda::env;
     use tidings_core::message::Step;
 
     #[test]

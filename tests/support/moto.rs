@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use tidings_core::adapters::aws::lambda::Settings;
+use tidings_aws::lambda::Settings;
 use tidings_core::config::StoreConfig;
 
 /// The running emulator.
@@ -148,7 +148,7 @@ pub async fn aws_test() -> AwsTest {
     let moto = MOTO.get_or_init(start);
     moto.request("POST", "/moto-api/reset").expect("moto reset");
     let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(tidings_core::adapters::aws::lambda::https_client())
+        .http_client(tidings_aws::lambda::https_client())
         .endpoint_url(&moto.endpoint)
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))

@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tidings_core::adapters::aws::lambda::run_sweeper().await
+    tidings_aws::lambda::run_sweeper().await
 }

@@ -6,5 +6,5 @@ use tidings_core::message::Step;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tidings_core::adapters::aws::lambda::run_step(Step::OrderConfirmed).await
+    tidings_aws::lambda::run_step(Step::OrderConfirmed).await
 }

@@ -1,7 +1,6 @@
-//! Adapters that implement the engine's ports: in memory (local runner, unit tests) and AWS.
+//! Adapters that implement the engine's ports in memory (local runner, unit tests); the AWS ones
+//! are the `tidings-aws` crate.
 
-#[cfg(feature = "aws")]
-pub mod aws;
 pub mod memory;
 
 use crate::ports::Clock;

@@ -1,12 +1,12 @@
 //! Customers: one `BatchGetItem` for a customer and what an event about them is checked against.
 
 use super::{DynamoStore, Item, conditional, corrupt, string_attr, unavailable};
-use crate::domain::{CustomerId, EmailAddress};
-use crate::ports::{CustomerFile, CustomerRecord, Customers, StoreError, erased_address_key, erased_id_key};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use tidings_core::domain::{CustomerId, EmailAddress};
+use tidings_core::ports::{CustomerFile, CustomerRecord, Customers, StoreError, erased_address_key, erased_id_key};
 
 impl DynamoStore {
     /// The customer item at its next version.

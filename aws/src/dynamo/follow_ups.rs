@@ -1,11 +1,11 @@
 //! The follow-up queue: items in the sharded `due` index and the `customer` index.
 
 use super::{DAY, DUE_SHARDS, DynamoStore, Item, corrupt, s, sortable, ttl, unavailable};
-use crate::domain::CustomerId;
-use crate::message::MessageKey;
-use crate::ports::{FollowUp, FollowUps, StoreError};
-use crate::signing::digest_hex;
 use jiff::Timestamp;
+use tidings_core::domain::CustomerId;
+use tidings_core::message::MessageKey;
+use tidings_core::ports::{FollowUp, FollowUps, StoreError};
+use tidings_core::signing::digest_hex;
 
 impl DynamoStore {
     /// A follow-up with its `due` index keys and TTL.

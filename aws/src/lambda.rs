@@ -2,21 +2,21 @@
 //! once at init, and hand each EventBridge event to the engine.
 
 use super::{DynamoStore, EventBridgeBus, SesMailer};
-use crate::adapters::WallClock;
-use crate::config::{ConfigError, StoreConfig};
-use crate::engine::{Engine, EngineError, Outcome, Ports};
-use crate::event::{Event, EventError, Parsed, parse_envelope_value};
-use crate::guest::GuestIds;
-use crate::message::Step;
-use crate::ports::{Bus, Clock, Mailer, Store};
-use crate::render::{RenderError, Renderer};
-use crate::signing::{KeyError, SigningKeys, digest_hex};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+use tidings_core::adapters::WallClock;
+use tidings_core::config::{ConfigError, StoreConfig};
+use tidings_core::engine::{Engine, EngineError, Outcome, Ports};
+use tidings_core::event::{Event, EventError, Parsed, parse_envelope_value};
+use tidings_core::guest::GuestIds;
+use tidings_core::message::Step;
+use tidings_core::ports::{Bus, Clock, Mailer, Store};
+use tidings_core::render::{RenderError, Renderer};
+use tidings_core::signing::{KeyError, SigningKeys, digest_hex};
 
 /// The engine as the Lambdas run it.
 pub type AwsEngine = Engine<DynamoStore, SesMailer, EventBridgeBus, WallClock>;
@@ -411,7 +411,8 @@ pub async fn run_unsubscribe() -> Result<(), lambda_runtime::Error> {
         move |request: lambda_http::Request| async move {
             let query = request.uri().query().unwrap_or_default().to_owned();
             let page =
-                crate::unsubscribe::respond(engine, request.method().as_str(), &query, request.body().as_ref()).await?;
+                tidings_core::unsubscribe::respond(engine, request.method().as_str(), &query, request.body().as_ref())
+                    .await?;
             let response = lambda_http::Response::builder()
                 .status(page.status)
                 .header("content-type", "text/html; charset=utf-8")

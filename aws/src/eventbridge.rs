@@ -1,10 +1,10 @@
 //! `Bus` on EventBridge: `PutEvents`, checking `FailedEntryCount` and retrying the failed entries.
 
-use crate::ports::{Bus, BusError, Outbound};
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::primitives::DateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use tidings_core::ports::{Bus, BusError, Outbound};
 
 /// Attempts per batch before giving up (the invocation then fails and is retried as a whole).
 const ATTEMPTS: u32 = 4;

@@ -1,7 +1,7 @@
 //! Bringing a table an earlier release wrote up to this release's form: guests were keyed by
 //! `guest:<email>` (in `CUSTOMER#…` and `MSG#…` keys, the due and customer indexes, and inside
 //! orders, carts, held events and coupons); this release keys them by pseudonym (see
-//! [`crate::guest`]). The sweeper moves every such item once, in pages, before it emits any
+//! [`tidings_core::guest`]). The sweeper moves every such item once, in pages, before it emits any
 //! follow-up, and remembers where it got to in `CONFIG#upgrade`/`GUEST_IDS`; a marker says when
 //! the whole table is done, and a warm process remembers it.
 //!
@@ -12,15 +12,15 @@
 //! wrote it in the new form already.
 
 use super::dynamo::{DynamoStore, Item};
-use crate::domain::EmailAddress;
-use crate::guest::GuestIds;
-use crate::ports::{StoreError, erased_address_key};
-use crate::signing::digest_hex;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use tidings_core::domain::EmailAddress;
+use tidings_core::guest::GuestIds;
+use tidings_core::ports::{StoreError, erased_address_key};
+use tidings_core::signing::digest_hex;
 
 const MARKER_PK: &str = "CONFIG#upgrade";
 const MARKER_SK: &str = "GUEST_IDS";
@@ -61,7 +61,7 @@ fn rewrite_value(guests: &GuestIds, value: &AttributeValue) -> Option<AttributeV
         AttributeValue::M(map) => rewrite_item(guests, map).map(AttributeValue::M),
         AttributeValue::Ss(set) => set
             .iter()
-            .any(|v| crate::guest::has_address(v))
+            .any(|v| tidings_core::guest::has_address(v))
             // Two spellings of one address become one pseudonym: a set holds it once.
             .then(|| {
                 let rewritten: std::collections::BTreeSet<String> =
@@ -94,7 +94,7 @@ fn addresses_in(item: &Item) -> Vec<String> {
     fn walk(value: &AttributeValue, out: &mut Vec<String>) {
         match value {
             AttributeValue::S(text) => out.extend(
-                crate::guest::legacy_ids(text).map(|(start, end)| text[start + "guest:".len()..end].to_owned()),
+                tidings_core::guest::legacy_ids(text).map(|(start, end)| text[start + "guest:".len()..end].to_owned()),
             ),
             AttributeValue::L(list) => list.iter().for_each(|v| walk(v, out)),
             AttributeValue::M(map) => map.values().for_each(|v| walk(v, out)),

@@ -5,15 +5,15 @@ use super::{
     CLAIM_TTL, DynamoStore, Item, LEDGER_TTL, conditional, n, number_attr, s, string_attr, suppression_hash, ttl,
     unavailable,
 };
-use crate::domain::CustomerId;
-use crate::message::MessageKey;
-use crate::ports::{Claim, ClaimOutcome, MarketingSend, SendLedger, StoreError, opted_out_key};
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use jiff::Timestamp;
 use std::collections::HashMap;
+use tidings_core::domain::CustomerId;
+use tidings_core::message::MessageKey;
+use tidings_core::ports::{Claim, ClaimOutcome, MarketingSend, SendLedger, StoreError, opted_out_key};
 
 impl DynamoStore {
     pub(super) fn claim_item(claim: &Claim) -> Item {
@@ -67,7 +67,7 @@ impl DynamoStore {
                     return ClaimOutcome::OutcomeUnknown;
                 };
                 let recovered = existing.is_some_and(|item| item.contains_key("recovered_at"));
-                crate::ports::unanswered(claim, since, lease_until, recovered)
+                tidings_core::ports::unanswered(claim, since, lease_until, recovered)
             }
             // `claimed` refuses only while its lease lasts (to its last second included).
             _ => ClaimOutcome::InFlight {

@@ -10,10 +10,6 @@ mod privacy;
 mod stats;
 mod upgrades;
 
-use crate::domain::EmailAddress;
-use crate::guest::GuestIds;
-use crate::ports::{ProductStats, StoreError};
-use crate::signing::digest_hex;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -25,6 +21,10 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tidings_core::domain::EmailAddress;
+use tidings_core::guest::GuestIds;
+use tidings_core::ports::{ProductStats, StoreError};
+use tidings_core::signing::digest_hex;
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -109,7 +109,7 @@ where
 pub(super) fn corrupt(item: &str) -> impl FnOnce(serde_dynamo::Error) -> StoreError + '_ {
     move |error| StoreError::Corrupt {
         // Keys hold customer ids, and a guest's id holds their address.
-        item: crate::domain::Redacted(item).to_string(),
+        item: tidings_core::domain::Redacted(item).to_string(),
         reason: error.to_string(),
     }
 }

@@ -5,16 +5,16 @@ use super::{
     CART_TTL, CLAIM_TTL, DAY, DynamoStore, HELD_TTL, Item, TRANSACTION_LIMIT, corrupt, n, number_attr, s, sortable,
     string_attr, ttl, unavailable,
 };
-use crate::domain::{OrderId, ShipmentId};
-use crate::event::InboundEvent;
-use crate::message::{MessageKey, MessageKind};
-use crate::ports::{
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use jiff::Timestamp;
+use tidings_core::domain::{OrderId, ShipmentId};
+use tidings_core::event::InboundEvent;
+use tidings_core::message::{MessageKey, MessageKind};
+use tidings_core::ports::{
     Awaiting, Changes, ClaimOutcome, CustomerRecord, FollowUp, HeldEvent, IssuedCoupon, NewOrder, OrderConfirmation,
     OrderFile, OrderRecord, Orders, SendLedger, StoreError,
 };
-use crate::signing::digest_hex;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
-use jiff::Timestamp;
+use tidings_core::signing::digest_hex;
 
 impl DynamoStore {
     /// The order item at its next version, with the shipment ids a hold is checked against.

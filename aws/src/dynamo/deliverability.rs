@@ -1,10 +1,10 @@
 //! Suppressions, soft bounces and engagement counters from SES's reports.
 
 use super::{DAY, DynamoStore, n, number_attr, s, suppression_hash, ttl, unavailable};
-use crate::domain::{CustomerId, EmailAddress};
-use crate::ports::{Deliverability, Engagement, EngagementKind, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use jiff::Timestamp;
+use tidings_core::domain::{CustomerId, EmailAddress};
+use tidings_core::ports::{Deliverability, Engagement, EngagementKind, StoreError};
 
 impl Deliverability for DynamoStore {
     async fn suppress(&self, email: &EmailAddress, reason: &str, at: Timestamp) -> Result<(), StoreError> {

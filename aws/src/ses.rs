@@ -1,13 +1,13 @@
 //! `Mailer` on SES v2: `SendEmail` with the engine's MIME bytes as Raw content.
 
-use crate::feedback::tag_value;
-use crate::message::Category;
-use crate::ports::{Mailer, OutgoingEmail, SendError};
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
+use tidings_core::feedback::tag_value;
+use tidings_core::message::Category;
+use tidings_core::ports::{Mailer, OutgoingEmail, SendError};
 
 /// Sends through SES with the configuration set of each message's category.
 ///

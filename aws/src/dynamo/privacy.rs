@@ -1,11 +1,11 @@
 //! Erasure and the address-level opt-out.
 
 use super::{DynamoStore, conditional, n, s, string_attr, suppression_hash};
-use crate::domain::EmailAddress;
-use crate::ports::{
+use jiff::Timestamp;
+use tidings_core::domain::EmailAddress;
+use tidings_core::ports::{
     CustomerRecord, Erasure, FollowUps, Privacy, StoreError, erased_address_key, erased_id_key, opted_out_key,
 };
-use jiff::Timestamp;
 
 impl Privacy for DynamoStore {
     async fn erase_customer(&self, customer: &CustomerRecord) -> Result<(), StoreError> {

@@ -3,12 +3,12 @@
 use super::{
     DynamoStore, Item, STATS_MAX_AGE, StatsRead, TRANSACTION_LIMIT, n, number_attr, s, string_attr, unavailable,
 };
-use crate::domain::{Currency, Order, ProductId, Text, WebUrl};
-use crate::ports::{MAX_PAIRED_PRODUCTS, ProductInfo, ProductStats, Statistics, StoreError};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use std::collections::BTreeSet;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
+use tidings_core::domain::{Currency, Order, ProductId, Text, WebUrl};
+use tidings_core::ports::{MAX_PAIRED_PRODUCTS, ProductInfo, ProductStats, Statistics, StoreError};
 
 impl DynamoStore {
     /// The statistics updates for an order: each product once, each pair of products once.

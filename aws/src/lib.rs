@@ -1,4 +1,5 @@
-//! AWS adapters of the engine's ports (feature `aws`) and the wiring every Lambda shares.
+//! tidings on AWS: the DynamoDB, SES and EventBridge adapters of the engine's ports (`tidings-core`) and
+//! the wiring every Lambda shares. The core knows nothing of AWS; this crate is all of it.
 
 mod dynamo;
 mod eventbridge;

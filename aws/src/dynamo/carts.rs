@@ -1,9 +1,9 @@
 //! Carts: a newer `updated_at` wins, conditionally.
 
 use super::{CART_TTL, DynamoStore, conditional, corrupt, s, sortable, string_attr, ttl};
-use crate::domain::CartId;
-use crate::ports::{CartRecord, Carts, StoreError};
 use jiff::Timestamp;
+use tidings_core::domain::CartId;
+use tidings_core::ports::{CartRecord, Carts, StoreError};
 
 impl Carts for DynamoStore {
     async fn cart(&self, id: &CartId) -> Result<Option<CartRecord>, StoreError> {

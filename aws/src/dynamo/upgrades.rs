@@ -1,8 +1,8 @@
 //! The `Upgrades` role (see `super::super::upgrade`).
 
 use super::DynamoStore;
-use crate::ports::{StoreError, Upgrades};
 use jiff::Timestamp;
+use tidings_core::ports::{StoreError, Upgrades};
 
 impl Upgrades for DynamoStore {
     async fn upgrade(&self, now: Timestamp) -> Result<bool, StoreError> {
