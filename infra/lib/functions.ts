@@ -25,6 +25,11 @@ export const OPTIONAL_SOURCES: readonly EnvSource[] = ['unsubscribeUrl'];
 export interface FunctionSpec {
   /** Variable name → what the stack puts there. */
   readonly environment: Readonly<Record<string, EnvSource>>;
+  /**
+   * The detail types its rule matches, for a function with a rule of its own (the steps and
+   * ses-events). Defined in Rust (`event::routing`); a Rust test keeps the file equal to it.
+   */
+  readonly detailTypes?: readonly string[];
 }
 
 /** Reads and checks `infra/functions.json` of the repository at `repoRoot`. */
@@ -43,7 +48,11 @@ export function loadFunctions(repoRoot: string): Record<string, FunctionSpec> {
         throw new Error(`${path}: ${name}.environment.${variable}: unknown value ${JSON.stringify(source)}`);
       }
     }
-    functions[name] = { environment: environment as Record<string, EnvSource> };
+    const detailTypes = spec?.detailTypes;
+    if (detailTypes !== undefined && (!Array.isArray(detailTypes) || !detailTypes.every((t) => typeof t === 'string'))) {
+      throw new Error(`${path}: ${name}.detailTypes must be a list of strings`);
+    }
+    functions[name] = { environment: environment as Record<string, EnvSource>, detailTypes };
   }
   return functions;
 }

@@ -36,30 +36,20 @@ export interface Step {
   readonly detailTypes: string[];
 }
 
-/** docs/aws.md, "Functions". */
-export const STEPS: readonly Step[] = [
-  { name: 'customer', detailTypes: ['CustomerSignedUp', 'CustomerUpdated', 'CustomerRedacted'] },
-  { name: 'order-confirmed', detailTypes: ['OrderConfirmed', 'OrderCancelled'] },
-  { name: 'order-shipped', detailTypes: ['OrderShipped', 'ShipmentUpdated'] },
-  { name: 'order-delivered', detailTypes: ['OrderDelivered', 'ReviewSubmitted'] },
-  { name: 'cart-abandoned', detailTypes: ['CartUpdated', 'CartAbandoned'] },
-];
 export const SWEEPER = 'follow-up-sweeper';
 export const UNSUBSCRIBE = 'unsubscribe';
 export const SES_FEEDBACK = 'ses-events';
+
+/** Routing as infra/functions.json gives it (from Rust's `event::routing`). */
+const ROUTED = Object.entries(loadFunctions(join(__dirname, '..', '..'))).filter(([, spec]) => spec.detailTypes);
+
+/** docs/aws.md, "Functions": the steps, each with the store detail types its rule matches. */
+export const STEPS: readonly Step[] = ROUTED.filter(([name]) => name !== SES_FEEDBACK).map(([name, spec]) => ({
+  name,
+  detailTypes: [...(spec.detailTypes ?? [])],
+}));
 /** The detail-types SES puts on EventBridge (source `aws.ses`), consumed by `ses-events`. */
-export const SES_DETAIL_TYPES = [
-  'Email Sent',
-  'Email Delivered',
-  'Email Bounced',
-  'Email Complaint Received',
-  'Email Rejected',
-  'Email Delivery Delayed',
-  'Email Opened',
-  'Email Clicked',
-  'Email Rendering Failed',
-  'Email Subscribed',
-];
+export const SES_DETAIL_TYPES: readonly string[] = ROUTED.find(([name]) => name === SES_FEEDBACK)?.[1].detailTypes ?? [];
 export const DUE_INDEX = 'due';
 /** The metric that counts transactional emails sent once more after SES never reported them. */
 export const RECOVERED_SENDS = { namespace: 'tidings', name: 'RecoveredSends' };
@@ -371,7 +361,7 @@ export class TidingsStack extends Stack {
     this.ruleTo('SesEventsFeedback', sesEvents.fn, sesEvents.dlq, RULE_RETRY, {
       eventBus: this.bus,
       description: 'ses-events: SES configuration-set events',
-      eventPattern: { source: ['aws.ses'], detailType: SES_DETAIL_TYPES },
+      eventPattern: { source: ['aws.ses'], detailType: [...SES_DETAIL_TYPES] },
     });
 
     // ---------------------------------------------------------------- sweeper

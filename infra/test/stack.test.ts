@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import {
   RECOVERED_SENDS,
+  SES_DETAIL_TYPES,
   SES_FEEDBACK,
   STEP_TABLE_ACTIONS,
   STEPS,
@@ -127,6 +128,18 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
       'STORE_CONFIG',
       'TABLE_NAME',
     ]);
+  });
+
+  test("each step's rule matches the detailTypes of infra/functions.json (Rust's event::routing)", () => {
+    const file = loadFunctions(ROOT);
+    const rules = Object.values(resources(template, 'AWS::Events::Rule')).map((r: any) => r.Properties);
+    for (const step of STEPS) {
+      expect(step.detailTypes).toEqual(file[step.name].detailTypes);
+      const own = rules.filter((r) => JSON.stringify(r.EventPattern?.['detail-type']) === JSON.stringify(step.detailTypes));
+      expect(own).toHaveLength(1);
+    }
+    expect(STEPS.map((s) => s.name)).toEqual(['customer', 'order-confirmed', 'order-shipped', 'order-delivered', 'cart-abandoned']);
+    expect(SES_DETAIL_TYPES).toContain('Email Bounced');
   });
 
   test('every function gets exactly the environment of infra/functions.json', () => {

@@ -75,6 +75,18 @@ pub fn functions() -> BTreeMap<String, Environment> {
         .collect()
 }
 
+/// The detail types the rule of `function` matches (`detailTypes`), if it has a rule of its own.
+pub fn detail_types(function: &str) -> Option<Vec<String>> {
+    let file: Value = serde_json::from_str(FUNCTIONS_JSON).expect("infra/functions.json is JSON");
+    let types = file.get(function)?.get("detailTypes")?.as_array()?;
+    Some(
+        types
+            .iter()
+            .map(|t| t.as_str().expect("a detail type").to_owned())
+            .collect(),
+    )
+}
+
 /// The environment of one function.
 pub fn environment(function: &str) -> Environment {
     functions()
@@ -104,6 +116,25 @@ mod tests {
             .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
             .collect();
         assert_eq!(listed, dirs);
+    }
+
+    /// Routing is defined once, in `event::routing`; the stack builds its rules from the file.
+    #[test]
+    fn the_file_routes_each_step_exactly_the_detail_types_of_event_routing() {
+        use tidings_core::event::routing;
+        for step in routing::STEPS {
+            let expected: Vec<String> = routing::detail_types(step).iter().map(|t| (*t).to_owned()).collect();
+            assert_eq!(
+                detail_types(step.as_str()),
+                Some(expected.clone()),
+                "infra/functions.json: {}.detailTypes must be {}",
+                step.as_str(),
+                serde_json::to_string(&expected).expect("json")
+            );
+        }
+        let routed: BTreeSet<String> = functions().into_keys().filter(|f| detail_types(f).is_some()).collect();
+        let steps: BTreeSet<String> = routing::STEPS.iter().map(|s| s.as_str().to_owned()).collect();
+        assert_eq!(routed, steps, "only the steps and ses-events have rules of their own");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 mod detail;
 pub mod feedback;
+pub mod routing;
 use detail::{Lenient, deserialize_at};
 
 /// Why an event was rejected (or an optional field of it dropped): the field (a JSON path) and
