@@ -79,7 +79,10 @@ impl FollowUps for DynamoStore {
                 // A follow-up still in the old form (written by the earlier release after the
                 // upgrade passed it) is moved now, so that it fires under the key it is read with.
                 if let Some(current) = super::super::upgrade::rewrite_item(&self.guests, &item) {
-                    self.move_straggler(&item).await?;
+                    // Not fatal: one item that cannot be moved must not hold every follow-up back.
+                    if let Err(error) = self.move_straggler(&item).await {
+                        tracing::error!(metric = "upgrade_failed", %error, "a follow-up of the old form could not be moved");
+                    }
                     item = current;
                 }
                 match serde_dynamo::from_item::<_, FollowUp>(item) {
