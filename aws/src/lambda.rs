@@ -65,10 +65,11 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::Engine(e) if e.is_retryable() => "Retryable",
             HandlerError::Engine(_) => "Defect",
         };
-        tracing::error!(error_type, error = %error, "invocation failed");
+        let message = tidings_core::ports::report(&error);
+        tracing::error!(error_type, error = %message, "invocation failed");
         Self {
             error_type: error_type.to_owned(),
-            error_message: error.to_string(),
+            error_message: message,
         }
     }
 }

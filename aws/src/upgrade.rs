@@ -188,7 +188,7 @@ impl DynamoStore {
                             .get("pk")
                             .and_then(|pk| pk.as_s().ok())
                             .map(|pk| digest_hex(&[pk], 16));
-                        tracing::error!(metric = "upgrade_failed", item_digest, %error, "an item of the old form could not be upgraded");
+                        tracing::error!(metric = "upgrade_failed", item_digest, error = %tidings_core::ports::report(&error), "an item of the old form could not be upgraded");
                     }
                 }
             }

@@ -67,7 +67,7 @@ impl Customers for DynamoStore {
             if attempt == 5 {
                 return Err(StoreError::Unavailable {
                     operation: "customer_file",
-                    reason: "keys left unprocessed".into(),
+                    source: "keys left unprocessed".into(),
                 });
             }
             tokio::time::sleep(super::super::backoff(attempt)).await;

@@ -81,7 +81,7 @@ impl FollowUps for DynamoStore {
                 if let Some(current) = super::super::upgrade::rewrite_item(&self.guests, &item) {
                     // Not fatal: one item that cannot be moved must not hold every follow-up back.
                     if let Err(error) = self.move_straggler(&item).await {
-                        tracing::error!(metric = "upgrade_failed", %error, "a follow-up of the old form could not be moved");
+                        tracing::error!(metric = "upgrade_failed", error = %tidings_core::ports::report(&error), "a follow-up of the old form could not be moved");
                     }
                     item = current;
                 }

@@ -11,7 +11,7 @@ mod stats;
 mod upgrades;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use jiff::{SignedDuration, Timestamp};
@@ -90,7 +90,7 @@ where
 {
     move |error| StoreError::Unavailable {
         operation,
-        reason: DisplayErrorContext(error).to_string(),
+        source: Box::new(error),
     }
 }
 
@@ -110,7 +110,7 @@ pub(super) fn corrupt(item: &str) -> impl FnOnce(serde_dynamo::Error) -> StoreEr
     move |error| StoreError::Corrupt {
         // Keys hold customer ids, and a guest's id holds their address.
         item: tidings_core::domain::Redacted(item).to_string(),
-        reason: error.to_string(),
+        source: Box::new(error),
     }
 }
 

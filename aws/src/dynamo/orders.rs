@@ -197,7 +197,7 @@ impl Orders for DynamoStore {
     ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(event).map_err(|e| StoreError::Corrupt {
             item: format!("held event for {order}"),
-            reason: e.to_string(),
+            source: Box::new(e),
         })?;
         let pk = format!("ORDER#{order}");
         let sk = format!("HELD#{}#{}", sortable(event.time), digest_hex(&[&json], 16));

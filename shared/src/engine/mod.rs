@@ -66,7 +66,7 @@ pub enum EngineError {
 impl EngineError {
     /// Whether retrying the same input may succeed (Lambda: fail the invocation so it is retried).
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, Self::Render { .. })
+        !matches!(self, Self::Render { .. } | Self::Store(StoreError::Corrupt { .. }))
     }
 }
 
@@ -488,5 +488,35 @@ fn log_outcome(outcome: &Outcome, trigger: &str) {
         Outcome::Ignored { reason } => {
             tracing::debug!(outcome = "ignored", reason = %Redacted(reason), trigger, "nothing to do")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_failure_reports_its_whole_chain_and_a_corrupt_record_is_no_retry() {
+        let reset = std::io::Error::other("connection reset by peer");
+        let unavailable = StoreError::Unavailable {
+            operation: "get_item",
+            source: Box::new(reset),
+        };
+        assert_eq!(
+            crate::ports::report(&unavailable),
+            "state store unavailable during get_item: connection reset by peer"
+        );
+        assert!(EngineError::from(unavailable).is_retryable());
+        let corrupt = StoreError::Corrupt {
+            item: "order o-1".into(),
+            source: "missing field `id`".into(),
+        };
+        let corrupt = EngineError::from(corrupt);
+        assert!(!corrupt.is_retryable(), "a retry reads the same item");
+        assert!(
+            crate::ports::report(&corrupt).ends_with("missing field `id`"),
+            "{}",
+            crate::ports::report(&corrupt)
+        );
     }
 }

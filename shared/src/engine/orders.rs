@@ -147,7 +147,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     /// failure there only skews recommendations by one order, so it is logged, never raised.
     pub(super) async fn count_purchases(&self, order: &Order, delta: i64) {
         if let Err(error) = self.ports.store.count_purchases(order, delta).await {
-            tracing::warn!(order_id = %order.id, error = %error, "co-purchase statistics not updated");
+            tracing::warn!(order_id = %order.id, error = %crate::ports::report(&error), "co-purchase statistics not updated");
         }
     }
 

@@ -314,12 +314,13 @@ pub struct OutgoingEmail {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The backend could not be reached or refused (retryable).
-    #[error("state store unavailable during {operation}: {reason}")]
+    #[error("state store unavailable during {operation}")]
     Unavailable {
         /// What was attempted.
         operation: &'static str,
-        /// Why it failed.
-        reason: String,
+        /// Why it failed (the SDK's error, with its whole chain).
+        #[source]
+        source: ErrorSource,
     },
     /// Another writer changed the item since it was read; handling the event again sees it.
     #[error("{item} changed while this event was handled")]
@@ -327,14 +328,34 @@ pub enum StoreError {
         /// Which item.
         item: String,
     },
-    /// A stored item could not be read back.
-    #[error("stored {item} is unreadable: {reason}")]
+    /// A stored item could not be read back (a retry reads the same item: not retryable).
+    #[error("stored {item} is unreadable")]
     Corrupt {
         /// Which item.
         item: String,
         /// Why.
-        reason: String,
+        #[source]
+        source: ErrorSource,
     },
+}
+
+/// The error below a port's own (an SDK's, a decoder's), kept so that its chain can be reported.
+pub type ErrorSource = Box<dyn std::error::Error + Send + Sync>;
+
+/// An error and every source under it, `: `-separated, for a log line or a Lambda error message.
+pub fn report(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        let shown = source.to_string();
+        // SDK errors often repeat their source's text: shown once.
+        if !text.ends_with(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        next = source.source();
+    }
+    text
 }
 
 /// A send failure.
