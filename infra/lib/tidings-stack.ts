@@ -29,51 +29,31 @@ import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { StoreConfig, TIDINGS_SOURCE, storeConfigEnvValue } from './config';
 import { EnvSource, FunctionSpec, environmentOf, loadFunctions } from './functions';
+import {
+  CUSTOMER_INDEX,
+  DUE_INDEX,
+  RECOVERED_SENDS,
+  SES_DETAIL_TYPES,
+  SES_FEEDBACK,
+  STEPS,
+  STEP_TABLE_ACTIONS,
+  SWEEPER,
+  SWEEPER_TABLE_ACTIONS,
+  UNSUBSCRIBE,
+} from './routing';
+import {
+  ASYNC_MAX_EVENT_AGE,
+  ASYNC_RETRY_ATTEMPTS,
+  LOG_RETENTION,
+  RULE_RETRY,
+  SCHEDULE_RETRY,
+  STEP_MEMORY_MB,
+  STEP_TIMEOUT,
+  SWEEPER_MEMORY_MB,
+  SWEEPER_TIMEOUT,
+} from './sizing';
 
-/** A lifecycle step: one function, one rule for store events, one rule for its `FollowUpDue`. */
-export interface Step {
-  readonly name: string;
-  readonly detailTypes: string[];
-}
-
-export const SWEEPER = 'follow-up-sweeper';
-export const UNSUBSCRIBE = 'unsubscribe';
-export const SES_FEEDBACK = 'ses-events';
-
-/** Routing as infra/functions.json gives it (from Rust's `event::routing`). */
-const ROUTED = Object.entries(loadFunctions(join(__dirname, '..', '..'))).filter(([, spec]) => spec.detailTypes);
-
-/** docs/aws.md, "Functions": the steps, each with the store detail types its rule matches. */
-export const STEPS: readonly Step[] = ROUTED.filter(([name]) => name !== SES_FEEDBACK).map(([name, spec]) => ({
-  name,
-  detailTypes: [...(spec.detailTypes ?? [])],
-}));
-/** The detail-types SES puts on EventBridge (source `aws.ses`), consumed by `ses-events`. */
-export const SES_DETAIL_TYPES: readonly string[] = ROUTED.find(([name]) => name === SES_FEEDBACK)?.[1].detailTypes ?? [];
-export const DUE_INDEX = 'due';
-/** The metric that counts transactional emails sent once more after SES never reported them. */
-export const RECOVERED_SENDS = { namespace: 'tidings', name: 'RecoveredSends' };
-export const CUSTOMER_INDEX = 'customer';
-
-/** Table actions of docs/aws.md ("Actions each function needs on the table and its index"). */
-export const STEP_TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
-];
-
-/** The sweeper's table actions: it upgrades a table an earlier release wrote (Scan and moves). */
-export const SWEEPER_TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:Scan',
-];
+export * from './routing';
 
 /** SES v2 event types forwarded to the bus from both configuration sets. */
 const SES_EVENTS = [
@@ -88,23 +68,6 @@ const SES_EVENTS = [
   ses.EmailSendingEvent.SUBSCRIPTION,
 ];
 
-// Sizing. These come from a first estimate (the engine needs ~0.2 ms of CPU for a typical order and
-// ~7 ms for a 200-item one; the rest is DynamoDB/SES/EventBridge round trips) and are to be refined
-// from measurement (CloudWatch `Max Memory Used` and `Duration` in the REPORT lines).
-const STEP_MEMORY_MB = 256;
-const STEP_TIMEOUT = Duration.seconds(30);
-const SWEEPER_MEMORY_MB = 128;
-const SWEEPER_TIMEOUT = Duration.seconds(60);
-const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
-
-// EventBridge → Lambda delivery: retried for up to a day (the maximum) before the event is dead-lettered.
-const RULE_RETRY = { maxEventAge: Duration.hours(24), retryAttempts: 185 };
-// The sweeper's tick is worthless once the next one has fired: retry briefly, then dead-letter.
-const SCHEDULE_RETRY = { maxEventAge: Duration.minutes(2), retryAttempts: 2 };
-// Lambda's own retries of a failed asynchronous invocation (function error, throttling), after which
-// the event goes to the function's dead-letter queue (on-failure destination, with the error).
-const ASYNC_RETRY_ATTEMPTS = 2;
-const ASYNC_MAX_EVENT_AGE = Duration.hours(6);
 
 export interface TidingsStackProps extends StackProps {
   /** The parsed store configuration (see lib/config.ts). */
