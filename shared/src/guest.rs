@@ -5,9 +5,8 @@
 
 use crate::domain::CustomerId;
 use crate::message::MessageKey;
-use crate::signing::KeyError;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use crate::signing::{KeyError, hex, keyed_mac};
+use hmac::Mac;
 use std::borrow::Cow;
 
 const PREFIX: &str = "guest:";
@@ -47,14 +46,8 @@ impl GuestIds {
 
     /// `guest:<32 hex>` for an address (compared without case, as the store's inboxes are).
     fn pseudonym(&self, email: &str) -> String {
-        // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-        mac.update(b"guest-id\0");
-        mac.update(email.to_lowercase().as_bytes());
-        let tag = mac.finalize().into_bytes();
-        let hex: String = tag.iter().take(PSEUDONYM_LEN / 2).map(|b| format!("{b:02x}")).collect();
-        format!("{PREFIX}{hex}")
+        let tag = keyed_mac(&self.key, &[b"guest-id", email.to_lowercase().as_bytes()]).finalize();
+        format!("{PREFIX}{}", hex(&tag.into_bytes(), PSEUDONYM_LEN))
     }
 
     /// `text` with every `guest:<email>` in it replaced by its pseudonym; borrowed when it has none.

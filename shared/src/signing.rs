@@ -111,20 +111,9 @@ impl SigningKeys {
         }
     }
 
-    fn mac(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
-        // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-        for part in parts {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
-        }
-        mac
-    }
-
     /// A coupon code unique per message: `PREFIX-XXXXXX` from the keyed HMAC of the message key.
     pub fn coupon_code(&self, prefix: &str, message_key: &str) -> String {
-        let tag = Self::mac(&self.current.1, &[b"coupon", message_key.as_bytes()])
+        let tag = keyed_mac(&self.current.1, &[b"coupon", message_key.as_bytes()])
             .finalize()
             .into_bytes();
         let mut code = String::with_capacity(prefix.len() + 9);
@@ -141,7 +130,7 @@ impl SigningKeys {
     pub fn unsubscribe_token(&self, customer: &CustomerId, scope: &str, issued_at: Timestamp) -> String {
         let payload = format!("{}|{}|{}", customer.as_str(), scope, issued_at.as_second());
         let (kid, key) = &self.current;
-        let tag = Self::mac(key, &[kid.as_bytes(), payload.as_bytes()])
+        let tag = keyed_mac(key, &[kid.as_bytes(), payload.as_bytes()])
             .finalize()
             .into_bytes();
         format!(
@@ -170,7 +159,7 @@ impl SigningKeys {
             .ok_or(TokenError::UnknownKey)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
         let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Malformed)?;
-        Self::mac(key, &[kid.as_bytes(), &payload])
+        keyed_mac(key, &[kid.as_bytes(), &payload])
             .verify_slice(&signature)
             .map_err(|_| TokenError::BadSignature)?;
         let payload = String::from_utf8(payload).map_err(|_| TokenError::Malformed)?;
@@ -196,6 +185,25 @@ impl SigningKeys {
     }
 }
 
+/// The HMAC-SHA256 of `parts` under `key`, each part length-prefixed (so no two lists of parts
+/// sign alike): every keyed value tidings derives (coupon codes, tokens, guest pseudonyms).
+pub(crate) fn keyed_mac(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac =
+        <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    for part in parts {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    mac
+}
+
+/// Lowercase hex of `bytes`, at most `len` digits.
+pub(crate) fn hex(bytes: &[u8], len: usize) -> String {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    hex[..len.min(hex.len())].to_owned()
+}
+
 /// A stable hex digest of `parts` (not secret): Message-IDs, MIME boundaries, event ids.
 pub fn digest_hex(parts: &[&str], len: usize) -> String {
     let mut hasher = Sha256::new();
@@ -203,8 +211,7 @@ pub fn digest_hex(parts: &[&str], len: usize) -> String {
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part.as_bytes());
     }
-    let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    hex[..len.min(hex.len())].to_owned()
+    hex(&hasher.finalize(), len)
 }
 
 /// A UUID-shaped id derived from `identity` (event ids).
