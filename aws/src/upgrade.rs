@@ -22,8 +22,8 @@ use tidings_core::guest::GuestIds;
 use tidings_core::ports::{StoreError, erased_address_key};
 use tidings_core::signing::digest_hex;
 
-const MARKER_PK: &str = "CONFIG#upgrade";
-const MARKER_SK: &str = "GUEST_IDS";
+pub(super) const MARKER_PK: &str = "CONFIG#upgrade";
+pub(super) const MARKER_SK: &str = "GUEST_IDS";
 /// How long one sweep spends upgrading before it stops for the next (the sweeper runs 60 s).
 const BUDGET: Duration = Duration::from_secs(30);
 /// Items per scanned page.

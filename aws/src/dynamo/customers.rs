@@ -1,5 +1,6 @@
 //! Customers: one `BatchGetItem` for a customer and what an event about them is checked against.
 
+use super::super::upgrade::{MARKER_PK, MARKER_SK};
 use super::{DynamoStore, Item, conditional, corrupt, string_attr, unavailable};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use jiff::Timestamp;
@@ -28,7 +29,8 @@ impl Customers for DynamoStore {
         code: Option<&str>,
     ) -> Result<CustomerFile, StoreError> {
         // One read: the profile, both erasure markers and the coupon the order used; for a guest
-        // before the table is upgraded, also the profile an earlier release keyed by address.
+        // before the table is upgraded, also the profile an earlier release keyed by address, and
+        // the upgrade's marker, so that this process stops asking once the upgrade is done.
         let customer_pk = format!("CUSTOMER#{id}");
         let legacy_pk = (id.as_str().starts_with("guest:") && !self.upgraded.load(Ordering::Relaxed))
             .then(|| format!("CUSTOMER#guest:{}", email.as_str()))
@@ -46,6 +48,7 @@ impl Customers for DynamoStore {
         }
         if let Some(pk) = &legacy_pk {
             keys = keys.keys(Self::key(pk.clone(), "PROFILE"));
+            keys = keys.keys(Self::key(MARKER_PK.into(), MARKER_SK));
         }
         let keys = keys.build().map_err(unavailable("customer_file"))?;
         let mut request = HashMap::from([(self.table.clone(), keys)]);
@@ -88,6 +91,7 @@ impl Customers for DynamoStore {
                     let pk = pk.to_owned();
                     file.coupon = Some(serde_dynamo::from_item(self.current(item)).map_err(corrupt(&pk))?)
                 }
+                Some(MARKER_PK) if item.contains_key("done_at") => self.upgraded.store(true, Ordering::Relaxed),
                 Some(pk) if erased.iter().any(|e| e == pk) => {
                     let at = string_attr(&item, "at").and_then(|at| at.parse::<Timestamp>().ok());
                     file.erased_at = file.erased_at.max(at);
