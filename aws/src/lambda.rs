@@ -229,22 +229,31 @@ pub struct Parts {
 impl Parts {
     /// Builds the clients from one shared SDK configuration.
     pub async fn new(sdk: &SdkConfig, settings: Settings) -> Result<Self, InitError> {
-        let keys = match &settings.signing_secret {
-            Some(arn) => signing_keys(sdk, arn).await?,
-            None => {
-                tracing::warn!("SIGNING_KEY_SECRET_ARN is not set: using the public demo key (never for a real store)");
-                SigningKeys::demo()
+        // Both secrets at once, with one client: they are on every cold start's critical path.
+        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+        let signing = async {
+            match &settings.signing_secret {
+                Some(arn) => signing_keys(&secrets, arn).await,
+                None => {
+                    tracing::warn!(
+                        "SIGNING_KEY_SECRET_ARN is not set: using the public demo key (never for a real store)"
+                    );
+                    Ok(SigningKeys::demo())
+                }
             }
         };
-        let guests = match &settings.guest_id_secret {
-            Some(arn) => GuestIds::new(secret_string(sdk, arn).await?.as_bytes())?,
-            None => {
-                tracing::warn!(
-                    "GUEST_ID_KEY_SECRET_ARN is not set: using the public demo key (never for a real store)"
-                );
-                GuestIds::demo()
+        let guest_ids = async {
+            match &settings.guest_id_secret {
+                Some(arn) => Ok(GuestIds::new(secret_string(&secrets, arn).await?.as_bytes())?),
+                None => {
+                    tracing::warn!(
+                        "GUEST_ID_KEY_SECRET_ARN is not set: using the public demo key (never for a real store)"
+                    );
+                    Ok(GuestIds::demo())
+                }
             }
         };
+        let (keys, guests) = tokio::try_join!(signing, guest_ids)?;
         let keys = keys.with_guest_ids(guests.clone());
         let config = Arc::new(settings.config);
         // SendEmail is not idempotent: no SDK retries for SES (the mailer retries what is safe).
@@ -287,12 +296,12 @@ pub async fn build(sdk: &SdkConfig, settings: Settings) -> Result<AwsEngine, Ini
 }
 
 /// Reads `{"current": …, "previous": …}` (rotation) or a plain string from Secrets Manager.
-async fn signing_keys(sdk: &SdkConfig, arn: &str) -> Result<SigningKeys, InitError> {
+async fn signing_keys(secrets: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<SigningKeys, InitError> {
     let failed = |reason: String| InitError::Secret {
         arn: arn.to_owned(),
         reason,
     };
-    let secret = secret_string(sdk, arn).await?;
+    let secret = secret_string(secrets, arn).await?;
     let (current, previous) = match serde_json::from_str::<Value>(&secret) {
         Ok(Value::Object(map)) => {
             let field = |name: &str| map.get(name).and_then(Value::as_str).map(str::to_owned);
@@ -312,12 +321,12 @@ async fn signing_keys(sdk: &SdkConfig, arn: &str) -> Result<SigningKeys, InitErr
 }
 
 /// A secret's string value.
-async fn secret_string(sdk: &SdkConfig, arn: &str) -> Result<String, InitError> {
+async fn secret_string(secrets: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, InitError> {
     let failed = |reason: String| InitError::Secret {
         arn: arn.to_owned(),
         reason,
     };
-    let output = aws_sdk_secretsmanager::Client::new(sdk)
+    let output = secrets
         .get_secret_value()
         .secret_id(arn)
         .send()
