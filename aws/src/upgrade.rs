@@ -94,7 +94,8 @@ fn addresses_in(item: &Item) -> Vec<String> {
     fn walk(value: &AttributeValue, out: &mut Vec<String>) {
         match value {
             AttributeValue::S(text) => out.extend(
-                tidings_core::guest::legacy_ids(text).map(|(start, end)| text[start + "guest:".len()..end].to_owned()),
+                tidings_core::guest::legacy_ids(text)
+                    .map(|(start, end)| text[start + tidings_core::guest::PREFIX.len()..end].to_owned()),
             ),
             AttributeValue::L(list) => list.iter().for_each(|v| walk(v, out)),
             AttributeValue::M(map) => map.values().for_each(|v| walk(v, out)),

@@ -9,7 +9,8 @@ use crate::signing::{KeyError, hex, keyed_mac};
 use hmac::Mac;
 use std::borrow::Cow;
 
-const PREFIX: &str = "guest:";
+/// What a guest's customer id starts with, by address (from the store) or by pseudonym.
+pub const PREFIX: &str = "guest:";
 /// Hex digits of a pseudonym: 128 bits.
 const PSEUDONYM_LEN: usize = 32;
 

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use tidings_core::domain::{CustomerId, EmailAddress};
+use tidings_core::guest;
 use tidings_core::ports::{CustomerFile, CustomerRecord, Customers, StoreError, erased_address_key, erased_id_key};
 
 impl DynamoStore {
@@ -32,8 +33,8 @@ impl Customers for DynamoStore {
         // before the table is upgraded, also the profile an earlier release keyed by address, and
         // the upgrade's marker, so that this process stops asking once the upgrade is done.
         let customer_pk = format!("CUSTOMER#{id}");
-        let legacy_pk = (id.as_str().starts_with("guest:") && !self.upgraded.load(Ordering::Relaxed))
-            .then(|| format!("CUSTOMER#guest:{}", email.as_str()))
+        let legacy_pk = (id.as_str().starts_with(guest::PREFIX) && !self.upgraded.load(Ordering::Relaxed))
+            .then(|| format!("CUSTOMER#{}{}", guest::PREFIX, email.as_str()))
             .filter(|pk| *pk != customer_pk);
         let coupon_pk = code.map(|code| format!("COUPON#{code}"));
         let erased = [erased_id_key(id), erased_address_key(email)].map(|key| format!("ERASED#{key}"));

@@ -152,7 +152,7 @@ impl fmt::Display for Redacted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut last = 0;
         for (start, end) in crate::guest::legacy_ids(self.0) {
-            let local = start + "guest:".len();
+            let local = start + crate::guest::PREFIX.len();
             f.write_str(&self.0[last..local])?;
             match EmailAddress::parse(&self.0[local..end]) {
                 Ok(email) => write!(f, "{}", email.masked())?,
