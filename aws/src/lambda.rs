@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tidings_core::adapters::WallClock;
 use tidings_core::config::{ConfigError, StoreConfig};
-use tidings_core::engine::{Engine, EngineError, Outcome, Ports};
+use tidings_core::engine::{Engine, EngineError, Outcome, Ports, kinds};
 use tidings_core::event::{Event, EventError, Parsed, parse_envelope_value};
 use tidings_core::guest::GuestIds;
 use tidings_core::message::Step;
@@ -148,6 +148,7 @@ impl Settings {
             config.sender.unsubscribe_url = url;
             config.check()?;
         }
+        kinds::check_coupons(&config)?;
         Ok(Self {
             table: required(env::TABLE_NAME)?,
             bus: required(env::EVENT_BUS_NAME)?,

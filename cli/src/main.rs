@@ -9,6 +9,7 @@ use tidings_cli::outbox::{DEMO_MARKER, Outbox};
 use tidings_cli::{Input, ReplayError, Settings, demo, replay, summary};
 use tidings_core::config::StoreConfig;
 use tidings_core::guest::GuestIds;
+use tidings_core::message::MessageKind;
 use tidings_core::signing::SigningKeys;
 
 /// tidings: lifecycle emails for small online stores, run locally.
@@ -45,6 +46,8 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// List every message kind: transactional or marketing, what schedules it and when.
+    Kinds,
 }
 
 fn main() -> ExitCode {
@@ -93,6 +96,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(code)
         }
+        Command::Kinds => {
+            print!("{}", kinds_table());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Replay {
             files,
             outbox,
@@ -103,7 +110,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = match config {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-                    match StoreConfig::from_toml(&text) {
+                    match StoreConfig::from_toml(&text).and_then(|config| {
+                        tidings_core::engine::kinds::check_coupons(&config)?;
+                        Ok(config)
+                    }) {
                         Ok(config) => config,
                         Err(error) => {
                             eprintln!("{}: {error}", path.display());
@@ -186,4 +196,20 @@ fn signing_keys() -> anyhow::Result<SigningKeys> {
         Ok(secret) => keys.with_guest_ids(GuestIds::new(secret.as_bytes()).context("TIDINGS_GUEST_ID_KEY")?),
         Err(_) => keys,
     })
+}
+
+/// One block per kind, in the registry's order.
+fn kinds_table() -> String {
+    let mut out = String::new();
+    for kind in MessageKind::ALL {
+        let about = tidings_core::engine::kinds::about(*kind);
+        out.push_str(&format!(
+            "{kind} ({}, sent by {})\n  when:    {}\n  trigger: {}\n",
+            kind.category().as_str(),
+            kind.step().as_str(),
+            about.timing,
+            about.trigger
+        ));
+    }
+    out
 }

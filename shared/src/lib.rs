@@ -14,4 +14,5 @@ pub mod mime;
 pub mod ports;
 pub mod render;
 pub mod signing;
+pub mod skip;
 pub mod unsubscribe;

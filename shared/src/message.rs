@@ -55,14 +55,46 @@ impl Step {
     }
 }
 
-macro_rules! kinds {
-    ($($variant:ident => $name:literal, $category:ident, $step:ident;)*) => {
+/// The registry of message kinds, one line each: the variant, its name (also its module under
+/// `engine/kinds/`, its templates `templates/email/<name>.{html,txt}` and its locale section),
+/// transactional or marketing, and the step that sends it. Calls `$then!` with the list, so the
+/// enum, the behaviour table and the embedded templates are all made from this one list.
+macro_rules! for_each_kind {
+    ($then:ident) => {
+        $then! {
+            OrderConfirmation => order_confirmation, Transactional, OrderConfirmed;
+            OrderCancellation => order_cancellation, Transactional, OrderConfirmed;
+            OrderProgress => order_progress, Transactional, OrderConfirmed;
+            ShippingConfirmation => shipping_confirmation, Transactional, OrderShipped;
+            ShipmentUpdate => shipment_update, Transactional, OrderShipped;
+            ShipmentStalled => shipment_stalled, Transactional, OrderShipped;
+            DeliveryConfirmation => delivery_confirmation, Transactional, OrderDelivered;
+            CrossSell => cross_sell, Marketing, OrderConfirmed;
+            ReviewRequest => review_request, Marketing, OrderDelivered;
+            LoyaltyReward => loyalty_reward, Marketing, OrderDelivered;
+            CartReminder => cart_reminder, Marketing, CartAbandoned;
+            Welcome => welcome, Marketing, Customer;
+            WelcomeOffer => welcome_offer, Marketing, Customer;
+            // Customer-level marketing is sent by the customer step; the ses-events function only
+            // schedules the engagement reward (it holds no send permission).
+            WinBack => win_back, Marketing, Customer;
+            Birthday => birthday, Marketing, Customer;
+            SignupAnniversary => signup_anniversary, Marketing, Customer;
+            EngagementReward => engagement_reward, Marketing, Customer;
+            SubscriptionConfirmation => subscription_confirmation, Transactional, Customer;
+        }
+    };
+}
+pub(crate) use for_each_kind;
+
+macro_rules! define_kinds {
+    ($($variant:ident => $name:ident, $category:ident, $step:ident;)*) => {
         /// Every message tidings can send (messages.md).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum MessageKind {
             $(
-                #[doc = concat!("`", $name, "`")]
+                #[doc = concat!("`", stringify!($name), "`")]
                 $variant,
             )*
         }
@@ -73,7 +105,7 @@ macro_rules! kinds {
 
             /// Stable name used in keys, logs, templates and the outbox.
             pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $name,)* }
+                match self { $(Self::$variant => stringify!($name),)* }
             }
 
             /// Transactional or marketing.
@@ -88,34 +120,13 @@ macro_rules! kinds {
 
             /// Looks a kind up by its stable name.
             pub fn from_name(name: &str) -> Option<Self> {
-                match name { $($name => Some(Self::$variant),)* _ => None }
+                match name { $(stringify!($name) => Some(Self::$variant),)* _ => None }
             }
         }
     };
 }
 
-kinds! {
-    OrderConfirmation => "order_confirmation", Transactional, OrderConfirmed;
-    OrderCancellation => "order_cancellation", Transactional, OrderConfirmed;
-    OrderProgress => "order_progress", Transactional, OrderConfirmed;
-    ShippingConfirmation => "shipping_confirmation", Transactional, OrderShipped;
-    ShipmentUpdate => "shipment_update", Transactional, OrderShipped;
-    ShipmentStalled => "shipment_stalled", Transactional, OrderShipped;
-    DeliveryConfirmation => "delivery_confirmation", Transactional, OrderDelivered;
-    CrossSell => "cross_sell", Marketing, OrderConfirmed;
-    ReviewRequest => "review_request", Marketing, OrderDelivered;
-    LoyaltyReward => "loyalty_reward", Marketing, OrderDelivered;
-    CartReminder => "cart_reminder", Marketing, CartAbandoned;
-    Welcome => "welcome", Marketing, Customer;
-    WelcomeOffer => "welcome_offer", Marketing, Customer;
-    // Customer-level marketing is sent by the customer step; the ses-events function only
-    // schedules the engagement reward (it holds no send permission).
-    WinBack => "win_back", Marketing, Customer;
-    Birthday => "birthday", Marketing, Customer;
-    SignupAnniversary => "signup_anniversary", Marketing, Customer;
-    EngagementReward => "engagement_reward", Marketing, Customer;
-    SubscriptionConfirmation => "subscription_confirmation", Transactional, Customer;
-}
+for_each_kind!(define_kinds);
 
 impl fmt::Display for MessageKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -240,6 +251,8 @@ mod tests {
     fn every_kind_round_trips_by_name() {
         for kind in MessageKind::ALL {
             assert_eq!(MessageKind::from_name(kind.as_str()), Some(*kind));
+            let wire = serde_json::to_value(kind).expect("serializes");
+            assert_eq!(wire, kind.as_str(), "the serde name is the registry name");
         }
     }
 }

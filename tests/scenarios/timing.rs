@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use tidings_core::config::StoreConfig;
+use tidings_core::engine::SkipReason;
 use tidings_tests::{cart, customer, envelope, item, order, spawn_app, spawn_app_with, ts};
 
 fn new_yorker() -> Value {
@@ -144,7 +145,15 @@ fn a_message_whose_next_slot_is_past_its_expiry_is_dropped() {
     assert!(keys.iter().all(|k| !k.starts_with("cart_reminder")), "{keys:?}");
     let dropped = outcomes
         .iter()
-        .filter(|o| matches!(o, tidings_core::engine::Outcome::Skipped { reason, .. } if reason.contains("past its expiry")))
+        .filter(|o| {
+            matches!(
+                o,
+                tidings_core::engine::Outcome::Skipped {
+                    reason: SkipReason::PastExpiry { .. },
+                    ..
+                }
+            )
+        })
         .count();
     assert_eq!(dropped, 2, "{outcomes:?}");
 }

@@ -7,76 +7,62 @@ use crate::message::MessageKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Coupon rules per message kind; absent means that message carries no coupon.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Coupons {
-    /// Next-order coupon in the delivery confirmation (when marketing consent allows).
-    pub delivery_confirmation: Option<CouponRule>,
-    /// Coupon in the second cart reminder.
-    pub cart_reminder: Option<CouponRule>,
-    /// Coupon in the welcome offer.
-    pub welcome_offer: Option<CouponRule>,
-    /// Reward for every Nth delivered order.
-    pub loyalty_reward: Option<CouponRule>,
-    /// Coupon in the win-back email.
-    pub win_back: Option<CouponRule>,
-    /// Birthday gift.
-    pub birthday: Option<CouponRule>,
-    /// Coupon in the signup anniversary email.
-    pub signup_anniversary: Option<CouponRule>,
-    /// Reward for engaged readers.
-    pub engagement_reward: Option<CouponRule>,
-}
+/// Coupon rules per message kind (`[coupons.<kind>]`); a kind without one carries no coupon.
+///
+/// A table given in the store's file replaces that kind's default and leaves the others' in
+/// place. Which kinds ask for their coupon, and when, is each kind's own rule (`engine/kinds/`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Coupons(BTreeMap<MessageKind, CouponRule>);
 
 impl Coupons {
     /// The coupon rule of a message kind, if it carries one.
     pub fn for_kind(&self, kind: MessageKind) -> Option<&CouponRule> {
-        match kind {
-            MessageKind::DeliveryConfirmation => self.delivery_confirmation.as_ref(),
-            MessageKind::CartReminder => self.cart_reminder.as_ref(),
-            MessageKind::WelcomeOffer => self.welcome_offer.as_ref(),
-            MessageKind::LoyaltyReward => self.loyalty_reward.as_ref(),
-            MessageKind::WinBack => self.win_back.as_ref(),
-            MessageKind::Birthday => self.birthday.as_ref(),
-            MessageKind::SignupAnniversary => self.signup_anniversary.as_ref(),
-            MessageKind::EngagementReward => self.engagement_reward.as_ref(),
-            _ => None,
-        }
+        self.0.get(&kind)
+    }
+
+    /// Every kind with a rule, and the rule.
+    pub fn iter(&self) -> impl Iterator<Item = (MessageKind, &CouponRule)> {
+        self.0.iter().map(|(kind, rule)| (*kind, rule))
+    }
+}
+
+impl<'de> Deserialize<'de> for Coupons {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let given = BTreeMap::<MessageKind, CouponRule>::deserialize(deserializer)?;
+        let mut coupons = Self::default();
+        coupons.0.extend(given);
+        Ok(coupons)
     }
 }
 
 impl Default for Coupons {
     fn default() -> Self {
-        let percent = |prefix: &str, percent_off, valid_days| {
-            Some(CouponRule {
-                prefix: prefix.to_owned(),
-                coupon_type: CouponType::Percent,
-                percent_off: Some(percent_off),
-                amount_off: None,
-                min_subtotal: None,
-                currencies: BTreeMap::new(),
-                valid_days,
-            })
+        let percent = |prefix: &str, percent_off, valid_days| CouponRule {
+            prefix: prefix.to_owned(),
+            coupon_type: CouponType::Percent,
+            percent_off: Some(percent_off),
+            amount_off: None,
+            min_subtotal: None,
+            currencies: BTreeMap::new(),
+            valid_days,
         };
-        Self {
-            delivery_confirmation: percent("THANKS", 10, 30),
-            cart_reminder: percent("CART", 10, 7),
-            welcome_offer: percent("WELCOME", 15, 14),
-            loyalty_reward: None,
-            win_back: None,
-            birthday: percent("BDAY", 15, 14),
-            signup_anniversary: None,
-            engagement_reward: Some(CouponRule {
-                prefix: "THANKYOU".to_owned(),
-                coupon_type: CouponType::FreeShipping,
-                percent_off: None,
-                amount_off: None,
-                min_subtotal: None,
-                currencies: BTreeMap::new(),
-                valid_days: 30,
-            }),
-        }
+        let free_shipping = CouponRule {
+            prefix: "THANKYOU".to_owned(),
+            coupon_type: CouponType::FreeShipping,
+            percent_off: None,
+            amount_off: None,
+            min_subtotal: None,
+            currencies: BTreeMap::new(),
+            valid_days: 30,
+        };
+        Self(BTreeMap::from([
+            (MessageKind::DeliveryConfirmation, percent("THANKS", 10, 30)),
+            (MessageKind::CartReminder, percent("CART", 10, 7)),
+            (MessageKind::WelcomeOffer, percent("WELCOME", 15, 14)),
+            (MessageKind::Birthday, percent("BDAY", 15, 14)),
+            (MessageKind::EngagementReward, free_shipping),
+        ]))
     }
 }
 

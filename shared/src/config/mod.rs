@@ -6,6 +6,7 @@ pub use coupons::{CouponRule, Coupons, FixedAmounts};
 
 use crate::domain::{Currency, EmailAddress, Locale, Text, Zone};
 use crate::message::MessageKind;
+use crate::skip::SkipReason;
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -78,15 +79,15 @@ impl Default for KindRule {
 
 impl KindRule {
     /// Why a customer with `tags` does not get this kind, if they do not.
-    pub fn excludes(&self, tags: &[&str]) -> Option<String> {
+    pub fn excludes(&self, tags: &[&str]) -> Option<SkipReason> {
         if !self.enabled {
-            return Some("turned off in the store configuration".to_owned());
+            return Some(SkipReason::TurnedOff);
         }
         if let Some(tag) = self.skip_tags.iter().find(|t| tags.contains(&t.as_str())) {
-            return Some(format!("customer is tagged '{tag}', which this kind skips"));
+            return Some(SkipReason::SkippedTag(tag.clone()));
         }
         if !self.only_tags.is_empty() && !self.only_tags.iter().any(|t| tags.contains(&t.as_str())) {
-            return Some(format!("customer has none of the tags {:?}", self.only_tags));
+            return Some(SkipReason::NoneOfTags(self.only_tags.clone()));
         }
         None
     }
@@ -350,10 +351,8 @@ impl StoreConfig {
             return Err(invalid("marketing.cap_window_hours", "must not be negative"));
         }
         // Each rule's table is named after its kind (`[coupons.welcome_offer]`).
-        for kind in MessageKind::ALL {
-            if let Some(rule) = self.coupons.for_kind(*kind) {
-                rule.check(&format!("coupons.{kind}"))?;
-            }
+        for (kind, rule) in self.coupons.iter() {
+            rule.check(&format!("coupons.{kind}"))?;
         }
         let timing = &self.timing;
         for (field, value) in [

@@ -7,6 +7,7 @@ use crate::domain::CustomerId;
 use crate::event::Emitted;
 use crate::message::{Category, MessageKey, MessageKind};
 use crate::ports::{Bus, Clock, CustomerRecord, Mailer, Store, Subject};
+use crate::skip::SkipReason;
 use jiff::Timestamp;
 
 impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
@@ -123,7 +124,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     store.remove_follow_up(&follow_up.key).await?;
                     out.push(Outcome::Skipped {
                         key: follow_up.key,
-                        reason: "cancelled: the customer unsubscribed".into(),
+                        reason: SkipReason::Unsubscribed,
                     });
                 }
             }

@@ -6,6 +6,7 @@ mod consent;
 mod customer;
 mod erasure;
 mod feedback;
+pub mod kinds;
 mod occasion;
 mod orders;
 mod prepare;
@@ -32,6 +33,7 @@ use crate::ports::{
 };
 use crate::render::{RenderError, Renderer};
 use crate::signing::{SigningKeys, derived_uuid};
+pub use crate::skip::SkipReason;
 use jiff::{SignedDuration, Timestamp};
 use std::fmt;
 use std::sync::Arc;
@@ -99,7 +101,7 @@ pub enum Outcome {
         /// Which message.
         key: MessageKey,
         /// Why.
-        reason: String,
+        reason: SkipReason,
     },
     /// Rejected by the provider for good; recorded, not retried.
     Failed {
@@ -142,7 +144,7 @@ impl fmt::Display for Outcome {
             Self::Sent { key, at } => write!(f, "sent {} at {at}", key.redacted()),
             Self::Scheduled { key, due } => write!(f, "scheduled {} for {due}", key.redacted()),
             Self::Deferred { key, until } => write!(f, "deferred {} to {until}", key.redacted()),
-            Self::Skipped { key, reason } => write!(f, "skipped {}: {}", key.redacted(), Redacted(reason)),
+            Self::Skipped { key, reason } => write!(f, "skipped {}: {}", key.redacted(), Redacted(&reason.to_string())),
             Self::Failed { key, reason } => write!(f, "failed {}: {}", key.redacted(), Redacted(reason)),
             Self::Held { order_id } => write!(f, "held until order {order_id} arrives"),
             Self::Recorded { what } => write!(f, "recorded: {}", Redacted(what)),
@@ -223,7 +225,7 @@ impl KnownRecords {
 
 enum Prepared {
     Ready(Box<Ready>),
-    Skip(String),
+    Skip(SkipReason),
     /// Not yet: a fresh wait until then (a click restarted a win-back's quiet period).
     Postpone(Timestamp),
 }
@@ -474,7 +476,7 @@ fn log_outcome(outcome: &Outcome, trigger: &str) {
             tracing::info!(message_key = %key.redacted(), kind = %key.kind(), outcome = "deferred", %until, trigger, "moved by quiet hours or the frequency cap")
         }
         Outcome::Skipped { key, reason } => {
-            tracing::info!(message_key = %key.redacted(), kind = %key.kind(), outcome = "skipped", reason = %Redacted(reason), trigger, "not sent")
+            tracing::info!(message_key = %key.redacted(), kind = %key.kind(), outcome = "skipped", reason = %Redacted(&reason.to_string()), trigger, "not sent")
         }
         Outcome::Failed { key, reason } => {
             tracing::warn!(message_key = %key.redacted(), kind = %key.kind(), outcome = "failed", reason = %Redacted(reason), trigger, "rejected by the provider")

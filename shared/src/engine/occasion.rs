@@ -1,5 +1,6 @@
 //! Yearly occasions: birthdays and signup anniversaries, at a fixed local hour on the day.
 
+use super::kinds::{self, Anchor};
 use crate::domain::Customer;
 use crate::message::MessageKind;
 use jiff::civil::Date;
@@ -26,21 +27,13 @@ pub fn day_in(year: i16, month: i8, day: i8) -> Option<Date> {
         .or_else(|| (month == 2 && day == 29).then(|| Date::new(year, 2, 28).ok()).flatten())
 }
 
-/// The month and day of the occasion, and the first year it can fall in.
-fn anchor(kind: MessageKind, customer: &Customer, tz: &TimeZone) -> Option<(i8, i8, Option<i16>)> {
-    match kind {
-        MessageKind::Birthday => customer.birthday.map(|b| (b.month, b.day, None)),
-        MessageKind::SignupAnniversary => {
-            let signup = customer.signed_up_at?.to_zoned_datetime(tz.clone()).date();
-            Some((signup.month(), signup.day(), Some(signup.year() + 1)))
-        }
-        _ => None,
-    }
-}
-
 /// The occurrence in `year`, if the customer has the occasion then.
 pub fn in_year(kind: MessageKind, customer: &Customer, tz: &TimeZone, hour: i8, year: i16) -> Option<Occurrence> {
-    let (month, day, first) = anchor(kind, customer, tz)?;
+    let Anchor {
+        month,
+        day,
+        first_year: first,
+    } = (kinds::spec(kind).occasion?)(customer, tz)?;
     if first.is_some_and(|first| year < first) {
         return None;
     }

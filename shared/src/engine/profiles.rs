@@ -171,9 +171,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         );
         let dates = |c: &CustomerRecord| (c.profile.birthday, c.profile.signed_up_at, c.profile.time_zone.clone());
         let occasions = if known.map(dates) != Some(dates(&record)) {
-            [MessageKind::Birthday, MessageKind::SignupAnniversary]
-                .into_iter()
-                .filter_map(|kind| self.occasion(&record, kind, at))
+            MessageKind::ALL
+                .iter()
+                .filter_map(|kind| self.occasion(&record, *kind, at))
                 .collect()
         } else {
             vec![]

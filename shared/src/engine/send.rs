@@ -1,6 +1,7 @@
 //! Sending one message: compose (render, claim) → deliver (provider call, settle, announce), and
 //! the follow-up queue around it (schedule, defer, skip).
 
+use super::kinds;
 use super::{
     CLAIM_LEASE, CONFIRM_SCOPE, Composed, Composition, Engine, EngineError, KnownRecords, Outcome, Prepared,
     RECOVER_AFTER, hours, next_slot, outbound,
@@ -8,12 +9,13 @@ use super::{
 use crate::coupon::Coupon;
 use crate::domain::CustomerId;
 use crate::event::{EmailSent, Emitted};
-use crate::message::{Category, MessageKey, MessageKind};
+use crate::message::{Category, MessageKey};
 use crate::mime::{self, Envelope};
 use crate::ports::{
     Bus, Changes, Claim, ClaimOutcome, Clock, FollowUp, IssuedCoupon, Mailer, OutgoingEmail, SendError, Store, Subject,
 };
 use crate::render::Draft;
+use crate::skip::SkipReason;
 use jiff::Timestamp;
 
 impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
@@ -51,14 +53,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         &self,
         follow_up: &FollowUp,
         stored: bool,
-        reason: impl Into<String>,
+        reason: SkipReason,
     ) -> Result<Outcome, EngineError> {
         if stored {
             self.ports.store.remove_follow_up(&follow_up.key).await?;
         }
         Ok(Outcome::Skipped {
             key: follow_up.key.clone(),
-            reason: reason.into(),
+            reason,
         })
     }
 
@@ -70,7 +72,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         slot: Timestamp,
     ) -> Result<Outcome, EngineError> {
         if slot > follow_up.expires_at {
-            let reason = format!("next allowed slot {slot} is past its expiry {}", follow_up.expires_at);
+            let reason = SkipReason::PastExpiry {
+                slot,
+                expires: follow_up.expires_at,
+            };
             return self.skip(&follow_up, stored, reason).await;
         }
         follow_up.due_at = slot;
@@ -145,7 +150,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
 
         if now > follow_up.expires_at {
             return self
-                .skip(&follow_up, stored, format!("expired at {}", follow_up.expires_at))
+                .skip(
+                    &follow_up,
+                    stored,
+                    SkipReason::Expired {
+                        at: follow_up.expires_at,
+                    },
+                )
                 .await
                 .map(Composition::Settled);
         }
@@ -160,8 +171,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         };
         let profile = &ready.customer.profile;
         let Some(to) = profile.email.deliverable() else {
-            let reason = "the address is not one SES can deliver (stored by an earlier release)";
-            return self.skip(&follow_up, stored, reason).await.map(Composition::Settled);
+            return self
+                .skip(&follow_up, stored, SkipReason::Undeliverable)
+                .await
+                .map(Composition::Settled);
         };
         let tags: Vec<&str> = profile.tags.iter().map(|t| t.as_str().trim()).collect();
         if let Some(reason) = self.config.kinds.get(&kind).and_then(|rule| rule.excludes(&tags)) {
@@ -172,7 +185,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         if marketing {
             if consent.is_none() {
                 return self
-                    .skip(&follow_up, stored, "no marketing consent")
+                    .skip(&follow_up, stored, SkipReason::NoConsent)
                     .await
                     .map(Composition::Settled);
             }
@@ -204,7 +217,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             );
             (url, mailto)
         });
-        let confirm_url = (kind == MessageKind::SubscriptionConfirmation).then(|| {
+        let spec = kinds::spec(kind);
+        let confirm_url = spec.confirms_subscription.then(|| {
             let token = self.keys.unsubscribe_token(&profile.id, CONFIRM_SCOPE, now);
             self.config.sender.unsubscribe_link(&token)
         });
@@ -212,6 +226,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let first_order = ready.order.as_ref().is_some_and(|o| o.first_order);
         let draft = Draft {
             kind,
+            shows: spec.shows,
             customer: profile,
             locale,
             zone,
@@ -321,17 +336,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
             // Checked with the claim, in the same write (rule 3: nothing to a bounced address).
             ClaimOutcome::Suppressed => {
-                return self
-                    .skip(&follow_up, stored, "address is suppressed (bounce or complaint)")
-                    .await;
+                return self.skip(&follow_up, stored, SkipReason::Suppressed).await;
             }
             ClaimOutcome::OptedOut => {
-                return self
-                    .skip(&follow_up, stored, "the address unsubscribed through tidings")
-                    .await;
+                return self.skip(&follow_up, stored, SkipReason::OptedOut).await;
             }
-            ClaimOutcome::AlreadySent => return self.skip(&follow_up, stored, "already sent (duplicate)").await,
-            ClaimOutcome::AlreadyFailed => return self.skip(&follow_up, stored, "failed permanently before").await,
+            ClaimOutcome::AlreadySent => return self.skip(&follow_up, stored, SkipReason::AlreadySent).await,
+            ClaimOutcome::AlreadyFailed => return self.skip(&follow_up, stored, SkipReason::AlreadyFailed).await,
             // Another invocation is on it. Look again when its lease ends: by then it has sent the
             // message (or SES has reported it), or it died before calling the provider and the
             // claim can be taken over.
@@ -340,13 +351,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             ClaimOutcome::Recoverable { .. } => return self.defer(follow_up, stored, now + CLAIM_LEASE).await,
             ClaimOutcome::OutcomeUnknown => {
                 tracing::error!(message_key = %key.redacted(), "an earlier send got no answer from the provider; not sending again");
-                return self
-                    .skip(
-                        &follow_up,
-                        stored,
-                        "an earlier attempt may have been accepted (outcome unknown)",
-                    )
-                    .await;
+                return self.skip(&follow_up, stored, SkipReason::OutcomeUnknown).await;
             }
         }
 
@@ -360,9 +365,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         }
 
         if !claim.sending && !store.mark_sending(&key, now).await? {
-            return self
-                .skip(&follow_up, stored, "claim was taken over before sending")
-                .await;
+            return self.skip(&follow_up, stored, SkipReason::TakenOver).await;
         }
         match self.ports.mailer.send(&email).await {
             Ok(provider_id) => {

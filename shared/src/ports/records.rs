@@ -315,6 +315,16 @@ pub struct FollowUp {
     pub expires_at: Timestamp,
 }
 
+impl Subject {
+    /// The shipment it is about, if any.
+    pub fn shipment_id(&self) -> Option<&ShipmentId> {
+        match self {
+            Self::Shipment { shipment_id, .. } | Self::Stall { shipment_id, .. } => Some(shipment_id),
+            _ => None,
+        }
+    }
+}
+
 impl FollowUp {
     /// The id the sweeper reports as `subject_id`.
     pub fn subject_id(&self) -> String {

@@ -1,13 +1,12 @@
 //! Composing one message's template context: names in the customer's language, items, money, dates,
 //! the shipment, the cart, recommendations and the coupon, all escaped by the templates.
 
-use super::{Carriers, Catalog, CatalogError, Conventions, Draft, RenderError, address, url_encode};
+use super::{Carriers, Catalog, CatalogError, Conventions, Draft, ParcelShare, RenderError, address, url_encode};
 use crate::config::StoreConfig;
 use crate::coupon::Coupon;
 use crate::domain::parcel::Share;
 use crate::domain::{LineItem, Money, WebUrl, clean};
 use crate::event::CouponType;
-use crate::message::MessageKind;
 use crate::ports::{OrderRecord, Scan, ShipmentRecord};
 use serde_json::{Value, json};
 
@@ -127,9 +126,9 @@ impl Composer<'_> {
     /// order, or the delivery of one parcel of several (always a part: the last one is announced
     /// by the order's own delivery confirmation).
     pub(super) fn share(&self) -> Share {
-        match (self.draft.kind, self.draft.order, self.draft.shipment) {
-            (MessageKind::DeliveryConfirmation, Some(_), Some(_)) => Share::Part,
-            (MessageKind::ShippingConfirmation, Some(order), Some((record, _))) => order.share(&record.shipment.id),
+        match (self.draft.shows.parcel, self.draft.order, self.draft.shipment) {
+            (ParcelShare::Part, Some(_), Some(_)) => Share::Part,
+            (ParcelShare::OfOrder, Some(order), Some((record, _))) => order.share(&record.shipment.id),
             _ => Share::Whole,
         }
     }
@@ -187,10 +186,7 @@ impl Composer<'_> {
                 .replace("{product_id}", &url_encode(item.product_id.as_str()))
         };
         // Reviews are asked for once everything arrived, never for one parcel.
-        let wants_reviews = matches!(
-            self.draft.kind,
-            MessageKind::DeliveryConfirmation | MessageKind::ReviewRequest
-        ) && self.share() == Share::Whole;
+        let wants_reviews = self.draft.shows.review_links && self.share() == Share::Whole;
         let parcel = self.parcel_lines(order);
         let items: Vec<Value> = parcel
             .as_ref()
@@ -258,7 +254,7 @@ impl Composer<'_> {
             .and_then(|s| s.estimated_delivery)
             .or(shipment.estimated_delivery)
             .or(order_estimate)
-            .filter(|date| self.draft.kind != MessageKind::ShipmentStalled || *date >= today);
+            .filter(|date| !self.draft.shows.only_upcoming_estimate || *date >= today);
         json!({
             "carrier_name": self.carrier_name(record),
             "carrier_logo_url": logo,

@@ -68,10 +68,43 @@ pub struct Rendered {
     pub recipient: Option<String>,
 }
 
+/// How a kind presents what it is about beyond its template (set per kind in `engine/kinds/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shows {
+    /// How much of the order a parcel in it is.
+    pub parcel: ParcelShare,
+    /// A review link per item, once everything arrived.
+    pub review_links: bool,
+    /// No delivery estimate that has passed (a stalled parcel's would only mislead).
+    pub only_upcoming_estimate: bool,
+}
+
+impl Shows {
+    /// The whole order, no review links, any estimate.
+    pub const PLAIN: Shows = Shows {
+        parcel: ParcelShare::Whole,
+        review_links: false,
+        only_upcoming_estimate: false,
+    };
+}
+
+/// How a message counts the parcel it is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParcelShare {
+    /// As the whole order.
+    Whole,
+    /// As the share of the order it is (a shipping confirmation: part, or the rest).
+    OfOrder,
+    /// Always as a part (one parcel's delivery: the last one is the order's own confirmation).
+    Part,
+}
+
 /// Everything a message shows, in domain terms; the renderer localizes and formats it.
 pub struct Draft<'a> {
     /// What kind of message.
     pub kind: MessageKind,
+    /// What the kind shows beyond its template.
+    pub shows: Shows,
     /// Recipient profile.
     pub customer: &'a Customer,
     /// Their locale (or the store's).
@@ -109,50 +142,41 @@ macro_rules! embedded_templates {
     };
 }
 
-/// Templates compiled into the binary (release and Lambda builds).
+/// Templates compiled into the binary (release and Lambda builds) besides each kind's own.
 const TEMPLATES: &[(&str, &str)] = embedded_templates![
     "email/layout.html",
     "email/layout.txt",
     "email/macros.html",
     "email/macros.txt",
-    "email/order_confirmation.html",
-    "email/order_confirmation.txt",
-    "email/order_cancellation.html",
-    "email/order_cancellation.txt",
-    "email/shipping_confirmation.html",
-    "email/shipping_confirmation.txt",
-    "email/shipment_update.html",
-    "email/shipment_update.txt",
-    "email/delivery_confirmation.html",
-    "email/delivery_confirmation.txt",
-    "email/cross_sell.html",
-    "email/cross_sell.txt",
-    "email/review_request.html",
-    "email/review_request.txt",
-    "email/cart_reminder.html",
-    "email/cart_reminder.txt",
-    "email/welcome.html",
-    "email/welcome.txt",
-    "email/welcome_offer.html",
-    "email/welcome_offer.txt",
-    "email/subscription_confirmation.html",
-    "email/subscription_confirmation.txt",
-    "email/order_progress.html",
-    "email/order_progress.txt",
-    "email/shipment_stalled.html",
-    "email/shipment_stalled.txt",
-    "email/loyalty_reward.html",
-    "email/loyalty_reward.txt",
-    "email/win_back.html",
-    "email/win_back.txt",
-    "email/birthday.html",
-    "email/birthday.txt",
-    "email/signup_anniversary.html",
-    "email/signup_anniversary.txt",
-    "email/engagement_reward.html",
-    "email/engagement_reward.txt",
     "pages/unsubscribe.html",
 ];
+
+macro_rules! kind_templates {
+    ($($variant:ident => $name:ident, $category:ident, $step:ident;)*) => {
+        &[$(
+            (
+                concat!("email/", stringify!($name), ".html"),
+                include_str!(concat!("../../../templates/email/", stringify!($name), ".html")),
+            ),
+            (
+                concat!("email/", stringify!($name), ".txt"),
+                include_str!(concat!("../../../templates/email/", stringify!($name), ".txt")),
+            ),
+        )*]
+    };
+}
+
+/// Each kind's HTML and text template, from the kinds registry.
+const KIND_TEMPLATES: &[(&str, &str)] = crate::message::for_each_kind!(kind_templates);
+
+/// Every embedded template.
+fn embedded_template(name: &str) -> Option<&'static str> {
+    TEMPLATES
+        .iter()
+        .chain(KIND_TEMPLATES)
+        .find(|(n, _)| *n == name)
+        .map(|(_, src)| *src)
+}
 
 /// Locale files compiled into the binary.
 const LOCALES: &[(&str, &str)] = &[
@@ -242,12 +266,7 @@ impl Renderer {
             .collect();
         let carriers = carrier_table(CARRIERS);
         let mut env = Self::environment();
-        env.set_loader(|name| {
-            Ok(TEMPLATES
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, src)| (*src).to_owned()))
-        });
+        env.set_loader(|name| Ok(embedded_template(name).map(str::to_owned)));
         Ok(Self::finish(env, catalogs, carriers, config))
     }
 
@@ -360,7 +379,7 @@ impl Renderer {
             file.get()?;
         }
         self.carriers.get()?;
-        for (name, _) in TEMPLATES {
+        for (name, _) in TEMPLATES.iter().chain(KIND_TEMPLATES) {
             self.env.get_template(name).map_err(|e| template_error(name, &e))?;
         }
         Ok(())

@@ -1,0 +1,205 @@
+//! The behaviour of each message kind, one module per kind (`win_back.rs` for `win_back`): what
+//! schedules it and when, what stops it when it is due, and what it shows. The list of kinds
+//! itself is `message::for_each_kind!`; this module finds each kind's module by its name, so
+//! nothing else in the engine matches on a kind.
+
+use crate::config::{ConfigError, StoreConfig};
+use crate::domain::{Currency, Customer};
+use crate::message::MessageKind;
+use crate::ports::{CartRecord, CustomerRecord, OrderRecord, ShipmentRecord, Subject};
+use crate::render::Shows;
+use crate::skip::SkipReason;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+/// What one kind is and does.
+pub(crate) struct Spec {
+    /// What schedules it, and the engine module that does (for readers; the table in docs).
+    pub trigger: &'static str,
+    /// When it is due, and the setting that says so.
+    pub timing: &'static str,
+    /// Re-checked when it is due (rule 2): send with what content, skip, or wait longer.
+    pub exits: fn(&Due<'_>) -> Verdict,
+    /// What the template shows beyond its subject.
+    pub shows: Shows,
+    /// It may carry a coupon (`[coupons.<kind>]`); its exits say when.
+    pub coupon: bool,
+    /// It confirms a double opt-in subscription (carries the confirmation link).
+    pub confirms_subscription: bool,
+    /// A yearly occasion: the month and day it falls on, and the first year it can.
+    pub occasion: Option<fn(&Customer, &TimeZone) -> Option<Anchor>>,
+}
+
+impl Spec {
+    /// A kind with no exit conditions and nothing special to show.
+    pub(crate) const PLAIN: Spec = Spec {
+        trigger: "",
+        timing: "",
+        exits: send_plain,
+        shows: Shows::PLAIN,
+        coupon: false,
+        confirms_subscription: false,
+        occasion: None,
+    };
+}
+
+fn send_plain(_: &Due<'_>) -> Verdict {
+    Verdict::Send(Content::default())
+}
+
+/// Sent as it is, with its kind's coupon (if the store configured one) in the default currency.
+fn with_coupon(due: &Due<'_>) -> Verdict {
+    Verdict::Send(Content {
+        coupon: Some(due.default_currency()),
+        ..Content::default()
+    })
+}
+
+/// A yearly occasion's month and day, and the first year it can fall in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Anchor {
+    /// Month, 1-12.
+    pub month: i8,
+    /// Day of the month.
+    pub day: i8,
+    /// No occurrence before this year (an anniversary starts the year after the signup).
+    pub first_year: Option<i16>,
+}
+
+/// A message that has come due, with the state re-read for it.
+pub(crate) struct Due<'a> {
+    /// What it is about.
+    pub subject: &'a Subject,
+    /// The recipient.
+    pub customer: &'a CustomerRecord,
+    /// The subject's order (a lapse's order when it still exists).
+    pub order: Option<&'a OrderRecord>,
+    /// The subject's shipment, when the order still has it.
+    pub shipment: Option<&'a ShipmentRecord>,
+    /// The subject's cart.
+    pub cart: Option<&'a CartRecord>,
+    /// The customer's click times (read for lapses only).
+    pub clicks: &'a [Timestamp],
+    /// The customer may get marketing.
+    pub marketing_allowed: bool,
+    /// The store's settings.
+    pub config: &'a StoreConfig,
+    /// The customer's time zone.
+    pub zone: &'a TimeZone,
+    /// Now.
+    pub now: Timestamp,
+}
+
+impl Due<'_> {
+    /// The store's default currency.
+    pub fn default_currency(&self) -> Currency {
+        self.config.defaults.currency
+    }
+}
+
+/// What a due message does.
+pub(crate) enum Verdict {
+    /// Goes out, with this content.
+    Send(Content),
+    /// Dropped for good.
+    Skip(SkipReason),
+    /// Not yet: a fresh wait until then (a click restarted a win-back's quiet period).
+    Postpone(Timestamp),
+}
+
+impl From<SkipReason> for Verdict {
+    fn from(reason: SkipReason) -> Self {
+        Self::Skip(reason)
+    }
+}
+
+/// What a message shows besides its subject.
+#[derive(Default)]
+pub(crate) struct Content {
+    /// It may carry its kind's coupon, in this currency.
+    pub coupon: Option<Currency>,
+    /// The number it is about (delivered orders, years, days without a scan, update number).
+    pub count: Option<u32>,
+    /// It shows recommendations.
+    pub recommend: Option<Recommend>,
+}
+
+/// Which recommendations a message shows.
+pub(crate) struct Recommend {
+    /// Priced in.
+    pub currency: Currency,
+    /// Bought together with the order's items (otherwise from the customer's history alone).
+    pub with_order: bool,
+    /// Without any the message is not sent (cross-sell).
+    pub required: bool,
+}
+
+/// What schedules a kind and when it goes out, in words (`tidings kinds`).
+#[derive(Clone, Copy, Debug)]
+pub struct About {
+    /// What schedules it, and the engine module that does.
+    pub trigger: &'static str,
+    /// When it is due, and the setting that says so.
+    pub timing: &'static str,
+}
+
+/// What schedules `kind` and when it goes out.
+pub fn about(kind: MessageKind) -> About {
+    let spec = spec(kind);
+    About {
+        trigger: spec.trigger,
+        timing: spec.timing,
+    }
+}
+
+/// The store's coupon rules name only kinds that carry a coupon (a rule for another kind would
+/// silently never be used).
+pub fn check_coupons(config: &StoreConfig) -> Result<(), ConfigError> {
+    match config.coupons.iter().find(|(kind, _)| !spec(*kind).coupon) {
+        Some((kind, _)) => Err(ConfigError {
+            field: format!("coupons.{kind}"),
+            reason: format!("{kind} never carries a coupon"),
+        }),
+        None => Ok(()),
+    }
+}
+
+macro_rules! specs {
+    ($($variant:ident => $module:ident, $category:ident, $step:ident;)*) => {
+        $(mod $module;)*
+
+        /// The behaviour of `kind`.
+        pub(crate) fn spec(kind: MessageKind) -> &'static Spec {
+            match kind {
+                $(MessageKind::$variant => &$module::SPEC,)*
+            }
+        }
+    };
+}
+
+crate::message::for_each_kind!(specs);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_says_what_schedules_it_and_when() {
+        for kind in MessageKind::ALL {
+            let about = about(*kind);
+            assert!(!about.trigger.is_empty(), "{kind} names no trigger");
+            assert!(!about.timing.is_empty(), "{kind} names no timing");
+        }
+    }
+
+    #[test]
+    fn a_coupon_rule_for_a_kind_that_never_carries_one_is_refused() {
+        let config = StoreConfig::sample();
+        assert_eq!(check_coupons(&config), Ok(()));
+        let text = crate::config::SAMPLE_CONFIG.to_owned()
+            + "\n[coupons.order_confirmation]\nprefix = \"HI\"\ntype = \"percent\"\npercent_off = 5\nvalid_days = 9\n";
+        let config = StoreConfig::from_toml(&text).expect("parses");
+        let error = check_coupons(&config).expect_err("refused");
+        assert_eq!(error.field, "coupons.order_confirmation");
+    }
+}

@@ -1,0 +1,19 @@
+//! `welcome_offer`: a first-order coupon a couple of days after signup.
+
+use super::{Due, Spec, Verdict, with_coupon};
+use crate::skip::SkipReason;
+
+pub(super) const SPEC: Spec = Spec {
+    trigger: "CustomerSignedUp (engine/profiles.rs)",
+    timing: "[timing] welcome_offer_after_hours after the signup",
+    exits,
+    coupon: true,
+    ..Spec::PLAIN
+};
+
+fn exits(due: &Due<'_>) -> Verdict {
+    if due.customer.orders_confirmed > 0 {
+        return SkipReason::CustomerOrdered.into();
+    }
+    with_coupon(due)
+}
