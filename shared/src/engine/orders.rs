@@ -1,6 +1,7 @@
 //! Orders: the confirmation (with the cross-sell and win-back it starts), redeliveries, cancellations,
 //! and the events that wait for an order not seen yet (held, then released in order).
 
+use super::kinds::Moment;
 use super::{Again, Engine, EngineError, KnownRecords, Outcome, Release, again_on_conflict, erased_outcome, hours};
 use crate::domain::{Order, OrderId};
 use crate::event::{Event, InboundEvent};
@@ -85,16 +86,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 .filter_map(|i| i.category.as_ref())
                 .map(|c| c.as_str().trim().to_owned()),
         );
-        let cross_sell_due = at + hours(self.config.timing.cross_sell_after_hours);
-        let mut follow_ups = vec![
-            self.follow_up(
-                MessageKey::new(MessageKind::CrossSell, order.id.as_str(), &[]),
-                id,
-                subject.clone(),
-                cross_sell_due,
-            ),
-            self.lapse_from(&counted, Some(&order.id), at),
-        ];
+        let mut follow_ups = self.following(Moment::OrderConfirmed, order.id.as_str(), id, &subject, at);
+        follow_ups.push(self.lapse_from(&counted, Some(&order.id), at));
         follow_ups.extend(occasions.iter().cloned());
         if order
             .lead_time_days

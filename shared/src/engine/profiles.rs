@@ -1,7 +1,8 @@
 //! Customers as events describe them: signups, updates and the customer embedded in orders and
 //! carts, merged by event time, checked against erasures and the address's opt-out.
 
-use super::{Engine, EngineError, EventCustomer, KnownRecords, Outcome, erased_before, hours, merge_customer};
+use super::kinds::Moment;
+use super::{Engine, EngineError, EventCustomer, KnownRecords, Outcome, erased_before, merge_customer};
 use crate::domain::CartId;
 use crate::message::{MessageKey, MessageKind};
 use crate::ports::{Bus, Changes, Clock, CustomerRecord, FollowUp, Mailer, Store, Subject};
@@ -15,7 +16,6 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         customer: &crate::domain::Customer,
         at: Timestamp,
     ) -> Result<Vec<Outcome>, EngineError> {
-        let timing = &self.config.timing;
         let mut out = Vec::new();
         let Some(record) = self.upsert_customer(customer, at, true, None, &mut out).await? else {
             return Ok(out);
@@ -33,14 +33,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             order: None,
         };
         out.push(self.attempt(welcome, false, known).await?);
-        let offer_due = at + hours(timing.welcome_offer_after_hours);
-        let offer = self.follow_up(
-            MessageKey::new(MessageKind::WelcomeOffer, id.as_str(), &[]),
-            id,
-            Subject::Customer,
-            offer_due,
-        );
-        out.extend(self.schedule(offer).await?);
+        for follow_up in self.following(Moment::SignedUp, id.as_str(), id, &Subject::Customer, at) {
+            out.extend(self.schedule(follow_up).await?);
+        }
         if record.orders_confirmed == 0 {
             out.extend(self.schedule_win_back(&record, None, at).await?);
         }

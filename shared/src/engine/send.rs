@@ -37,6 +37,28 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         }
     }
 
+    /// The follow-ups of every kind that follows `moment` (`kinds::Spec::after`), about `subject`
+    /// (`subject_id` names it in their keys), counted from `at`.
+    pub(super) fn following(
+        &self,
+        moment: kinds::Moment,
+        subject_id: &str,
+        customer: &CustomerId,
+        subject: &Subject,
+        at: Timestamp,
+    ) -> Vec<FollowUp> {
+        kinds::following(moment, &self.config.timing)
+            .map(|(kind, delay)| {
+                self.follow_up(
+                    MessageKey::new(kind, subject_id, &[]),
+                    customer,
+                    subject.clone(),
+                    at + delay,
+                )
+            })
+            .collect()
+    }
+
     /// Stores a follow-up unless it is already waiting (a redelivered event must not move it back).
     pub(super) async fn schedule(&self, follow_up: FollowUp) -> Result<Option<Outcome>, EngineError> {
         if !self.ports.store.add_follow_up(&follow_up).await? {

@@ -8,7 +8,8 @@
 //! shipment is first recorded, and kept with it (`ShipmentRecord::scoped`): a shipment recorded by
 //! an earlier release keeps the old key, so its old claim still blocks a redelivery.
 
-use super::{Engine, EngineError, FollowUp, KnownRecords, Outcome, hours};
+use super::kinds::Moment;
+use super::{Engine, EngineError, KnownRecords, Outcome};
 use crate::domain::ShipmentStatus;
 use crate::event::{OrderDelivered, OrderShipped, ShipmentUpdated};
 use crate::message::{MessageKey, MessageKind};
@@ -237,11 +238,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     reward = Some(self.follow_up(key, &customer_id, subject, at));
                 }
             }
-            let review_due = at + hours(self.config.timing.review_request_after_hours);
-            let key = MessageKey::new(MessageKind::ReviewRequest, order_id.as_str(), &[]);
-            let review = self.follow_up(key, &customer_id, subject, review_due);
-            out.push(Outcome::scheduled(&review));
-            let follow_ups: Vec<FollowUp> = std::iter::once(review).chain(reward.clone()).collect();
+            let mut follow_ups = self.following(Moment::OrderDelivered, order_id.as_str(), &customer_id, &subject, at);
+            out.extend(follow_ups.iter().map(Outcome::scheduled));
+            follow_ups.extend(reward.clone());
             let changes = Changes {
                 order: Some(&record),
                 customer: customer.as_ref(),

@@ -1,12 +1,17 @@
 //! `cross_sell`: "frequently bought together" a day after the order.
 
-use super::{Content, Due, Recommend, Spec, Verdict};
+use super::{After, Content, Due, Moment, Recommend, Spec, Verdict};
+use crate::engine::hours;
 use crate::skip::SkipReason;
 
 pub(super) const SPEC: Spec = Spec {
     trigger: "OrderConfirmed (engine/orders.rs)",
     timing: "[timing] cross_sell_after_hours after the order",
     exits,
+    after: Some(After {
+        moment: Moment::OrderConfirmed,
+        delay: |timing| hours(timing.cross_sell_after_hours),
+    }),
     ..Spec::PLAIN
 };
 

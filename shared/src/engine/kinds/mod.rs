@@ -3,14 +3,14 @@
 //! itself is `message::for_each_kind!`; this module finds each kind's module by its name, so
 //! nothing else in the engine matches on a kind.
 
-use crate::config::{ConfigError, StoreConfig};
+use crate::config::{ConfigError, StoreConfig, Timing};
 use crate::domain::{Currency, Customer};
 use crate::message::MessageKind;
 use crate::ports::{CartRecord, CustomerRecord, OrderRecord, ShipmentRecord, Subject};
 use crate::render::Shows;
 use crate::skip::SkipReason;
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 
 /// What one kind is and does.
 pub(crate) struct Spec {
@@ -28,6 +28,37 @@ pub(crate) struct Spec {
     pub confirms_subscription: bool,
     /// A yearly occasion: the month and day it falls on, and the first year it can.
     pub occasion: Option<fn(&Customer, &TimeZone) -> Option<Anchor>>,
+    /// A follow-up of a lifecycle moment: scheduled by the engine at that moment, about the
+    /// moment's subject, keyed `<kind>#<subject id>`. Kinds with a trigger of their own (a parcel,
+    /// a cart, a lapse, a milestone) leave this unset and say in `trigger` where they are made.
+    pub after: Option<After>,
+}
+
+/// A lifecycle moment a kind can follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Moment {
+    /// An order was confirmed for the first time (subject: the order).
+    OrderConfirmed,
+    /// An order arrived in full for the first time (subject: the order).
+    OrderDelivered,
+    /// A customer signed up (subject: the customer).
+    SignedUp,
+}
+
+/// When a kind follows its moment.
+pub(crate) struct After {
+    /// The moment.
+    pub moment: Moment,
+    /// How long after it, from the store's settings.
+    pub delay: fn(&Timing) -> SignedDuration,
+}
+
+/// The kinds that follow `moment`, each with its delay, in the registry's order.
+pub(crate) fn following(moment: Moment, timing: &Timing) -> impl Iterator<Item = (MessageKind, SignedDuration)> + '_ {
+    MessageKind::ALL.iter().filter_map(move |kind| {
+        let after = spec(*kind).after.as_ref()?;
+        (after.moment == moment).then(|| (*kind, (after.delay)(timing)))
+    })
 }
 
 impl Spec {
@@ -40,6 +71,7 @@ impl Spec {
         coupon: false,
         confirms_subscription: false,
         occasion: None,
+        after: None,
     };
 }
 

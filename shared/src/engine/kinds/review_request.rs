@@ -1,6 +1,7 @@
 //! `review_request`: asks for a review once the order has been in hand for a few days.
 
-use super::{Due, Spec, Verdict, send_plain};
+use super::{After, Due, Moment, Spec, Verdict, send_plain};
+use crate::engine::hours;
 use crate::render::Shows;
 use crate::skip::SkipReason;
 
@@ -12,6 +13,10 @@ pub(super) const SPEC: Spec = Spec {
         review_links: true,
         ..Shows::PLAIN
     },
+    after: Some(After {
+        moment: Moment::OrderDelivered,
+        delay: |timing| hours(timing.review_request_after_hours),
+    }),
     ..Spec::PLAIN
 };
 

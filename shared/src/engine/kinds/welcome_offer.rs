@@ -1,6 +1,7 @@
 //! `welcome_offer`: a first-order coupon a couple of days after signup.
 
-use super::{Due, Spec, Verdict, with_coupon};
+use super::{After, Due, Moment, Spec, Verdict, with_coupon};
+use crate::engine::hours;
 use crate::skip::SkipReason;
 
 pub(super) const SPEC: Spec = Spec {
@@ -8,6 +9,10 @@ pub(super) const SPEC: Spec = Spec {
     timing: "[timing] welcome_offer_after_hours after the signup",
     exits,
     coupon: true,
+    after: Some(After {
+        moment: Moment::SignedUp,
+        delay: |timing| hours(timing.welcome_offer_after_hours),
+    }),
     ..Spec::PLAIN
 };
 
