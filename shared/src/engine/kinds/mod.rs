@@ -211,6 +211,57 @@ macro_rules! specs {
 
 crate::message::for_each_kind!(specs);
 
+/// A customer and a due message about them, for the kinds' unit tests.
+#[cfg(test)]
+pub(super) mod test_support {
+    use super::*;
+    use crate::domain::{CustomerId, EmailAddress};
+
+    /// A signed-up customer with marketing consent, known since `signed_up`.
+    pub fn customer(signed_up: &str) -> CustomerRecord {
+        let at: Timestamp = signed_up.parse().expect("time");
+        let profile = Customer {
+            id: CustomerId::parse("c-1").expect("id"),
+            email: EmailAddress::parse("a@example.com").expect("email"),
+            first_name: None,
+            last_name: None,
+            locale: None,
+            country: None,
+            time_zone: None,
+            birthday: None,
+            signed_up_at: Some(at),
+            marketing_consent: true,
+            consent_updated_at: None,
+            tags: vec![],
+        };
+        crate::engine::customer::merge(None, &profile, at, true, false)
+    }
+
+    /// The verdict of `kind` on `subject` at `now`, with `clicks`.
+    pub fn verdict(
+        kind: MessageKind,
+        subject: &Subject,
+        customer: &CustomerRecord,
+        clicks: &[Timestamp],
+        now: &str,
+    ) -> Verdict {
+        let config = StoreConfig::sample();
+        let due = Due {
+            subject,
+            customer,
+            order: None,
+            shipment: None,
+            cart: None,
+            clicks,
+            marketing_allowed: true,
+            config: &config,
+            zone: &TimeZone::UTC,
+            now: now.parse().expect("time"),
+        };
+        (spec(kind).exits)(&due)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

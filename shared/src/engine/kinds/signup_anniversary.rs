@@ -39,3 +39,23 @@ fn exits(due: &Due<'_>) -> Verdict {
         recommend: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{customer, verdict};
+    use super::*;
+    use crate::message::MessageKind;
+
+    #[test]
+    fn the_anniversary_counts_the_years_since_the_signup() {
+        let c = customer("2024-03-05T10:00:00Z");
+        let v = verdict(
+            MessageKind::SignupAnniversary,
+            &Subject::Occasion { year: 2026 },
+            &c,
+            &[],
+            "2026-03-05T09:00:00Z",
+        );
+        assert!(matches!(v, Verdict::Send(content) if content.count == Some(2)));
+    }
+}

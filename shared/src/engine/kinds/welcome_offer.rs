@@ -22,3 +22,21 @@ fn exits(due: &Due<'_>) -> Verdict {
     }
     with_coupon(due)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{customer, verdict};
+    use super::*;
+    use crate::message::MessageKind;
+    use crate::ports::{CustomerRecord, Subject};
+
+    #[test]
+    fn the_offer_is_not_sent_after_a_first_order() {
+        let mut c = customer("2026-01-01T00:00:00Z");
+        let offer =
+            |c: &CustomerRecord| verdict(MessageKind::WelcomeOffer, &Subject::Customer, c, &[], "2026-01-03T00:00:00Z");
+        assert!(matches!(offer(&c), Verdict::Send(content) if content.coupon.is_some()));
+        c.orders_confirmed = 1;
+        assert!(matches!(offer(&c), Verdict::Skip(SkipReason::CustomerOrdered)));
+    }
+}

@@ -64,3 +64,51 @@ fn exits(due: &Due<'_>) -> Verdict {
         }),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{customer, verdict};
+    use super::*;
+    use crate::message::MessageKind;
+    use jiff::Timestamp;
+
+    fn lapse(since: &str, orders: u32) -> Subject {
+        Subject::Lapse {
+            order_id: None,
+            since: since.parse().expect("time"),
+            orders,
+        }
+    }
+
+    #[test]
+    fn a_quiet_period_that_has_run_sends_with_a_coupon_and_recommendations() {
+        let c = customer("2026-01-01T00:00:00Z");
+        // The sample store waits 28 days.
+        let v = verdict(MessageKind::WinBack, &lapse("2026-01-01T00:00:00Z", 0), &c, &[], "2026-01-29T00:00:00Z");
+        let Verdict::Send(content) = v else { panic!("sent") };
+        assert!(content.coupon.is_some());
+        assert!(content.recommend.is_some_and(|r| !r.with_order && !r.required));
+    }
+
+    #[test]
+    fn a_click_in_the_quiet_period_waits_for_a_fresh_one() {
+        let c = customer("2026-01-01T00:00:00Z");
+        let click: Timestamp = "2026-01-20T00:00:00Z".parse().expect("time");
+        let v = verdict(
+            MessageKind::WinBack,
+            &lapse("2026-01-01T00:00:00Z", 0),
+            &c,
+            &[click],
+            "2026-01-29T00:00:00Z",
+        );
+        assert!(matches!(v, Verdict::Postpone(until) if until == click + hours(28 * 24)));
+    }
+
+    #[test]
+    fn an_order_since_the_lapse_began_ends_it() {
+        let mut c = customer("2026-01-01T00:00:00Z");
+        c.orders_confirmed = 1;
+        let v = verdict(MessageKind::WinBack, &lapse("2026-01-01T00:00:00Z", 0), &c, &[], "2026-02-01T00:00:00Z");
+        assert!(matches!(v, Verdict::Skip(SkipReason::OrderedSince)));
+    }
+}
