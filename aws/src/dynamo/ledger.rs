@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use std::collections::HashMap;
 use tidings_core::domain::CustomerId;
 use tidings_core::message::MessageKey;
-use tidings_core::ports::{Claim, ClaimOutcome, MarketingSend, SendLedger, StoreError, opted_out_key};
+use tidings_core::ports::{Claim, ClaimOutcome, Held, MarketingSend, SendLedger, StoreError, opted_out_key, refusal};
 
 impl DynamoStore {
     pub(super) fn claim_item(claim: &Claim) -> Item {
@@ -54,28 +54,27 @@ impl DynamoStore {
             Some(epoch) if epoch > at.as_second() => Timestamp::from_second(epoch + 1).unwrap_or(at),
             _ => at,
         };
-        match existing.and_then(|item| string_attr(item, "state")) {
-            Some("sent") => ClaimOutcome::AlreadySent,
-            Some("failed") => ClaimOutcome::AlreadyFailed,
+        let held = match existing.and_then(|item| string_attr(item, "state")) {
+            Some("sent") => Held::Sent,
+            Some("failed") => Held::Failed,
             // Waits for SES's report (ses-events settles it) while the lease or the recovery
             // window lasts; then a transactional message is taken back once, marketing never.
-            Some("sending") => {
-                let since = existing
+            Some("sending") => Held::Sending {
+                since: existing
                     .and_then(|item| string_attr(item, "sending_since"))
-                    .and_then(|since| since.parse::<Timestamp>().ok());
-                let Some(since) = since else {
-                    return ClaimOutcome::OutcomeUnknown;
-                };
-                let recovered = existing.is_some_and(|item| item.contains_key("recovered_at"));
-                tidings_core::ports::unanswered(claim, since, lease_until, recovered)
-            }
+                    .and_then(|since| since.parse::<Timestamp>().ok()),
+                lease_until,
+                recovered: existing.is_some_and(|item| item.contains_key("recovered_at")),
+            },
             // `claimed` refuses only while its lease lasts (to its last second included).
-            _ => ClaimOutcome::InFlight {
-                until: lease_epoch
+            _ => Held::Claimed {
+                lease_until: lease_epoch
                     .and_then(|epoch| Timestamp::from_second(epoch + 1).ok())
                     .unwrap_or(at),
             },
-        }
+        };
+        // The condition refused it, so a `claimed` lease had not ended when it was checked.
+        refusal(held, claim).unwrap_or(ClaimOutcome::InFlight { until: at })
     }
 
     /// The claim (conditional put) and, in the same transaction, the check that the address is

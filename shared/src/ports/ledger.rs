@@ -75,8 +75,8 @@ pub enum ClaimOutcome {
 /// Why a claim found `sending` (the provider called at `since`, no answer recorded) refuses a new
 /// claim: the holder may still be calling (lease), SES may still report it (a transactional
 /// message gets `RECOVER_AFTER`, then one more attempt), or nobody can know (marketing, or a
-/// message already recovered once). Both stores decide with this.
-pub fn unanswered(claim: &Claim, since: Timestamp, lease_until: Timestamp, recovered: bool) -> ClaimOutcome {
+/// message already recovered once).
+fn unanswered(claim: &Claim, since: Timestamp, lease_until: Timestamp, recovered: bool) -> ClaimOutcome {
     let transactional = claim.key.kind().category() == Category::Transactional;
     if lease_until > claim.at {
         return ClaimOutcome::InFlight { until: lease_until };
@@ -89,6 +89,47 @@ pub fn unanswered(claim: &Claim, since: Timestamp, lease_until: Timestamp, recov
         return ClaimOutcome::InFlight { until: reported_by };
     }
     ClaimOutcome::Recoverable { since }
+}
+
+/// What a stored claim says, as far as a new claim is concerned (each store reads it its own
+/// way: the memory store from its `ClaimState`, DynamoDB from the claim item's attributes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// Accepted by the provider.
+    Sent,
+    /// Failed for good.
+    Failed,
+    /// Taken, the provider not called yet, under a lease until then.
+    Claimed {
+        /// Lease end.
+        lease_until: Timestamp,
+    },
+    /// The provider was called at `since` (unknown: an item without the time) and has not answered.
+    Sending {
+        /// When the call started.
+        since: Option<Timestamp>,
+        /// Lease end.
+        lease_until: Timestamp,
+        /// Taken back once already (`Recoverable`).
+        recovered: bool,
+    },
+}
+
+/// Why a stored claim refuses `claim`, or `None` when it may be taken over (a `claimed` lease
+/// that ran out). Both stores decide with this.
+pub fn refusal(held: Held, claim: &Claim) -> Option<ClaimOutcome> {
+    match held {
+        Held::Sent => Some(ClaimOutcome::AlreadySent),
+        Held::Failed => Some(ClaimOutcome::AlreadyFailed),
+        Held::Claimed { lease_until } if lease_until > claim.at => Some(ClaimOutcome::InFlight { until: lease_until }),
+        Held::Claimed { .. } => None,
+        Held::Sending { since: None, .. } => Some(ClaimOutcome::OutcomeUnknown),
+        Held::Sending {
+            since: Some(since),
+            lease_until,
+            recovered,
+        } => Some(unanswered(claim, since, lease_until, recovered)),
+    }
 }
 
 /// State of a claimed message.
@@ -126,6 +167,22 @@ pub enum ClaimState {
 }
 
 impl ClaimState {
+    /// What it says to a new claim (`recovered`: taken back once already).
+    pub fn held(&self, recovered: bool) -> Held {
+        match self {
+            Self::Sent { .. } => Held::Sent,
+            Self::Failed { .. } => Held::Failed,
+            Self::Claimed { lease_until, .. } => Held::Claimed {
+                lease_until: *lease_until,
+            },
+            Self::Sending { since, lease_until } => Held::Sending {
+                since: Some(*since),
+                lease_until: *lease_until,
+                recovered,
+            },
+        }
+    }
+
     /// The state a claim is taken in: `sending` straight away when nothing stands between the
     /// claim and the provider, else `claimed` under a lease.
     pub fn taken(claim: &Claim) -> Self {
@@ -141,5 +198,78 @@ impl ClaimState {
                 lease_until,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::MessageKind;
+
+    fn claim(kind: MessageKind, at: &str) -> Claim {
+        Claim {
+            key: MessageKey::new(kind, "o-1", &[]),
+            customer_id: CustomerId::parse("c-1").expect("id"),
+            to: EmailAddress::parse("a@example.com").expect("email"),
+            at: at.parse().expect("time"),
+            lease: SignedDuration::from_mins(5),
+            cap: None,
+            consent: None,
+            sending: false,
+            coupon: None,
+        }
+    }
+
+    fn ts(at: &str) -> Timestamp {
+        at.parse().expect("time")
+    }
+
+    #[test]
+    fn the_claim_state_machine_refuses_as_documented() {
+        let receipt = claim(MessageKind::OrderConfirmation, "2026-11-01T10:00:00Z");
+        let offer = claim(MessageKind::WelcomeOffer, "2026-11-01T10:00:00Z");
+        let sending = |since: &str, recovered| Held::Sending {
+            since: Some(ts(since)),
+            lease_until: ts(since) + SignedDuration::from_mins(5),
+            recovered,
+        };
+        assert_eq!(refusal(Held::Sent, &receipt), Some(ClaimOutcome::AlreadySent));
+        assert_eq!(refusal(Held::Failed, &receipt), Some(ClaimOutcome::AlreadyFailed));
+        let live = ts("2026-11-01T10:01:00Z");
+        assert_eq!(
+            refusal(Held::Claimed { lease_until: live }, &receipt),
+            Some(ClaimOutcome::InFlight { until: live })
+        );
+        // A lease that ran out is taken over.
+        let ended = ts("2026-11-01T09:59:00Z");
+        assert_eq!(refusal(Held::Claimed { lease_until: ended }, &receipt), None);
+        // An unanswered call: the transactional receipt waits for SES's report, then is taken
+        // back once; marketing never.
+        assert_eq!(
+            refusal(sending("2026-11-01T09:50:00Z", false), &receipt),
+            Some(ClaimOutcome::InFlight {
+                until: ts("2026-11-01T10:05:00Z")
+            })
+        );
+        assert_eq!(
+            refusal(sending("2026-11-01T09:40:00Z", false), &receipt),
+            Some(ClaimOutcome::Recoverable {
+                since: ts("2026-11-01T09:40:00Z")
+            })
+        );
+        assert_eq!(
+            refusal(sending("2026-11-01T09:40:00Z", true), &receipt),
+            Some(ClaimOutcome::OutcomeUnknown)
+        );
+        assert_eq!(
+            refusal(sending("2026-11-01T09:40:00Z", false), &offer),
+            Some(ClaimOutcome::OutcomeUnknown)
+        );
+        let no_time = Held::Sending {
+            since: None,
+            lease_until: ended,
+            recovered: false,
+        };
+        assert_eq!(refusal(no_time, &receipt), Some(ClaimOutcome::OutcomeUnknown));
     }
 }

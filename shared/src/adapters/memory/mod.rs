@@ -101,18 +101,8 @@ impl MemoryState {
     /// Why the message's own claim state refuses `claim`, if it does (as DynamoDB's conditional
     /// put on the claim item).
     fn refusal(&self, claim: &Claim) -> Option<ClaimOutcome> {
-        match self.claims.get(&claim.key)? {
-            ClaimState::Sent { .. } => Some(ClaimOutcome::AlreadySent),
-            ClaimState::Failed { .. } => Some(ClaimOutcome::AlreadyFailed),
-            ClaimState::Claimed { lease_until, .. } if *lease_until > claim.at => {
-                Some(ClaimOutcome::InFlight { until: *lease_until })
-            }
-            ClaimState::Claimed { .. } => None,
-            ClaimState::Sending { since, lease_until } => {
-                let recovered = self.recovered.contains_key(&claim.key);
-                Some(crate::ports::unanswered(claim, *since, *lease_until, recovered))
-            }
-        }
+        let recovered = self.recovered.contains_key(&claim.key);
+        crate::ports::refusal(self.claims.get(&claim.key)?.held(recovered), claim)
     }
 
     /// Writes a customer at its next version.
