@@ -9,6 +9,7 @@ pub mod engine;
 pub mod event;
 pub use event::feedback;
 pub mod guest;
+mod mac;
 pub mod message;
 pub mod mime;
 pub mod ports;

@@ -3,26 +3,19 @@
 
 use crate::domain::CustomerId;
 use crate::guest::GuestIds;
+pub use crate::mac::KeyError;
+use crate::mac::{hex, keyed_mac};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::Mac;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Letters and digits a customer can type without confusing them (no 0/O, 1/I/L, 5/S, 2/Z, 8/B).
 const COUPON_ALPHABET: &[u8] = b"34679ACDEFGHJKMNPQRTUVWXY";
 
-/// Why a signing key was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("signing key '{id}' is {len} bytes; at least 32 are required")]
-pub struct KeyError {
-    /// Key id.
-    pub id: String,
-    /// Its length.
-    pub len: usize,
-}
+/// How long an unsubscribe link keeps working (marketing mail is read long after it is sent).
+pub const TOKEN_MAX_AGE: jiff::SignedDuration = jiff::SignedDuration::from_hours(400 * 24);
 
 /// Why an unsubscribe token was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -183,25 +176,6 @@ impl SigningKeys {
             issued_at,
         })
     }
-}
-
-/// The HMAC-SHA256 of `parts` under `key`, each part length-prefixed (so no two lists of parts
-/// sign alike): every keyed value tidings derives (coupon codes, tokens, guest pseudonyms).
-pub(crate) fn keyed_mac(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac =
-        <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    for part in parts {
-        mac.update(&(part.len() as u64).to_be_bytes());
-        mac.update(part);
-    }
-    mac
-}
-
-/// Lowercase hex of `bytes`, at most `len` digits.
-pub(crate) fn hex(bytes: &[u8], len: usize) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    hex[..len.min(hex.len())].to_owned()
 }
 
 /// A stable hex digest of `parts` (not secret): Message-IDs, MIME boundaries, event ids.

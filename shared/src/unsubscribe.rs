@@ -9,11 +9,9 @@ use crate::domain::Locale;
 use crate::engine::{CONFIRM_SCOPE, Engine, EngineError};
 use crate::ports::{Bus, Clock, ConsentSource, Mailer, Store};
 use crate::render::RenderError;
-use jiff::SignedDuration;
 use serde_json::json;
 
-/// How long an unsubscribe link keeps working (marketing mail is read long after it is sent).
-pub const TOKEN_MAX_AGE: SignedDuration = SignedDuration::from_hours(400 * 24);
+pub use crate::signing::TOKEN_MAX_AGE;
 
 /// An HTTP answer.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -151,8 +151,8 @@ pub struct Redacted<'a>(pub &'a str);
 impl fmt::Display for Redacted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut last = 0;
-        for (start, end) in crate::guest::legacy_ids(self.0) {
-            let local = start + crate::guest::PREFIX.len();
+        for (start, end) in super::guest_id::legacy_ids(self.0) {
+            let local = start + super::guest_id::PREFIX.len();
             f.write_str(&self.0[last..local])?;
             match EmailAddress::parse(&self.0[local..end]) {
                 Ok(email) => write!(f, "{}", email.masked())?,

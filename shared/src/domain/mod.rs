@@ -1,6 +1,7 @@
 //! The store's world as tidings sees it: parsed once at the edge, trusted everywhere else.
 
 mod email;
+pub mod guest_id;
 pub mod inbound;
 mod locale;
 mod money;

@@ -155,10 +155,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     /// same token at the event's time.
     pub(super) async fn unsubscribe_requested(&self, token: &str, at: Timestamp) -> Result<Vec<Outcome>, EngineError> {
         use crate::ports::ConsentSource;
-        match self
-            .keys
-            .verify_unsubscribe(token, at, crate::unsubscribe::TOKEN_MAX_AGE)
-        {
+        match self.keys.verify_unsubscribe(token, at, crate::signing::TOKEN_MAX_AGE) {
             Ok(claim) if claim.scope == "marketing" => {
                 self.set_marketing_consent(&claim.customer_id, false, ConsentSource::Unsubscribe, at)
                     .await
