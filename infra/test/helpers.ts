@@ -1,11 +1,21 @@
+// Shared setup of the stack tests: assertions on the synthesised template (no snapshots). Synthesis
+// skips bundling: no cargo, Docker, network or AWS credentials are needed.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { BUNDLING_STACKS, buildApp, repoRoot } from '../lib/app';
-import { TidingsStack } from '../lib/tidings-stack';
+import { loadFunctions } from '../lib/functions';
+import { TidingsStack, UNSUBSCRIBE } from '../lib/tidings-stack';
 
 export const ROOT = repoRoot(__dirname);
 export const SAMPLE_CONFIG = join(ROOT, 'config', 'sample-store.toml');
+export const SAMPLE = readFileSync(SAMPLE_CONFIG, 'utf8');
+/** The findings of the cdk-nag packs. */
+export const NAG = Match.stringLikeRegexp('AwsSolutions-.*|Serverless-.*');
+/** infra/functions.json. */
+export const FUNCTIONS = loadFunctions(ROOT);
 
 /**
  * Synthesises the app as `cdk synth` would, from context only, without building the Rust functions
@@ -14,6 +24,32 @@ export const SAMPLE_CONFIG = join(ROOT, 'config', 'sample-store.toml');
 export function synth(context: Record<string, unknown> = {}): { stack: TidingsStack; template: Template } {
   const { stack } = buildApp({ context: { [BUNDLING_STACKS]: [], ...context } });
   return { stack, template: Template.fromStack(stack) };
+}
+
+/** The default deployment (custom bus, sample store, no unsubscribe function yet). */
+export function synthDefault(): { stack: TidingsStack; template: Template } {
+  return synth({ unsubscribe: false });
+}
+
+/** The variant: another store on the default bus, existing SES identity, unsubscribe function. */
+export function synthOtherStore(): { stack: TidingsStack; template: Template } {
+  const dir = mkdtempSync(join(tmpdir(), 'tidings-infra-'));
+  const configPath = join(dir, 'other-store.toml');
+  writeFileSync(
+    configPath,
+    SAMPLE.replace('sources = ["shop.example"]', 'sources = ["shopify.other", "backfill.other"]')
+      .replace('from_address = "hello@shop.example"', 'from_address = "news@mail.other.example"')
+      .replace('reply_to = "help@shop.example"', 'reply_to = "team@other.example"'),
+  );
+  return synth({
+    config: configPath,
+    stackName: 'OtherStore',
+    useDefaultBus: 'true',
+    createSesIdentity: 'false',
+    unsubscribe: 'true',
+    alarmEmail: 'ops@other.example',
+    sweeperReservedConcurrency: '0',
+  });
 }
 
 export type Resources = Record<string, { Type: string; Properties?: any; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
@@ -43,4 +79,35 @@ export function statements(template: Template): { roles: string[]; statement: an
 
 export function asArray<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** Logical id of the role of a function. */
+export function roleOf(template: Template, stack: TidingsStack, name: string): string {
+  const fn = resources(template, 'AWS::Lambda::Function')[logicalId(stack, stack.functions[name])];
+  return fn.Properties.Role['Fn::GetAtt'][0];
+}
+
+export function statementsOf(template: Template, stack: TidingsStack, name: string): any[] {
+  const role = roleOf(template, stack, name);
+  return statements(template)
+    .filter((s) => s.roles.includes(role))
+    .map((s) => s.statement);
+}
+
+export function envOf(template: Template, stack: TidingsStack, name: string): Record<string, unknown> {
+  const fn = resources(template, 'AWS::Lambda::Function')[logicalId(stack, stack.functions[name])];
+  return fn.Properties.Environment.Variables;
+}
+
+/** Every deployed function has exactly the variables infra/functions.json gives it (the AWS tests use the same file). */
+export function expectEnvironmentsOfTheFile(template: Template, stack: TidingsStack, withUnsubscribe: boolean): void {
+  const deployed = Object.keys(stack.functions).sort();
+  const listed = Object.keys(FUNCTIONS).filter((name) => withUnsubscribe || name !== UNSUBSCRIBE);
+  expect(deployed).toEqual(listed.sort());
+  for (const name of deployed) {
+    const expected = Object.entries(FUNCTIONS[name].environment)
+      .filter(([, source]) => withUnsubscribe || source !== 'unsubscribeUrl')
+      .map(([variable]) => variable);
+    expect([name, Object.keys(envOf(template, stack, name)).sort()]).toEqual([name, expected.sort()]);
+  }
 }

@@ -1,0 +1,38 @@
+// What the parts of the stack (lib/stack/*.ts) share. Every part creates its resources with the
+// stack itself as their scope, under the construct ids they always had: no intermediate construct,
+// so construct paths, and with them the logical ids of deployed (and retained) resources, stay those
+// of the one flat stack.
+import { Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { EnvSource, FunctionSpec } from '../functions';
+import type { TidingsStackProps } from '../tidings-stack';
+import type { Buses } from './bus';
+import type { Keys } from './keys';
+import type { Mail } from './mail';
+import type { TableResources } from './table';
+
+export interface StackContext {
+  /** The scope of every resource. */
+  readonly stack: Stack;
+  readonly props: TidingsStackProps;
+  /** infra/functions.json. */
+  readonly specs: Record<string, FunctionSpec>;
+  /** What each symbolic value of infra/functions.json stands for, filled in as the constructs exist. */
+  readonly envValues: Partial<Record<EnvSource, string>>;
+  /** Where every alarm goes. */
+  readonly alarmTopic: sns.Topic;
+  /** The functions by name, filled in as they are created (TidingsStack.functions). */
+  readonly functions: Record<string, lambda.Function>;
+  /** Every dead-letter queue, filled in as they are created (TidingsStack.deadLetterQueues). */
+  readonly deadLetterQueues: sqs.Queue[];
+}
+
+/** The shared resources the functions are given access to. */
+export interface Shared {
+  readonly table: TableResources;
+  readonly buses: Buses;
+  readonly mail: Mail;
+  readonly keys: Keys;
+}

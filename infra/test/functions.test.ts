@@ -1,0 +1,146 @@
+// The functions: sizing, logs, environment, asynchronous failures and dead-letter queues.
+import { Template } from 'aws-cdk-lib/assertions';
+import { RECOVERED_SENDS, SES_FEEDBACK, STEPS, SWEEPER, TidingsStack } from '../lib/tidings-stack';
+import {
+  SAMPLE,
+  envOf,
+  expectEnvironmentsOfTheFile,
+  logicalId,
+  resources,
+  synthDefault,
+  synthOtherStore,
+} from './helpers';
+
+describe('default deployment (custom bus, sample store, no unsubscribe function yet)', () => {
+  let stack: TidingsStack;
+  let template: Template;
+  beforeAll(() => {
+    ({ stack, template } = synthDefault());
+  });
+
+  test('one function per step and the sweeper, all arm64 on provided.al2023 with JSON logs', () => {
+    const functions = resources(template, 'AWS::Lambda::Function');
+    expect(Object.keys(functions)).toHaveLength(STEPS.length + 2);
+    expect(Object.keys(stack.functions).sort()).toEqual([...STEPS.map((s) => s.name), SES_FEEDBACK, SWEEPER].sort());
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.Runtime).toBe('provided.al2023');
+      expect(fn.Properties.Handler).toBe('bootstrap');
+      expect(fn.Properties.LoggingConfig.LogFormat).toBe('JSON');
+      expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.any(String) });
+    }
+  });
+
+  test('sizing: steps 256 MB / 30 s, sweeper 128 MB / 60 s; only the sweeper has reserved concurrency (1)', () => {
+    const functions = resources(template, 'AWS::Lambda::Function');
+    for (const step of STEPS) {
+      const fn = functions[logicalId(stack, stack.functions[step.name])];
+      expect(fn.Properties).toMatchObject({ MemorySize: 256, Timeout: 30, FunctionName: `Tidings-${step.name}` });
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+    const sweeper = functions[logicalId(stack, stack.functions[SWEEPER])];
+    expect(sweeper.Properties).toMatchObject({ MemorySize: 128, Timeout: 60, ReservedConcurrentExecutions: 1 });
+  });
+
+  test('every log group has a retention of one month', () => {
+    const groups = resources(template, 'AWS::Logs::LogGroup');
+    expect(Object.keys(groups)).toHaveLength(STEPS.length + 2);
+    for (const group of Object.values(groups)) expect(group.Properties.RetentionInDays).toBe(30);
+  });
+
+  test('environment of docs/aws.md; STORE_CONFIG is the configuration file itself', () => {
+    for (const step of STEPS) {
+      const env = envOf(template, stack, step.name);
+      expect(Object.keys(env).sort()).toEqual(
+        [
+          'EVENT_BUS_NAME',
+          'GUEST_ID_KEY_SECRET_ARN',
+          'RUST_LOG',
+          'SES_CONFIGURATION_SET_MARKETING',
+          'SES_CONFIGURATION_SET_TRANSACTIONAL',
+          'SIGNING_KEY_SECRET_ARN',
+          'STORE_CONFIG',
+          'TABLE_NAME',
+        ].sort(),
+      );
+      expect(env.STORE_CONFIG).toBe(SAMPLE);
+      expect(env.TABLE_NAME).toEqual({ Ref: logicalId(stack, stack.table) });
+      expect(env.SIGNING_KEY_SECRET_ARN).toEqual({ Ref: logicalId(stack, stack.signingKey) });
+      expect(env.GUEST_ID_KEY_SECRET_ARN).toEqual({ Ref: logicalId(stack, stack.guestIdKey) });
+      expect(env.RUST_LOG).toBe('info');
+    }
+    const sweeper = envOf(template, stack, SWEEPER);
+    expect(Object.keys(sweeper).sort()).toEqual([
+      'EVENT_BUS_NAME',
+      'GUEST_ID_KEY_SECRET_ARN',
+      'RUST_LOG',
+      'STORE_CONFIG',
+      'TABLE_NAME',
+    ]);
+  });
+
+  test('every function gets exactly the environment of infra/functions.json', () => {
+    expectEnvironmentsOfTheFile(template, stack, false);
+  });
+
+  test('ses-events knows the configuration sets the steps send with, so it announces their sends as EmailSent', () => {
+    // A step sending with a configuration set leaves EmailSent to SES's report of the send, which
+    // ses-events announces only when it has the same sets (SesMailer::reports_sends).
+    const sesEvents = envOf(template, stack, SES_FEEDBACK);
+    for (const variable of ['SES_CONFIGURATION_SET_TRANSACTIONAL', 'SES_CONFIGURATION_SET_MARKETING']) {
+      expect(sesEvents[variable]).toBeDefined();
+      for (const step of STEPS) expect(envOf(template, stack, step.name)[variable]).toEqual(sesEvents[variable]);
+    }
+  });
+
+  test('failed asynchronous invocations go to the dead-letter queue after Lambda retries', () => {
+    const configs = Object.values(resources(template, 'AWS::Lambda::EventInvokeConfig'));
+    expect(configs).toHaveLength(STEPS.length + 2);
+    for (const c of configs) {
+      expect(c.Properties.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
+      expect(c.Properties.MaximumRetryAttempts).toBe(2);
+    }
+  });
+
+  test('dead-letter queues: encrypted, 14 days, TLS only', () => {
+    const queues = resources(template, 'AWS::SQS::Queue');
+    expect(Object.keys(queues)).toHaveLength(STEPS.length + 3); // + ses-events + sweeper + SES forwarding
+    for (const queue of Object.values(queues)) {
+      expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId).toBeTruthy();
+      expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    }
+    const policies = Object.values(resources(template, 'AWS::SQS::QueuePolicy'));
+    expect(policies).toHaveLength(Object.keys(queues).length);
+    for (const policy of policies) {
+      expect(policy.Properties.PolicyDocument.Statement).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      );
+    }
+  });
+
+  test('every step counts its recovered sends (the one possible duplicate) as a metric', () => {
+    const filters = Object.values(resources(template, 'AWS::Logs::MetricFilter'));
+    expect(filters).toHaveLength(STEPS.length);
+    for (const filter of filters as any[]) {
+      expect(filter.Properties.FilterPattern).toBe('{ $.fields.metric = "recovered_send" }');
+      expect(filter.Properties.MetricTransformations).toEqual([
+        { MetricNamespace: RECOVERED_SENDS.namespace, MetricName: RECOVERED_SENDS.name, MetricValue: '1' },
+      ]);
+    }
+  });
+});
+
+describe('variant: another store on the default bus, existing SES identity, unsubscribe function', () => {
+  let stack: TidingsStack;
+  let template: Template;
+  beforeAll(() => {
+    ({ stack, template } = synthOtherStore());
+  });
+
+  test('sweeper concurrency can be left unreserved (accounts with a quota of 10)', () => {
+    const sweeper = resources(template, 'AWS::Lambda::Function')[logicalId(stack, stack.functions[SWEEPER])];
+    expect(sweeper.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+});
