@@ -60,6 +60,27 @@ pub struct Customer {
     pub tags: Vec<Text>,
 }
 
+#[cfg(test)]
+impl Customer {
+    /// A customer with only an id and an address (unit tests fill in the rest).
+    pub(crate) fn bare(id: &str, email: &str) -> Self {
+        Self {
+            id: CustomerId::parse(id).expect("id"),
+            email: EmailAddress::parse(email).expect("email"),
+            first_name: None,
+            last_name: None,
+            locale: None,
+            country: None,
+            time_zone: None,
+            birthday: None,
+            signed_up_at: None,
+            marketing_consent: false,
+            consent_updated_at: None,
+            tags: vec![],
+        }
+    }
+}
+
 /// A product line of an order or cart.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LineItem {

@@ -69,22 +69,11 @@ pub fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CustomerId, EmailAddress};
 
     fn customer(consent: bool) -> Customer {
         Customer {
-            id: CustomerId::parse("c-1").expect("id"),
-            email: EmailAddress::parse("ada@example.com").expect("email"),
-            first_name: None,
-            last_name: None,
-            locale: None,
-            country: None,
-            time_zone: None,
-            birthday: None,
-            signed_up_at: None,
             marketing_consent: consent,
-            consent_updated_at: None,
-            tags: vec![],
+            ..Customer::bare("c-1", "ada@example.com")
         }
     }
 

@@ -68,22 +68,14 @@ pub fn next(kind: MessageKind, customer: &Customer, tz: &TimeZone, hour: i8, now
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Birthday, CustomerId, EmailAddress};
+    use crate::domain::Birthday;
 
     fn customer(birthday: Option<&str>, signed_up: Option<&str>) -> Customer {
         Customer {
-            id: CustomerId::parse("c-1").expect("id"),
-            email: EmailAddress::parse("a@example.com").expect("email"),
-            first_name: None,
-            last_name: None,
-            locale: None,
-            country: None,
-            time_zone: None,
             birthday: birthday.map(|b| Birthday::parse(b).expect("birthday")),
             signed_up_at: signed_up.map(|t| t.parse().expect("time")),
             marketing_consent: true,
-            consent_updated_at: None,
-            tags: vec![],
+            ..Customer::bare("c-1", "a@example.com")
         }
     }
 

@@ -215,24 +215,14 @@ crate::message::for_each_kind!(specs);
 #[cfg(test)]
 pub(super) mod test_support {
     use super::*;
-    use crate::domain::{CustomerId, EmailAddress};
 
     /// A signed-up customer with marketing consent, known since `signed_up`.
     pub fn customer(signed_up: &str) -> CustomerRecord {
         let at: Timestamp = signed_up.parse().expect("time");
         let profile = Customer {
-            id: CustomerId::parse("c-1").expect("id"),
-            email: EmailAddress::parse("a@example.com").expect("email"),
-            first_name: None,
-            last_name: None,
-            locale: None,
-            country: None,
-            time_zone: None,
-            birthday: None,
             signed_up_at: Some(at),
             marketing_consent: true,
-            consent_updated_at: None,
-            tags: vec![],
+            ..Customer::bare("c-1", "a@example.com")
         };
         crate::engine::customer::merge(None, &profile, at, true, false)
     }
