@@ -86,7 +86,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             zone: tz,
             now,
         };
-        let content = match (kinds::spec(kind).exits)(&due) {
+        let spec = kinds::spec(kind);
+        let content = match (spec.exits)(&due) {
             Verdict::Send(content) => content,
             Verdict::Skip(reason) => return Ok(Prepared::Skip(reason)),
             Verdict::Postpone(until) => return Ok(Prepared::Postpone(until)),
@@ -121,6 +122,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 return Ok(Prepared::Skip(SkipReason::NoRecommendation));
             }
         }
+        // A lapse's order is read for its exits only: the win-back is not about that order
+        // (no order id on its EmailSent, no order in its template).
+        if matches!(subject, Subject::Lapse { .. }) {
+            order = None;
+        }
         let cart = match (cart, subject) {
             (Some(cart), Subject::Cart { nth, .. }) => Some((cart.cart, *nth)),
             _ => None,
@@ -130,7 +136,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             order,
             shipment,
             cart,
-            coupon: content.coupon,
+            coupon: content.coupon.filter(|_| spec.coupon),
             recommendations,
             count: content.count,
         })))

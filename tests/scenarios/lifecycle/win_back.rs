@@ -26,6 +26,14 @@ fn win_back_comes_once_28_days_after_the_last_standing_order() {
         [("2026-12-08T15:00:00Z".into(), "win_back#c-1#o-2".into())],
         "the first order's lapse ended with the second order"
     );
+    // A win-back is about the customer, not the order its lapse counts from.
+    let mailer = app.engine.mailer();
+    let sent = mailer.sent();
+    let win_back = sent
+        .iter()
+        .find(|e| e.key.kind() == MessageKind::WinBack)
+        .expect("sent");
+    assert_eq!(win_back.order_id, None, "a win-back names no order");
 }
 
 #[test]

@@ -5,8 +5,8 @@ use crate::ports::Subject;
 use crate::skip::SkipReason;
 
 pub(super) const SPEC: Spec = Spec {
-    trigger: "OrderDelivered that makes the delivered count a multiple of [timing] loyalty_every_orders, \
-              with a [coupons.loyalty_reward] rule (engine/shipments.rs)",
+    trigger: "OrderDelivered that makes the delivered count a multiple of [timing] loyalty_every_orders \
+              (engine/shipments.rs); the coupon is its [coupons.loyalty_reward] rule, if any",
     timing: "with the delivery confirmation",
     exits,
     coupon: true,

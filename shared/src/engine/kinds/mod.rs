@@ -269,10 +269,15 @@ mod tests {
     fn a_coupon_rule_for_a_kind_that_never_carries_one_is_refused() {
         let config = StoreConfig::sample();
         assert_eq!(check_coupons(&config), Ok(()));
-        let text = crate::config::SAMPLE_CONFIG.to_owned()
-            + "\n[coupons.order_confirmation]\nprefix = \"HI\"\ntype = \"percent\"\npercent_off = 5\nvalid_days = 9\n";
-        let config = StoreConfig::from_toml(&text).expect("parses");
-        let error = check_coupons(&config).expect_err("refused");
-        assert_eq!(error.field, "coupons.order_confirmation");
+        // A receipt stays transactional; the welcome's template has no coupon block.
+        for kind in ["order_confirmation", "welcome", "subscription_confirmation"] {
+            let text = crate::config::SAMPLE_CONFIG.to_owned()
+                + &format!(
+                    "\n[coupons.{kind}]\nprefix = \"HI\"\ntype = \"percent\"\npercent_off = 5\nvalid_days = 9\n"
+                );
+            let config = StoreConfig::from_toml(&text).expect("parses");
+            let error = check_coupons(&config).expect_err("refused");
+            assert_eq!(error.field, format!("coupons.{kind}"));
+        }
     }
 }
