@@ -30,6 +30,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
 
         // What the subject is about, as it stands now.
         let mut order = None;
+        // A lapse's order is read for the win-back's exits only: the message is not about it (no
+        // order id on its EmailSent, no order in its template).
+        let mut lapse_order = None;
         let mut cart = None;
         let mut clicks = vec![];
         match subject {
@@ -43,12 +46,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     return Ok(Prepared::Skip(SkipReason::OccasionMoved));
                 }
             }
-            Subject::Lapse { order_id, since, .. } => {
+            Subject::Lapse { order_id, .. } => {
                 if let Some(order_id) = order_id {
-                    order = store.order(order_id).await?;
+                    lapse_order = store.order(order_id).await?;
                 }
-                let engagement = store.engagement(&follow_up.customer_id).await?;
-                clicks = engagement.click_times.into_iter().filter(|t| t > since).collect();
+                clicks = store.engagement(&follow_up.customer_id).await?.click_times;
             }
             Subject::Order { order_id }
             | Subject::Shipment { order_id, .. }
@@ -77,7 +79,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let due = Due {
             subject,
             customer: &customer,
-            order: order.as_ref(),
+            order: order.as_ref().or(lapse_order.as_ref()),
             shipment,
             cart: cart.as_ref(),
             clicks: &clicks,
@@ -121,11 +123,6 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             if wanted.required && recommendations.is_empty() {
                 return Ok(Prepared::Skip(SkipReason::NoRecommendation));
             }
-        }
-        // A lapse's order is read for its exits only: the win-back is not about that order
-        // (no order id on its EmailSent, no order in its template).
-        if matches!(subject, Subject::Lapse { .. }) {
-            order = None;
         }
         let cart = match (cart, subject) {
             (Some(cart), Subject::Cart { nth, .. }) => Some((cart.cart, *nth)),

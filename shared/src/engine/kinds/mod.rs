@@ -110,7 +110,7 @@ pub(crate) struct Due<'a> {
     pub shipment: Option<&'a ShipmentRecord>,
     /// The subject's cart.
     pub cart: Option<&'a CartRecord>,
-    /// The customer's click times (read for lapses only).
+    /// The customer's click times, all of them (read for lapses only).
     pub clicks: &'a [Timestamp],
     /// The customer may get marketing.
     pub marketing_allowed: bool,
