@@ -21,6 +21,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let Some(customer) = customer else {
             return Ok(Prepared::Skip(SkipReason::CustomerUnknown));
         };
+        let spec = kinds::spec(kind);
+        if let Some(reason) = (spec.stands)(&customer, subject) {
+            return Ok(Prepared::Skip(reason));
+        }
         let tz = customer
             .profile
             .time_zone
@@ -88,7 +92,6 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             zone: tz,
             now,
         };
-        let spec = kinds::spec(kind);
         let content = match (spec.exits)(&due) {
             Verdict::Send(content) => content,
             Verdict::Skip(reason) => return Ok(Prepared::Skip(reason)),

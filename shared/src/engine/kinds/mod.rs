@@ -18,6 +18,9 @@ pub(crate) struct Spec {
     pub trigger: &'static str,
     /// When it is due, and the setting that says so.
     pub timing: &'static str,
+    /// Exit conditions on the customer alone, checked before anything else is read for the
+    /// message (a win-back ended by a later order costs no read of the order or the clicks).
+    pub stands: fn(&CustomerRecord, &Subject) -> Option<SkipReason>,
     /// Re-checked when it is due (rule 2): send with what content, skip, or wait longer.
     pub exits: fn(&Due<'_>) -> Verdict,
     /// What the template shows beyond its subject.
@@ -66,6 +69,7 @@ impl Spec {
     pub(crate) const PLAIN: Spec = Spec {
         trigger: "",
         timing: "",
+        stands: |_, _| None,
         exits: send_plain,
         shows: Shows::PLAIN,
         coupon: false,
@@ -248,7 +252,11 @@ pub(super) mod test_support {
             zone: &TimeZone::UTC,
             now: now.parse().expect("time"),
         };
-        (spec(kind).exits)(&due)
+        let spec = spec(kind);
+        match (spec.stands)(customer, subject) {
+            Some(reason) => Verdict::Skip(reason),
+            None => (spec.exits)(&due),
+        }
     }
 }
 
