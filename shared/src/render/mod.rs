@@ -137,7 +137,7 @@ pub struct Draft<'a> {
 }
 
 macro_rules! embedded_templates {
-    ($($name:literal),* $(,)?) => {
+    ($($name:expr),* $(,)?) => {
         &[$(($name, include_str!(concat!("../../../templates/", $name)))),*]
     };
 }
@@ -153,15 +153,9 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates![
 
 macro_rules! kind_templates {
     ($($variant:ident => $name:ident, $category:ident, $step:ident;)*) => {
-        &[$(
-            (
-                concat!("email/", stringify!($name), ".html"),
-                include_str!(concat!("../../../templates/email/", stringify!($name), ".html")),
-            ),
-            (
-                concat!("email/", stringify!($name), ".txt"),
-                include_str!(concat!("../../../templates/email/", stringify!($name), ".txt")),
-            ),
+        embedded_templates![$(
+            concat!("email/", stringify!($name), ".html"),
+            concat!("email/", stringify!($name), ".txt"),
         )*]
     };
 }
