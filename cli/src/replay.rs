@@ -9,9 +9,12 @@ use std::sync::Arc;
 use tidings_core::adapters::memory::{MemoryStore, SimClock};
 use tidings_core::config::StoreConfig;
 use tidings_core::engine::{Engine, EngineError, Outcome, Ports};
-use tidings_core::event::{Event, EventError, InboundEvent, Parsed, parse_envelope_noting};
+use tidings_core::event::{
+    Event, EventError, InboundEvent, Parsed, parse_envelope_noting, parse_envelope_value_noting,
+};
 use tidings_core::ports::{Clock, FollowUps};
 use tidings_core::render::{RenderError, Renderer};
+use tidings_core::shopify;
 use tidings_core::signing::SigningKeys;
 use tidings_core::unsubscribe::TOKEN_MAX_AGE;
 
@@ -105,30 +108,32 @@ fn load(inputs: &[Input], settings: &Settings, notes: &mut Vec<String>) -> Resul
             if line.trim().is_empty() {
                 continue;
             }
-            let mut dropped = Vec::new();
-            let parsed = parse_envelope_noting(line, &mut dropped);
             let at = |what: &dyn std::fmt::Display| format!("{}:{line_no}: {what}", input.name);
+            let mut dropped = Vec::new();
+            let parsed = parse_line(line, &settings.config, &mut dropped, &mut |note| notes.push(at(&note)));
             warnings.extend(dropped.iter().map(|w| at(&format_args!("warning: {w}"))));
-            match parsed {
-                Ok(Parsed::Known(event)) => {
-                    if let Err(error) = check_unsubscribe(&event, &settings.keys) {
-                        errors.push(at(&error));
-                    } else if accepted(&event.source, &settings.config) {
-                        events.push(Sourced {
-                            order: (file_index, line_no),
-                            event: *event,
-                        });
-                    } else {
-                        notes.push(at(&format_args!(
-                            "ignored: source '{}' is not in the config's sources",
-                            event.source
-                        )));
+            for parsed in parsed {
+                match parsed {
+                    Ok(Parsed::Known(event)) => {
+                        if let Err(error) = check_unsubscribe(&event, &settings.keys) {
+                            errors.push(at(&error));
+                        } else if accepted(&event.source, &settings.config) {
+                            events.push(Sourced {
+                                order: (file_index, line_no),
+                                event: *event,
+                            });
+                        } else {
+                            notes.push(at(&format_args!(
+                                "ignored: source '{}' is not in the config's sources",
+                                event.source
+                            )));
+                        }
                     }
+                    Ok(Parsed::Unknown { detail_type }) => {
+                        notes.push(at(&format_args!("ignored: unknown detail-type '{detail_type}'")));
+                    }
+                    Err(error) => errors.push(at(&error)),
                 }
-                Ok(Parsed::Unknown { detail_type }) => {
-                    notes.push(at(&format_args!("ignored: unknown detail-type '{detail_type}'")));
-                }
-                Err(error) => errors.push(at(&error)),
             }
         }
     }
@@ -137,6 +142,59 @@ fn load(inputs: &[Input], settings: &Settings, notes: &mut Vec<String>) -> Resul
     } else {
         Err(errors)
     }
+}
+
+/// One line: a tidings event, or a Shopify webhook as EventBridge delivers it (translated by the
+/// same code as the Lambda's, into any number of tidings events).
+fn parse_line(
+    line: &str,
+    config: &StoreConfig,
+    dropped: &mut Vec<EventError>,
+    note: &mut dyn FnMut(String),
+) -> Vec<Result<Parsed, EventError>> {
+    if !is_shopify_line(line) {
+        return vec![parse_envelope_noting(line, dropped)];
+    }
+    let translated = match shopify::translate(line) {
+        Ok(translated) => translated,
+        Err(error) => return vec![Err(error)],
+    };
+    let named = config.shopify.as_ref().and_then(|s| s.event_source.as_deref());
+    if !shopify::accepts_source(named, &translated.source) {
+        note(format!(
+            "ignored: Shopify event source '{}' is not the config's shopify.event_source",
+            translated.source
+        ));
+        return vec![];
+    }
+    let expected = config
+        .shopify
+        .as_ref()
+        .map_or(shopify::TESTED_API_VERSION, |s| s.api_version.as_str());
+    if let Some(version) = translated.api_version.as_deref().filter(|v| *v != expected) {
+        note(format!(
+            "warning: X-Shopify-API-Version {version}; tidings expects {expected}"
+        ));
+    }
+    if let Some(why) = translated.ignored {
+        note(format!("ignored: Shopify {}: {why}", translated.topic));
+    }
+    translated
+        .events
+        .into_iter()
+        .map(|event| parse_envelope_value_noting(event, dropped))
+        .collect()
+}
+
+/// Whether a line is a `shopifyWebhook` envelope (checked by its detail-type, not by a substring).
+fn is_shopify_line(line: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        #[serde(rename = "detail-type")]
+        detail_type: Option<String>,
+    }
+    line.contains(shopify::DETAIL_TYPE)
+        && serde_json::from_str::<Peek>(line).is_ok_and(|p| p.detail_type.as_deref().is_some_and(shopify::is_webhook))
 }
 
 /// Which lines a replay takes: tidings' own (`tidings.*`) and SES's (`aws.ses`) always; the config's

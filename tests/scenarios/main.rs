@@ -13,4 +13,5 @@ mod promises;
 mod properties;
 mod rendering;
 mod shipments;
+mod shopify;
 mod timing;

@@ -53,6 +53,61 @@ pub struct StoreConfig {
     /// Per-kind switches and segments (`[kinds.win_back] only_tags = ["vip"]`).
     #[serde(default)]
     pub kinds: BTreeMap<MessageKind, KindRule>,
+    /// A Shopify store connected through EventBridge (docs/shopify.md); absent: none.
+    #[serde(default)]
+    pub shopify: Option<ShopifyStore>,
+}
+
+/// `[shopify]`: the store, its partner event source and where its Admin API credentials are.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopifyStore {
+    /// `<shop>.myshopify.com`.
+    pub shop: String,
+    /// The partner event source (`aws.partner/shopify.com/<app id>/<name>`): only its events are read.
+    #[serde(default)]
+    pub event_source: Option<String>,
+    /// The Admin API version the app's webhooks are subscribed with.
+    #[serde(default = "default_shopify_api_version")]
+    pub api_version: String,
+    /// SSM Parameter Store name (SecureString) of the Admin API credentials.
+    #[serde(default = "default_shopify_credentials")]
+    pub credentials_parameter: String,
+}
+
+fn default_shopify_api_version() -> String {
+    crate::shopify::TESTED_API_VERSION.to_owned()
+}
+
+fn default_shopify_credentials() -> String {
+    "/tidings/shopify/credentials".to_owned()
+}
+
+impl ShopifyStore {
+    fn check(&self) -> Result<(), ConfigError> {
+        let host = self.shop.strip_suffix(".myshopify.com").unwrap_or_default();
+        if host.is_empty() || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(invalid(
+                "shopify.shop",
+                format!("'{}' must be <shop>.myshopify.com", self.shop),
+            ));
+        }
+        if let Some(source) = &self.event_source
+            && !source.starts_with(crate::shopify::PARTNER_SOURCE_PREFIX)
+        {
+            return Err(invalid(
+                "shopify.event_source",
+                format!("'{source}' must start with {}", crate::shopify::PARTNER_SOURCE_PREFIX),
+            ));
+        }
+        if !self.credentials_parameter.starts_with('/') {
+            return Err(invalid(
+                "shopify.credentials_parameter",
+                "must be an SSM parameter name starting with /",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Whether a kind is sent, and to which store segments.
@@ -327,6 +382,9 @@ impl StoreConfig {
                 "store.postal_address",
                 "a physical postal address is required in every footer",
             ));
+        }
+        if let Some(shopify) = &self.shopify {
+            shopify.check()?;
         }
         if self.store.name.is_blank() {
             return Err(invalid("store.name", "must not be empty"));

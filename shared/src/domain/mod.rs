@@ -205,8 +205,9 @@ pub struct Shipment {
     /// Display name overriding the carrier table.
     #[serde(default)]
     pub carrier_name: Option<Text>,
-    /// Tracking number.
-    pub tracking_number: Text,
+    /// Tracking number (absent for a parcel sent without one: a local delivery, a letter).
+    #[serde(default)]
+    pub tracking_number: Option<Text>,
     /// Tracking page; built from the carrier table when absent (or not http(s)).
     #[serde(default, deserialize_with = "tracking_url")]
     pub tracking_url: Option<WebUrl>,

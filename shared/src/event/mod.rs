@@ -296,6 +296,14 @@ pub fn parse_envelope_noting(json: &str, warnings: &mut Vec<EventError>) -> Resu
     parse_value(value, warnings)
 }
 
+/// Parses one envelope already decoded as JSON, adding dropped optional fields to `warnings`.
+pub fn parse_envelope_value_noting(
+    value: serde_json::Value,
+    warnings: &mut Vec<EventError>,
+) -> Result<Parsed, EventError> {
+    parse_value(value, warnings)
+}
+
 fn log_warnings(warnings: &[EventError], parsed: &Result<Parsed, EventError>) {
     let detail_type = match parsed {
         Ok(Parsed::Known(event)) => event.event.detail_type(),

@@ -235,10 +235,10 @@ impl Composer<'_> {
         let shipment = &record.shipment;
         let carrier = self.carriers.get(shipment.carrier.as_str());
         // The carrier table's page is checked like the store's: only an http(s) link reaches the markup.
-        let tracking_url = shipment
-            .tracking_url
-            .clone()
-            .or_else(|| carrier.and_then(|c| WebUrl::parse(&c.tracking_url(shipment.tracking_number.as_str())).ok()));
+        let tracking_url = shipment.tracking_url.clone().or_else(|| {
+            let number = shipment.tracking_number.as_ref().filter(|n| !n.is_blank())?;
+            carrier.and_then(|c| WebUrl::parse(&c.tracking_url(number.as_str())).ok())
+        });
         let logo = carrier.map(|c| {
             format!(
                 "{}/img/carriers/{}",
@@ -258,7 +258,7 @@ impl Composer<'_> {
         json!({
             "carrier_name": self.carrier_name(record),
             "carrier_logo_url": logo,
-            "tracking_number": shipment.tracking_number.as_str(),
+            "tracking_number": shipment.tracking_number.as_ref().map(|n| n.as_str()).filter(|n| !n.trim().is_empty()),
             "tracking_url": tracking_url.as_ref().map(WebUrl::as_str),
             "estimated_delivery": estimate.map(|d| self.conventions.date(d)),
             "status": scan.map(|s| s.status.as_str()),
