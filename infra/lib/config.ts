@@ -20,10 +20,29 @@ export interface StoreConfig {
   readonly unsubscribeUrl?: string;
   /** `store.name`, used in descriptions only. */
   readonly storeName: string;
+  /** `[shopify]`: a Shopify store connected through its partner event source; absent: none. */
+  readonly shopify?: ShopifyConfig;
+}
+
+/** `[shopify]` (the Rust side parses the same table: `config::ShopifyStore`). */
+export interface ShopifyConfig {
+  /** `shop`: `<shop>.myshopify.com`. */
+  readonly shop: string;
+  /** `event_source`: the partner event source, and the name of its bus in the merchant's account. */
+  readonly eventSource: string;
+  /** `api_version`: the Admin API version of the webhooks (the functions default it). */
+  readonly apiVersion?: string;
+  /** `credentials_parameter`: the SSM parameter name (SecureString) of the Admin API credentials. */
+  readonly credentialsParameter: string;
 }
 
 /** Source of every event tidings itself emits (`FollowUpDue`, `EmailSent`, `CouponIssued`). */
 export const TIDINGS_SOURCE = 'tidings';
+/** Source of the store events the shopify function translates from Shopify's webhooks. */
+export const SHOPIFY_SOURCE = 'tidings.shopify';
+/** Every Shopify partner event source starts so (`aws.partner/shopify.com/<app id>/<name>`). */
+export const SHOPIFY_PARTNER_PREFIX = 'aws.partner/shopify.com/';
+export const DEFAULT_SHOPIFY_CREDENTIALS = '/tidings/shopify/credentials';
 
 // Lambda caps the environment of a function at 4 KB in total (names and values).
 const MAX_ENV_BYTES = 4096;
@@ -47,6 +66,33 @@ function requiredString(path: string, section: Record<string, unknown> | undefin
 }
 
 const EMAIL = /^[^@\s]+@([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$/;
+// As the Rust side checks it: one label of letters, digits and hyphens, then .myshopify.com.
+const SHOP = /^[A-Za-z0-9-]+\.myshopify\.com$/;
+// SSM's own alphabet for parameter names: it also keeps `*` and `?` (IAM wildcards) out of the
+// one ARN the functions are granted.
+const PARAMETER_NAME = /^\/[A-Za-z0-9_.\-/]+$/;
+
+function parseShopify(path: string, shopify: Record<string, unknown>): ShopifyConfig {
+  const shop = requiredString(path, shopify, 'shop', 'shopify');
+  if (!SHOP.test(shop)) fail(path, `shopify.shop "${shop}" must be <shop>.myshopify.com`);
+  // Optional for the CLI (replay), required here: the stack's rule is on the bus of that source.
+  if (shopify.event_source === undefined) {
+    fail(path, 'shopify.event_source is missing: the stack routes the events of that partner event source');
+  }
+  const eventSource = requiredString(path, shopify, 'event_source', 'shopify');
+  if (!eventSource.startsWith(SHOPIFY_PARTNER_PREFIX) || eventSource.length === SHOPIFY_PARTNER_PREFIX.length) {
+    fail(path, `shopify.event_source "${eventSource}" must be a partner event source (${SHOPIFY_PARTNER_PREFIX}...)`);
+  }
+  const apiVersion = shopify.api_version === undefined ? undefined : requiredString(path, shopify, 'api_version', 'shopify');
+  const credentialsParameter =
+    shopify.credentials_parameter === undefined
+      ? DEFAULT_SHOPIFY_CREDENTIALS
+      : requiredString(path, shopify, 'credentials_parameter', 'shopify');
+  if (!PARAMETER_NAME.test(credentialsParameter)) {
+    fail(path, `shopify.credentials_parameter "${credentialsParameter}" must be an SSM parameter name starting with /`);
+  }
+  return { shop, eventSource, apiVersion, credentialsParameter };
+}
 
 export function parseStoreConfig(raw: string, path = '<inline>'): StoreConfig {
   let doc: Record<string, unknown>;
@@ -75,6 +121,12 @@ export function parseStoreConfig(raw: string, path = '<inline>'): StoreConfig {
   const replyTo = requiredString(path, sender, 'reply_to', 'sender');
   if (!EMAIL.test(replyTo)) fail(path, `sender.reply_to "${replyTo}" is not a plain address (name@domain)`);
   const unsubscribeUrl = typeof sender.unsubscribe_url === 'string' ? sender.unsubscribe_url : undefined;
+  let shopify: ShopifyConfig | undefined;
+  if (doc.shopify !== undefined) {
+    const section = table(doc.shopify);
+    if (!section) fail(path, 'shopify must be a table ([shopify])');
+    shopify = parseShopify(path, section);
+  }
 
   return {
     path,
@@ -85,6 +137,7 @@ export function parseStoreConfig(raw: string, path = '<inline>'): StoreConfig {
     replyTo,
     unsubscribeUrl,
     storeName: typeof store?.name === 'string' ? store.name : 'tidings',
+    shopify,
   };
 }
 

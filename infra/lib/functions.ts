@@ -16,11 +16,15 @@ export const ENV_SOURCES = [
   'signingKeySecretArn',
   'guestIdKeySecretArn',
   'unsubscribeUrl',
+  'shopifyCredentialsParameter',
 ] as const;
 export type EnvSource = (typeof ENV_SOURCES)[number];
 
-/** Sources a deployment may lack: the variable is then not set (`unsubscribeUrl` without that function). */
-export const OPTIONAL_SOURCES: readonly EnvSource[] = ['unsubscribeUrl'];
+/**
+ * Sources a deployment may lack: the variable is then not set (`unsubscribeUrl` without that function,
+ * `shopifyCredentialsParameter` without `[shopify]` in the store configuration).
+ */
+export const OPTIONAL_SOURCES: readonly EnvSource[] = ['unsubscribeUrl', 'shopifyCredentialsParameter'];
 
 export interface FunctionSpec {
   /** Variable name → what the stack puts there. */

@@ -13,6 +13,8 @@ export interface Step {
 export const SWEEPER = 'follow-up-sweeper';
 export const UNSUBSCRIBE = 'unsubscribe';
 export const SES_FEEDBACK = 'ses-events';
+/** Translates the webhooks of a `[shopify]` store into store events (lib/stack/shopify.ts). */
+export const SHOPIFY = 'shopify';
 
 /** Routing as infra/functions.json gives it (from Rust's `event::routing`). */
 const ROUTED = Object.entries(loadFunctions(join(__dirname, '..', '..'))).filter(([, spec]) => spec.detailTypes);
@@ -24,6 +26,32 @@ export const STEPS: readonly Step[] = ROUTED.filter(([name]) => name !== SES_FEE
 }));
 /** The detail-types SES puts on EventBridge (source `aws.ses`), consumed by `ses-events`. */
 export const SES_DETAIL_TYPES: readonly string[] = ROUTED.find(([name]) => name === SES_FEEDBACK)?.[1].detailTypes ?? [];
+/** The `detail-type` of every webhook Shopify delivers to EventBridge. */
+export const SHOPIFY_DETAIL_TYPE = 'shopifyWebhook';
+/**
+ * The `X-Shopify-Topic`s tidings reads (Rust's `shopify::topics::route`): the rule drops the others,
+ * so the app may subscribe to more topics without invoking the function for nothing.
+ */
+export const SHOPIFY_TOPICS: readonly string[] = [
+  'orders/create',
+  'orders/paid',
+  'orders/updated',
+  'orders/cancelled',
+  'fulfillments/create',
+  'fulfillments/update',
+  'fulfillment_events/create',
+  'checkouts/create',
+  'checkouts/update',
+  'checkouts/delete',
+  'customers/create',
+  'customers/update',
+  'customers_email_marketing_consent/update',
+  'customers/redact',
+  'shop/redact',
+  'customers/data_request',
+  'products/create',
+  'products/update',
+];
 export const DUE_INDEX = 'due';
 /** The metric that counts transactional emails sent once more after SES never reported them. */
 export const RECOVERED_SENDS = { namespace: 'tidings', name: 'RecoveredSends' };

@@ -3,6 +3,7 @@
 mod carts;
 mod compliance;
 mod consent;
+mod coupons_first;
 mod exactly_once;
 mod examples;
 mod integrity;

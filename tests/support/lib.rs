@@ -154,6 +154,53 @@ impl Mailer for FlakyMailer {
     }
 }
 
+/// A store's discount codes that fail as told: `unavailable` calls answered "try later" first,
+/// or every call refused. Records each code it created, with the clock's time.
+#[derive(Default)]
+pub struct FlakyDiscounts {
+    /// "Try later" answers left to give.
+    pub unavailable: std::sync::atomic::AtomicUsize,
+    /// Refuse every code for good.
+    pub refuse: bool,
+    /// Codes created, with when (the simulated clock), in order.
+    pub created: std::sync::Mutex<Vec<(String, Timestamp)>>,
+    /// Every call, successful or not.
+    pub calls: std::sync::atomic::AtomicUsize,
+    /// The clock the creation times are read from.
+    pub clock: Option<Arc<SimClock>>,
+}
+
+impl tidings_core::ports::Discounts for FlakyDiscounts {
+    fn create<'a>(
+        &'a self,
+        coupon: &'a tidings_core::event::CouponIssued,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), tidings_core::ports::DiscountError>> + Send + 'a>>
+    {
+        use std::sync::atomic::Ordering;
+        use tidings_core::ports::DiscountError;
+        Box::pin(async move {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.refuse {
+                return Err(DiscountError::Refused("a discount with that code is another one".into()));
+            }
+            let left = self.unavailable.load(Ordering::SeqCst);
+            if left > 0 {
+                self.unavailable.store(left - 1, Ordering::SeqCst);
+                return Err(DiscountError::Unavailable("THROTTLED".into()));
+            }
+            let at = self.clock.as_ref().map_or(Timestamp::UNIX_EPOCH, |c| {
+                use tidings_core::ports::Clock;
+                c.now()
+            });
+            let mut created = self.created.lock().expect("lock");
+            if !created.iter().any(|(code, _)| *code == coupon.code) {
+                created.push((coupon.code.clone(), at));
+            }
+            Ok(())
+        })
+    }
+}
+
 /// The engine with memory adapters, driven event by event with a simulated clock.
 pub struct TestApp<M: Mailer = MemoryMailer> {
     /// The engine.
@@ -187,6 +234,16 @@ pub fn spawn_app_with<M: Mailer>(mailer: M, config: StoreConfig) -> TestApp<M> {
 }
 
 impl<M: Mailer> TestApp<M> {
+    /// The same app creating every coupon's code through `discounts` before sending.
+    pub fn with_discounts(self, discounts: Arc<dyn tidings_core::ports::Discounts>) -> Self {
+        let Self { engine, clock, runtime } = self;
+        Self {
+            engine: engine.with_discounts(discounts),
+            clock,
+            runtime,
+        }
+    }
+
     /// Delivers one envelope at its own time (follow-ups due before it fire first).
     pub fn deliver(&self, envelope: &Value) -> Result<Vec<Outcome>, EngineError> {
         let time = ts(envelope["time"].as_str().expect("envelope time"));

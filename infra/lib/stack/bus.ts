@@ -41,14 +41,17 @@ export function ruleTo(
   return rule;
 }
 
-export function grantPutEvents(role: iam.Role, sid: string, bus: events.IEventBus): void {
+/**
+ * PutEvents on `bus` with the one `source` the function emits: `tidings` for its own events
+ * (EmailSent, CouponIssued, FollowUpDue); the shopify function's translated store events have theirs.
+ */
+export function grantPutEvents(role: iam.Role, sid: string, bus: events.IEventBus, source: string = TIDINGS_SOURCE): void {
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid,
       actions: ['events:PutEvents'],
       resources: [bus.eventBusArn],
-      // tidings only ever emits its own events (EmailSent, CouponIssued, FollowUpDue).
-      conditions: { StringEquals: { 'events:source': TIDINGS_SOURCE } },
+      conditions: { StringEquals: { 'events:source': source } },
     }),
   );
 }

@@ -173,6 +173,11 @@ pub const CONFIRM_SCOPE: &str = "confirm";
 pub const SOFT_BOUNCE_LIMIT: usize = 3;
 const SOFT_BOUNCE_WINDOW_HOURS: i64 = 7 * 24;
 
+/// How long a transactional message waits for its coupon's code before it goes without it.
+pub const COUPON_WAIT: SignedDuration = SignedDuration::from_mins(30);
+/// How soon a message whose coupon's code could not be created is looked at again.
+pub const COUPON_RETRY: SignedDuration = SignedDuration::from_mins(5);
+
 /// How long a claim whose holder has not called the provider yet blocks others. Longer than any
 /// function run (their timeout is 30 s), so an expired lease means the holder died before sending.
 pub const CLAIM_LEASE: SignedDuration = SignedDuration::from_mins(2);
@@ -185,6 +190,8 @@ pub struct Engine<S, M, B, C> {
     config: Arc<StoreConfig>,
     renderer: Renderer,
     keys: SigningKeys,
+    /// The store's discount codes, when tidings creates them itself (Shopify).
+    discounts: Option<Arc<dyn crate::ports::Discounts>>,
 }
 
 /// What a message shows once its exit conditions were re-checked.
@@ -290,7 +297,15 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             config,
             renderer,
             keys,
+            discounts: None,
         }
+    }
+
+    /// Creates every coupon's code in the store through `discounts` before the message carrying
+    /// it is sent (without: the `CouponIssued` event alone asks the store to).
+    pub fn with_discounts(mut self, discounts: Arc<dyn crate::ports::Discounts>) -> Self {
+        self.discounts = Some(discounts);
+        self
     }
 
     /// The state store.

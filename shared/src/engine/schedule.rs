@@ -75,6 +75,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             due_at: next.due,
             original_due: next.due,
             expires_at: next.expires,
+            coupon_waiting_since: None,
         })
     }
 

@@ -2,7 +2,7 @@
 //! the follow-up queue around it (schedule, defer, skip).
 
 use super::kinds;
-use super::{
+use super::{COUPON_RETRY, COUPON_WAIT, 
     CLAIM_LEASE, CONFIRM_SCOPE, Composed, Composition, Engine, EngineError, KnownRecords, Outcome, Prepared,
     RECOVER_AFTER, hours, next_slot, outbound,
 };
@@ -12,7 +12,7 @@ use crate::event::{EmailSent, Emitted};
 use crate::message::{Category, MessageKey};
 use crate::mime::{self, Envelope};
 use crate::ports::{
-    Bus, Changes, Claim, ClaimOutcome, Clock, FollowUp, IssuedCoupon, Mailer, OutgoingEmail, SendError, Store, Subject,
+    Bus, Changes, Claim, ClaimOutcome, Clock, DiscountError, FollowUp, IssuedCoupon, Mailer, OutgoingEmail, SendError, Store, Subject,
 };
 use crate::render::Draft;
 use crate::skip::SkipReason;
@@ -34,6 +34,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             due_at: due,
             original_due: due,
             expires_at: due + hours(self.config.timing.marketing_expiry_hours),
+            coupon_waiting_since: None,
         }
     }
 
@@ -106,6 +107,26 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             key: follow_up.key,
             until: slot,
         })
+    }
+
+    /// A message whose coupon's code the store could not create: never sent with it. Looked at
+    /// again in `COUPON_RETRY`; a transactional one then goes without the coupon once it has
+    /// waited `COUPON_WAIT` (at once if the store refused the code for good).
+    async fn await_coupon(
+        &self,
+        mut follow_up: FollowUp,
+        stored: bool,
+        now: Timestamp,
+        error: &DiscountError,
+    ) -> Result<Outcome, EngineError> {
+        let key = follow_up.key.clone();
+        tracing::warn!(message_key = %key.redacted(), error = %error, "coupon code not created in the store; the message waits");
+        let since = *follow_up.coupon_waiting_since.get_or_insert(now);
+        let retry = match error {
+            DiscountError::Refused(_) if key.kind().category() == Category::Transactional => since + COUPON_WAIT,
+            _ => now + COUPON_RETRY,
+        };
+        self.defer(follow_up, stored, retry).await
     }
 
     /// Re-checks, gates (suppression, consent, quiet hours, cap), claims, renders and sends one message.
@@ -222,7 +243,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
         }
 
-        let coupon = ready.coupon.and_then(|currency| {
+        // A transactional message does not wait for ever for its coupon's code (the coupon is a
+        // gift; the delivery confirmation is the point): past COUPON_WAIT it goes without.
+        let gave_up = !marketing
+            && follow_up
+                .coupon_waiting_since
+                .is_some_and(|since| now >= since + COUPON_WAIT);
+        let coupon = ready.coupon.filter(|_| !gave_up).and_then(|currency| {
             let rule = self
                 .config
                 .coupons
@@ -378,9 +405,16 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         }
 
         if let Some(coupon) = &coupon {
-            // The code must exist in the store before the customer can read it.
-            let issued = outbound(now, Emitted::CouponIssued(coupon.event(&email.customer_id, &key)));
-            if let Err(error) = self.ports.bus.publish(&[issued]).await {
+            // The code must exist in the store before the customer can read it: created there
+            // (when the store has an API for it), then announced.
+            let issued = coupon.event(&email.customer_id, &key);
+            if let Some(discounts) = &self.discounts
+                && let Err(error) = discounts.create(&issued).await
+            {
+                store.release_claim(&key).await?;
+                return self.await_coupon(follow_up, stored, now, &error).await;
+            }
+            if let Err(error) = self.ports.bus.publish(&[outbound(now, Emitted::CouponIssued(issued))]).await {
                 store.release_claim(&key).await?;
                 return Err(error.into());
             }

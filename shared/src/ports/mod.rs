@@ -2,11 +2,13 @@
 //!
 //! AWS adapters (DynamoDB, SES, EventBridge) and local ones (memory, outbox files) implement these.
 
+mod discounts;
 mod files;
 mod ledger;
 mod records;
 mod stats;
 
+pub use discounts::*;
 pub use files::*;
 pub use ledger::*;
 pub use records::*;

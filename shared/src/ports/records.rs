@@ -313,6 +313,10 @@ pub struct FollowUp {
     pub original_due: Timestamp,
     /// After this it is dropped rather than sent.
     pub expires_at: Timestamp,
+    /// Since when its coupon's code could not be created in the store (a transactional message
+    /// goes without the coupon once it has waited `COUPON_WAIT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon_waiting_since: Option<Timestamp>,
 }
 
 impl Subject {
