@@ -40,48 +40,86 @@ impl EventBridgeBus {
     }
 }
 
+impl EventBridgeBus {
+    /// Puts contract envelopes (the Shopify function's translated events) on the bus with
+    /// `source`: each envelope's detail-type, detail and time.
+    pub async fn put_envelopes(&self, source: &str, envelopes: &[serde_json::Value]) -> Result<(), BusError> {
+        let detail_type = |e: &serde_json::Value| e["detail-type"].as_str().unwrap_or_default().to_owned();
+        let entries = envelopes
+            .iter()
+            .map(|envelope| {
+                let time = envelope["time"]
+                    .as_str()
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .ok_or_else(|| BusError {
+                        detail_type: detail_type(envelope),
+                        reason: "an envelope without a time".into(),
+                    })?;
+                Ok(PutEventsRequestEntry::builder()
+                    .source(source)
+                    .detail_type(detail_type(envelope))
+                    .detail(envelope["detail"].to_string())
+                    .event_bus_name(&self.bus_name)
+                    .time(DateTime::from_secs(time.as_second()))
+                    .build())
+            })
+            .collect::<Result<Vec<_>, BusError>>()?;
+        for chunk in entries.chunks(10) {
+            let first = envelopes.first().map(detail_type).unwrap_or_default();
+            self.put(chunk.to_vec(), first).await?;
+        }
+        Ok(())
+    }
+
+    /// One `PutEvents` of at most 10 entries, the failed ones retried with backoff.
+    async fn put(&self, mut pending: Vec<PutEventsRequestEntry>, detail_type: String) -> Result<(), BusError> {
+        for attempt in 1..=ATTEMPTS {
+            let output = self
+                .client
+                .put_events()
+                .set_entries(Some(pending.clone()))
+                .send()
+                .await
+                .map_err(|e| BusError {
+                    detail_type: detail_type.clone(),
+                    reason: DisplayErrorContext(e).to_string(),
+                })?;
+            if output.failed_entry_count == 0 {
+                return Ok(());
+            }
+            let results = output.entries();
+            let errors: Vec<String> = results
+                .iter()
+                .filter_map(|r| r.error_code().map(str::to_owned))
+                .collect();
+            pending = pending
+                .into_iter()
+                .zip(results)
+                .filter(|(_, result)| result.error_code().is_some())
+                .map(|(entry, _)| entry)
+                .collect();
+            if attempt == ATTEMPTS {
+                return Err(BusError {
+                    detail_type,
+                    reason: format!(
+                        "{} entries still failing after {ATTEMPTS} attempts: {errors:?}",
+                        pending.len()
+                    ),
+                });
+            }
+            tokio::time::sleep(super::backoff(attempt)).await;
+        }
+        Ok(())
+    }
+}
+
 impl Bus for EventBridgeBus {
     async fn publish(&self, events: &[Outbound]) -> Result<(), BusError> {
         // PutEvents takes at most 10 entries.
         for chunk in events.chunks(10) {
-            let mut pending = chunk.iter().map(|e| self.entry(e)).collect::<Result<Vec<_>, _>>()?;
+            let pending = chunk.iter().map(|e| self.entry(e)).collect::<Result<Vec<_>, _>>()?;
             let detail_type = chunk.first().map_or("", |e| e.detail.detail_type()).to_owned();
-            for attempt in 1..=ATTEMPTS {
-                let output = self
-                    .client
-                    .put_events()
-                    .set_entries(Some(pending.clone()))
-                    .send()
-                    .await
-                    .map_err(|e| BusError {
-                        detail_type: detail_type.clone(),
-                        reason: DisplayErrorContext(e).to_string(),
-                    })?;
-                if output.failed_entry_count == 0 {
-                    break;
-                }
-                let results = output.entries();
-                let errors: Vec<String> = results
-                    .iter()
-                    .filter_map(|r| r.error_code().map(str::to_owned))
-                    .collect();
-                pending = pending
-                    .into_iter()
-                    .zip(results)
-                    .filter(|(_, result)| result.error_code().is_some())
-                    .map(|(entry, _)| entry)
-                    .collect();
-                if attempt == ATTEMPTS {
-                    return Err(BusError {
-                        detail_type,
-                        reason: format!(
-                            "{} entries still failing after {ATTEMPTS} attempts: {errors:?}",
-                            pending.len()
-                        ),
-                    });
-                }
-                tokio::time::sleep(super::backoff(attempt)).await;
-            }
+            self.put(pending, detail_type).await?;
         }
         Ok(())
     }

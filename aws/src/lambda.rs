@@ -55,6 +55,9 @@ pub enum HandlerError {
     /// The engine failed (store, bus, SES).
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// Translated events could not be put on the bus (the Shopify function).
+    #[error("forwarding failed: {0}")]
+    Forward(String),
 }
 
 /// The error type tells operators at a glance whether a retry can help.
@@ -64,6 +67,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::Rejected(_) => "RejectedEvent",
             HandlerError::Engine(e) if e.is_retryable() => "Retryable",
             HandlerError::Engine(_) => "Defect",
+            HandlerError::Forward(_) => "Retryable",
         };
         let message = tidings_core::ports::report(&error);
         tracing::error!(error_type, error = %message, "invocation failed");
@@ -99,6 +103,8 @@ pub mod env {
     pub const GUEST_ID_KEY_SECRET_ARN: &str = "GUEST_ID_KEY_SECRET_ARN";
     /// The log filter (Lambda's `AWS_LAMBDA_LOG_LEVEL` takes precedence).
     pub const RUST_LOG: &str = "RUST_LOG";
+    /// The SSM parameter holding the Shopify Admin API credentials (with `[shopify]` only).
+    pub const SHOPIFY_CREDENTIALS_PARAMETER: &str = "SHOPIFY_CREDENTIALS_PARAMETER";
     /// Every variable above.
     pub const ALL: &[&str] = &[
         TABLE_NAME,
@@ -110,6 +116,7 @@ pub mod env {
         SIGNING_KEY_SECRET_ARN,
         GUEST_ID_KEY_SECRET_ARN,
         RUST_LOG,
+        SHOPIFY_CREDENTIALS_PARAMETER,
     ];
 }
 
@@ -130,6 +137,8 @@ pub struct Settings {
     pub signing_secret: Option<String>,
     /// `GUEST_ID_KEY_SECRET_ARN`.
     pub guest_id_secret: Option<String>,
+    /// `SHOPIFY_CREDENTIALS_PARAMETER`.
+    pub shopify_credentials: Option<String>,
 }
 
 impl Settings {
@@ -157,6 +166,7 @@ impl Settings {
             marketing_set: var(env::SES_CONFIGURATION_SET_MARKETING),
             signing_secret: var(env::SIGNING_KEY_SECRET_ARN),
             guest_id_secret: var(env::GUEST_ID_KEY_SECRET_ARN),
+            shopify_credentials: var(env::SHOPIFY_CREDENTIALS_PARAMETER),
         })
     }
 }
@@ -293,7 +303,12 @@ impl Parts {
 
 /// Builds the Lambda engine from settings and one shared SDK configuration.
 pub async fn build(sdk: &SdkConfig, settings: Settings) -> Result<AwsEngine, InitError> {
-    Ok(Parts::new(sdk, settings).await?.engine(|mailer| mailer, WallClock))
+    let discounts = crate::shopify::discounts(sdk, &settings.config, settings.shopify_credentials.as_deref());
+    let engine = Parts::new(sdk, settings).await?.engine(|mailer| mailer, WallClock);
+    Ok(match discounts {
+        Some(discounts) => engine.with_discounts(discounts),
+        None => engine,
+    })
 }
 
 /// Reads `{"current": …, "previous": …}` (rotation) or a plain string from Secrets Manager.
@@ -375,7 +390,7 @@ pub const SWEEP_LIMIT: usize = 500;
 /// level of `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (`info`, or `target=level` directives), no
 /// timestamps (Lambda adds them). Plain target filters rather than `EnvFilter`, whose regex
 /// engine would add ~300 KB to every function.
-fn init_logging() {
+pub(crate) fn init_logging() {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;

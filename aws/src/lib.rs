@@ -5,6 +5,7 @@ mod dynamo;
 mod eventbridge;
 pub mod lambda;
 mod ses;
+pub mod shopify;
 mod upgrade;
 
 pub use dynamo::DynamoStore;

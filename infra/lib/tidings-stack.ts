@@ -22,6 +22,7 @@ import { Shared, StackContext } from './stack/context';
 import { createUnsubscribe } from './stack/endpoints';
 import { createKeys } from './stack/keys';
 import { createMail, forwardSesEvents, sesReputationAlarms } from './stack/mail';
+import { createShopify, shopifyEnvironment } from './stack/shopify';
 import { createSesFeedback, createSteps, createSweeper } from './stack/steps';
 import { createTable } from './stack/table';
 
@@ -88,12 +89,16 @@ export class TidingsStack extends Stack {
 
     // Before the steps: its URL is in their environment.
     createUnsubscribe(ctx, shared);
+    // Before the steps too: the Shopify credentials parameter is in their environment.
+    shopifyEnvironment(ctx);
     createSteps(ctx, shared);
     createSesFeedback(ctx, shared);
     createSweeper(ctx, shared);
     // SES events onto the store bus (SES delivers them to the default bus only).
     if (!props.useDefaultBus) forwardSesEvents(ctx, buses, mail);
     sesReputationAlarms(ctx);
+    // Only with [shopify]: after everything that always existed, which it leaves as it was.
+    createShopify(ctx, shared);
 
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });

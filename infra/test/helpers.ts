@@ -7,7 +7,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { BUNDLING_STACKS, buildApp, repoRoot } from '../lib/app';
 import { loadFunctions } from '../lib/functions';
-import { TidingsStack, UNSUBSCRIBE } from '../lib/tidings-stack';
+import { SHOPIFY, TidingsStack, UNSUBSCRIBE } from '../lib/tidings-stack';
 
 export const ROOT = repoRoot(__dirname);
 export const SAMPLE_CONFIG = join(ROOT, 'config', 'sample-store.toml');
@@ -50,6 +50,23 @@ export function synthOtherStore(): { stack: TidingsStack; template: Template } {
     alarmEmail: 'ops@other.example',
     sweeperReservedConcurrency: '0',
   });
+}
+
+/** A `[shopify]` table for the sample store (`extra`: more of its keys). */
+export function shopifyTable(extra = ''): string {
+  return `\n[shopify]\nshop = "maple-moss.myshopify.com"\nevent_source = "${SHOPIFY_EVENT_SOURCE}"\n${extra}`;
+}
+export const SHOPIFY_EVENT_SOURCE = 'aws.partner/shopify.com/1830279/tidings';
+
+/** The variant: the sample store connected to Shopify (`[shopify]`), otherwise the default deployment. */
+export function synthShopify(
+  extra = '',
+  context: Record<string, unknown> = {},
+): { stack: TidingsStack; template: Template } {
+  const dir = mkdtempSync(join(tmpdir(), 'tidings-infra-'));
+  const configPath = join(dir, 'shopify-store.toml');
+  writeFileSync(configPath, SAMPLE + shopifyTable(extra));
+  return synth({ config: configPath, unsubscribe: false, ...context });
 }
 
 export type Resources = Record<string, { Type: string; Properties?: any; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
@@ -100,13 +117,21 @@ export function envOf(template: Template, stack: TidingsStack, name: string): Re
 }
 
 /** Every deployed function has exactly the variables infra/functions.json gives it (the AWS tests use the same file). */
-export function expectEnvironmentsOfTheFile(template: Template, stack: TidingsStack, withUnsubscribe: boolean): void {
+export function expectEnvironmentsOfTheFile(
+  template: Template,
+  stack: TidingsStack,
+  withUnsubscribe: boolean,
+  withShopify = false,
+): void {
   const deployed = Object.keys(stack.functions).sort();
-  const listed = Object.keys(FUNCTIONS).filter((name) => withUnsubscribe || name !== UNSUBSCRIBE);
+  const listed = Object.keys(FUNCTIONS).filter(
+    (name) => (withUnsubscribe || name !== UNSUBSCRIBE) && (withShopify || name !== SHOPIFY),
+  );
   expect(deployed).toEqual(listed.sort());
   for (const name of deployed) {
     const expected = Object.entries(FUNCTIONS[name].environment)
       .filter(([, source]) => withUnsubscribe || source !== 'unsubscribeUrl')
+      .filter(([, source]) => withShopify || source !== 'shopifyCredentialsParameter')
       .map(([variable]) => variable);
     expect([name, Object.keys(envOf(template, stack, name)).sort()]).toEqual([name, expected.sort()]);
   }

@@ -7,6 +7,7 @@ mod holds;
 mod lifecycle;
 mod once;
 mod promises;
+mod shopify;
 mod sweeps;
 mod upgrade;
 

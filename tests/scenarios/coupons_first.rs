@@ -20,10 +20,19 @@ fn app_with(discounts: FlakyDiscounts) -> (TestApp, Arc<FlakyDiscounts>) {
 /// An order delivered at 15:00: its first delivery confirmation carries the welcome coupon.
 fn deliver_first_order(app: &TestApp) {
     let ada = customer("c-1", "en-US", "America/New_York", true);
-    app.deliver(&order_confirmed("o-1", &ada, vec![item("p-mug", "kitchen", 1, 1800)], "2026-11-03T15:00:00Z"))
-        .expect("order");
-    app.deliver(&envelope("OrderDelivered", "2026-11-05T15:00:00Z", json!({"order_id": "o-1"})))
-        .expect("delivered");
+    app.deliver(&order_confirmed(
+        "o-1",
+        &ada,
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-03T15:00:00Z",
+    ))
+    .expect("order");
+    app.deliver(&envelope(
+        "OrderDelivered",
+        "2026-11-05T15:00:00Z",
+        json!({"order_id": "o-1"}),
+    ))
+    .expect("delivered");
 }
 
 /// Every code announced was created first, and every email shows only codes that were created
@@ -41,14 +50,21 @@ fn assert_no_code_mailed_before_it_existed(app: &TestApp, discounts: &FlakyDisco
         })
         .collect();
     for code in &issued {
-        assert!(created.iter().any(|(c, _)| c == code), "{code} announced, never created");
+        assert!(
+            created.iter().any(|(c, _)| c == code),
+            "{code} announced, never created"
+        );
     }
     for email in app.engine.mailer().sent() {
         let raw = String::from_utf8_lossy(&email.raw).into_owned();
         for code in &issued {
             if raw.contains(code.as_str()) {
                 let (_, at) = created.iter().find(|(c, _)| c == code).expect("created");
-                assert!(*at <= email.at, "{code} mailed at {} before it existed at {at}", email.at);
+                assert!(
+                    *at <= email.at,
+                    "{code} mailed at {} before it existed at {at}",
+                    email.at
+                );
             }
         }
     }
@@ -70,14 +86,20 @@ fn a_throttled_store_delays_the_email_until_its_code_exists() {
         ..FlakyDiscounts::default()
     });
     deliver_first_order(&app);
-    assert!(app.sent().iter().all(|(_, k)| !k.starts_with("delivery_confirmation")), "not sent without the code");
+    assert!(
+        app.sent().iter().all(|(_, k)| !k.starts_with("delivery_confirmation")),
+        "not sent without the code"
+    );
     app.run_until(ts("2026-11-05T16:00:00Z"));
     let email = delivery(&app);
     assert_eq!(email.at, ts("2026-11-05T15:10:00Z"), "two retries, five minutes apart");
     let created = discounts.created.lock().expect("lock").clone();
     assert_eq!(created.len(), 1, "one discount for one message");
     assert!(created[0].0.starts_with("THANKS"), "{created:?}");
-    assert!(String::from_utf8_lossy(&email.raw).contains(&created[0].0), "the coupon is in the email");
+    assert!(
+        String::from_utf8_lossy(&email.raw).contains(&created[0].0),
+        "the coupon is in the email"
+    );
     assert_eq!(discounts.calls.load(Ordering::SeqCst), 3);
     assert_no_code_mailed_before_it_existed(&app, &discounts);
 }
@@ -93,10 +115,18 @@ fn a_store_that_stays_down_gets_the_delivery_confirmation_out_without_the_coupon
     let email = delivery(&app);
     assert_eq!(email.at, ts("2026-11-05T15:00:00Z") + COUPON_WAIT);
     assert!(discounts.created.lock().expect("lock").is_empty());
-    let announced = app.engine.bus().events().iter().any(|e| e.detail.detail_type() == "CouponIssued");
+    let announced = app
+        .engine
+        .bus()
+        .events()
+        .iter()
+        .any(|e| e.detail.detail_type() == "CouponIssued");
     assert!(!announced, "no coupon announced for an email that went without it");
     let text = String::from_utf8_lossy(&email.raw).into_owned();
-    assert!(!text.contains("THANKS"), "no code block (the sample store's delivery coupons start THANKS)");
+    assert!(
+        !text.contains("THANKS"),
+        "no code block (the sample store's delivery coupons start THANKS)"
+    );
 }
 
 #[test]
@@ -120,13 +150,28 @@ fn a_marketing_email_whose_code_cannot_be_created_is_never_sent_with_it() {
         ..FlakyDiscounts::default()
     });
     let ada = customer("c-1", "en-US", "America/New_York", true);
-    let cart = tidings_tests::cart("k-1", &ada, vec![item("p-mug", "kitchen", 1, 1800)], "2026-11-03T15:00:00Z");
-    app.deliver(&envelope("CartUpdated", "2026-11-03T15:00:00Z", json!({ "cart": cart })))
-        .expect("cart");
+    let cart = tidings_tests::cart(
+        "k-1",
+        &ada,
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-03T15:00:00Z",
+    );
+    app.deliver(&envelope(
+        "CartUpdated",
+        "2026-11-03T15:00:00Z",
+        json!({ "cart": cart }),
+    ))
+    .expect("cart");
     app.run_until(ts("2026-11-20T00:00:00Z"));
     let sent = app.sent();
-    assert!(sent.iter().any(|(_, k)| k.ends_with("#1")), "the first reminder carries no coupon: {sent:?}");
-    assert!(!sent.iter().any(|(_, k)| k.ends_with("#2")), "the second, with its coupon, never went: {sent:?}");
+    assert!(
+        sent.iter().any(|(_, k)| k.ends_with("#1")),
+        "the first reminder carries no coupon: {sent:?}"
+    );
+    assert!(
+        !sent.iter().any(|(_, k)| k.ends_with("#2")),
+        "the second, with its coupon, never went: {sent:?}"
+    );
     assert!(discounts.calls.load(Ordering::SeqCst) > 1, "it was retried");
     assert_no_code_mailed_before_it_existed(&app, &discounts);
 }

@@ -26,6 +26,8 @@ pub enum Source {
     GuestIdKeySecretArn,
     /// `unsubscribeUrl`: the unsubscribe Function URL, set only when that function is deployed.
     UnsubscribeUrl,
+    /// `shopifyCredentialsParameter`: the SSM parameter of the Shopify credentials, set only with `[shopify]`.
+    ShopifyCredentialsParameter,
 }
 
 impl Source {
@@ -41,6 +43,7 @@ impl Source {
             "signingKeySecretArn" => Self::SigningKeySecretArn,
             "guestIdKeySecretArn" => Self::GuestIdKeySecretArn,
             "unsubscribeUrl" => Self::UnsubscribeUrl,
+            "shopifyCredentialsParameter" => Self::ShopifyCredentialsParameter,
             _ => return None,
         })
     }
@@ -140,10 +143,16 @@ mod tests {
     #[test]
     fn every_function_gets_what_every_function_requires() {
         for (name, environment) in functions() {
-            for required in [env::TABLE_NAME, env::EVENT_BUS_NAME, env::STORE_CONFIG] {
+            // The shopify function only translates and forwards: it has no table.
+            let table = (name != "shopify").then_some(env::TABLE_NAME);
+            for required in table.into_iter().chain([env::EVENT_BUS_NAME, env::STORE_CONFIG]) {
                 assert!(environment.contains_key(required), "{name} lacks {required}");
             }
         }
+        assert!(
+            !environment("shopify").contains_key(env::TABLE_NAME),
+            "shopify has no table access"
+        );
     }
 
     /// The step functions: they send.

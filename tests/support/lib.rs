@@ -3,6 +3,7 @@
 
 pub mod functions;
 pub mod moto;
+pub mod shopify_admin;
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -123,7 +124,10 @@ pub fn replay_events(events: &[Value]) -> Replayed {
 }
 
 fn tokio_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().build().expect("runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 /// A mailer that fails the first `transient` sends, then rejects `permanent_for` addresses for good.
@@ -181,7 +185,9 @@ impl tidings_core::ports::Discounts for FlakyDiscounts {
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
             if self.refuse {
-                return Err(DiscountError::Refused("a discount with that code is another one".into()));
+                return Err(DiscountError::Refused(
+                    "a discount with that code is another one".into(),
+                ));
             }
             let left = self.unavailable.load(Ordering::SeqCst);
             if left > 0 {

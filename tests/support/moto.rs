@@ -214,7 +214,7 @@ pub async fn aws_test() -> AwsTest {
         .put_rule()
         .name("emitted")
         .event_bus_name(&test.bus)
-        .event_pattern(r#"{"source":["tidings"]}"#)
+        .event_pattern(r#"{"source":["tidings","tidings.shopify"]}"#)
         .send()
         .await
         .expect("rule");
@@ -310,6 +310,11 @@ impl AwsTest {
                     // Moto has no Function URLs: as in a stack without the unsubscribe function,
                     // links use the configuration's `sender.unsubscribe_url`.
                     Source::UnsubscribeUrl => return None,
+                    // As the stack does: set only when the store has `[shopify]`.
+                    Source::ShopifyCredentialsParameter => match &config.shopify {
+                        Some(shopify) => shopify.credentials_parameter.clone(),
+                        None => return None,
+                    },
                 };
                 Some((variable, value))
             })

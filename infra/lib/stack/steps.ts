@@ -26,6 +26,7 @@ import { Shared, StackContext } from './context';
 import { grantGuestIdKey, grantSigningKey } from './keys';
 import { asyncFunction, pascal } from './lambda';
 import { grantSendAsTheStore } from './mail';
+import { grantShopifyCredentials, storeSources } from './shopify';
 import { grantTable } from './table';
 
 /** One function per step, with a rule for its store events and one for its FollowUpDue. */
@@ -51,11 +52,14 @@ export function createSteps(ctx: StackContext, { table, buses, mail, keys }: Sha
     grantPutEvents(role, `${id}PutEvents`, buses.bus);
     grantSigningKey(role, `${id}SigningKey`, keys);
     grantSendAsTheStore(role, mail, config);
+    // A Shopify store's discount codes are created through its Admin API before the email goes out.
+    if (config.shopify) grantShopifyCredentials(ctx, role, `${id}ShopifyCredentials`, config.shopify);
 
+    const sources = storeSources(config);
     ruleTo(ctx, `${id}StoreEvents`, fn, dlq, RULE_RETRY, {
       eventBus: buses.bus,
-      description: `${step.name}: store events from ${config.sources.join(', ')}`,
-      eventPattern: { source: config.sources, detailType: step.detailTypes },
+      description: `${step.name}: store events from ${sources.join(', ')}`,
+      eventPattern: { source: sources, detailType: step.detailTypes },
     });
     ruleTo(ctx, `${id}FollowUps`, fn, dlq, RULE_RETRY, {
       eventBus: buses.bus,

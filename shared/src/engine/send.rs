@@ -2,9 +2,9 @@
 //! the follow-up queue around it (schedule, defer, skip).
 
 use super::kinds;
-use super::{COUPON_RETRY, COUPON_WAIT, 
-    CLAIM_LEASE, CONFIRM_SCOPE, Composed, Composition, Engine, EngineError, KnownRecords, Outcome, Prepared,
-    RECOVER_AFTER, hours, next_slot, outbound,
+use super::{
+    CLAIM_LEASE, CONFIRM_SCOPE, COUPON_RETRY, COUPON_WAIT, Composed, Composition, Engine, EngineError, KnownRecords,
+    Outcome, Prepared, RECOVER_AFTER, hours, next_slot, outbound,
 };
 use crate::coupon::Coupon;
 use crate::domain::CustomerId;
@@ -12,7 +12,8 @@ use crate::event::{EmailSent, Emitted};
 use crate::message::{Category, MessageKey};
 use crate::mime::{self, Envelope};
 use crate::ports::{
-    Bus, Changes, Claim, ClaimOutcome, Clock, DiscountError, FollowUp, IssuedCoupon, Mailer, OutgoingEmail, SendError, Store, Subject,
+    Bus, Changes, Claim, ClaimOutcome, Clock, DiscountError, FollowUp, IssuedCoupon, Mailer, OutgoingEmail, SendError,
+    Store, Subject,
 };
 use crate::render::Draft;
 use crate::skip::SkipReason;
@@ -414,7 +415,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 store.release_claim(&key).await?;
                 return self.await_coupon(follow_up, stored, now, &error).await;
             }
-            if let Err(error) = self.ports.bus.publish(&[outbound(now, Emitted::CouponIssued(issued))]).await {
+            if let Err(error) = self
+                .ports
+                .bus
+                .publish(&[outbound(now, Emitted::CouponIssued(issued))])
+                .await
+            {
                 store.release_claim(&key).await?;
                 return Err(error.into());
             }

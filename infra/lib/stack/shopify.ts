@@ -1,0 +1,72 @@
+// A Shopify store (`[shopify]` in the store configuration): its webhooks arrive on the partner event
+// bus of its event source, the shopify function translates them into store events (source
+// `tidings.shopify`) on the tidings bus, and the steps read the Admin API credentials to create the
+// discount codes their emails carry. Without `[shopify]` none of this exists.
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SHOPIFY_SOURCE, ShopifyConfig, StoreConfig } from '../config';
+import { SHOPIFY, SHOPIFY_DETAIL_TYPE, SHOPIFY_TOPICS } from '../routing';
+import { RULE_RETRY, STEP_MEMORY_MB, STEP_TIMEOUT } from '../sizing';
+import { grantPutEvents, ruleTo } from './bus';
+import { Shared, StackContext } from './context';
+import { asyncFunction } from './lambda';
+
+/** SHOPIFY_CREDENTIALS_PARAMETER of the functions (infra/functions.json): set before the steps exist. */
+export function shopifyEnvironment(ctx: StackContext): void {
+  const { shopify } = ctx.props.config;
+  if (shopify) ctx.envValues.shopifyCredentialsParameter = shopify.credentialsParameter;
+}
+
+/** The `source`s the steps' store-event rules accept: the configuration's, and Shopify's translations. */
+export function storeSources(config: StoreConfig): string[] {
+  return config.shopify ? [...new Set([...config.sources, SHOPIFY_SOURCE])] : config.sources;
+}
+
+/** The shopify function, its rule on the partner event bus, and what it may do. */
+export function createShopify(ctx: StackContext, { buses }: Shared): void {
+  const { shopify } = ctx.props.config;
+  if (!shopify) return;
+  // One webhook in, a few events out: sized like a step.
+  const { fn, role, dlq } = asyncFunction(ctx, SHOPIFY, {
+    memorySize: STEP_MEMORY_MB,
+    timeout: STEP_TIMEOUT,
+    description: `tidings: Shopify webhooks of ${shopify.shop}, translated into store events`,
+  });
+  grantPutEvents(role, 'ShopifyPutEvents', buses.bus, SHOPIFY_SOURCE);
+  grantShopifyCredentials(ctx, role, 'ShopifyCredentials', shopify);
+
+  // Shopify's partner event source comes with its bus, of the same name, in the merchant's account
+  // (associated by the merchant, not by this stack): imported, never created or deleted here.
+  const partnerBus = events.EventBus.fromEventBusName(ctx.stack, 'ShopifyBus', shopify.eventSource);
+  ruleTo(ctx, 'ShopifyWebhooks', fn, dlq, RULE_RETRY, {
+    eventBus: partnerBus,
+    description: `shopify: webhooks of ${shopify.shop} on the topics tidings reads`,
+    eventPattern: {
+      source: [shopify.eventSource],
+      detailType: [SHOPIFY_DETAIL_TYPE],
+      detail: { metadata: { 'X-Shopify-Topic': [...SHOPIFY_TOPICS] } },
+    },
+  });
+}
+
+/**
+ * `ssm:GetParameter` on the one credentials parameter. The merchant creates it (a secret value must
+ * not be in the template) as a SecureString under the AWS-managed key `aws/ssm`, whose key policy
+ * already lets principals of the account decrypt through SSM: no KMS grant is needed.
+ */
+export function grantShopifyCredentials(ctx: StackContext, role: iam.Role, sid: string, shopify: ShopifyConfig): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid,
+      actions: ['ssm:GetParameter'],
+      // The name starts with `/` (config.ts checks it); the ARN is `parameter/<name without it>`.
+      resources: [
+        ctx.stack.formatArn({
+          service: 'ssm',
+          resource: 'parameter',
+          resourceName: shopify.credentialsParameter.slice(1),
+        }),
+      ],
+    }),
+  );
+}
