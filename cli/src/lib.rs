@@ -1,6 +1,7 @@
 //! The `tidings` local runner: the engine with in-memory state, a simulated clock and a file outbox.
 
 pub mod demo;
+pub mod import;
 pub mod outbox;
 pub mod replay;
 pub mod summary;

@@ -36,6 +36,8 @@ pub struct Settings {
     pub templates: Option<PathBuf>,
     /// Run the clock to here after the last event (default: last event + 60 days).
     pub until: Option<Timestamp>,
+    /// Past orders to start from (`tidings import`).
+    pub history: Option<tidings_core::shopify::import::History>,
 }
 
 /// Why a replay did not run or did not finish.
@@ -243,6 +245,13 @@ pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> 
         clock: SimClock::new(start),
     };
     let engine: LocalEngine = Engine::new(ports, config, renderer, settings.keys);
+    if let Some(history) = settings.history {
+        let mut state = engine.store().state();
+        for customer in history.customers {
+            state.customers.insert(customer.profile.id.clone(), customer);
+        }
+        state.stats = history.stats;
+    }
 
     for sourced in &events {
         let at = sourced.event.time;

@@ -188,6 +188,7 @@ proptest! {
             keys: tidings_core::signing::SigningKeys::demo(),
             templates: None,
             until: None,
+            history: None,
         };
         let inputs = [tidings_cli::Input { name: "hostile.jsonl".into(), text: event.to_string() }];
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");

@@ -92,3 +92,44 @@ fn a_parcel_sent_without_tracking_shows_no_carrier_or_number() {
     let tracked = crate::mime::text_part(&String::from_utf8(replayed.eml(3)).expect("utf-8"));
     assert!(tracked.contains("1z827wk74630"), "{tracked}");
 }
+
+/// The export in Shopify's layout (shared/fixtures/shopify/orders_export.csv), imported the way
+/// `tidings import shopify` does, then a webhook order by one of its buyers under their Shopify id.
+#[test]
+fn an_imported_buyer_is_a_repeat_buyer_at_their_first_webhook_order_and_the_import_sends_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let state = dir.path().join("state.json");
+    let export = repo_root().join("shared/fixtures/shopify/orders_export.csv");
+    let keys = tidings_core::signing::SigningKeys::demo();
+    let (read, _) = tidings_cli::import::import_shopify(&export, &state, keys.guest_ids(), |_| {}).expect("imported");
+    assert_eq!((read.orders.len(), read.errors.len()), (4, 3));
+    let history = tidings_cli::import::load_state(&state).expect("state");
+    let order = tidings_tests::order_confirmed(
+        "o-7001",
+        &serde_json::json!({"id": "7001", "email": "ada@example.com", "first_name": "Ada", "marketing_consent": false}),
+        vec![tidings_tests::item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-02T15:00:00Z",
+    );
+    let input = || {
+        vec![tidings_cli::Input {
+            name: "order.jsonl".into(),
+            text: order.to_string(),
+        }]
+    };
+    let sample = tidings_core::config::StoreConfig::sample;
+    let replayed = tidings_tests::replay_from(input(), sample(), Some(history));
+    let kinds: Vec<String> = replayed.timeline().into_iter().map(|(_, kind)| kind).collect();
+    assert_eq!(
+        kinds,
+        ["order_confirmation"],
+        "nothing for the imported orders themselves"
+    );
+    let text = crate::mime::text_part(&String::from_utf8(replayed.eml(1)).expect("utf-8"));
+    assert!(!text.contains("Welcome to the family"), "a returning buyer: {text}");
+    let fresh = tidings_tests::replay_from(input(), sample(), None);
+    let text = crate::mime::text_part(&String::from_utf8(fresh.eml(1)).expect("utf-8"));
+    assert!(
+        text.contains("Welcome to the family"),
+        "without the import, a first order: {text}"
+    );
+}

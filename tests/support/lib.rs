@@ -81,6 +81,15 @@ pub fn replay_inputs(inputs: Vec<Input>) -> Replayed {
 
 /// Replays with custom settings.
 pub fn replay_with(inputs: Vec<Input>, config: StoreConfig) -> Replayed {
+    replay_from(inputs, config, None)
+}
+
+/// Replays starting from past orders (`tidings import`).
+pub fn replay_from(
+    inputs: Vec<Input>,
+    config: StoreConfig,
+    history: Option<tidings_core::shopify::import::History>,
+) -> Replayed {
     let dir = tempfile::tempdir().expect("temp dir");
     let outbox = dir.path().join("outbox");
     let settings = Settings {
@@ -88,6 +97,7 @@ pub fn replay_with(inputs: Vec<Input>, config: StoreConfig) -> Replayed {
         keys: SigningKeys::demo(),
         templates: None,
         until: None,
+        history,
     };
     let runtime = tokio_runtime();
     let report = runtime

@@ -80,7 +80,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         at: Timestamp,
         code: Option<&str>,
     ) -> Result<Result<EventCustomer, Outcome>, EngineError> {
-        let file = self
+        let mut file = self
             .ports
             .store
             .customer_file(&customer.id, &customer.email, code)
@@ -88,12 +88,39 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         if let Some(erased) = erased_before(file.erased_at, at) {
             return Ok(Err(erased));
         }
+        if file.record.is_none() {
+            file.record = self.history_of_address(customer).await?;
+        }
         let carried = self.address_consent(file.record.as_ref(), customer).await?;
         Ok(Ok(EventCustomer {
             record: file.record,
             coupon: file.coupon,
             carried,
         }))
+    }
+
+    /// What a customer seen for the first time under their store id bought before under their
+    /// address alone (as a guest, or in orders imported from the store's export): that history is
+    /// theirs, so a returning buyer is not greeted as a first-time one. One read, on first sight.
+    async fn history_of_address(
+        &self,
+        customer: &crate::domain::Customer,
+    ) -> Result<Option<CustomerRecord>, EngineError> {
+        use crate::domain::{CustomerId, guest_id::PREFIX};
+        if customer.id.as_str().starts_with(PREFIX) {
+            return Ok(None);
+        }
+        let Ok(guest) = CustomerId::parse(&format!("{PREFIX}{}", customer.email.as_str())) else {
+            return Ok(None);
+        };
+        let guest = self.keys.guest_ids().customer_id(&guest);
+        let Some(mut record) = self.ports.store.customer(&guest).await? else {
+            return Ok(None);
+        };
+        // A new record under the store's id, written as new (the guest's stays as it was).
+        record.profile.id = customer.id.clone();
+        record.version = 0;
+        Ok(Some(record))
     }
 
     /// What an incoming profile changes about its address's opt-out, before it is merged. A store

@@ -29,27 +29,32 @@ impl Amount {
     /// Digits past the exponent must be zeros (`"3900.00"` yen is 3900); a negative amount, an
     /// exponent (`1e3`) or more than 15 integer digits is refused.
     pub(super) fn minor(&self, exponent: u8) -> Result<u64, String> {
-        let text = self.0.trim();
-        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() || !digits(whole) || !digits(fraction) {
-            return Err("not a non-negative decimal amount".to_owned());
-        }
-        if whole.trim_start_matches('0').len() > 15 {
-            return Err("more than 15 integer digits".to_owned());
-        }
-        let exponent = usize::from(exponent);
-        let (kept, rest) = fraction.split_at(fraction.len().min(exponent));
-        if rest.bytes().any(|b| b != b'0') {
-            return Err(format!("more decimals than the currency's {exponent}"));
-        }
-        let mut minor: u64 = whole.parse().map_err(|_| "not a decimal amount".to_owned())?;
-        for position in 0..exponent {
-            let digit = kept.as_bytes().get(position).map_or(0, |b| u64::from(b - b'0'));
-            minor = minor * 10 + digit;
-        }
-        Ok(minor)
+        minor_units(&self.0, exponent)
     }
+}
+
+/// Decimal text in a currency's major unit as minor units (see [`Amount::minor`]).
+pub(super) fn minor_units(text: &str, exponent: u8) -> Result<u64, String> {
+    let text = text.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) {
+        return Err("not a non-negative decimal amount".to_owned());
+    }
+    if whole.trim_start_matches('0').len() > 15 {
+        return Err("more than 15 integer digits".to_owned());
+    }
+    let exponent = usize::from(exponent);
+    let (kept, rest) = fraction.split_at(fraction.len().min(exponent));
+    if rest.bytes().any(|b| b != b'0') {
+        return Err(format!("more decimals than the currency's {exponent}"));
+    }
+    let mut minor: u64 = whole.parse().map_err(|_| "not a decimal amount".to_owned())?;
+    for position in 0..exponent {
+        let digit = kept.as_bytes().get(position).map_or(0, |b| u64::from(b - b'0'));
+        minor = minor * 10 + digit;
+    }
+    Ok(minor)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod carriers;
 mod checkouts;
 mod customers;
 mod fulfillments;
+pub mod import;
 mod orders;
 mod payload;
 

@@ -185,6 +185,7 @@ fn replay_reports_a_bad_unsubscribe_token_with_its_line() {
         keys: SigningKeys::demo(),
         templates: None,
         until: None,
+        history: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     let inputs = [tidings_cli::Input {
