@@ -58,6 +58,9 @@ pub enum HandlerError {
     /// Translated events could not be put on the bus (the Shopify function).
     #[error("forwarding failed: {0}")]
     Forward(String),
+    /// An unsubscribe could not be mirrored to Shopify (the Shopify function).
+    #[error("mirroring to Shopify failed: {0}")]
+    Mirror(#[from] crate::shopify::MirrorError),
 }
 
 /// The error type tells operators at a glance whether a retry can help.
@@ -68,6 +71,9 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::Engine(e) if e.is_retryable() => "Retryable",
             HandlerError::Engine(_) => "Defect",
             HandlerError::Forward(_) => "Retryable",
+            HandlerError::Mirror(crate::shopify::MirrorError::Rejected(_)) => "RejectedEvent",
+            HandlerError::Mirror(e) if e.is_retryable() => "Retryable",
+            HandlerError::Mirror(_) => "Defect",
         };
         let message = tidings_core::ports::report(&error);
         tracing::error!(error_type, error = %message, "invocation failed");

@@ -94,6 +94,9 @@ pub enum SkipReason {
     OutcomeUnknown,
     /// Another invocation took the claim over before this one sent.
     TakenOver,
+    /// The store refused to create the marketing message's coupon code (a message that offers it
+    /// is not sent without it, nor with a code that does not exist).
+    CouponRefused,
 }
 
 impl fmt::Display for SkipReason {
@@ -137,6 +140,7 @@ impl fmt::Display for SkipReason {
             Self::AlreadyFailed => "failed permanently before",
             Self::OutcomeUnknown => "an earlier attempt may have been accepted (outcome unknown)",
             Self::TakenOver => "claim was taken over before sending",
+            Self::CouponRefused => "the store refused to create its coupon code",
         };
         f.write_str(text)
     }

@@ -2,9 +2,14 @@
 //! the core into contract events and put on the tidings bus, where the steps' rules take them
 //! (source `tidings.shopify`). Putting them on the bus rather than calling the engine here keeps
 //! one routing, one DLQ per step, and no table or SES access for this function.
+//!
+//! It also mirrors tidings' own `CustomerUnsubscribed` (from the tidings bus) to the store, through
+//! the Admin API (`super::consent`): the one function that speaks for tidings to Shopify.
 
+use super::{MirrorError, Mirrored, ShopifyAdmin, mirror_unsubscribe};
 use crate::EventBridgeBus;
 use crate::lambda::{HandlerError, env};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tidings_core::config::StoreConfig;
 use tidings_core::event::{Parsed, parse_envelope_value};
@@ -54,7 +59,42 @@ pub async fn forward(bus: &EventBridgeBus, config: &StoreConfig, envelope: &str)
     Ok(json!({ "forwarded": forwarded }))
 }
 
-/// The function's `main`: the bus client once, then each webhook.
+/// The detail-type of the tidings event this function mirrors to Shopify.
+pub const UNSUBSCRIBED: &str = "CustomerUnsubscribed";
+
+/// One invocation, by the envelope's `detail-type`: tidings' `CustomerUnsubscribed` is mirrored to
+/// Shopify with `admin`; anything else is a webhook for [`forward`] (which rejects what is not one).
+pub async fn dispatch(
+    bus: &EventBridgeBus,
+    config: &StoreConfig,
+    admin: Option<&ShopifyAdmin>,
+    envelope: &str,
+) -> Result<Value, HandlerError> {
+    #[derive(Deserialize)]
+    struct Kind {
+        #[serde(rename = "detail-type")]
+        detail_type: Option<String>,
+    }
+    // Only the detail-type here: a webhook's payload is read once, by the translation.
+    let kind = serde_json::from_str::<Kind>(envelope).ok().and_then(|k| k.detail_type);
+    if kind.as_deref() != Some(UNSUBSCRIBED) {
+        return forward(bus, config, envelope).await;
+    }
+    #[derive(Deserialize)]
+    struct Unsubscribed {
+        detail: Value,
+    }
+    let detail = serde_json::from_str::<Unsubscribed>(envelope)
+        .map(|e| e.detail)
+        .unwrap_or(Value::Null);
+    let admin = admin.ok_or(MirrorError::NotConfigured)?;
+    Ok(match mirror_unsubscribe(admin, &detail).await? {
+        Mirrored::Unsubscribed => json!({ "mirrored": UNSUBSCRIBED }),
+        Mirrored::NotAShopifyCustomer => json!({ "ignored": "not a Shopify customer" }),
+    })
+}
+
+/// The function's `main`: the bus and Admin API clients once, then each event.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     crate::lambda::init_logging();
     let var = |name: &'static str| {
@@ -66,10 +106,15 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let config = StoreConfig::from_toml(&var(env::STORE_CONFIG)?).map_err(crate::lambda::InitError::from)?;
     let sdk = crate::lambda::sdk_config().await;
     let bus = EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), var(env::EVENT_BUS_NAME)?);
-    let (bus, config) = (&bus, &config);
+    let parameter = var(env::SHOPIFY_CREDENTIALS_PARAMETER).ok();
+    let admin = super::admin(&sdk, &config, parameter.as_deref());
+    if admin.is_none() {
+        tracing::warn!("no Admin API credentials: unsubscribes cannot be mirrored to Shopify");
+    }
+    let (bus, config, admin) = (&bus, &config, admin.as_ref());
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Box<serde_json::value::RawValue>>| async move {
-            forward(bus, config, event.payload.get()).await
+            dispatch(bus, config, admin, event.payload.get()).await
         },
     ))
     .await

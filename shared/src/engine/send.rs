@@ -111,8 +111,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     }
 
     /// A message whose coupon's code the store could not create: never sent with it. Looked at
-    /// again in `COUPON_RETRY`; a transactional one then goes without the coupon once it has
-    /// waited `COUPON_WAIT` (at once if the store refused the code for good).
+    /// again in `COUPON_RETRY`; a transactional one goes without the coupon once it has waited
+    /// `COUPON_WAIT` (then too if the store refused the code for good); a marketing one whose code
+    /// was refused is not sent.
     async fn await_coupon(
         &self,
         mut follow_up: FollowUp,
@@ -123,9 +124,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let key = follow_up.key.clone();
         tracing::warn!(message_key = %key.redacted(), error = %error, "coupon code not created in the store; the message waits");
         let since = *follow_up.coupon_waiting_since.get_or_insert(now);
+        let transactional = key.kind().category() == Category::Transactional;
         let retry = match error {
-            DiscountError::Refused(_) if key.kind().category() == Category::Transactional => since + COUPON_WAIT,
-            _ => now + COUPON_RETRY,
+            DiscountError::Refused(_) if transactional => since + COUPON_WAIT,
+            // Asking again cannot help, and the offer is what this message is for.
+            DiscountError::Refused(_) => return self.skip(&follow_up, stored, SkipReason::CouponRefused).await,
+            DiscountError::Unavailable(_) => now + COUPON_RETRY,
         };
         self.defer(follow_up, stored, retry).await
     }
