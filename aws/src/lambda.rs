@@ -16,10 +16,11 @@ use tidings_core::guest::GuestIds;
 use tidings_core::message::Step;
 use tidings_core::ports::{Bus, Clock, Mailer, Store};
 use tidings_core::render::{RenderError, Renderer};
+use tidings_core::shadow::ShadowMailer;
 use tidings_core::signing::{KeyError, SigningKeys, digest_hex};
 
-/// The engine as the Lambdas run it.
-pub type AwsEngine = Engine<DynamoStore, SesMailer, EventBridgeBus, WallClock>;
+/// The engine as the Lambdas run it: SES, redirected to its mailbox simulator in shadow mode.
+pub type AwsEngine = Engine<DynamoStore, ShadowMailer<SesMailer>, EventBridgeBus, WallClock>;
 
 /// Why a function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -291,15 +292,23 @@ impl Parts {
         })
     }
 
-    /// The engine, with the mailer optionally wrapped (tests inject failures) and a clock.
+    /// The engine, with the mailer optionally wrapped (tests inject failures) and a clock. The
+    /// configuration's `[sending]` wraps outermost: in shadow mode what `wrap` returns (SES, or a
+    /// test's stand-in for it) is given the simulator's address, as SES would be.
     pub fn engine<M: Mailer, C: Clock>(
         self,
         wrap: impl FnOnce(SesMailer) -> M,
         clock: C,
-    ) -> Engine<DynamoStore, M, EventBridgeBus, C> {
+    ) -> Engine<DynamoStore, ShadowMailer<M>, EventBridgeBus, C> {
+        if self.config.sending.is_shadow() {
+            tracing::info!(
+                allowlisted = self.config.sending.allow.len(),
+                "shadow mode: mail goes to the SES mailbox simulator except to allowlisted addresses"
+            );
+        }
         let ports = Ports {
             store: self.store,
-            mailer: wrap(self.mailer),
+            mailer: ShadowMailer::new(wrap(self.mailer), &self.config.sending),
             bus: self.bus,
             clock,
         };

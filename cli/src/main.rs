@@ -156,6 +156,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(path) => Some(tidings_cli::import::load_state(&path)?),
                 None => None,
             };
+            if let Some(notice) = tidings_cli::replay::shadow_notice(&config) {
+                println!("{notice}");
+            }
             let settings = Settings {
                 config: config.clone(),
                 keys,

@@ -221,6 +221,18 @@ fn check_unsubscribe(event: &InboundEvent, keys: &SigningKeys) -> Result<(), Eve
 
 type LocalEngine = Engine<MemoryStore, Arc<Outbox>, Arc<Outbox>, SimClock>;
 
+/// What a deployment of `config` would do with the mail, when it is not simply sending it: the
+/// replay itself mails no one either way, and its outbox shows every message as composed, to its
+/// real recipient (the deployment redirects only the envelope and the `To` header).
+pub fn shadow_notice(config: &StoreConfig) -> Option<String> {
+    config.sending.is_shadow().then(|| {
+        format!(
+            "shadow mode: mail goes to the SES mailbox simulator except {} allowlisted address(es)",
+            config.sending.allow.len()
+        )
+    })
+}
+
 /// Validates `inputs`, then replays them into a new outbox at `outbox_dir`.
 pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> Result<Report, ReplayError> {
     let mut notes = Vec::new();

@@ -186,6 +186,36 @@ fn a_config_with_a_no_reply_address_is_refused_with_the_setting_named() {
 }
 
 #[test]
+fn a_shadow_mode_replay_says_so_first_and_still_composes_every_message() {
+    let dir = tempfile::tempdir().expect("temp");
+    let sample = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sample-store.toml"))
+        .expect("sample");
+    let config = dir.path().join("store.toml");
+    let shadow = "\n[sending]\nmode = \"shadow\"\nallow = [\"owner@shop.example\", \"ada@example.com\"]\n";
+    std::fs::write(&config, format!("{sample}{shadow}")).expect("write");
+    let outbox = dir.path().join("out");
+    let output = tidings(
+        &[
+            "replay",
+            &example("one-customer.jsonl"),
+            "--config",
+            config.to_str().expect("utf-8"),
+            "--outbox",
+            outbox.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout.lines().next(),
+        Some("shadow mode: mail goes to the SES mailbox simulator except 2 allowlisted address(es)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("5 email(s) sent"), "the replay is the same: {stdout}");
+}
+
+#[test]
 fn the_demo_runs_and_can_be_run_again() {
     let dir = tempfile::tempdir().expect("temp");
     let outbox = dir.path().join("outbox");

@@ -1,5 +1,6 @@
-// A Shopify store ([shopify]): the shopify function, its rule on the partner event bus, the steps'
-// extra source and the credentials parameter; and, without [shopify], none of it.
+// A Shopify store ([shopify]): the shopify function, its rules on the partner event bus and (for
+// tidings' unsubscribes) the tidings bus, the steps' extra source and the credentials parameter;
+// and, without [shopify], none of it.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +107,26 @@ describe('variant: the sample store with [shopify] (custom bus, default credenti
     });
   });
 
+  test("a second rule, on the tidings bus: tidings' CustomerUnsubscribed to the function, with its DLQ and the retry of every rule", () => {
+    const fnId = logicalId(stack, stack.functions[SHOPIFY]);
+    const rules = Object.values(resources(template, 'AWS::Events::Rule'));
+    const mirror = rules.filter((r) => asArray<string>(r.Properties.EventPattern?.['detail-type']).includes('CustomerUnsubscribed'));
+    expect(mirror).toHaveLength(1);
+    const [rule] = mirror;
+    expect(rule.Properties.EventBusName).toEqual({ Ref: logicalId(stack, stack.bus as any) });
+    expect(rule.Properties.EventPattern).toEqual({ source: ['tidings'], 'detail-type': ['CustomerUnsubscribed'] });
+    expect(rule.Properties.Targets).toHaveLength(1);
+    const [target] = rule.Properties.Targets;
+    expect(target.Arn).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+    expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
+    // The same dead-letter queue as the webhooks: one queue (and alarm) for the function.
+    const webhooks = rules.find((r) => r.Properties.EventBusName === SHOPIFY_EVENT_SOURCE)!;
+    expect(target.DeadLetterConfig).toEqual(webhooks.Properties.Targets[0].DeadLetterConfig);
+    // Only the shopify function reads it: no step is invoked for tidings' own announcement.
+    const readers = rules.filter((r) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('CustomerUnsubscribed'));
+    expect(readers).toEqual([rule]);
+  });
+
   test('alarms on its errors, throttles and dead-letter queue, to the alarm topic', () => {
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
     const topic = [{ Ref: logicalId(stack, stack.alarmTopic) }];
@@ -194,8 +215,12 @@ describe('variant: [shopify] with its own credentials parameter, on the default 
     expect(envOf(template, stack, SHOPIFY).EVENT_BUS_NAME).toBe('default');
     const put = statementsOf(template, stack, SHOPIFY).find((s) => asArray<string>(s.Action).includes('events:PutEvents'));
     expect(JSON.stringify(put.Resource)).toContain(':event-bus/default');
-    // The partner bus is still where the webhooks are read.
+    // The partner bus is still where the webhooks are read; tidings' unsubscribes are on the default bus.
     template.hasResourceProperties('AWS::Events::Rule', { EventBusName: SHOPIFY_EVENT_SOURCE });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: 'default',
+      EventPattern: { source: ['tidings'], 'detail-type': ['CustomerUnsubscribed'] },
+    });
   });
 });
 
@@ -215,6 +240,8 @@ describe('default deployment (no [shopify])', () => {
     expect(rules).not.toContain('aws.partner/');
     expect(rules).not.toContain('shopifyWebhook');
     expect(rules).not.toContain('tidings.shopify');
+    // Nothing mirrors an unsubscribe: the event stays on the bus for the store's own integration.
+    expect(rules).not.toContain('CustomerUnsubscribed');
     expect(statements(template).flatMap((s) => asArray<string>(s.statement.Action)).filter((a) => a.startsWith('ssm:'))).toEqual([]);
     expect(Object.keys(template.toJSON().Resources).filter((id) => id.startsWith('Shopify'))).toEqual([]);
     expectEnvironmentsOfTheFile(template, stack, false, false);

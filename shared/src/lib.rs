@@ -14,6 +14,7 @@ pub mod message;
 pub mod mime;
 pub mod ports;
 pub mod render;
+pub mod shadow;
 pub mod shopify;
 pub mod signing;
 pub mod skip;

@@ -20,11 +20,12 @@ use tidings_core::config::StoreConfig;
 use tidings_core::engine::Engine;
 use tidings_core::message::Step;
 use tidings_core::ports::{Bus, Mailer, OutgoingEmail, SendError};
+use tidings_core::shadow::ShadowMailer;
 use tidings_tests::moto::AwsTest;
 use tidings_tests::{customer, envelope, item, order, ts};
 
-/// An engine on moto with a settable clock.
-type TestEngine<M = Ses, B = EventBridgeBus> = Engine<DynamoStore, M, B, Arc<SimClock>>;
+/// An engine on moto with a settable clock (and `[sending]` applied, as deployed).
+type TestEngine<M = Ses, B = EventBridgeBus> = Engine<DynamoStore, ShadowMailer<M>, B, Arc<SimClock>>;
 
 /// The `Send` events SES has yet to publish through the configuration set (moto publishes none).
 static SES_SENDS: Mutex<Vec<Value>> = Mutex::new(Vec::new());
@@ -136,7 +137,7 @@ fn wrapped<M: Mailer, B: Bus>(
 ) -> TestEngine<M, B> {
     let ports = tidings_core::engine::Ports {
         store: parts.store,
-        mailer: mailer(Ses(parts.mailer)),
+        mailer: ShadowMailer::new(mailer(Ses(parts.mailer)), &parts.config.sending),
         bus: bus(parts.bus),
         clock: Arc::clone(clock),
     };

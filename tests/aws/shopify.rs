@@ -1,10 +1,12 @@
 //! Shopify discount codes against the local Admin API stand-in (tests/support/shopify_admin.rs:
 //! every request checked against Shopify's documented shape), with the credentials from SSM on
-//! moto; and the engine end to end: no email carries a code the stand-in does not hold.
+//! moto; and the engine end to end: no email carries a code the stand-in does not hold. Then the
+//! `shopify` function: webhooks forwarded to the tidings bus, and tidings' unsubscribes mirrored to
+//! the store's email marketing consent.
 
 use serde_json::json;
 use std::sync::Arc;
-use tidings_aws::shopify::{CredentialSource, Credentials, ShopifyAdmin, ShopifyDiscounts};
+use tidings_aws::shopify::{CredentialSource, Credentials, ShopifyAdmin, ShopifyDiscounts, webhooks};
 use tidings_core::domain::{Currency, CustomerId};
 use tidings_core::event::{CouponIssued, CouponType};
 use tidings_core::message::MessageKey;
@@ -261,7 +263,7 @@ async fn the_shopify_function_forwards_the_translated_order_and_the_step_confirm
         std::fs::read_to_string(tidings_tests::repo_root().join("docs/examples/shopify-week.jsonl")).expect("week");
     let bus = tidings_aws::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&aws.sdk), aws.bus.clone());
     let config = tidings_core::config::StoreConfig::sample();
-    let answer = tidings_aws::shopify::webhooks::forward(&bus, &config, week.lines().next().expect("a line"))
+    let answer = tidings_aws::shopify::webhooks::forward(&bus, &config, orders_create(&week))
         .await
         .expect("forwarded");
     assert_eq!(answer["forwarded"], json!(["OrderConfirmed"]));
@@ -279,9 +281,13 @@ async fn the_shopify_function_forwards_the_translated_order_and_the_step_confirm
     assert_eq!(mail.len(), 1);
     assert!(mail[0].contains("#9999"), "the Shopify order's number");
     // A topic it does not read, and a source it does not accept, put nothing on the bus.
-    let products = week.lines().last().expect("products line");
+    let deleted = week
+        .lines()
+        .last()
+        .expect("products line")
+        .replace("products/update", "products/delete");
     assert!(
-        tidings_aws::shopify::webhooks::forward(&bus, &config, products)
+        tidings_aws::shopify::webhooks::forward(&bus, &config, &deleted)
             .await
             .expect("ok")["ignored"]
             .is_string()
@@ -291,7 +297,7 @@ async fn the_shopify_function_forwards_the_translated_order_and_the_step_confirm
         toml::from_str("shop = \"maple-moss.myshopify.com\"\nevent_source = \"aws.partner/shopify.com/1/other\"")
             .expect("toml"),
     );
-    let other = tidings_aws::shopify::webhooks::forward(&bus, &named, week.lines().next().expect("line"))
+    let other = tidings_aws::shopify::webhooks::forward(&bus, &named, orders_create(&week))
         .await
         .expect("ok");
     assert_eq!(other["ignored"], "another event source");
@@ -309,12 +315,12 @@ async fn a_payload_that_breaks_the_contract_fails_the_invocation_naming_the_shop
     let bus = tidings_aws::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&aws.sdk), aws.bus.clone());
     let week =
         std::fs::read_to_string(tidings_tests::repo_root().join("docs/examples/shopify-week.jsonl")).expect("week");
-    let bad = week.lines().next().expect("line").replacen(
+    let bad = orders_create(&week).replacen(
         "\"presentment_money\":{\"amount\":\"89.99\"",
         "\"presentment_money\":{\"amount\":\"89,99\"",
         1,
     );
-    assert_ne!(bad, week.lines().next().expect("line"), "the fixture has that price");
+    assert_ne!(bad, orders_create(&week), "the fixture has that price");
     let error = tidings_aws::shopify::webhooks::forward(&bus, &tidings_core::config::StoreConfig::sample(), &bad)
         .await
         .expect_err("rejected");
@@ -325,4 +331,223 @@ async fn a_payload_that_breaks_the_contract_fails_the_invocation_naming_the_shop
         "{error}"
     );
     assert!(aws.emitted().await.is_empty());
+}
+
+/// The admin of the stand-in, with a client-credentials app.
+fn admin(stand_in: &AdminStandIn) -> ShopifyAdmin {
+    ShopifyAdmin::new(&stand_in.url, API_VERSION, CredentialSource::Fixed(client(stand_in)))
+}
+
+/// `CustomerUnsubscribed` as tidings puts it on its bus.
+fn unsubscribed(customer_id: &str, scope: &str, at: &str) -> serde_json::Value {
+    let mut event = envelope(
+        "CustomerUnsubscribed",
+        at,
+        json!({"customer_id": customer_id, "scope": scope, "at": at}),
+    );
+    event["source"] = json!("tidings");
+    event
+}
+
+/// A Shopify customer unsubscribes through tidings: the engine announces it on the bus, and the
+/// `shopify` function given that very envelope makes exactly one documented consent update, for
+/// that customer's gid, dated when the customer unsubscribed; it puts nothing on the bus itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tidings_unsubscribe_of_a_shopify_customer_becomes_one_documented_consent_update() {
+    let (aws, clock, engine) = crate::spawn_app("2026-11-02T15:00:00Z").await;
+    let who = customer("115310627314723954", "en-US", "America/New_York", true);
+    let signup = envelope("CustomerSignedUp", "2026-11-02T15:00:00Z", json!({ "customer": who }));
+    crate::deliver(&engine, &clock, tidings_core::message::Step::Customer, &signup).await;
+    let id = CustomerId::parse("115310627314723954").expect("id");
+    engine
+        .set_marketing_consent(
+            &id,
+            false,
+            tidings_core::ports::ConsentSource::Unsubscribe,
+            ts("2026-11-02T16:30:00Z"),
+        )
+        .await
+        .expect("unsubscribed");
+    let announced: Vec<_> = aws
+        .emitted()
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == "CustomerUnsubscribed")
+        .collect();
+    assert_eq!(announced.len(), 1, "{announced:?}");
+
+    let stand_in = AdminStandIn::start(None);
+    let admin = admin(&stand_in);
+    let bus = tidings_aws::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&aws.sdk), aws.bus.clone());
+    let config = tidings_core::config::StoreConfig::sample();
+    let answer = webhooks::dispatch(&bus, &config, Some(&admin), &announced[0].to_string())
+        .await
+        .expect("mirrored");
+    assert_eq!(answer, json!({"mirrored": "CustomerUnsubscribed"}));
+    {
+        let state = stand_in.state.lock().expect("state");
+        assert_eq!(state.violations, Vec::<String>::new());
+        assert_eq!(state.operations, ["customerEmailMarketingConsentUpdate"]);
+        assert_eq!(
+            state.consent_updates,
+            [json!({
+                "customerId": "gid://shopify/Customer/115310627314723954",
+                "emailMarketingConsent": {
+                    "marketingState": "UNSUBSCRIBED",
+                    "marketingOptInLevel": "SINGLE_OPT_IN",
+                    "consentUpdatedAt": "2026-11-02T16:30:00Z",
+                },
+            })]
+        );
+    }
+    assert!(aws.emitted().await.is_empty(), "the mirror puts nothing on the bus");
+}
+
+/// A guest has no Shopify customer: no call at all (not even for a token). A complaint (`all`) of
+/// a Shopify customer is mirrored like an unsubscribe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_unsubscribe_makes_no_call_and_a_complaint_is_mirrored_too() {
+    let aws = crate::aws_test().await;
+    let bus = tidings_aws::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&aws.sdk), aws.bus.clone());
+    let config = tidings_core::config::StoreConfig::sample();
+    let stand_in = AdminStandIn::start(None);
+    let admin = admin(&stand_in);
+    let guest = unsubscribed(
+        "guest:0123456789abcdef0123456789abcdef",
+        "marketing",
+        "2026-11-02T16:30:00Z",
+    );
+    let answer = webhooks::dispatch(&bus, &config, Some(&admin), &guest.to_string())
+        .await
+        .expect("skipped");
+    assert_eq!(answer["ignored"], "not a Shopify customer");
+    {
+        let state = stand_in.state.lock().expect("state");
+        assert!(state.operations.is_empty(), "{:?}", state.operations);
+        assert_eq!(state.tokens_issued, 0, "not even a token");
+    }
+    let complaint = unsubscribed("624407574", "all", "2026-11-02T17:00:00.5Z");
+    webhooks::dispatch(&bus, &config, Some(&admin), &complaint.to_string())
+        .await
+        .expect("mirrored");
+    let state = stand_in.state.lock().expect("state");
+    assert_eq!(state.violations, Vec::<String>::new());
+    assert_eq!(state.consent_updates.len(), 1);
+    assert_eq!(
+        state.consent_updates[0]["customerId"],
+        "gid://shopify/Customer/624407574"
+    );
+    assert_eq!(
+        state.consent_updates[0]["emailMarketingConsent"]["consentUpdatedAt"],
+        "2026-11-02T17:00:00.5Z"
+    );
+}
+
+fn diagnostic(error: tidings_aws::lambda::HandlerError) -> (String, String) {
+    let diagnostic = lambda_runtime::Diagnostic::from(error);
+    (diagnostic.error_type, diagnostic.error_message)
+}
+
+/// Throttling fails the invocation as retryable, and the retry makes the one update; a refusal
+/// (userErrors), a detail that breaks the contract and missing credentials fail as not retryable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_retried_into_one_update_and_a_refusal_is_not_retryable() {
+    let aws = crate::aws_test().await;
+    let bus = tidings_aws::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&aws.sdk), aws.bus.clone());
+    let config = tidings_core::config::StoreConfig::sample();
+    let stand_in = AdminStandIn::start(None);
+    let admin = admin(&stand_in);
+    let event = unsubscribed("115310627314723954", "marketing", "2026-11-02T16:30:00Z").to_string();
+    stand_in.inject(&[Fault::Throttled, Fault::Status(503)]);
+    for _ in 0..2 {
+        let error = webhooks::dispatch(&bus, &config, Some(&admin), &event)
+            .await
+            .expect_err("unavailable");
+        assert_eq!(diagnostic(error).0, "Retryable");
+    }
+    assert!(stand_in.state.lock().expect("state").consent_updates.is_empty());
+    webhooks::dispatch(&bus, &config, Some(&admin), &event)
+        .await
+        .expect("the retry");
+    assert_eq!(stand_in.state.lock().expect("state").consent_updates.len(), 1);
+
+    stand_in
+        .state
+        .lock()
+        .expect("state")
+        .missing_customers
+        .push("gid://shopify/Customer/624407574".into());
+    let deleted = unsubscribed("624407574", "marketing", "2026-11-02T16:30:00Z").to_string();
+    let error = webhooks::dispatch(&bus, &config, Some(&admin), &deleted)
+        .await
+        .expect_err("refused");
+    let (kind, message) = diagnostic(error);
+    assert_eq!(kind, "Defect");
+    assert!(message.contains("customerId: INVALID"), "{message}");
+
+    let mut bad = unsubscribed("624407574", "marketing", "2026-11-02T16:30:00Z");
+    bad["detail"]["at"] = json!("yesterday");
+    let error = webhooks::dispatch(&bus, &config, Some(&admin), &bad.to_string())
+        .await
+        .expect_err("rejected");
+    let (kind, message) = diagnostic(error);
+    assert_eq!(kind, "RejectedEvent");
+    assert!(message.contains("detail.at"), "{message}");
+
+    let error = webhooks::dispatch(&bus, &config, None, &event)
+        .await
+        .expect_err("no credentials");
+    assert_eq!(diagnostic(error).0, "Defect");
+    let state = stand_in.state.lock().expect("state");
+    assert_eq!(state.consent_updates.len(), 1, "nothing more was updated");
+    assert_eq!(state.violations, Vec::<String>::new());
+}
+
+/// `ProductUpdated` on DynamoDB: the description lands on the product's statistics item without
+/// touching what orders counted there.
+#[tokio::test]
+async fn a_described_product_keeps_its_order_count_on_dynamodb() {
+    use tidings_core::ports::Statistics;
+    let (aws, clock, engine) = crate::spawn_app("2026-11-02T15:00:00Z").await;
+    let who = customer("c-1", "en-US", "America/New_York", false);
+    crate::deliver(
+        &engine,
+        &clock,
+        tidings_core::message::Step::OrderConfirmed,
+        &order_confirmed(
+            "o-1",
+            &who,
+            vec![item("p-mug", "kitchen", 1, 1800)],
+            "2026-11-02T15:00:00Z",
+        ),
+    )
+    .await;
+    let product = json!({"product": {"id": "p-mug", "name": "Speckled mug", "image_url": "https://cdn.example/mug.jpg", "url": "https://shop.example/products/mug"}});
+    crate::deliver(
+        &engine,
+        &clock,
+        tidings_core::message::Step::OrderConfirmed,
+        &envelope("ProductUpdated", "2026-11-02T16:00:00Z", product),
+    )
+    .await;
+    let store = tidings_aws::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws.sdk),
+        aws.table.clone(),
+        tidings_core::guest::GuestIds::demo(),
+    );
+    let stats = store.product_stats().await.expect("stats");
+    let mug = &stats.products[&tidings_core::domain::ProductId::parse("p-mug").expect("id")];
+    assert_eq!(mug.name.as_str(), "Speckled mug");
+    assert_eq!(
+        mug.image_url.as_ref().map(|u| u.as_str()),
+        Some("https://cdn.example/mug.jpg")
+    );
+    assert_eq!(mug.orders, 1, "the order count stays");
+}
+
+/// The week's first orders/create webhook.
+fn orders_create(week: &str) -> &str {
+    week.lines()
+        .find(|l| l.contains(r#""X-Shopify-Topic":"orders/create""#))
+        .expect("an orders/create line")
 }

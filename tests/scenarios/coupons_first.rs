@@ -183,10 +183,23 @@ fn a_marketing_email_whose_code_the_store_refuses_is_not_sent_and_not_asked_agai
         ..FlakyDiscounts::default()
     });
     let ada = customer("c-1", "en-US", "America/New_York", true);
-    let cart = tidings_tests::cart("k-1", &ada, vec![item("p-mug", "kitchen", 1, 1800)], "2026-11-03T15:00:00Z");
-    app.deliver(&envelope("CartUpdated", "2026-11-03T15:00:00Z", json!({ "cart": cart })))
-        .expect("cart");
+    let cart = tidings_tests::cart(
+        "k-1",
+        &ada,
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-03T15:00:00Z",
+    );
+    app.deliver(&envelope(
+        "CartUpdated",
+        "2026-11-03T15:00:00Z",
+        json!({ "cart": cart }),
+    ))
+    .expect("cart");
     app.run_until(ts("2026-11-20T00:00:00Z"));
     assert!(!app.sent().iter().any(|(_, k)| k.ends_with("#2")));
-    assert_eq!(discounts.calls.load(Ordering::SeqCst), 1, "refused once, not asked again");
+    assert_eq!(
+        discounts.calls.load(Ordering::SeqCst),
+        1,
+        "refused once, not asked again"
+    );
 }

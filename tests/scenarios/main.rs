@@ -13,6 +13,7 @@ mod orders;
 mod promises;
 mod properties;
 mod rendering;
+mod shadow;
 mod shipments;
 mod shopify;
 mod timing;

@@ -133,3 +133,134 @@ fn an_imported_buyer_is_a_repeat_buyer_at_their_first_webhook_order_and_the_impo
         "without the import, a first order: {text}"
     );
 }
+
+#[test]
+fn order_lines_show_the_image_and_page_the_store_gave_their_product() {
+    let replayed = week();
+    let raw = String::from_utf8(replayed.eml(1)).expect("utf-8");
+    // Quoted-printable may fold the markup; compare without soft line breaks.
+    let html = raw.replace("=\r\n", "").replace("=3D", "=").replace("&#x2f;", "/");
+    assert!(
+        html.contains("example-t-shirt.jpg"),
+        "the products/create image on its order line"
+    );
+    assert!(html.contains("https://maple-moss.myshopify.com/products/example-t-shirt"));
+}
+
+/// Shopify's webhooks, translated as the Lambda does, delivered to the engine at their time.
+fn deliver_shopify(app: &tidings_tests::TestApp, topic: &str, payload: &str, time: &str) {
+    let envelope = format!(
+        r#"{{"version":"0","id":"e-{time}","detail-type":"shopifyWebhook","source":"aws.partner/shopify.com/1/s","time":"{time}","detail":{{"payload":{payload},"metadata":{{"X-Shopify-Topic":"{topic}","X-Shopify-Shop-Domain":"maple-moss.myshopify.com"}}}}}}"#
+    );
+    for event in tidings_core::shopify::translate(&envelope).expect("translated").events {
+        app.deliver(&event).expect("handled");
+    }
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(repo_root().join("shared/fixtures/shopify").join(name)).expect("fixture")
+}
+
+fn consent_of(app: &tidings_tests::TestApp, id: &str) -> bool {
+    let id = tidings_core::domain::CustomerId::parse(id).expect("id");
+    app.engine.store().state().customers[&id].consent.given
+}
+
+/// The example order, by the example customer (115310627314723954), with the box `ticked` or not.
+fn order(ticked: bool) -> String {
+    fixture("orders__create.json").replace(
+        r#""buyer_accepts_marketing": true"#,
+        &format!(r#""buyer_accepts_marketing": {ticked}"#),
+    )
+}
+
+fn subscribed(state: &str, at: &str) -> String {
+    fixture("customers_email_marketing_consent__update.json")
+        .replace("706405506930370084", "115310627314723954")
+        .replace(r#""state": "not_subscribed""#, &format!(r#""state": "{state}""#))
+        .replace(
+            r#""consent_updated_at": null"#,
+            &format!(r#""consent_updated_at": "{at}""#),
+        )
+}
+
+#[test]
+fn an_unticked_box_at_checkout_does_not_withdraw_a_subscription() {
+    let app = tidings_tests::spawn_app();
+    deliver_shopify(
+        &app,
+        "customers_email_marketing_consent/update",
+        &subscribed("subscribed", "2026-11-01T09:59:00Z"),
+        "2026-11-01T10:00:00Z",
+    );
+    assert!(consent_of(&app, "115310627314723954"));
+    deliver_shopify(&app, "orders/create", &order(false), "2026-11-02T10:00:00Z");
+    assert!(
+        consent_of(&app, "115310627314723954"),
+        "a subscriber is not asked again at checkout"
+    );
+}
+
+#[test]
+fn a_ticked_box_repeated_by_orders_paid_after_an_unsubscribe_at_shopify_does_not_resubscribe() {
+    let app = tidings_tests::spawn_app();
+    deliver_shopify(&app, "orders/create", &order(true), "2026-11-02T10:00:00Z");
+    assert!(consent_of(&app, "115310627314723954"), "the box was ticked");
+    deliver_shopify(
+        &app,
+        "customers_email_marketing_consent/update",
+        &subscribed("unsubscribed", "2026-11-03T11:59:00Z"),
+        "2026-11-03T12:00:00Z",
+    );
+    assert!(!consent_of(&app, "115310627314723954"));
+    // The bank transfer arrives: Shopify sends the order again, its checkout box still ticked.
+    deliver_shopify(&app, "orders/paid", &order(true), "2026-11-05T09:00:00Z");
+    assert!(
+        !consent_of(&app, "115310627314723954"),
+        "a stale flag does not undo the opt-out"
+    );
+}
+
+#[test]
+fn erasing_a_customer_erases_their_address_as_a_guest_and_later_orders_adopt_nothing() {
+    let app = tidings_tests::spawn_app();
+    let keys = tidings_core::signing::SigningKeys::demo();
+    let export = std::fs::File::open(repo_root().join("shared/fixtures/shopify/orders_export.csv")).expect("export");
+    let history = tidings_core::shopify::import::read_export(export, |_| {})
+        .expect("read")
+        .history(keys.guest_ids());
+    for customer in history.customers {
+        app.engine
+            .store()
+            .state()
+            .customers
+            .insert(customer.profile.id.clone(), customer);
+    }
+    let ada = serde_json::json!({"id": "7001", "email": "ada@example.com", "marketing_consent": false});
+    let placed = |id: &str, time: &str| {
+        tidings_tests::order_confirmed(id, &ada, vec![tidings_tests::item("p-mug", "kitchen", 1, 1800)], time)
+    };
+    app.deliver(&placed("o-1", "2026-11-02T10:00:00Z")).expect("order");
+    let first_order = |id: &str| {
+        app.engine.store().state().orders[&tidings_core::domain::OrderId::parse(id).expect("id")].first_order
+    };
+    assert!(!first_order("o-1"), "the imported history made Ada a returning buyer");
+    let guest = keys
+        .guest_ids()
+        .customer_id(&tidings_core::domain::CustomerId::parse("guest:ada@example.com").expect("id"));
+    app.deliver(&tidings_tests::envelope(
+        "CustomerRedacted",
+        "2026-11-03T10:00:00Z",
+        serde_json::json!({"customer_id": "7001", "email": "ada@example.com"}),
+    ))
+    .expect("erased");
+    let state = app.engine.store().state();
+    assert!(
+        !state.customers.contains_key(&guest),
+        "the address's guest record is erased too"
+    );
+    drop(state);
+    app.deliver(&placed("o-2", "2026-11-04T10:00:00Z"))
+        .expect("order after the erasure");
+    assert!(first_order("o-2"), "nothing from before the erasure comes back");
+}

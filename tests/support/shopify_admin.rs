@@ -1,5 +1,6 @@
 //! A local stand-in for Shopify's Admin API (no network here): the token endpoint of the client
-//! credentials grant and the GraphQL endpoint for discount codes. Every request is checked
+//! credentials grant and the GraphQL endpoint for discount codes and email marketing consent
+//! (`customerEmailMarketingConsentUpdate`). Every request is checked
 //! against the shape Shopify documents (shared/fixtures/shopify/graphql_notes.md); a request
 //! that does not fit is answered as Shopify answers a bad one and recorded in `violations`.
 //! Failures are injected per request.
@@ -29,6 +30,10 @@ pub enum Fault {
 pub struct State {
     /// Discount inputs by upper-cased code.
     pub discounts: BTreeMap<String, Value>,
+    /// Each accepted `customerEmailMarketingConsentUpdate` input, in order.
+    pub consent_updates: Vec<Value>,
+    /// Customer gids Shopify does not have (deleted): their consent updates get a userError.
+    pub missing_customers: Vec<String>,
     /// Faults for the next requests, in order.
     pub faults: VecDeque<Fault>,
     /// Requests that broke the documented shape.
@@ -157,6 +162,9 @@ fn respond(state: &mut State, request: &tiny_http::Request, body: &str, client: 
             json!({"id": "gid://shopify/DiscountCodeNode/1057856652", "codeDiscount": {"__typename": typename, "title": input["title"]}})
         });
         (200, json!({"data": {"codeDiscountNodeByCode": node}}))
+    } else if query.contains("customerEmailMarketingConsentUpdate(input: $input)") {
+        state.operations.push("customerEmailMarketingConsentUpdate".into());
+        consent_update(state, &variables["input"])
     } else {
         state.violations.push("an operation the stand-in does not know".into());
         (
@@ -220,6 +228,70 @@ fn create(state: &mut State, input: &Value, mutation: &str, argument: &str) -> (
     (
         200,
         json!({"data": {mutation: {"codeDiscountNode": {"id": "gid://shopify/DiscountCodeNode/1057856652"}, "userErrors": []}}}),
+    )
+}
+
+/// `customerEmailMarketingConsentUpdate(input: CustomerEmailMarketingConsentUpdateInput!)`: `customerId: ID!`,
+/// `emailMarketingConsent: {marketingState!, marketingOptInLevel, consentUpdatedAt}` (graphql_notes.md §5).
+fn consent_update(state: &mut State, input: &Value) -> (u16, Value) {
+    const MUTATION: &str = "customerEmailMarketingConsentUpdate";
+    let mut problems = Vec::new();
+    let mut need = |ok: bool, what: &str| {
+        if !ok {
+            problems.push(what.to_owned());
+        }
+    };
+    let gid = input["customerId"].as_str().unwrap_or_default();
+    let id = gid.strip_prefix("gid://shopify/Customer/").unwrap_or_default();
+    need(
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()),
+        "customerId must be a Customer gid",
+    );
+    let consent = &input["emailMarketingConsent"];
+    // Only these three can be set; NOT_SUBSCRIBED, REDACTED and INVALID cannot (2025-07 payload page).
+    need(
+        matches!(
+            consent["marketingState"].as_str(),
+            Some("SUBSCRIBED" | "UNSUBSCRIBED" | "PENDING")
+        ),
+        "emailMarketingConsent.marketingState must be SUBSCRIBED, UNSUBSCRIBED or PENDING",
+    );
+    need(
+        consent["marketingOptInLevel"].is_null()
+            || matches!(
+                consent["marketingOptInLevel"].as_str(),
+                Some("SINGLE_OPT_IN" | "CONFIRMED_OPT_IN" | "UNKNOWN")
+            ),
+        "emailMarketingConsent.marketingOptInLevel must be a CustomerMarketingOptInLevel",
+    );
+    need(
+        consent["consentUpdatedAt"]
+            .as_str()
+            .is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok()),
+        "emailMarketingConsent.consentUpdatedAt must be a DateTime",
+    );
+    if !problems.is_empty() {
+        state
+            .violations
+            .extend(problems.iter().map(|p| format!("{MUTATION}: {p}")));
+        return (
+            200,
+            json!({"errors": [{"message": problems.join("; "), "extensions": {"code": "argumentLiteralsIncompatible"}}]}),
+        );
+    }
+    if state.missing_customers.iter().any(|m| m == gid) {
+        // The userError type's fields are documented (field, message, code); this code and message
+        // for a deleted customer are the stand-in's guess.
+        let error = json!({"field": ["customerId"], "message": "Customer does not exist", "code": "INVALID"});
+        return (
+            200,
+            json!({"data": {MUTATION: {"customer": null, "userErrors": [error]}}}),
+        );
+    }
+    state.consent_updates.push(input.clone());
+    (
+        200,
+        json!({"data": {MUTATION: {"customer": {"id": gid}, "userErrors": []}}}),
     )
 }
 

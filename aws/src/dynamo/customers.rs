@@ -28,6 +28,7 @@ impl Customers for DynamoStore {
         id: &CustomerId,
         email: &EmailAddress,
         code: Option<&str>,
+        address: Option<&CustomerId>,
     ) -> Result<CustomerFile, StoreError> {
         // One read: the profile, both erasure markers and the coupon the order used; for a guest
         // before the table is upgraded, also the profile an earlier release keyed by address, and
@@ -37,6 +38,9 @@ impl Customers for DynamoStore {
             .then(|| format!("CUSTOMER#{}{}", guest::PREFIX, email.as_str()))
             .filter(|pk| *pk != customer_pk);
         let coupon_pk = code.map(|code| format!("COUPON#{code}"));
+        let address_pk = address
+            .map(|guest| format!("CUSTOMER#{guest}"))
+            .filter(|pk| *pk != customer_pk);
         let erased = [erased_id_key(id), erased_address_key(email)].map(|key| format!("ERASED#{key}"));
         let mut keys = KeysAndAttributes::builder()
             .keys(Self::key(customer_pk.clone(), "PROFILE"))
@@ -46,6 +50,9 @@ impl Customers for DynamoStore {
         }
         if let Some(pk) = &coupon_pk {
             keys = keys.keys(Self::key(pk.clone(), "COUPON"));
+        }
+        if let Some(pk) = &address_pk {
+            keys = keys.keys(Self::key(pk.clone(), "PROFILE"));
         }
         if let Some(pk) = &legacy_pk {
             keys = keys.keys(Self::key(pk.clone(), "PROFILE"));
@@ -87,6 +94,10 @@ impl Customers for DynamoStore {
                     let record: CustomerRecord =
                         serde_dynamo::from_item(self.current(item)).map_err(corrupt("a guest's earlier profile"))?;
                     legacy = Some(record);
+                }
+                Some(pk) if Some(pk) == address_pk.as_deref() => {
+                    file.address_history =
+                        Some(serde_dynamo::from_item(item).map_err(corrupt("the address's guest profile"))?)
                 }
                 Some(pk) if Some(pk) == coupon_pk.as_deref() => {
                     let pk = pk.to_owned();

@@ -166,6 +166,40 @@ impl Statistics for DynamoStore {
         Ok(())
     }
 
+    async fn describe_product(&self, product: &tidings_core::domain::Product) -> Result<(), StoreError> {
+        // The same item the purchase counts update; its `orders` and prices stay theirs.
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key("STATS".into(), &format!("PRODUCT#{}", product.id))))
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", s(product.name.as_str()));
+        let mut set = vec!["#name = :name"];
+        for (attr, value) in [
+            ("category", product.category.as_ref().map(Text::as_str)),
+            ("image_url", product.image_url.as_ref().map(WebUrl::as_str)),
+            ("url", product.url.as_ref().map(WebUrl::as_str)),
+        ] {
+            if let Some(value) = value {
+                update = update
+                    .expression_attribute_names(format!("#{attr}"), attr)
+                    .expression_attribute_values(format!(":{attr}"), s(value));
+                set.push(match attr {
+                    "category" => "#category = :category",
+                    "image_url" => "#image_url = :image_url",
+                    _ => "#url = :url",
+                });
+            }
+        }
+        update
+            .update_expression(format!("SET {}", set.join(", ")))
+            .send()
+            .await
+            .map_err(unavailable("describe_product"))?;
+        Ok(())
+    }
+
     async fn product_stats(&self) -> Result<Arc<ProductStats>, StoreError> {
         let now = Instant::now();
         let cached = (self.stats.lock().unwrap_or_else(PoisonError::into_inner).as_ref())

@@ -96,7 +96,9 @@ impl ShopifyAdmin {
                 return Err(AdminError::Unavailable(format!("HTTP {status}")));
             }
             if !status.is_success() {
-                return Err(AdminError::Refused(format!("HTTP {status}")));
+                // A wrong API version (404), a locked or unpaid shop (423, 402), a missing scope
+                // (403): the merchant can fix each, and the email waits for it.
+                return Err(AdminError::Unavailable(format!("HTTP {status}")));
             }
             let answer: Value = response
                 .json()
@@ -162,22 +164,21 @@ impl ShopifyAdmin {
     }
 }
 
-/// The `data` of a GraphQL answer; `errors` (throttling above all) become errors.
+/// The `data` of a GraphQL answer; `errors` (throttling above all) become errors. Only their
+/// codes are kept: a message may repeat the request's variables (a code, a customer).
 fn data_of(answer: Value) -> Result<Value, AdminError> {
     if let Some(errors) = answer.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
         let codes: Vec<&str> = errors
             .iter()
-            .filter_map(|e| e.pointer("/extensions/code").and_then(Value::as_str))
+            .map(|e| {
+                e.pointer("/extensions/code")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown")
+            })
             .collect();
-        // THROTTLED comes with HTTP 200; ACCESS_DENIED is a missing scope the merchant can grant.
-        if codes
-            .iter()
-            .any(|c| matches!(*c, "THROTTLED" | "INTERNAL_SERVER_ERROR" | "ACCESS_DENIED"))
-        {
-            return Err(AdminError::Unavailable(codes.join(", ")));
-        }
-        let first = errors[0].get("message").and_then(Value::as_str).unwrap_or("error");
-        return Err(AdminError::Refused(first.chars().take(200).collect()));
+        // THROTTLED comes with HTTP 200; the others (a missing scope, a schema another API
+        // version does not have) are the merchant's to fix: the email waits, none is lost.
+        return Err(AdminError::Unavailable(format!("GraphQL errors: {}", codes.join(", "))));
     }
     answer
         .get("data")

@@ -86,8 +86,7 @@ fn parse(detail: &Value) -> Result<(CustomerId, &'static str, jiff::Timestamp), 
             .as_str()
             .ok_or_else(|| rejected(field, "must be a string"))
     };
-    let customer =
-        CustomerId::parse(text("customer_id")?).map_err(|e| rejected("customer_id", &e.to_string()))?;
+    let customer = CustomerId::parse(text("customer_id")?).map_err(|e| rejected("customer_id", &e.to_string()))?;
     let scope = match text("scope")? {
         "marketing" => "marketing",
         "all" => "all",

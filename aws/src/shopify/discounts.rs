@@ -133,10 +133,12 @@ impl Discounts for ShopifyDiscounts {
     }
 }
 
-/// The discount's title in the Shopify admin: which message it came with, and its code (so a
-/// discount read back by code is recognised as this one).
+/// The discount's title in the Shopify admin: which message it came with, its code, and a digest
+/// of its message key (so a discount read back by code is recognised as this message's, not as
+/// another message's whose code happens to be the same).
 fn title(coupon: &CouponIssued) -> String {
-    format!("tidings {} {}", coupon.message_kind.as_str(), coupon.code)
+    let message = tidings_core::signing::digest_hex(&["discount-title", coupon.message_key.as_str()], 16);
+    format!("tidings {} {} {message}", coupon.message_kind.as_str(), coupon.code)
 }
 
 /// For the customer it was mailed to; a guest has no Shopify customer to name, so its one use

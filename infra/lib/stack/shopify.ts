@@ -1,10 +1,11 @@
 // A Shopify store (`[shopify]` in the store configuration): its webhooks arrive on the partner event
 // bus of its event source, the shopify function translates them into store events (source
 // `tidings.shopify`) on the tidings bus, and the steps read the Admin API credentials to create the
-// discount codes their emails carry. Without `[shopify]` none of this exists.
+// discount codes their emails carry. The same function mirrors tidings' unsubscribes to the store's
+// email marketing consent. Without `[shopify]` none of this exists.
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { SHOPIFY_SOURCE, ShopifyConfig, StoreConfig } from '../config';
+import { SHOPIFY_SOURCE, ShopifyConfig, StoreConfig, TIDINGS_SOURCE } from '../config';
 import { SHOPIFY, SHOPIFY_DETAIL_TYPE, SHOPIFY_TOPICS } from '../routing';
 import { RULE_RETRY, STEP_MEMORY_MB, STEP_TIMEOUT } from '../sizing';
 import { grantPutEvents, ruleTo } from './bus';
@@ -22,7 +23,10 @@ export function storeSources(config: StoreConfig): string[] {
   return config.shopify ? [...new Set([...config.sources, SHOPIFY_SOURCE])] : config.sources;
 }
 
-/** The shopify function, its rule on the partner event bus, and what it may do. */
+/** What the engine announces on its bus when a customer unsubscribes (or complains). */
+export const UNSUBSCRIBED_DETAIL_TYPE = 'CustomerUnsubscribed';
+
+/** The shopify function, its rules on the partner event bus and the tidings bus, and what it may do. */
 export function createShopify(ctx: StackContext, { buses }: Shared): void {
   const { shopify } = ctx.props.config;
   if (!shopify) return;
@@ -30,7 +34,7 @@ export function createShopify(ctx: StackContext, { buses }: Shared): void {
   const { fn, role, dlq } = asyncFunction(ctx, SHOPIFY, {
     memorySize: STEP_MEMORY_MB,
     timeout: STEP_TIMEOUT,
-    description: `tidings: Shopify webhooks of ${shopify.shop}, translated into store events`,
+    description: `tidings: Shopify webhooks of ${shopify.shop}, translated into store events; unsubscribes mirrored`,
   });
   grantPutEvents(role, 'ShopifyPutEvents', buses.bus, SHOPIFY_SOURCE);
   grantShopifyCredentials(ctx, role, 'ShopifyCredentials', shopify);
@@ -46,6 +50,13 @@ export function createShopify(ctx: StackContext, { buses }: Shared): void {
       detailType: [SHOPIFY_DETAIL_TYPE],
       detail: { metadata: { 'X-Shopify-Topic': [...SHOPIFY_TOPICS] } },
     },
+  });
+  // A tidings unsubscribe must stop the store's own marketing emails too: the function sets the
+  // Shopify customer's email marketing consent (the credentials above, scope write_customers).
+  ruleTo(ctx, 'ShopifyUnsubscribes', fn, dlq, RULE_RETRY, {
+    eventBus: buses.bus,
+    description: `shopify: tidings unsubscribes, mirrored to ${shopify.shop}`,
+    eventPattern: { source: [TIDINGS_SOURCE], detailType: [UNSUBSCRIBED_DETAIL_TYPE] },
   });
 }
 

@@ -444,6 +444,7 @@ impl StoreConfig {
                 }
             }
         }
+        self.sending.check()?;
         if self.store.name.is_blank() {
             return Err(invalid("store.name", "must not be empty"));
         }
@@ -544,8 +545,12 @@ mod tests {
         // The sample prices its loyalty reward in six more currencies: not with Shopify.
         let error = StoreConfig::from_toml(&format!("{SAMPLE_CONFIG}{SHOPIFY}")).expect_err("other currencies");
         assert_eq!(error.field, "coupons.loyalty_reward.currencies");
-        let start = SAMPLE_CONFIG.find("[coupons.loyalty_reward.currencies]").expect("section");
-        let end = SAMPLE_CONFIG[start..].find("\n\n").map_or(SAMPLE_CONFIG.len(), |e| start + e);
+        let start = SAMPLE_CONFIG
+            .find("[coupons.loyalty_reward.currencies]")
+            .expect("section");
+        let end = SAMPLE_CONFIG[start..]
+            .find("\n\n")
+            .map_or(SAMPLE_CONFIG.len(), |e| start + e);
         let single = format!("{}{}{SHOPIFY}", &SAMPLE_CONFIG[..start], &SAMPLE_CONFIG[end..]);
         let config = StoreConfig::from_toml(&single).expect("valid");
         let shopify = config.shopify.expect("[shopify]");
@@ -554,7 +559,10 @@ mod tests {
         let bad = single.replace("maple-moss.myshopify.com", "maple-moss.com");
         assert_eq!(StoreConfig::from_toml(&bad).expect_err("shop").field, "shopify.shop");
         let bad = single.replace("aws.partner/shopify.com/1830279", "aws.partner/other.com/1");
-        assert_eq!(StoreConfig::from_toml(&bad).expect_err("source").field, "shopify.event_source");
+        assert_eq!(
+            StoreConfig::from_toml(&bad).expect_err("source").field,
+            "shopify.event_source"
+        );
     }
 
     #[test]
@@ -650,10 +658,14 @@ mod tests {
 
     #[test]
     fn an_allow_entry_that_is_not_an_address_is_refused_by_position() {
-        for entry in ["owner.shop.example", "owner@localhost", "\"owner\"@shop.example", "owner @shop.example"] {
-            let text = format!(
-                "{SAMPLE_CONFIG}\n[sending]\nmode = \"shadow\"\nallow = [\"ok@shop.example\", '{entry}']\n"
-            );
+        for entry in [
+            "owner.shop.example",
+            "owner@localhost",
+            "\"owner\"@shop.example",
+            "owner @shop.example",
+        ] {
+            let text =
+                format!("{SAMPLE_CONFIG}\n[sending]\nmode = \"shadow\"\nallow = [\"ok@shop.example\", '{entry}']\n");
             let error = StoreConfig::from_toml(&text).expect_err(entry);
             assert_eq!(error.field, "sending.allow", "{entry}");
             assert!(error.reason.starts_with("entry 2 "), "{error}");
@@ -666,8 +678,8 @@ mod tests {
         let error = StoreConfig::from_toml(&format!("{SAMPLE_CONFIG}\n[sending]\nmode = \"dry-run\"\n"))
             .expect_err("unknown mode");
         assert!(error.reason.contains("dry-run"), "{error}");
-        let error = StoreConfig::from_toml(&format!("{SAMPLE_CONFIG}\n[sending]\nallowed = []\n"))
-            .expect_err("typo caught");
+        let error =
+            StoreConfig::from_toml(&format!("{SAMPLE_CONFIG}\n[sending]\nallowed = []\n")).expect_err("typo caught");
         assert!(error.reason.contains("allowed"), "{error}");
     }
 

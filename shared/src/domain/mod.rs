@@ -49,8 +49,10 @@ pub struct Customer {
     /// When the customer created an account.
     #[serde(default, deserialize_with = "plausible_time_opt")]
     pub signed_up_at: Option<Timestamp>,
-    /// Explicit opt-in for marketing mail.
-    pub marketing_consent: bool,
+    /// Explicit opt-in for marketing mail; absent when the event states nothing about it (a
+    /// Shopify order whose buyer did not tick the box): what is known stands.
+    #[serde(default)]
+    pub marketing_consent: Option<bool>,
     /// When the customer made that statement at the store (Shopify's `consent_updated_at`); only a
     /// statement with its own time can lift a tidings unsubscribe.
     #[serde(default, deserialize_with = "plausible_time_opt")]
@@ -74,7 +76,7 @@ impl Customer {
             time_zone: None,
             birthday: None,
             signed_up_at: None,
-            marketing_consent: false,
+            marketing_consent: Some(false),
             consent_updated_at: None,
             tags: vec![],
         }
@@ -101,6 +103,25 @@ pub struct LineItem {
     /// Price of one, in minor units of the order currency (at most `MAX_AMOUNT`).
     #[serde(deserialize_with = "bounded_amount")]
     pub unit_price: u64,
+    /// Product image (dropped unless http(s)).
+    #[serde(default, deserialize_with = "image_url")]
+    pub image_url: Option<WebUrl>,
+    /// Product page (dropped unless http(s)).
+    #[serde(default, deserialize_with = "product_url")]
+    pub url: Option<WebUrl>,
+}
+
+/// A product as the store describes it (`ProductUpdated`): what emails show of the lines that
+/// name it when the order's own lines carry no image or link (Shopify's do not).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    /// The id order lines name it by.
+    pub id: ProductId,
+    /// Title.
+    pub name: Text,
+    /// Store category.
+    #[serde(default)]
+    pub category: Option<Text>,
     /// Product image (dropped unless http(s)).
     #[serde(default, deserialize_with = "image_url")]
     pub image_url: Option<WebUrl>,

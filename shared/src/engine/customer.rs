@@ -4,6 +4,10 @@ use crate::domain::Customer;
 use crate::ports::{Consent, ConsentSource, CustomerRecord};
 use jiff::Timestamp;
 
+/// The time of a consent "statement" no event made (a customer first seen in an event that said
+/// nothing about consent): before any real one.
+const NEVER_STATED: Timestamp = Timestamp::constant(946_684_800, 0);
+
 /// Folds a customer embedded in an event at `at` into what was known.
 ///
 /// With double opt-in, the store's "yes" only marks consent as pending until the customer confirms
@@ -15,10 +19,12 @@ pub fn merge(
     signed_up: bool,
     double_opt_in: bool,
 ) -> CustomerRecord {
-    let unconfirmed_yes = double_opt_in && incoming.marketing_consent;
+    let said = incoming.marketing_consent;
+    let unconfirmed_yes = double_opt_in && said == Some(true);
     let statement = Consent {
-        given: incoming.marketing_consent && !unconfirmed_yes,
-        at,
+        given: said == Some(true) && !unconfirmed_yes,
+        // Nothing said: no consent, and any statement, however old, outranks this.
+        at: if said.is_some() { at } else { NEVER_STATED },
         source: ConsentSource::Store,
     };
     match known {
@@ -52,11 +58,11 @@ pub fn merge(
             // A tidings unsubscribe is lifted only by a "yes" the store dated after it, never by
             // the bare flag that orders, carts and updates repeat (often stale).
             let unsubscribed = !record.consent.given && record.consent.source == ConsentSource::Unsubscribe;
-            let restated = incoming.marketing_consent
+            let restated = said == Some(true)
                 && incoming
                     .consent_updated_at
                     .is_some_and(|stated| stated > record.consent.at);
-            if newer && !(unconfirmed_yes && confirmed) && (!unsubscribed || restated) {
+            if said.is_some() && newer && !(unconfirmed_yes && confirmed) && (!unsubscribed || restated) {
                 record.consent = statement;
                 record.consent_pending_since = unconfirmed_yes.then_some(at);
             }
@@ -72,7 +78,7 @@ mod tests {
 
     fn customer(consent: bool) -> Customer {
         Customer {
-            marketing_consent: consent,
+            marketing_consent: Some(consent),
             ..Customer::bare("c-1", "ada@example.com")
         }
     }

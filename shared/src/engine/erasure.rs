@@ -30,9 +30,22 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             erasure.orders = record.orders.iter().cloned().collect();
             store.record_erasure(&erasure).await?;
         }
+        // The same address as a guest (or in imported orders) is the same person: erased too.
+        let as_guest = match self.address_guest_of(customer, &redacted.email) {
+            Some(guest) => store.customer(&guest).await?,
+            None => None,
+        };
+        if let Some(guest) = &as_guest {
+            erasure.orders.extend(guest.orders.iter().cloned());
+            store.record_erasure(&erasure).await?;
+            store.erase_customer(guest).await?;
+        }
         let Some(record) = record else {
             return Ok(Outcome::Recorded {
-                what: format!("erasure of {customer} remembered; nothing was stored about them"),
+                what: match as_guest {
+                    Some(_) => format!("erased the guest record of {customer}'s address"),
+                    None => format!("erasure of {customer} remembered; nothing was stored about them"),
+                },
             });
         };
         store.erase_customer(&record).await?;

@@ -24,7 +24,7 @@ pub use slot::next_slot;
 
 use crate::config::StoreConfig;
 use crate::coupon::Coupon;
-use crate::domain::{Cart, Currency, OrderId, Redacted};
+use crate::domain::{Cart, Currency, Order, OrderId, Redacted};
 use crate::event::{Emitted, Event, FollowUpDue, InboundEvent};
 use crate::message::MessageKey;
 use crate::ports::{
@@ -364,7 +364,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             Event::CustomerRedacted(redacted) => out.push(self.erase(redacted, at).await?),
             Event::UnsubscribeRequested(request) => out.extend(self.unsubscribe_requested(&request.token, at).await?),
             Event::SesFeedback(feedback) => out.extend(self.feedback(feedback).await?),
-            Event::OrderConfirmed(order) => out.extend(self.order_confirmed(order, at).await?),
+            Event::OrderConfirmed(order) => out.extend(self.order_confirmed(&self.pictured(order).await?, at).await?),
+            Event::ProductUpdated(product) => {
+                self.ports.store.describe_product(product).await?;
+                out.push(Outcome::Recorded {
+                    what: format!("product {}", product.id),
+                });
+            }
             Event::CartUpdated(cart) | Event::CartAbandoned(cart) => out.extend(self.cart_updated(cart, at).await?),
             Event::FollowUpDue(due) => return self.fire(&due.key).await,
             _ => out.extend(self.order_events(Some(event), None, at).await?),
@@ -373,6 +379,16 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             log_outcome(outcome, event.event.detail_type());
         }
         Ok(out)
+    }
+
+    /// The order with the image, page and category the store described (`ProductUpdated`) on
+    /// lines that carry none (Shopify's lines have neither). Read only when a line lacks one.
+    async fn pictured(&self, order: &Order) -> Result<Order, EngineError> {
+        let mut order = order.clone();
+        if order.items.iter().any(|i| i.image_url.is_none() || i.url.is_none()) {
+            self.ports.store.product_stats().await?.picture(&mut order.items);
+        }
+        Ok(order)
     }
 
     /// Fires a stored follow-up if it is due: re-checks it and sends, defers or drops it.

@@ -74,7 +74,7 @@ mod tests {
         Customer {
             birthday: birthday.map(|b| Birthday::parse(b).expect("birthday")),
             signed_up_at: signed_up.map(|t| t.parse().expect("time")),
-            marketing_consent: true,
+            marketing_consent: Some(true),
             ..Customer::bare("c-1", "a@example.com")
         }
     }

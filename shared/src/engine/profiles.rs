@@ -80,16 +80,26 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         at: Timestamp,
         code: Option<&str>,
     ) -> Result<Result<EventCustomer, Outcome>, EngineError> {
+        let address = self.address_guest(customer);
         let mut file = self
             .ports
             .store
-            .customer_file(&customer.id, &customer.email, code)
+            .customer_file(&customer.id, &customer.email, code, address.as_ref())
             .await?;
         if let Some(erased) = erased_before(file.erased_at, at) {
             return Ok(Err(erased));
         }
-        if file.record.is_none() {
-            file.record = self.history_of_address(customer).await?;
+        // Seen for the first time under this id: what the address bought before (as a guest, or
+        // in orders imported from the store's export) is theirs, so a returning buyer is not
+        // greeted as a first-time one. Never across an erasure of the id or the address.
+        if file.record.is_none()
+            && file.erased_at.is_none()
+            && let Some(mut record) = file.address_history.take()
+        {
+            // A new record under the store's id, written as new (the guest's stays as it was).
+            record.profile.id = customer.id.clone();
+            record.version = 0;
+            file.record = Some(record);
         }
         let carried = self.address_consent(file.record.as_ref(), customer).await?;
         Ok(Ok(EventCustomer {
@@ -99,28 +109,23 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         }))
     }
 
-    /// What a customer seen for the first time under their store id bought before under their
-    /// address alone (as a guest, or in orders imported from the store's export): that history is
-    /// theirs, so a returning buyer is not greeted as a first-time one. One read, on first sight.
-    async fn history_of_address(
+    /// The guest id of a store customer's address (`None` for a guest: that is their own id).
+    fn address_guest(&self, customer: &crate::domain::Customer) -> Option<crate::domain::CustomerId> {
+        self.address_guest_of(&customer.id, &customer.email)
+    }
+
+    /// The guest id of `email`, when `id` is a store customer's (not already a guest's).
+    pub(super) fn address_guest_of(
         &self,
-        customer: &crate::domain::Customer,
-    ) -> Result<Option<CustomerRecord>, EngineError> {
+        id: &crate::domain::CustomerId,
+        email: &crate::domain::EmailAddress,
+    ) -> Option<crate::domain::CustomerId> {
         use crate::domain::{CustomerId, guest_id::PREFIX};
-        if customer.id.as_str().starts_with(PREFIX) {
-            return Ok(None);
+        if id.as_str().starts_with(PREFIX) {
+            return None;
         }
-        let Ok(guest) = CustomerId::parse(&format!("{PREFIX}{}", customer.email.as_str())) else {
-            return Ok(None);
-        };
-        let guest = self.keys.guest_ids().customer_id(&guest);
-        let Some(mut record) = self.ports.store.customer(&guest).await? else {
-            return Ok(None);
-        };
-        // A new record under the store's id, written as new (the guest's stays as it was).
-        record.profile.id = customer.id.clone();
-        record.version = 0;
-        Ok(Some(record))
+        let guest = CustomerId::parse(&format!("{PREFIX}{}", email.as_str())).ok()?;
+        Some(self.keys.guest_ids().customer_id(&guest))
     }
 
     /// What an incoming profile changes about its address's opt-out, before it is merged. A store
@@ -143,7 +148,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
         }
         // With double opt-in the store's "yes" counts only once confirmed: it lifts nothing.
-        let stated = customer.marketing_consent && !self.config.marketing.double_opt_in;
+        let stated = customer.marketing_consent == Some(true) && !self.config.marketing.double_opt_in;
         let Some(stated_at) = customer.consent_updated_at.filter(|_| stated) else {
             return Ok(carried);
         };

@@ -1,7 +1,7 @@
 //! The event contract (events.md): EventBridge envelopes in, `EmailSent`/`CouponIssued`/`FollowUpDue` out.
 
 use crate::domain::{
-    Cart, Customer, CustomerId, EmailAddress, Order, OrderId, Shipment, ShipmentId, ShipmentStatus, Text,
+    Cart, Customer, CustomerId, EmailAddress, Order, OrderId, Product, Shipment, ShipmentId, ShipmentStatus, Text,
 };
 use crate::message::{Category, MessageKey, MessageKind, Step};
 use jiff::Timestamp;
@@ -75,6 +75,8 @@ pub enum Event {
     CartUpdated(Box<Cart>),
     /// `CartAbandoned` (same handling as `CartUpdated`).
     CartAbandoned(Box<Cart>),
+    /// `ProductUpdated`: a product's image, page and category for the emails.
+    ProductUpdated(Product),
     /// `FollowUpDue`, emitted by the sweeper and routed back to the owning step.
     FollowUpDue(FollowUpDue),
     /// An SES event (`source` = `aws.ses`): bounce, complaint, delivery, open, click, …
@@ -99,6 +101,7 @@ impl Event {
             Self::ReviewSubmitted(_) => "ReviewSubmitted",
             Self::CartUpdated(_) => "CartUpdated",
             Self::CartAbandoned(_) => "CartAbandoned",
+            Self::ProductUpdated(_) => "ProductUpdated",
             Self::FollowUpDue(_) => "FollowUpDue",
             Self::SesFeedback(_) => "SesFeedback",
             Self::UnsubscribeRequested(_) => "UnsubscribeRequested",
@@ -141,6 +144,7 @@ impl Event {
             | Self::OrderShipped(_)
             | Self::ShipmentUpdated(_)
             | Self::OrderDelivered(_)
+            | Self::ProductUpdated(_)
             | Self::UnsubscribeRequested(_) => {}
         }
         self
@@ -269,6 +273,11 @@ struct CartDetail {
     cart: Cart,
 }
 
+#[derive(Deserialize)]
+struct ProductDetail {
+    product: Product,
+}
+
 /// Parses one EventBridge envelope given as JSON text (a replay line or a Lambda payload). An
 /// optional field that does not parse is dropped with a warning in the log.
 pub fn parse_envelope(json: &str) -> Result<Parsed, EventError> {
@@ -347,6 +356,7 @@ fn parse_inbound(value: serde_json::Value, warnings: &mut Vec<EventError>) -> Re
                 _ => Event::CartAbandoned(Box::new(cart)),
             }
         }
+        "ProductUpdated" => Event::ProductUpdated(detail.parse::<ProductDetail>()?.product),
         "FollowUpDue" => Event::FollowUpDue(detail.parse()?),
         "UnsubscribeRequested" => Event::UnsubscribeRequested(detail.parse()?),
         ses if crate::feedback::SES_DETAIL_TYPES.contains(&ses) => {

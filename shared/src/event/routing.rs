@@ -20,7 +20,7 @@ pub const STEPS: [Step; 6] = [
 pub fn detail_types(step: Step) -> &'static [&'static str] {
     match step {
         Step::Customer => &["CustomerSignedUp", "CustomerUpdated", "CustomerRedacted"],
-        Step::OrderConfirmed => &["OrderConfirmed", "OrderCancelled"],
+        Step::OrderConfirmed => &["OrderConfirmed", "OrderCancelled", "ProductUpdated"],
         Step::OrderShipped => &["OrderShipped", "ShipmentUpdated"],
         Step::OrderDelivered => &["OrderDelivered", "ReviewSubmitted"],
         Step::CartAbandoned => &["CartUpdated", "CartAbandoned"],

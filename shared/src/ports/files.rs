@@ -16,6 +16,9 @@ pub struct CustomerFile {
     pub erased_at: Option<Timestamp>,
     /// The message that issued the coupon code asked for.
     pub coupon: Option<IssuedCoupon>,
+    /// The record of the guest id asked for (the customer's address as a guest, or their
+    /// imported past orders), read in the same call.
+    pub address_history: Option<CustomerRecord>,
 }
 
 /// The key an erasure of a customer id is remembered under: a hash, since a guest's id holds their

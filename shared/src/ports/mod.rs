@@ -32,13 +32,15 @@ pub trait Clock: Send + Sync {
 pub trait Customers: Send + Sync {
     /// A customer, if known.
     fn customer(&self, id: &CustomerId) -> impl Future<Output = Result<Option<CustomerRecord>, StoreError>> + Send;
-    /// A customer, in the same read whether that customer or the address was erased, and the
-    /// message that issued a coupon code (an order's) when one is given.
+    /// A customer, in the same read whether that customer or the address was erased, the
+    /// message that issued a coupon code (an order's) when one is given, and the record of the
+    /// guest id `address` (the same address as a guest) when one is given.
     fn customer_file(
         &self,
         id: &CustomerId,
         email: &EmailAddress,
         code: Option<&str>,
+        address: Option<&CustomerId>,
     ) -> impl Future<Output = Result<CustomerFile, StoreError>> + Send;
     /// Creates or replaces a customer that is still at the version it was read at (`Conflict`
     /// otherwise).
@@ -227,6 +229,10 @@ pub trait Statistics: Send + Sync {
     /// The store's products and how often they were bought together (recommendations may use
     /// statistics a few minutes old).
     fn product_stats(&self) -> impl Future<Output = Result<Arc<ProductStats>, StoreError>> + Send;
+    /// Records a product's name, category, image and page as the store describes them (its
+    /// order counts and prices stay as orders made them).
+    fn describe_product(&self, product: &crate::domain::Product)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Bringing what an earlier release wrote to this release's form.

@@ -17,6 +17,41 @@ pub struct ProductStats {
 }
 
 impl ProductStats {
+    /// A product's description as the store gives it (what `Statistics::describe_product` sets):
+    /// name, and category, image and page where given.
+    pub fn describe(&mut self, product: &crate::domain::Product) {
+        let info = self.products.entry(product.id.clone()).or_insert_with(|| ProductInfo {
+            name: product.name.clone(),
+            category: None,
+            prices: BTreeMap::new(),
+            image_url: None,
+            url: None,
+            orders: 0,
+        });
+        info.name = product.name.clone();
+        info.category = product.category.clone().or(info.category.take());
+        info.image_url = product.image_url.clone().or(info.image_url.take());
+        info.url = product.url.clone().or(info.url.take());
+    }
+
+    /// Order lines without an image or a page take the product's, as the store described it.
+    pub fn picture(&self, items: &mut [crate::domain::LineItem]) {
+        for item in items {
+            let Some(info) = self.products.get(&item.product_id) else {
+                continue;
+            };
+            if item.image_url.is_none() {
+                item.image_url = info.image_url.clone();
+            }
+            if item.url.is_none() {
+                item.url = info.url.clone();
+            }
+            if item.category.is_none() {
+                item.category = info.category.clone();
+            }
+        }
+    }
+
     /// Adds (`+1`) or removes (`-1`) an order's products and pairs.
     pub(crate) fn count(&mut self, order: &Order, delta: i64) {
         let stats = self;

@@ -17,10 +17,13 @@ pub(super) fn buyer(
     let id = customer
         .and_then(|c| c.id.as_ref())
         .map_or_else(|| guest_id(email), |id| id.0.clone());
-    // The checkout's "email me with news and offers" box stands in for a profile that says nothing.
-    let (consent, consent_at) = customer
-        .and_then(stated_consent)
-        .unwrap_or((accepts_marketing.unwrap_or(false), None));
+    // The checkout's "email me with news and offers" box stands in for a profile that says
+    // nothing, when ticked; unticked it says nothing (a subscriber is not asked again), so the
+    // consent is then left out and what is known stands.
+    let (consent, consent_at) = match customer.and_then(stated_consent) {
+        Some((given, at)) => (Some(given), at),
+        None => (accepts_marketing.filter(|ticked| *ticked), None),
+    };
     let first = customer
         .and_then(|c| given(&c.first_name))
         .or(address.and_then(|a| given(&a.first_name)));
@@ -52,7 +55,7 @@ pub(super) fn profile(customer: &Customer, detail_type: &'static str) -> Result<
         .id
         .as_ref()
         .ok_or_else(|| error("detail.payload.id", "is required"))?;
-    let (consent, consent_at) = consent_of(customer);
+    let (consent, consent_at) = stated_consent(customer).map_or((None, None), |(given, at)| (Some(given), at));
     let mut detail = json!({
         "id": id.0,
         "email": email,
@@ -106,11 +109,8 @@ pub(super) fn redact(redact: &Redact) -> Result<Routed, EventError> {
 }
 
 /// Marketing consent and when the customer stated it: `email_marketing_consent` (only
-/// `subscribed` is a yes: `pending` awaits the customer's confirmation), else `accepts_marketing`.
-fn consent_of(customer: &Customer) -> (bool, Option<&str>) {
-    stated_consent(customer).unwrap_or((false, None))
-}
-
+/// `subscribed` is a yes: `pending` awaits the customer's confirmation), else `accepts_marketing`;
+/// `None` when the profile says neither.
 fn stated_consent(customer: &Customer) -> Option<(bool, Option<&str>)> {
     match (&customer.email_marketing_consent, customer.accepts_marketing) {
         (Some(consent), _) => Some((

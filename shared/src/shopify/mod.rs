@@ -13,6 +13,7 @@ mod fulfillments;
 pub mod import;
 mod orders;
 mod payload;
+mod products;
 
 use crate::event::EventError;
 use serde::Deserialize;
@@ -105,7 +106,8 @@ pub fn translate(json: &str) -> Result<Translated, EventError> {
         .or_else(|| header("X-Shopify-Event-Id"))
         .unwrap_or_else(|| envelope.id.clone());
     let payload = envelope.detail.payload.get();
-    let (details, ignored) = match topics::route(&topic, payload)? {
+    let shop = header("X-Shopify-Shop-Domain");
+    let (details, ignored) = match topics::route(&topic, payload, shop.as_deref())? {
         Routed::Events(details) => (details, None),
         Routed::Ignored(why) => (vec![], Some(why)),
     };
@@ -142,13 +144,14 @@ enum Routed {
 }
 
 mod topics {
-    use super::{Routed, checkouts, customers, fulfillments, orders, payload};
+    use super::{Routed, checkouts, customers, fulfillments, orders, payload, products};
     use crate::event::EventError;
 
     /// The topics tidings reads, and what each becomes.
-    pub(super) fn route(topic: &str, payload: &str) -> Result<Routed, EventError> {
+    pub(super) fn route(topic: &str, payload: &str, shop: Option<&str>) -> Result<Routed, EventError> {
         Ok(match topic {
-            "orders/create" | "orders/paid" => orders::confirmed(&parse(payload)?)?,
+            "orders/create" => orders::confirmed(&parse(payload)?, true)?,
+            "orders/paid" => orders::confirmed(&parse(payload)?, false)?,
             "orders/updated" => orders::updated(&parse(payload)?)?,
             "orders/cancelled" => orders::cancelled(&parse(payload)?),
             "fulfillments/create" => fulfillments::created(&parse(payload)?)?,
@@ -167,9 +170,8 @@ mod topics {
             "customers/data_request" => {
                 Routed::Ignored("customers/data_request: export with `tidings data` (docs/shopify.md)")
             }
-            "products/create" | "products/update" | "products/delete" => {
-                Routed::Ignored("products: not yet kept (docs/shopify.md)")
-            }
+            "products/create" | "products/update" => products::updated(&parse(payload)?, shop),
+            "products/delete" => Routed::Ignored("a deleted product: past orders keep its lines"),
             _ => Routed::Ignored("a topic tidings does not read"),
         })
     }

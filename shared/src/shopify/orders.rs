@@ -10,8 +10,9 @@ use crate::event::EventError;
 use serde_json::{Value, json};
 
 /// `orders/create`, `orders/paid`: the confirmation (a second one for the same order is a duplicate
-/// by its id and sends nothing).
-pub(super) fn confirmed(order: &Order) -> Result<Routed, EventError> {
+/// by its id and sends nothing). `orders/paid` comes days later for a bank transfer: what its
+/// buyer ticked at checkout is no statement of now, so it `restates` no consent.
+pub(super) fn confirmed(order: &Order, restates: bool) -> Result<Routed, EventError> {
     let Some(email) = given(&order.email).or(given(&order.contact_email)) else {
         // Point of sale, draft and phone orders often have no address to write to.
         return Ok(Routed::Ignored("an order without an email address"));
@@ -38,24 +39,38 @@ pub(super) fn confirmed(order: &Order) -> Result<Routed, EventError> {
                 )?))
             })?,
     };
+    // The contract's subtotal is the lines' sum; Shopify's `subtotal_price` is after discounts,
+    // which the email shows as their own line.
+    let subtotal = match (&order.total_line_items_price_set, &order.total_line_items_price) {
+        (None, None) => pricing.amount(
+            order.subtotal_price_set.as_ref(),
+            order.subtotal_price.as_ref(),
+            "detail.payload.subtotal_price",
+        )?,
+        (set, plain) => pricing.amount(set.as_ref(), plain.as_ref(), "detail.payload.total_line_items_price")?,
+    };
     let number = given(&order.name)
         .map(str::to_owned)
         .or_else(|| order.order_number.as_ref().map(|n| format!("#{}", n.0)))
         .unwrap_or_else(|| order.id.0.clone());
-    let customer = buyer(
+    let mut customer = buyer(
         order.customer.as_ref(),
         email,
         given(&order.customer_locale),
         order.shipping_address.as_ref(),
         order.buyer_accepts_marketing,
     );
+    if !restates {
+        customer["marketing_consent"] = Value::Null;
+        customer["consent_updated_at"] = Value::Null;
+    }
     let detail = json!({ "order": {
         "id": order.id.0,
         "number": number,
         "customer": customer,
         "currency": pricing.currency.code(),
         "items": items,
-        "subtotal": pricing.amount(order.subtotal_price_set.as_ref(), order.subtotal_price.as_ref(), "detail.payload.subtotal_price")?,
+        "subtotal": subtotal,
         "shipping": shipping,
         "discount": pricing.amount(order.total_discounts_set.as_ref(), order.total_discounts.as_ref(), "detail.payload.total_discounts")?,
         "tax": pricing.amount(order.total_tax_set.as_ref(), order.total_tax.as_ref(), "detail.payload.total_tax")?,

@@ -64,6 +64,8 @@ pub(super) struct Order {
     pub(super) line_items: Vec<LineItem>,
     pub(super) subtotal_price: Option<Amount>,
     pub(super) subtotal_price_set: Option<MoneySet>,
+    pub(super) total_line_items_price: Option<Amount>,
+    pub(super) total_line_items_price_set: Option<MoneySet>,
     pub(super) total_price: Option<Amount>,
     pub(super) total_price_set: Option<MoneySet>,
     pub(super) total_tax: Option<Amount>,
@@ -220,4 +222,28 @@ pub(super) struct RedactCustomer {
 
 fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Vec<T>, D::Error> {
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// `products/create|update`.
+#[derive(Debug, Deserialize)]
+pub(super) struct Product {
+    pub(super) id: Id,
+    pub(super) title: Option<String>,
+    pub(super) handle: Option<String>,
+    pub(super) status: Option<String>,
+    pub(super) product_type: Option<String>,
+    pub(super) category: Option<Category>,
+    pub(super) image: Option<Image>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub(super) images: Vec<Image>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Category {
+    pub(super) name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Image {
+    pub(super) src: Option<String>,
 }

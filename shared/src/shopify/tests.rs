@@ -54,7 +54,8 @@ fn orders_create_becomes_an_order_confirmation_in_minor_units() {
     assert_eq!(order.items[0].unit_price, 8999);
     assert_eq!(
         (order.subtotal, order.shipping, order.discount, order.tax, order.total),
-        (40495, 1000, 2000, 0, 40495)
+        (41495, 1000, 2000, 0, 40495),
+        "the lines' sum (total_line_items_price), shipping, discount: they add up to the total"
     );
     let address = order.shipping_address.as_ref().expect("address");
     assert_eq!((address.city.as_str(), address.country.as_str()), ("Shippington", "US"));
@@ -115,7 +116,7 @@ fn amounts_are_what_the_customer_paid_in_their_currency() {
     };
     assert_eq!(order.currency.code(), "EUR");
     assert_eq!(order.items[0].unit_price, 8099, "89.99 × 0.9, from presentment_money");
-    assert_eq!((order.subtotal, order.shipping, order.total), (36445, 900, 36445));
+    assert_eq!((order.subtotal, order.shipping, order.total), (37345, 900, 36445));
 }
 
 #[test]
@@ -289,7 +290,10 @@ fn customers_and_their_consent() {
     };
     assert_eq!(customer.id.as_str(), "706405506930370084");
     assert_eq!(customer.country.as_ref().map(|c| c.as_str()), Some("CA"));
-    assert!(!customer.marketing_consent);
+    assert_eq!(
+        customer.marketing_consent, None,
+        "the example profile states no consent"
+    );
     assert!(matches!(
         one("customers/update", &fixture("customers__update.json")),
         Event::CustomerUpdated(_)
@@ -300,7 +304,7 @@ fn customers_and_their_consent() {
     ) else {
         panic!("an update")
     };
-    assert!(!consent.marketing_consent);
+    assert_eq!(consent.marketing_consent, Some(false));
     let yes = fixture("customers_email_marketing_consent__update.json")
         .replace(r#""state": "not_subscribed""#, r#""state": "subscribed""#)
         .replace(
@@ -310,7 +314,7 @@ fn customers_and_their_consent() {
     let Event::CustomerUpdated(consent) = one("customers_email_marketing_consent/update", &yes) else {
         panic!("an update")
     };
-    assert!(consent.marketing_consent);
+    assert_eq!(consent.marketing_consent, Some(true));
     assert_eq!(
         consent.consent_updated_at.map(|t| t.to_string()).as_deref(),
         Some("2026-11-02T14:59:00Z")
@@ -328,7 +332,7 @@ fn customers_redact_erases_the_customer() {
 #[test]
 fn topics_tidings_does_not_read_are_ignored_with_a_reason() {
     for (topic, file) in [
-        ("products/create", "products__create.json"),
+        ("products/delete", "products__create.json"),
         ("shop/redact", "shop__redact.json"),
         ("customers/data_request", "customers__data_request.json"),
         ("inventory_levels/update", "shop__redact.json"),
@@ -350,4 +354,33 @@ fn the_webhook_id_makes_the_translated_ids_stable_across_redeliveries() {
         first.events[0]["time"], "2026-11-02T15:00:00Z",
         "the envelope's time is the event's"
     );
+}
+
+#[test]
+fn a_product_gives_its_page_on_the_shop_and_its_image() {
+    let with_image = fixture("products__create.json").replacen(
+        r#""image": null"#,
+        r#""image": {"src": "https://cdn.shopify.com/s/files/1/tee.jpg"}"#,
+        1,
+    );
+    let Event::ProductUpdated(product) = one("products/update", &with_image) else {
+        panic!("a product")
+    };
+    assert_eq!(product.id.as_str(), "788032119674292922");
+    assert_eq!(product.name.as_str(), "Example T-Shirt");
+    assert_eq!(
+        product.url.as_ref().map(|u| u.as_str()),
+        Some("https://maple-moss.myshopify.com/products/example-t-shirt")
+    );
+    assert_eq!(
+        product.image_url.as_ref().map(|u| u.as_str()),
+        Some("https://cdn.shopify.com/s/files/1/tee.jpg")
+    );
+    assert_eq!(
+        product.category.as_ref().map(|c| c.as_str()),
+        Some("Shirts"),
+        "product_type without a category"
+    );
+    let draft = fixture("products__create.json").replace(r#""status": "active""#, r#""status": "draft""#);
+    assert!(events("products/create", &draft).is_empty());
 }

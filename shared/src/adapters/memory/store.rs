@@ -23,6 +23,7 @@ impl Customers for MemoryStore {
         id: &CustomerId,
         email: &EmailAddress,
         code: Option<&str>,
+        address: Option<&CustomerId>,
     ) -> Result<CustomerFile, StoreError> {
         let state = self.state();
         let (by_id, by_address) = erasure_keys(id, email);
@@ -34,6 +35,7 @@ impl Customers for MemoryStore {
                 .max()
                 .copied(),
             coupon: code.and_then(|code| state.coupons.get(code).cloned()),
+            address_history: address.and_then(|guest| state.customers.get(guest).cloned()),
         })
     }
 
@@ -476,6 +478,11 @@ impl Statistics for MemoryStore {
 
     async fn product_stats(&self) -> Result<Arc<ProductStats>, StoreError> {
         Ok(Arc::new(self.state().stats.clone()))
+    }
+
+    async fn describe_product(&self, product: &crate::domain::Product) -> Result<(), StoreError> {
+        self.state().stats.describe(product);
+        Ok(())
     }
 }
 

@@ -225,7 +225,7 @@ pub(super) mod test_support {
         let at: Timestamp = signed_up.parse().expect("time");
         let profile = Customer {
             signed_up_at: Some(at),
-            marketing_consent: true,
+            marketing_consent: Some(true),
             ..Customer::bare("c-1", "a@example.com")
         };
         crate::engine::customer::merge(None, &profile, at, true, false)

@@ -169,7 +169,7 @@ fn order_of(row: &Row) -> Result<PastOrder, String> {
         time_zone: None,
         birthday: None,
         signed_up_at: None,
-        marketing_consent: row.accepts_marketing.trim().eq_ignore_ascii_case("yes"),
+        marketing_consent: Some(row.accepts_marketing.trim().eq_ignore_ascii_case("yes")),
         consent_updated_at: None,
         tags: vec![],
     };
@@ -263,7 +263,7 @@ impl Export {
                 profile.id = id;
                 CustomerRecord {
                     consent: Consent {
-                        given: profile.marketing_consent,
+                        given: profile.marketing_consent == Some(true),
                         at: order.placed_at,
                         source: ConsentSource::Store,
                     },
@@ -296,7 +296,7 @@ impl Export {
             }
             // The latest order's statement of consent is the one in force.
             if order.placed_at >= record.consent.at {
-                record.consent.given = order.customer.marketing_consent;
+                record.consent.given = order.customer.marketing_consent == Some(true);
                 record.consent.at = order.placed_at;
                 record.profile.marketing_consent = order.customer.marketing_consent;
             }
