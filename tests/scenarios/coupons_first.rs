@@ -70,6 +70,24 @@ fn assert_no_code_mailed_before_it_existed(app: &TestApp, discounts: &FlakyDisco
     }
 }
 
+/// A cart left at 15:00, and the clock run past both reminders (the second carries a coupon).
+fn abandon_a_cart(app: &TestApp) {
+    let ada = customer("c-1", "en-US", "America/New_York", true);
+    let cart = tidings_tests::cart(
+        "k-1",
+        &ada,
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-03T15:00:00Z",
+    );
+    app.deliver(&envelope(
+        "CartUpdated",
+        "2026-11-03T15:00:00Z",
+        json!({ "cart": cart }),
+    ))
+    .expect("cart");
+    app.run_until(ts("2026-11-20T00:00:00Z"));
+}
+
 fn delivery(app: &TestApp) -> tidings_core::ports::OutgoingEmail {
     app.engine
         .mailer()
@@ -149,20 +167,7 @@ fn a_marketing_email_whose_code_cannot_be_created_is_never_sent_with_it() {
         unavailable: usize::MAX.into(),
         ..FlakyDiscounts::default()
     });
-    let ada = customer("c-1", "en-US", "America/New_York", true);
-    let cart = tidings_tests::cart(
-        "k-1",
-        &ada,
-        vec![item("p-mug", "kitchen", 1, 1800)],
-        "2026-11-03T15:00:00Z",
-    );
-    app.deliver(&envelope(
-        "CartUpdated",
-        "2026-11-03T15:00:00Z",
-        json!({ "cart": cart }),
-    ))
-    .expect("cart");
-    app.run_until(ts("2026-11-20T00:00:00Z"));
+    abandon_a_cart(&app);
     let sent = app.sent();
     assert!(
         sent.iter().any(|(_, k)| k.ends_with("#1")),
@@ -182,20 +187,7 @@ fn a_marketing_email_whose_code_the_store_refuses_is_not_sent_and_not_asked_agai
         refuse: true,
         ..FlakyDiscounts::default()
     });
-    let ada = customer("c-1", "en-US", "America/New_York", true);
-    let cart = tidings_tests::cart(
-        "k-1",
-        &ada,
-        vec![item("p-mug", "kitchen", 1, 1800)],
-        "2026-11-03T15:00:00Z",
-    );
-    app.deliver(&envelope(
-        "CartUpdated",
-        "2026-11-03T15:00:00Z",
-        json!({ "cart": cart }),
-    ))
-    .expect("cart");
-    app.run_until(ts("2026-11-20T00:00:00Z"));
+    abandon_a_cart(&app);
     assert!(!app.sent().iter().any(|(_, k)| k.ends_with("#2")));
     assert_eq!(
         discounts.calls.load(Ordering::SeqCst),

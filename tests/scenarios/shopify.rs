@@ -264,3 +264,21 @@ fn erasing_a_customer_erases_their_address_as_a_guest_and_later_orders_adopt_not
         .expect("order after the erasure");
     assert!(first_order("o-2"), "nothing from before the erasure comes back");
 }
+
+#[test]
+fn a_shopify_order_keeps_the_tags_and_names_its_customer_has_from_customers_update() {
+    let app = tidings_tests::spawn_app();
+    let profile = fixture("customers__update.json")
+        .replace("706405506930370084", "115310627314723954")
+        .replacen(r#""note":"#, r#""tags": "vip, wholesale", "note":"#, 1);
+    deliver_shopify(&app, "customers/update", &profile, "2026-11-01T10:00:00Z");
+    deliver_shopify(&app, "orders/create", &order(false), "2026-11-02T10:00:00Z");
+    let id = tidings_core::domain::CustomerId::parse("115310627314723954").expect("id");
+    let state = app.engine.store().state();
+    let tags: Vec<&str> = state.customers[&id].profile.tags.iter().map(|t| t.as_str()).collect();
+    assert_eq!(
+        tags,
+        ["vip", "wholesale"],
+        "the order's customer has no tags: it does not erase them"
+    );
+}

@@ -4,6 +4,23 @@ use crate::domain::Customer;
 use crate::ports::{Consent, ConsentSource, CustomerRecord};
 use jiff::Timestamp;
 
+/// A customer as an order or cart embeds them, with what it leaves out taken from the known
+/// profile: it fills in, it does not erase (the id, address and consent are its own).
+pub fn fill_in(embedded: &Customer, known: &Customer) -> Customer {
+    let mut filled = embedded.clone();
+    filled.first_name = filled.first_name.or_else(|| known.first_name.clone());
+    filled.last_name = filled.last_name.or_else(|| known.last_name.clone());
+    filled.locale = filled.locale.or_else(|| known.locale.clone());
+    filled.country = filled.country.or_else(|| known.country.clone());
+    filled.time_zone = filled.time_zone.or_else(|| known.time_zone.clone());
+    filled.birthday = filled.birthday.or(known.birthday);
+    filled.signed_up_at = filled.signed_up_at.or(known.signed_up_at);
+    if filled.tags.is_empty() {
+        filled.tags = known.tags.clone();
+    }
+    filled
+}
+
 /// The time of a consent "statement" no event made (a customer first seen in an event that said
 /// nothing about consent): before any real one.
 const NEVER_STATED: Timestamp = Timestamp::constant(946_684_800, 0);
@@ -85,6 +102,28 @@ mod tests {
 
     fn at(text: &str) -> Timestamp {
         text.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn an_embedded_customer_fills_in_and_never_erases() {
+        let known = Customer {
+            first_name: Some(crate::domain::Text::new("Ada")),
+            tags: vec![crate::domain::Text::new("vip")],
+            ..customer(true)
+        };
+        let embedded = Customer {
+            marketing_consent: None,
+            ..Customer::bare("c-1", "ada.new@example.com")
+        };
+        let filled = fill_in(&embedded, &known);
+        assert_eq!(filled.first_name.as_ref().map(|n| n.as_str()), Some("Ada"));
+        assert_eq!(filled.tags.len(), 1, "an order without tags keeps the segment");
+        assert_eq!(
+            filled.email.as_str(),
+            "ada.new@example.com",
+            "the order's address is its own"
+        );
+        assert_eq!(filled.marketing_consent, None, "and so is its consent");
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             Err(erased) => return Ok(vec![erased]),
         };
         let (stored, coupon) = (file.record, file.coupon);
-        let (mut customer, occasions) = self.merge_profile(stored.as_ref(), &order.customer, at, false);
+        let (mut customer, occasions) = self.merge_profile(stored.as_ref(), &order.customer, at, false, true);
         customer.address_opted_out |= file.carried;
         let id = &order.customer.id;
         let subject = Subject::Order {

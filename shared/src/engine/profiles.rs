@@ -61,7 +61,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
         };
         let known = file.record;
-        let (mut record, occasions) = self.merge_profile(known.as_ref(), customer, at, signed_up);
+        let (mut record, occasions) = self.merge_profile(known.as_ref(), customer, at, signed_up, cart.is_some());
         record.address_opted_out |= file.carried;
         record.carts.extend(cart.cloned());
         if known.as_ref() != Some(&record) {
@@ -182,16 +182,24 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
 
     /// The stored customer with a profile merged in (not saved), and the yearly occasions to
     /// write with it when the birthday, signup date or time zone is new (replacing waiting ones).
+    /// A customer `embedded` in an order or cart fills in what is known: what it leaves out
+    /// (Shopify's order customer has no tags, no locale of its own) keeps its known value. A
+    /// profile event (`CustomerSignedUp`, `CustomerUpdated`) replaces the profile.
     pub(super) fn merge_profile(
         &self,
         known: Option<&CustomerRecord>,
         customer: &crate::domain::Customer,
         at: Timestamp,
         signed_up: bool,
+        embedded: bool,
     ) -> (CustomerRecord, Vec<FollowUp>) {
+        let filled = match known {
+            Some(known) if embedded => crate::engine::customer::fill_in(customer, &known.profile),
+            _ => customer.clone(),
+        };
         let record = merge_customer(
             known.cloned(),
-            customer,
+            &filled,
             at,
             signed_up,
             self.config.marketing.double_opt_in,

@@ -7,7 +7,7 @@
 use super::amount::minor_units;
 use crate::domain::{Currency, Customer, CustomerId, EmailAddress, LineItem, Order, OrderId, ProductId, Text};
 use crate::guest::GuestIds;
-use crate::ports::{Consent, ConsentSource, CustomerRecord, ProductStats};
+use crate::ports::{CustomerRecord, ProductStats};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -261,28 +261,8 @@ impl Export {
             let record = customers.entry(id.clone()).or_insert_with(|| {
                 let mut profile = order.customer.clone();
                 profile.id = id;
-                CustomerRecord {
-                    consent: Consent {
-                        given: profile.marketing_consent == Some(true),
-                        at: order.placed_at,
-                        source: ConsentSource::Store,
-                    },
-                    profile,
-                    profile_at: order.placed_at,
-                    signed_up: false,
-                    last_order_at: None,
-                    orders_confirmed: 0,
-                    orders_delivered: 0,
-                    purchased: Default::default(),
-                    orders: Default::default(),
-                    carts: Default::default(),
-                    consent_pending_since: None,
-                    categories: Default::default(),
-                    standing: Default::default(),
-                    engagement_rewarded_at: None,
-                    address_opted_out: false,
-                    version: 0,
-                }
+                // Known as the engine would know a customer first seen in this order, no more.
+                crate::engine::merge_customer(None, &profile, order.placed_at, false, false)
             });
             record.orders_confirmed += 1;
             record.orders_delivered += u32::from(past.fulfilled && !past.cancelled);
