@@ -3,6 +3,7 @@
 
 mod dynamo;
 mod eventbridge;
+pub mod history;
 pub mod lambda;
 mod ses;
 pub mod shopify;

@@ -551,3 +551,45 @@ fn orders_create(week: &str) -> &str {
         .find(|l| l.contains(r#""X-Shopify-Topic":"orders/create""#))
         .expect("an orders/create line")
 }
+
+/// `tidings-aws import shopify`: the export's buyers into the table on moto, then a webhook
+/// order by one of them under their Shopify id is a returning buyer's; run again, nothing twice.
+#[tokio::test]
+async fn past_orders_imported_into_the_table_make_a_returning_buyer_and_a_rerun_writes_nothing() {
+    use tidings_core::ports::Orders;
+    let (aws, clock, engine) = crate::spawn_app("2026-11-02T15:00:00Z").await;
+    // The deployment's guest-id key (the moto test's secret), as the import is told to use.
+    let ids = tidings_core::guest::GuestIds::new(b"aws-test-guest-id-key-0123456789abcdefghijklmnop").expect("key");
+    let file = std::fs::File::open(tidings_tests::repo_root().join("shared/fixtures/shopify/orders_export.csv"))
+        .expect("export");
+    let export = tidings_core::shopify::import::read_export(file, |_| {}).expect("read");
+    let history = export.history(&ids);
+    let store = tidings_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws.sdk), aws.table.clone(), ids.clone());
+    let written = tidings_aws::history::write_history(&store, &export, &history, &ids)
+        .await
+        .expect("written");
+    assert_eq!((written.customers, written.kept, written.orders), (2, 0, 4));
+    let again = tidings_aws::history::write_history(&store, &export, &history, &ids)
+        .await
+        .expect("again");
+    assert_eq!(
+        (again.customers, again.kept, again.orders),
+        (0, 2, 0),
+        "nothing written or counted twice"
+    );
+    let ada = json!({"id": "7001", "email": "ada@example.com", "marketing_consent": false});
+    let order = order_confirmed(
+        "o-7001",
+        &ada,
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-02T15:00:00Z",
+    );
+    crate::deliver(&engine, &clock, tidings_core::message::Step::OrderConfirmed, &order).await;
+    let record = store
+        .order(&tidings_core::domain::OrderId::parse("o-7001").expect("id"))
+        .await
+        .expect("read")
+        .expect("stored");
+    assert!(!record.first_order, "Ada bought before: the imported history is hers");
+    assert!(aws.sent_mail()[0].contains("#7001"));
+}

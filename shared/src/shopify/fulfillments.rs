@@ -32,11 +32,18 @@ fn status(shopify: &str) -> Status {
 }
 
 /// `fulfillments/create`: the shipping confirmation (and, for a parcel created already on its
-/// way or delivered, that status too).
+/// way or delivered, that status too). A fulfillment a fulfillment service has not shipped yet
+/// (`pending`, `open`) waits for the `fulfillments/update` that makes it `success`.
 pub(super) fn created(fulfillment: &Fulfillment) -> Result<Routed, EventError> {
-    if matches!(fulfillment.status.as_deref(), Some("cancelled" | "error" | "failure")) {
-        return Ok(Routed::Ignored("a fulfillment that did not happen"));
+    match fulfillment.status.as_deref() {
+        Some("cancelled" | "error" | "failure") => Ok(Routed::Ignored("a fulfillment that did not happen")),
+        Some("pending" | "open") => Ok(Routed::Ignored("a fulfillment not shipped yet")),
+        _ => shipped(fulfillment),
     }
+}
+
+/// The parcel as `OrderShipped`, and its status when it has one to tell.
+fn shipped(fulfillment: &Fulfillment) -> Result<Routed, EventError> {
     let company = given(&fulfillment.tracking_company);
     let code = company.and_then(carriers::code);
     let number = given(&fulfillment.tracking_number).or(fulfillment.tracking_numbers.iter().find_map(|n| nonblank(n)));
@@ -79,16 +86,22 @@ pub(super) fn created(fulfillment: &Fulfillment) -> Result<Routed, EventError> {
     Ok(Routed::Events(events))
 }
 
-/// `fulfillments/update`: a new `shipment_status`.
-pub(super) fn updated(fulfillment: &Fulfillment) -> Routed {
-    match fulfillment
-        .shipment_status
-        .as_deref()
-        .and_then(|s| progress(fulfillment, s))
-    {
-        Some(event) => Routed::Events(vec![event]),
-        None => Routed::Ignored("a fulfillment update without a status to tell"),
+/// `fulfillments/update`: a parcel shipped now (`success`: its confirmation, which the engine
+/// sends once however often this comes), or a new `shipment_status`.
+pub(super) fn updated(fulfillment: &Fulfillment) -> Result<Routed, EventError> {
+    if fulfillment.status.as_deref() == Some("success") {
+        return shipped(fulfillment);
     }
+    Ok(
+        match fulfillment
+            .shipment_status
+            .as_deref()
+            .and_then(|s| progress(fulfillment, s))
+        {
+            Some(event) => Routed::Events(vec![event]),
+            None => Routed::Ignored("a fulfillment update without a status to tell"),
+        },
+    )
 }
 
 fn progress(fulfillment: &Fulfillment, shopify: &str) -> Option<(&'static str, Value)> {

@@ -155,7 +155,7 @@ mod topics {
             "orders/updated" => orders::updated(&parse(payload)?)?,
             "orders/cancelled" => orders::cancelled(&parse(payload)?),
             "fulfillments/create" => fulfillments::created(&parse(payload)?)?,
-            "fulfillments/update" => fulfillments::updated(&parse(payload)?),
+            "fulfillments/update" => fulfillments::updated(&parse(payload)?)?,
             "fulfillment_events/create" => fulfillments::event(&parse(payload)?),
             "checkouts/create" | "checkouts/update" => checkouts::updated(&parse(payload)?)?,
             "checkouts/delete" => Routed::Ignored("a deleted checkout: its reminders end with its order or expiry"),

@@ -173,9 +173,24 @@ fn orders_cancelled_and_a_cancelled_update_cancel_and_other_updates_send_nothing
     assert!(events("orders/updated", &open).is_empty());
 }
 
+/// The example fulfillment shipped (`success`: the example's is still `pending`).
+fn fulfilled() -> String {
+    fixture("fulfillments__create.json").replace(r#""status": "pending""#, r#""status": "success""#)
+}
+
+#[test]
+fn a_pending_fulfillment_ships_when_its_update_says_success() {
+    assert!(
+        events("fulfillments/create", &fixture("fulfillments__create.json")).is_empty(),
+        "pending: not shipped yet"
+    );
+    let update = fixture("fulfillments__update.json").replace(r#""status": "pending""#, r#""status": "success""#);
+    assert!(matches!(one("fulfillments/update", &update), Event::OrderShipped(_)));
+}
+
 #[test]
 fn a_fulfillment_is_a_shipment_of_its_own_lines_with_shopifys_tracking() {
-    let Event::OrderShipped(shipped) = one("fulfillments/create", &fixture("fulfillments__create.json")) else {
+    let Event::OrderShipped(shipped) = one("fulfillments/create", &fulfilled()) else {
         panic!("a shipment")
     };
     assert_eq!(shipped.order_id.as_str(), "820982911946154508");
@@ -204,7 +219,7 @@ fn a_fulfillment_is_a_shipment_of_its_own_lines_with_shopifys_tracking() {
 
 #[test]
 fn a_fulfillment_without_tracking_or_with_an_unknown_carrier_still_ships() {
-    let untracked = fixture("fulfillments__create.json")
+    let untracked = fulfilled()
         .replace(r#""tracking_company": "UPS""#, r#""tracking_company": null"#)
         .replace(r#""tracking_number": "1z827wk74630""#, r#""tracking_number": null"#)
         .replace(r#""tracking_numbers": ["#, r#""tracking_numbers_": ["#)
@@ -215,8 +230,7 @@ fn a_fulfillment_without_tracking_or_with_an_unknown_carrier_still_ships() {
     };
     assert_eq!(shipped.shipment.tracking_number, None);
     assert_eq!(shipped.shipment.tracking_url, None);
-    let unknown = fixture("fulfillments__create.json")
-        .replace(r#""tracking_company": "UPS""#, r#""tracking_company": "Canada Post""#);
+    let unknown = fulfilled().replace(r#""tracking_company": "UPS""#, r#""tracking_company": "Canada Post""#);
     let Event::OrderShipped(shipped) = one("fulfillments/create", &unknown) else {
         panic!("a shipment")
     };

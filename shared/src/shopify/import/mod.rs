@@ -250,6 +250,11 @@ pub struct History {
 }
 
 impl Export {
+    /// The orders read, as the contract's orders (their customers named `guest:<email>`).
+    pub fn past_orders(&self) -> impl Iterator<Item = &Order> {
+        self.orders.iter().map(|past| &past.order)
+    }
+
     /// The buyers' histories and the product statistics; `ids` makes the address pseudonyms.
     pub fn history(&self, ids: &GuestIds) -> History {
         let mut customers: BTreeMap<CustomerId, CustomerRecord> = BTreeMap::new();
