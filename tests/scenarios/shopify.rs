@@ -282,3 +282,34 @@ fn a_shopify_order_keeps_the_tags_and_names_its_customer_has_from_customers_upda
         "the order's customer has no tags: it does not erase them"
     );
 }
+
+#[test]
+fn a_tracking_number_added_after_the_parcel_shipped_reaches_the_later_emails_and_nothing_is_sent_twice() {
+    let app = tidings_tests::spawn_app();
+    deliver_shopify(&app, "orders/create", &order(false), "2026-11-02T10:00:00Z");
+    let shipped = fixture("fulfillments__create.json").replace(r#""status": "pending""#, r#""status": "success""#);
+    let untracked = shipped
+        .replace(r#""tracking_number": "1z827wk74630""#, r#""tracking_number": null"#)
+        .replace(r#""tracking_numbers": ["#, r#""tracking_numbers_": ["#)
+        .replace(r#""tracking_url": "https"#, r#""tracking_url_": "https"#)
+        .replace(r#""tracking_urls": ["#, r#""tracking_urls_": ["#);
+    deliver_shopify(&app, "fulfillments/create", &untracked, "2026-11-03T10:00:00Z");
+    deliver_shopify(&app, "fulfillments/update", &shipped, "2026-11-03T12:00:00Z");
+    let delayed =
+        fixture("fulfillment_events__create.json").replace(r#""status": "in_transit""#, r#""status": "delayed""#);
+    deliver_shopify(&app, "fulfillment_events/create", &delayed, "2026-11-04T10:00:00Z");
+    let sent = app.engine.mailer().sent();
+    let kinds: Vec<&str> = sent.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["order_confirmation", "shipping_confirmation", "shipment_update"]
+    );
+    assert!(
+        !String::from_utf8_lossy(&sent[1].raw).contains("1z827wk74630"),
+        "shipped without one"
+    );
+    assert!(
+        String::from_utf8_lossy(&sent[2].raw).contains("1z827wk74630"),
+        "the update shows the number added since"
+    );
+}

@@ -34,12 +34,29 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             shipment_id: shipment.id.clone(),
             status: None,
         };
-        if let Some(known) = record.shipment(&shipment.id) {
+        if let Some(index) = record.shipments.iter().position(|s| s.shipment.id == shipment.id) {
             if record.parcel_delivered(&shipment.id) {
                 return Ok(vec![delivered_already()]);
             }
-            let key = known.key(MessageKind::ShippingConfirmation, &order_id, &[]);
+            let key = record.shipments[index].key(MessageKind::ShippingConfirmation, &order_id, &[]);
             let confirmation = self.follow_up(key, &customer_id, subject, at);
+            // A tracking number given later (a parcel announced before its label) is kept, so
+            // the confirmation (if not sent yet) and every later email show it.
+            let known = &mut record.shipments[index].shipment;
+            if known.tracking_number.is_none() && shipment.tracking_number.is_some() {
+                known.tracking_number = shipment.tracking_number.clone();
+                known.tracking_url = shipment.tracking_url.clone().or(known.tracking_url.take());
+                known.carrier = shipment.carrier.clone();
+                known.carrier_name = shipment.carrier_name.clone().or(known.carrier_name.take());
+                let changes = Changes {
+                    order: Some(&record),
+                    ..Changes::default()
+                };
+                return Ok(vec![
+                    self.save_and_attempt(changes, confirmation, KnownRecords::of_order(&record))
+                        .await?,
+                ]);
+            }
             return Ok(vec![
                 self.attempt(confirmation, false, KnownRecords::of_order(&record))
                     .await?,
