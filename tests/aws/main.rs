@@ -2,6 +2,7 @@
 //! EventBridge-shaped payloads; assertions on DynamoDB items and the MIME that SES (moto) accepted.
 
 mod compliance;
+mod contract;
 mod crashes;
 mod holds;
 mod lifecycle;

@@ -3,6 +3,7 @@
 mod carts;
 mod compliance;
 mod consent;
+mod contract;
 mod coupons_first;
 mod exactly_once;
 mod examples;

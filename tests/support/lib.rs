@@ -1,6 +1,7 @@
 //! Test support: an in-memory app (the engine with memory adapters and a simulated clock) driven by
 //! EventBridge-shaped events, replay helpers, and builders for event payloads.
 
+pub mod contract;
 pub mod functions;
 pub mod moto;
 pub mod shopify_admin;

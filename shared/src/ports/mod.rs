@@ -55,7 +55,10 @@ pub trait Orders: Send + Sync {
     fn order_file(&self, id: &OrderId) -> impl Future<Output = Result<OrderFile, StoreError>> + Send;
     /// Writes records that change together, all or nothing (one transaction on DynamoDB), and takes
     /// `changes.claim` in the same write when given. A refused claim does not stop the changes;
-    /// its outcome is returned (`None` when no claim was asked for).
+    /// its outcome is returned (`None` when no claim was asked for). Beyond DynamoDB's 100 actions
+    /// per transaction (an order of a few hundred lines with its follow-ups), the DynamoDB store
+    /// writes the changes in several transactions, then the claim: each record stays whole and
+    /// versioned, but the set is not atomic.
     fn save_together(
         &self,
         changes: &Changes<'_>,

@@ -42,7 +42,8 @@ pub struct MemoryState {
     /// Co-purchase statistics.
     pub stats: ProductStats,
     /// Soft bounces per address: event id → time.
-    pub soft_bounces: BTreeMap<EmailAddress, BTreeMap<String, Timestamp>>,
+    /// Keyed by the whole address lowercased, as DynamoDB keys them (a hash of it).
+    pub soft_bounces: BTreeMap<String, BTreeMap<String, Timestamp>>,
     /// Engagement per customer.
     pub engagement: BTreeMap<CustomerId, Engagement>,
     /// SES events already counted.
@@ -105,6 +106,47 @@ impl MemoryState {
         crate::ports::refusal(self.claims.get(&claim.key)?.held(recovered), claim)
     }
 
+    /// Takes `claim` if nothing refuses it (as DynamoDB's conditional writes: the claim's own state
+    /// first, then suppression, the address's opt-out and the cap).
+    pub(crate) fn claim(&mut self, claim: &Claim) -> ClaimOutcome {
+        let state = self;
+        if let Some(refused) = state.refusal(claim) {
+            return refused;
+        }
+        // After the claim's own state, as DynamoDB reports the first refusing action.
+        let address = claim.to.as_str().to_lowercase();
+        if state.suppressed.contains(&address) {
+            return ClaimOutcome::Suppressed;
+        }
+        if claim.cap.is_some() && state.opted_out.contains_key(&crate::ports::opted_out_key(&claim.to)) {
+            return ClaimOutcome::OptedOut;
+        }
+        if let Some(window) = claim.cap
+            && let Some(last) = state.marketing.get(&claim.customer_id)
+            && last.key != claim.key
+            && last.at + window > claim.at
+        {
+            return ClaimOutcome::CapReached { last: last.at };
+        }
+        if claim.cap.is_some() {
+            state.marketing.insert(
+                claim.customer_id.clone(),
+                MarketingSend {
+                    at: claim.at,
+                    key: claim.key.clone(),
+                },
+            );
+        }
+        if let Some(consent) = &claim.consent {
+            state.consents.insert(claim.key.clone(), consent.clone());
+        }
+        if let Some(coupon) = &claim.coupon {
+            state.coupons.insert(coupon.code.clone(), coupon.clone());
+        }
+        state.claims.insert(claim.key.clone(), ClaimState::taken(claim));
+        ClaimOutcome::Claimed
+    }
+
     /// Writes a customer at its next version.
     fn write_customer(&mut self, record: &CustomerRecord) {
         let mut written = record.clone();
@@ -121,7 +163,12 @@ impl MemoryState {
     }
 }
 
-/// A `Store` in memory: same semantics as DynamoDB (conditional claims, leases), no durability.
+/// A `Store` in memory, held to the same contract as the DynamoDB store (tests/support/contract.rs
+/// runs against both): conditional claims taken in one step with the writes, soft bounces by the
+/// lowercased address, delivery reports only on claimed messages. Still different (issue 16):
+/// nothing expires (DynamoDB's TTLs), statistics are always fresh (DynamoDB's are cached up to
+/// 10 minutes), leases and the cap compare to the nanosecond (DynamoDB: whole seconds), and a
+/// write of more than 100 actions stays atomic (DynamoDB splits it). No durability.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<MemoryState>,

@@ -81,15 +81,16 @@ impl Orders for MemoryStore {
     }
 
     async fn save_together(&self, changes: &Changes<'_>) -> Result<Option<ClaimOutcome>, StoreError> {
-        self.state().apply(changes)?;
-        match changes.claim {
-            Some(claim) => self.claim_message(claim).await.map(Some),
-            None => Ok(None),
-        }
+        // One step, as DynamoDB's transaction: the writes and the claim under one lock (a refused
+        // claim still lets the writes through, as the DynamoDB store writes them alone then).
+        let mut state = self.state();
+        state.apply(changes)?;
+        Ok(changes.claim.map(|claim| state.claim(claim)))
     }
 
     async fn confirm_order(&self, new: &NewOrder<'_>) -> Result<OrderConfirmation, StoreError> {
         {
+            // The order, its records and its confirmation's claim in one step, as on DynamoDB.
             let mut state = self.state();
             let order = &new.record.order;
             if state.orders.contains_key(&order.id) {
@@ -104,12 +105,8 @@ impl Orders for MemoryStore {
             if let Some(cart) = &order.cart_id {
                 state.cart_orders.insert(cart.clone(), new.record.confirmed_at);
             }
+            Ok(OrderConfirmation::Recorded(new.claim.map(|claim| state.claim(claim))))
         }
-        let claimed = match new.claim {
-            Some(claim) => Some(self.claim_message(claim).await?),
-            None => None,
-        };
-        Ok(OrderConfirmation::Recorded(claimed))
     }
 
     async fn hold_event(
@@ -195,42 +192,7 @@ impl Carts for MemoryStore {
 
 impl SendLedger for MemoryStore {
     async fn claim_message(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
-        let mut state = self.state();
-        if let Some(refused) = state.refusal(claim) {
-            return Ok(refused);
-        }
-        // After the claim's own state, as DynamoDB reports the first refusing action.
-        let address = claim.to.as_str().to_lowercase();
-        if state.suppressed.contains(&address) {
-            return Ok(ClaimOutcome::Suppressed);
-        }
-        if claim.cap.is_some() && state.opted_out.contains_key(&opted_out_key(&claim.to)) {
-            return Ok(ClaimOutcome::OptedOut);
-        }
-        if let Some(window) = claim.cap
-            && let Some(last) = state.marketing.get(&claim.customer_id)
-            && last.key != claim.key
-            && last.at + window > claim.at
-        {
-            return Ok(ClaimOutcome::CapReached { last: last.at });
-        }
-        if claim.cap.is_some() {
-            state.marketing.insert(
-                claim.customer_id.clone(),
-                MarketingSend {
-                    at: claim.at,
-                    key: claim.key.clone(),
-                },
-            );
-        }
-        if let Some(consent) = &claim.consent {
-            state.consents.insert(claim.key.clone(), consent.clone());
-        }
-        if let Some(coupon) = &claim.coupon {
-            state.coupons.insert(coupon.code.clone(), coupon.clone());
-        }
-        state.claims.insert(claim.key.clone(), ClaimState::taken(claim));
-        Ok(ClaimOutcome::Claimed)
+        Ok(self.state().claim(claim))
     }
 
     async fn mark_sending(&self, key: &MessageKey, at: Timestamp) -> Result<bool, StoreError> {
@@ -322,7 +284,12 @@ impl SendLedger for MemoryStore {
     }
 
     async fn record_delivery(&self, key: &MessageKey, status: &str, at: Timestamp) -> Result<(), StoreError> {
-        self.state().deliveries.insert(key.clone(), (status.to_owned(), at));
+        let mut state = self.state();
+        // As on DynamoDB: recorded on the message's claim, so nothing for a message tidings did
+        // not send (or whose claim is gone).
+        if state.claims.contains_key(key) {
+            state.deliveries.insert(key.clone(), (status.to_owned(), at));
+        }
         Ok(())
     }
 }
@@ -389,7 +356,7 @@ impl Deliverability for MemoryStore {
         since: Timestamp,
     ) -> Result<usize, StoreError> {
         let mut state = self.state();
-        let bounces = state.soft_bounces.entry(email.clone()).or_default();
+        let bounces = state.soft_bounces.entry(email.as_str().to_lowercase()).or_default();
         bounces.insert(event_id.to_owned(), at);
         Ok(bounces.values().filter(|t| **t >= since).count())
     }
@@ -428,7 +395,9 @@ impl Privacy for MemoryStore {
         state.customers.remove(id);
         state.marketing.remove(id);
         state.engagement.remove(id);
-        state.soft_bounces.remove(&customer.profile.email);
+        state
+            .soft_bounces
+            .remove(&customer.profile.email.as_str().to_lowercase());
         for order in &customer.orders {
             state.orders.remove(order);
             state.held.remove(order);
@@ -488,3 +457,40 @@ impl Statistics for MemoryStore {
 
 /// A memory store holds nothing an earlier release wrote.
 impl Upgrades for MemoryStore {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_delivery_report_is_recorded_only_on_a_message_tidings_claimed() {
+        let store = MemoryStore::new();
+        let at: Timestamp = "2026-11-02T10:00:00Z".parse().expect("time");
+        let unknown = MessageKey::parse("order_confirmation#o-x").expect("key");
+        store
+            .record_delivery(&unknown, "delivered", at)
+            .await
+            .expect("no error");
+        assert!(
+            store.state().deliveries.is_empty(),
+            "as on DynamoDB: nothing to record on"
+        );
+        let claim = Claim {
+            key: unknown.clone(),
+            customer_id: CustomerId::parse("c-1").expect("id"),
+            to: EmailAddress::parse("ada@example.com").expect("address"),
+            at,
+            lease: jiff::SignedDuration::from_mins(2),
+            cap: None,
+            consent: None,
+            sending: true,
+            coupon: None,
+        };
+        store.claim_message(&claim).await.expect("claimed");
+        store
+            .record_delivery(&unknown, "delivered", at)
+            .await
+            .expect("recorded");
+        assert_eq!(store.state().deliveries.len(), 1);
+    }
+}
