@@ -162,8 +162,9 @@ fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
     assert_eq!(
         app.block_on(store.claim_message(&claim("2026-11-02T16:10:00Z")))
             .expect("store"),
+        // As on DynamoDB, a lease holds to the end of its last whole second.
         ClaimOutcome::InFlight {
-            until: tidings_tests::ts("2026-11-02T16:20:00Z")
+            until: tidings_tests::ts("2026-11-02T16:20:01Z")
         }
     );
     assert_eq!(
@@ -182,7 +183,7 @@ fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
         app.block_on(store.claim_message(&claim("2026-11-02T16:25:00Z")))
             .expect("store"),
         ClaimOutcome::InFlight {
-            until: tidings_tests::ts("2026-11-02T16:36:00Z")
+            until: tidings_tests::ts("2026-11-02T16:36:01Z")
         }
     );
     let since = tidings_tests::ts("2026-11-02T16:21:00Z");

@@ -39,6 +39,7 @@ pub async fn run_all<S: Store>(store: &S) {
     soft_bounces_are_counted_per_address_whatever_its_case(store).await;
     a_claim_is_exclusive_and_a_sent_message_is_never_claimed_again(store).await;
     a_released_claim_can_be_taken_again(store).await;
+    a_lease_ends_with_the_second_it_falls_in(store).await;
     a_new_customer_is_created_once(store).await;
     follow_ups_come_due_in_order_and_adding_one_is_create_only(store).await;
     an_erasure_is_seen_by_the_id_and_by_the_address_in_any_case(store).await;
@@ -106,6 +107,35 @@ pub async fn a_released_claim_can_be_taken_again<S: Store>(store: &S) {
     store.release_claim(&first.key).await.expect("released");
     let again = claim("order_confirmation#contract-2", "2026-11-02T10:00:05Z");
     assert_eq!(store.claim_message(&again).await.expect("claim"), ClaimOutcome::Claimed);
+}
+
+/// DynamoDB compares leases in whole seconds: a claim taken at 10:00:00.900 for two minutes holds
+/// to the end of 10:02:00 and no longer, on both stores.
+pub async fn a_lease_ends_with_the_second_it_falls_in<S: Store>(store: &S) {
+    let taken = Claim {
+        sending: false,
+        ..claim("order_confirmation#contract-3", "2026-11-02T10:00:00.900Z")
+    };
+    assert_eq!(store.claim_message(&taken).await.expect("claim"), ClaimOutcome::Claimed);
+    let inside = Claim {
+        sending: false,
+        ..claim("order_confirmation#contract-3", "2026-11-02T10:02:00.950Z")
+    };
+    assert_eq!(
+        store.claim_message(&inside).await.expect("claim"),
+        ClaimOutcome::InFlight {
+            until: crate::ts("2026-11-02T10:02:01Z")
+        }
+    );
+    let after = Claim {
+        sending: false,
+        ..claim("order_confirmation#contract-3", "2026-11-02T10:02:01Z")
+    };
+    assert_eq!(
+        store.claim_message(&after).await.expect("claim"),
+        ClaimOutcome::Claimed,
+        "taken over"
+    );
 }
 
 pub async fn a_new_customer_is_created_once<S: Store>(store: &S) {

@@ -13,7 +13,9 @@ use jiff::Timestamp;
 use std::collections::HashMap;
 use tidings_core::domain::CustomerId;
 use tidings_core::message::MessageKey;
-use tidings_core::ports::{Claim, ClaimOutcome, Held, MarketingSend, SendLedger, StoreError, opted_out_key, refusal};
+use tidings_core::ports::{
+    Claim, ClaimOutcome, Held, MarketingSend, SendLedger, StoreError, in_whole_seconds, opted_out_key, refusal,
+};
 
 impl DynamoStore {
     pub(super) fn claim_item(claim: &Claim) -> Item {
@@ -49,11 +51,10 @@ impl DynamoStore {
     pub(super) fn refused(existing: Option<&Item>, claim: &Claim) -> ClaimOutcome {
         let at = claim.at;
         let lease_epoch = existing.and_then(|item| number_attr(item, "lease_until"));
-        // Leases are whole seconds here: one that ends this second has ended.
-        let lease_until = match lease_epoch {
-            Some(epoch) if epoch > at.as_second() => Timestamp::from_second(epoch + 1).unwrap_or(at),
-            _ => at,
-        };
+        // Leases are whole seconds here (`in_whole_seconds` says how they end).
+        let lease_until = lease_epoch
+            .and_then(|epoch| Timestamp::from_second(epoch).ok())
+            .unwrap_or(at);
         let held = match existing.and_then(|item| string_attr(item, "state")) {
             Some("sent") => Held::Sent,
             Some("failed") => Held::Failed,
@@ -67,12 +68,9 @@ impl DynamoStore {
                 recovered: existing.is_some_and(|item| item.contains_key("recovered_at")),
             },
             // `claimed` refuses only while its lease lasts (to its last second included).
-            _ => Held::Claimed {
-                lease_until: lease_epoch
-                    .and_then(|epoch| Timestamp::from_second(epoch + 1).ok())
-                    .unwrap_or(at),
-            },
+            _ => Held::Claimed { lease_until },
         };
+        let held = in_whole_seconds(held, at);
         // The condition refused it, so a `claimed` lease had not ended when it was checked.
         refusal(held, claim).unwrap_or(ClaimOutcome::InFlight { until: at })
     }

@@ -115,6 +115,32 @@ pub enum Held {
     },
 }
 
+/// A lease as DynamoDB keeps it, in whole seconds (its conditions compare epoch seconds; the
+/// memory store rounds the same way, so both decide alike): the lease end is the second it falls
+/// in; a `claimed` claim holds to the end of that second, a `sending` one until it begins.
+pub fn in_whole_seconds(held: Held, at: Timestamp) -> Held {
+    let second_after = |t: Timestamp| Timestamp::from_second(t.as_second() + 1).unwrap_or(t);
+    match held {
+        Held::Claimed { lease_until } => Held::Claimed {
+            lease_until: second_after(lease_until),
+        },
+        Held::Sending {
+            since,
+            lease_until,
+            recovered,
+        } => Held::Sending {
+            since,
+            lease_until: if lease_until.as_second() > at.as_second() {
+                second_after(lease_until)
+            } else {
+                at
+            },
+            recovered,
+        },
+        settled => settled,
+    }
+}
+
 /// Why a stored claim refuses `claim`, or `None` when it may be taken over (a `claimed` lease
 /// that ran out). Both stores decide with this.
 pub fn refusal(held: Held, claim: &Claim) -> Option<ClaimOutcome> {

@@ -103,7 +103,8 @@ impl MemoryState {
     /// put on the claim item).
     fn refusal(&self, claim: &Claim) -> Option<ClaimOutcome> {
         let recovered = self.recovered.contains_key(&claim.key);
-        crate::ports::refusal(self.claims.get(&claim.key)?.held(recovered), claim)
+        let held = crate::ports::in_whole_seconds(self.claims.get(&claim.key)?.held(recovered), claim.at);
+        crate::ports::refusal(held, claim)
     }
 
     /// Takes `claim` if nothing refuses it (as DynamoDB's conditional writes: the claim's own state
@@ -164,11 +165,12 @@ impl MemoryState {
 }
 
 /// A `Store` in memory, held to the same contract as the DynamoDB store (tests/support/contract.rs
-/// runs against both): conditional claims taken in one step with the writes, soft bounces by the
-/// lowercased address, delivery reports only on claimed messages. Still different (issue 16):
-/// nothing expires (DynamoDB's TTLs), statistics are always fresh (DynamoDB's are cached up to
-/// 10 minutes), leases and the cap compare to the nanosecond (DynamoDB: whole seconds), and a
-/// write of more than 100 actions stays atomic (DynamoDB splits it). No durability.
+/// runs against both): conditional claims taken in one step with the writes, leases ending with
+/// their whole second (`ports::in_whole_seconds`), soft bounces by the lowercased address,
+/// delivery reports only on claimed messages. Still different (issue 16): nothing expires
+/// (DynamoDB's TTLs), statistics are always fresh (DynamoDB's are cached up to 10 minutes), the
+/// cap compares to the nanosecond (DynamoDB: whole seconds), and a write of more than 100 actions
+/// stays atomic (DynamoDB splits it). No durability.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
