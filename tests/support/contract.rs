@@ -40,6 +40,7 @@ pub async fn run_all<S: Store>(store: &S) {
     a_claim_is_exclusive_and_a_sent_message_is_never_claimed_again(store).await;
     a_released_claim_can_be_taken_again(store).await;
     a_lease_ends_with_the_second_it_falls_in(store).await;
+    the_frequency_cap_counts_whole_seconds(store).await;
     a_new_customer_is_created_once(store).await;
     follow_ups_come_due_in_order_and_adding_one_is_create_only(store).await;
     an_erasure_is_seen_by_the_id_and_by_the_address_in_any_case(store).await;
@@ -135,6 +136,31 @@ pub async fn a_lease_ends_with_the_second_it_falls_in<S: Store>(store: &S) {
         store.claim_message(&after).await.expect("claim"),
         ClaimOutcome::Claimed,
         "taken over"
+    );
+}
+
+/// A marketing claim a day (less half a second) after one at 10:00:00.900 is free on both stores:
+/// DynamoDB compares the cap in whole seconds.
+pub async fn the_frequency_cap_counts_whole_seconds<S: Store>(store: &S) {
+    let marketing = |message: &str, at: &str| Claim {
+        customer_id: id("c-cap"),
+        to: address("cap@example.com"),
+        cap: Some(SignedDuration::from_hours(24)),
+        ..claim(message, at)
+    };
+    let first = marketing("win_back#c-cap#o-1", "2026-11-02T10:00:00.900Z");
+    assert_eq!(store.claim_message(&first).await.expect("claim"), ClaimOutcome::Claimed);
+    let too_soon = marketing("cross_sell#o-2", "2026-11-03T09:59:59.500Z");
+    assert_eq!(
+        store.claim_message(&too_soon).await.expect("claim"),
+        ClaimOutcome::CapReached {
+            last: crate::ts("2026-11-02T10:00:00Z")
+        }
+    );
+    let next_day = marketing("cross_sell#o-3", "2026-11-03T10:00:00.500Z");
+    assert_eq!(
+        store.claim_message(&next_day).await.expect("claim"),
+        ClaimOutcome::Claimed
     );
 }
 

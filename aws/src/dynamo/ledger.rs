@@ -118,6 +118,7 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .set_key(Some(Self::key(format!("CUSTOMER#{}", claim.customer_id), "MARKETING")))
                 .update_expression("SET at_epoch = :now, at_text = :at, message_key = :key, #ttl = :ttl")
+                // `ports::cap_refusal` is this condition, for the memory store to decide alike.
                 .condition_expression("attribute_not_exists(pk) OR at_epoch <= :free OR message_key = :key")
                 .expression_attribute_names("#ttl", "ttl")
                 .expression_attribute_values(":now", n(claim.at.as_second()))

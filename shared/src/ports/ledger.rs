@@ -141,6 +141,14 @@ pub fn in_whole_seconds(held: Held, at: Timestamp) -> Held {
     }
 }
 
+/// Whether the frequency cap refuses a marketing claim at `at` after one claimed at `last`, in
+/// whole seconds as DynamoDB compares them (its condition: `last <= at - window`, both in epoch
+/// seconds): `Some(last, to the second)` when refused.
+pub fn cap_refusal(last: Timestamp, at: Timestamp, window: SignedDuration) -> Option<Timestamp> {
+    let free_from = (at - window).as_second();
+    (last.as_second() > free_from).then(|| Timestamp::from_second(last.as_second()).unwrap_or(last))
+}
+
 /// Why a stored claim refuses `claim`, or `None` when it may be taken over (a `claimed` lease
 /// that ran out). Both stores decide with this.
 pub fn refusal(held: Held, claim: &Claim) -> Option<ClaimOutcome> {

@@ -125,9 +125,9 @@ impl MemoryState {
         if let Some(window) = claim.cap
             && let Some(last) = state.marketing.get(&claim.customer_id)
             && last.key != claim.key
-            && last.at + window > claim.at
+            && let Some(last) = crate::ports::cap_refusal(last.at, claim.at, window)
         {
-            return ClaimOutcome::CapReached { last: last.at };
+            return ClaimOutcome::CapReached { last };
         }
         if claim.cap.is_some() {
             state.marketing.insert(
@@ -165,12 +165,12 @@ impl MemoryState {
 }
 
 /// A `Store` in memory, held to the same contract as the DynamoDB store (tests/support/contract.rs
-/// runs against both): conditional claims taken in one step with the writes, leases ending with
-/// their whole second (`ports::in_whole_seconds`), soft bounces by the lowercased address,
-/// delivery reports only on claimed messages. Still different (issue 16): nothing expires
-/// (DynamoDB's TTLs), statistics are always fresh (DynamoDB's are cached up to 10 minutes), the
-/// cap compares to the nanosecond (DynamoDB: whole seconds), and a write of more than 100 actions
-/// stays atomic (DynamoDB splits it). No durability.
+/// runs against both): conditional claims taken in one step with the writes, leases and the
+/// frequency cap in whole seconds (`ports::in_whole_seconds`, `ports::cap_refusal`), soft
+/// bounces by the lowercased address, delivery reports only on claimed messages. Still different
+/// (issue 16): nothing expires (DynamoDB's TTLs), statistics are always fresh (DynamoDB's are
+/// cached up to 10 minutes), and a write of more than 100 actions stays atomic (DynamoDB splits
+/// it). No durability.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
