@@ -1,10 +1,8 @@
 //! Customers: one `BatchGetItem` for a customer and what an event about them is checked against.
 
 use super::super::upgrade::{MARKER_PK, MARKER_SK};
-use super::{DynamoStore, Item, conditional, corrupt, string_attr, unavailable};
-use aws_sdk_dynamodb::types::KeysAndAttributes;
+use super::{DynamoStore, Item, conditional, corrupt, string_attr};
 use jiff::Timestamp;
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use tidings_core::domain::{CustomerId, EmailAddress};
 use tidings_core::guest;
@@ -42,47 +40,15 @@ impl Customers for DynamoStore {
             .map(|guest| format!("CUSTOMER#{guest}"))
             .filter(|pk| *pk != customer_pk);
         let erased = [erased_id_key(id), erased_address_key(email)].map(|key| format!("ERASED#{key}"));
-        let mut keys = KeysAndAttributes::builder()
-            .keys(Self::key(customer_pk.clone(), "PROFILE"))
-            .consistent_read(true);
-        for pk in &erased {
-            keys = keys.keys(Self::key(pk.clone(), "ERASED"));
-        }
-        if let Some(pk) = &coupon_pk {
-            keys = keys.keys(Self::key(pk.clone(), "COUPON"));
-        }
-        if let Some(pk) = &address_pk {
-            keys = keys.keys(Self::key(pk.clone(), "PROFILE"));
-        }
+        let mut keys = vec![Self::key(customer_pk.clone(), "PROFILE")];
+        keys.extend(erased.iter().map(|pk| Self::key(pk.clone(), "ERASED")));
+        keys.extend(coupon_pk.iter().map(|pk| Self::key(pk.clone(), "COUPON")));
+        keys.extend(address_pk.iter().map(|pk| Self::key(pk.clone(), "PROFILE")));
         if let Some(pk) = &legacy_pk {
-            keys = keys.keys(Self::key(pk.clone(), "PROFILE"));
-            keys = keys.keys(Self::key(MARKER_PK.into(), MARKER_SK));
+            keys.push(Self::key(pk.clone(), "PROFILE"));
+            keys.push(Self::key(MARKER_PK.into(), MARKER_SK));
         }
-        let keys = keys.build().map_err(unavailable("customer_file"))?;
-        let mut request = HashMap::from([(self.table.clone(), keys)]);
-        let mut items = Vec::new();
-        // BatchGetItem may leave keys unprocessed under load: asked again (bounded).
-        for attempt in 1..=5 {
-            let output = self
-                .client
-                .batch_get_item()
-                .set_request_items(Some(request))
-                .send()
-                .await
-                .map_err(unavailable("customer_file"))?;
-            items.extend(output.responses.unwrap_or_default().into_values().flatten());
-            request = output.unprocessed_keys.unwrap_or_default();
-            if request.is_empty() {
-                break;
-            }
-            if attempt == 5 {
-                return Err(StoreError::Unavailable {
-                    operation: "customer_file",
-                    source: "keys left unprocessed".into(),
-                });
-            }
-            tokio::time::sleep(super::super::backoff(attempt)).await;
-        }
+        let items = self.batch_get(keys, "customer_file").await?;
         let mut file = CustomerFile::default();
         let mut legacy = None;
         for item in items {

@@ -154,6 +154,40 @@ impl DynamoStore {
         HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
     }
 
+    /// Consistent reads of `keys` (at most 100, BatchGetItem's limit), in any order; keys
+    /// DynamoDB leaves unprocessed under load are asked again (bounded).
+    pub(super) async fn batch_get(&self, keys: Vec<Item>, operation: &'static str) -> Result<Vec<Item>, StoreError> {
+        let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(unavailable(operation))?;
+        let mut request = HashMap::from([(self.table.clone(), keys)]);
+        let mut items = Vec::new();
+        for attempt in 1..=5 {
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(unavailable(operation))?;
+            items.extend(output.responses.unwrap_or_default().into_values().flatten());
+            request = output.unprocessed_keys.unwrap_or_default();
+            if request.is_empty() {
+                return Ok(items);
+            }
+            if attempt == 5 {
+                break;
+            }
+            tokio::time::sleep(super::backoff(attempt)).await;
+        }
+        Err(StoreError::Unavailable {
+            operation,
+            source: "keys left unprocessed".into(),
+        })
+    }
+
     pub(super) async fn get(&self, pk: String, sk: &str, operation: &'static str) -> Result<Option<Item>, StoreError> {
         let output = self
             .client

@@ -166,6 +166,23 @@ impl Statistics for DynamoStore {
         Ok(())
     }
 
+    async fn products(
+        &self,
+        ids: &[ProductId],
+    ) -> Result<std::collections::BTreeMap<ProductId, ProductInfo>, StoreError> {
+        let mut products = std::collections::BTreeMap::new();
+        let distinct: BTreeSet<&ProductId> = ids.iter().collect();
+        let keys: Vec<Item> = distinct
+            .iter()
+            .map(|id| Self::key("STATS".into(), &format!("PRODUCT#{id}")))
+            .collect();
+        for chunk in keys.chunks(100) {
+            let items = self.batch_get(chunk.to_vec(), "products").await?;
+            products.extend(items.iter().filter_map(Self::product_from));
+        }
+        Ok(products)
+    }
+
     async fn describe_product(&self, product: &tidings_core::domain::Product) -> Result<(), StoreError> {
         // The same item the purchase counts update; its `orders` and prices stay theirs.
         let mut update = self

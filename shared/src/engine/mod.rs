@@ -364,7 +364,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             Event::CustomerRedacted(redacted) => out.push(self.erase(redacted, at).await?),
             Event::UnsubscribeRequested(request) => out.extend(self.unsubscribe_requested(&request.token, at).await?),
             Event::SesFeedback(feedback) => out.extend(self.feedback(feedback).await?),
-            Event::OrderConfirmed(order) => out.extend(self.order_confirmed(&self.pictured(order).await?, at).await?),
+            Event::OrderConfirmed(order) => out.extend(self.order_confirmed(order, at).await?),
             Event::ProductUpdated(product) => {
                 self.ports.store.describe_product(product).await?;
                 out.push(Outcome::Recorded {
@@ -382,11 +382,18 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     }
 
     /// The order with the image, page and category the store described (`ProductUpdated`) on
-    /// lines that carry none (Shopify's lines have neither). Read only when a line lacks one.
-    async fn pictured(&self, order: &Order) -> Result<Order, EngineError> {
+    /// lines that carry none (Shopify's lines have neither): one read of those products only.
+    pub(super) async fn pictured(&self, order: &Order) -> Result<Order, EngineError> {
         let mut order = order.clone();
-        if order.items.iter().any(|i| i.image_url.is_none() || i.url.is_none()) {
-            self.ports.store.product_stats().await?.picture(&mut order.items);
+        let bare: Vec<_> = order
+            .items
+            .iter()
+            .filter(|i| i.image_url.is_none() || i.url.is_none())
+            .map(|i| i.product_id.clone())
+            .collect();
+        if !bare.is_empty() {
+            let products = self.ports.store.products(&bare).await?;
+            crate::ports::picture(&mut order.items, &products);
         }
         Ok(order)
     }

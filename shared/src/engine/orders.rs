@@ -57,6 +57,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             };
             return self.confirmed_again(confirmation, again, out).await;
         }
+        // Only a new order is stored: a redelivery reads no products.
+        let order = &self.pictured(order).await?;
         let coupon_from = coupon.map(|c| c.key);
         let record = OrderRecord {
             order: order.clone(),

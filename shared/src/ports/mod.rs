@@ -232,6 +232,12 @@ pub trait Statistics: Send + Sync {
     /// The store's products and how often they were bought together (recommendations may use
     /// statistics a few minutes old).
     fn product_stats(&self) -> impl Future<Output = Result<Arc<ProductStats>, StoreError>> + Send;
+    /// What is known of these products (by id; unknown ones are left out), read fresh: an
+    /// order's lines take their image and page from it.
+    fn products(
+        &self,
+        ids: &[crate::domain::ProductId],
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<crate::domain::ProductId, ProductInfo>, StoreError>> + Send;
     /// Records a product's name, category, image and page as the store describes them (its
     /// order counts and prices stay as orders made them).
     fn describe_product(&self, product: &crate::domain::Product)

@@ -34,24 +34,6 @@ impl ProductStats {
         info.url = product.url.clone().or(info.url.take());
     }
 
-    /// Order lines without an image or a page take the product's, as the store described it.
-    pub fn picture(&self, items: &mut [crate::domain::LineItem]) {
-        for item in items {
-            let Some(info) = self.products.get(&item.product_id) else {
-                continue;
-            };
-            if item.image_url.is_none() {
-                item.image_url = info.image_url.clone();
-            }
-            if item.url.is_none() {
-                item.url = info.url.clone();
-            }
-            if item.category.is_none() {
-                item.category = info.category.clone();
-            }
-        }
-    }
-
     /// Adds (`+1`) or removes (`-1`) an order's products and pairs.
     pub(crate) fn count(&mut self, order: &Order, delta: i64) {
         let stats = self;
@@ -118,5 +100,23 @@ impl ProductInfo {
     pub fn price_in(&self, currency: Currency) -> Option<Money> {
         let minor = *self.prices.get(currency.code())?;
         Some(Money::new(i64::try_from(minor).unwrap_or(i64::MAX), currency))
+    }
+}
+
+/// Order lines without an image or a page take the product's, as the store described it.
+pub fn picture(items: &mut [crate::domain::LineItem], products: &BTreeMap<ProductId, ProductInfo>) {
+    for item in items {
+        let Some(info) = products.get(&item.product_id) else {
+            continue;
+        };
+        if item.image_url.is_none() {
+            item.image_url = info.image_url.clone();
+        }
+        if item.url.is_none() {
+            item.url = info.url.clone();
+        }
+        if item.category.is_none() {
+            item.category = info.category.clone();
+        }
     }
 }

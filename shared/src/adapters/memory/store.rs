@@ -449,6 +449,17 @@ impl Statistics for MemoryStore {
         Ok(Arc::new(self.state().stats.clone()))
     }
 
+    async fn products(
+        &self,
+        ids: &[crate::domain::ProductId],
+    ) -> Result<std::collections::BTreeMap<crate::domain::ProductId, crate::ports::ProductInfo>, StoreError> {
+        let state = self.state();
+        Ok(ids
+            .iter()
+            .filter_map(|id| Some((id.clone(), state.stats.products.get(id)?.clone())))
+            .collect())
+    }
+
     async fn describe_product(&self, product: &crate::domain::Product) -> Result<(), StoreError> {
         self.state().stats.describe(product);
         Ok(())
