@@ -71,7 +71,7 @@ impl ShopifyAdmin {
         let body = json!({ "query": query, "variables": variables });
         let mut refreshed = false;
         loop {
-            let token = self.token().await?;
+            let (token, refreshable) = self.token().await?;
             let url = format!("{}/admin/api/{}/graphql.json", self.base, self.api_version);
             let response = self
                 .http()
@@ -84,9 +84,10 @@ impl ShopifyAdmin {
                 .map_err(|e| AdminError::Unavailable(format!("network: {e}")))?;
             let status = response.status();
             if status == reqwest::StatusCode::UNAUTHORIZED {
-                // A client-credentials token expired early (or was revoked): one fresh one.
+                // A client-credentials token expired early (or was revoked): one fresh one. A
+                // static token is read again at the next call (the merchant may have replaced it).
                 *self.token.lock().await = None;
-                if refreshed || matches!(self.credentials.read().await?, Credentials::Token(_)) {
+                if refreshed || !refreshable {
                     return Err(AdminError::Credentials("the access token was refused (401)".into()));
                 }
                 refreshed = true;
@@ -108,21 +109,23 @@ impl ShopifyAdmin {
         }
     }
 
-    async fn token(&self) -> Result<String, AdminError> {
+    /// The token to use, and whether a fresh one can be asked for (a client-credentials token,
+    /// which has an expiry; a static `shpat_` token has none).
+    async fn token(&self) -> Result<(String, bool), AdminError> {
         let mut cached = self.token.lock().await;
         if let Some(token) = cached
             .as_ref()
             .filter(|t| t.until.is_none_or(|until| Instant::now() < until))
         {
-            return Ok(token.value.clone());
+            return Ok((token.value.clone(), token.until.is_some()));
         }
         let token = match self.credentials.read().await? {
             Credentials::Token(value) => Token { value, until: None },
             Credentials::Client { id, secret } => self.exchange(&id, &secret).await?,
         };
-        let value = token.value.clone();
+        let answer = (token.value.clone(), token.until.is_some());
         *cached = Some(token);
-        Ok(value)
+        Ok(answer)
     }
 
     /// The client credentials grant: `POST /admin/oauth/access_token`, form-encoded.
