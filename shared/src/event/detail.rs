@@ -149,30 +149,38 @@ fn null_at(value: &mut serde_json::Value, path: &[(String, Vec<usize>)]) -> bool
 /// Deserializes `value`, reporting errors with the full path from the envelope root.
 pub(super) fn deserialize_at<T: DeserializeOwned>(prefix: &str, value: serde_json::Value) -> Result<T, EventError> {
     serde_path_to_error::deserialize(value).map_err(|error| {
-        let inner = error.path().to_string();
-        let mut field = match (prefix.is_empty(), inner.as_str()) {
-            (true, path) => path.to_owned(),
-            (false, ".") => prefix.to_owned(),
-            (false, path) => format!("{prefix}.{path}"),
-        };
-        let mut reason = without_value(&error.into_inner().to_string());
-        // serde reports a missing field at its parent; name the field itself.
-        if let Some(name) = reason
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.strip_suffix('`'))
-        {
-            field = if field.is_empty() || field == "." {
-                name.to_owned()
-            } else {
-                format!("{field}.{name}")
-            };
-            reason = "is required".to_owned();
-        }
-        if field.is_empty() || field == "." {
-            field = "(envelope)".to_owned();
-        }
-        EventError { field, reason }
+        let path = error.path().to_string();
+        field_error(prefix, &path, &error.into_inner().to_string())
     })
+}
+
+/// A deserialization error at `path` (below `prefix`) as an `EventError`: the field named in
+/// full, a missing field named itself, and no value repeated (also for errors read from JSON
+/// text, whose messages end with the line and column).
+pub(crate) fn field_error(prefix: &str, path: &str, message: &str) -> EventError {
+    let mut field = match (prefix.is_empty(), path) {
+        (true, path) => path.to_owned(),
+        (false, ".") => prefix.to_owned(),
+        (false, path) => format!("{prefix}.{path}"),
+    };
+    let message = message.split(" at line ").next().unwrap_or_default();
+    let mut reason = without_value(message);
+    // serde reports a missing field at its parent; name the field itself.
+    if let Some(name) = reason
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        field = if field.is_empty() || field == "." {
+            name.to_owned()
+        } else {
+            format!("{field}.{name}")
+        };
+        reason = "is required".to_owned();
+    }
+    if field.is_empty() || field == "." {
+        field = "(envelope)".to_owned();
+    }
+    EventError { field, reason }
 }
 
 /// serde's type and value errors quote the value (`invalid type: string "Ada Lovelace, 12 St

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-mod detail;
+pub(crate) mod detail;
 pub mod feedback;
 pub mod routing;
 use detail::{Lenient, deserialize_at};

@@ -188,29 +188,7 @@ fn at<'de, T: Deserialize<'de>>(
 ) -> Result<T, EventError> {
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let field = match (prefix, path.as_str()) {
-            ("", ".") => "(envelope)".to_owned(),
-            ("", path) => path.to_owned(),
-            (prefix, ".") => prefix.to_owned(),
-            (prefix, path) => format!("{prefix}.{path}"),
-        };
-        let reason = e.into_inner().to_string();
-        // serde_json quotes the offending value in some messages: keep only what kind it was.
-        let reason = reason.split(" at line ").next().unwrap_or_default();
-        let reason = match reason.split_once(": ") {
-            Some((kind, rest)) if kind.starts_with("invalid") => {
-                let expected = rest.rfind(", expected ").map_or("", |i| &rest[i..]);
-                format!(
-                    "{kind}: {}{expected}",
-                    rest.split([' ', ',']).next().unwrap_or_default()
-                )
-            }
-            _ => reason.to_owned(),
-        };
-        match reason.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
-            Some(name) => error(&format!("{field}.{name}").replace("..", "."), "is required"),
-            None => error(&field, reason),
-        }
+        crate::event::detail::field_error(prefix, &path, &e.into_inner().to_string())
     })
 }
 
