@@ -124,7 +124,7 @@ fn mailbox<'a>(name: Option<&'a str>, address: &'a EmailAddress) -> HeaderType<'
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::message::MessageKind;
 
@@ -141,8 +141,14 @@ mod tests {
     }
 
     fn sample_with(unsubscribe: bool, subject: &str, to_name: &str, text: &str) -> Vec<u8> {
+        sample_message("minji@example.com", unsubscribe, subject, to_name, text)
+    }
+
+    /// A built message to `to` with a text part (the HTML part is the text in a paragraph); other
+    /// modules' tests build their samples with it too.
+    pub(crate) fn sample_message(to: &str, unsubscribe: bool, subject: &str, to_name: &str, text: &str) -> Vec<u8> {
         let from = EmailAddress::parse("hello@shop.example").expect("valid");
-        let to = EmailAddress::parse("minji@example.com").expect("valid");
+        let to = EmailAddress::parse(to).expect("valid");
         let key = sample_key();
         let envelope = Envelope {
             from_name: "Maple & Moss",

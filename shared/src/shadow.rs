@@ -155,8 +155,6 @@ pub fn readdress(raw: &[u8], to: &EmailAddress) -> Result<Vec<u8>, ReaddressErro
 mod tests {
     use super::*;
     use crate::config::SendingMode;
-    use crate::mime::{Envelope, build};
-    use crate::render::Rendered;
 
     fn address(text: &str) -> EmailAddress {
         EmailAddress::parse(text).expect("valid")
@@ -167,28 +165,9 @@ mod tests {
     }
 
     fn built(to_name: &str) -> Vec<u8> {
-        let from = address("hello@shop.example");
-        let to = address("minji.unique@example.com");
-        let key = crate::message::MessageKey::new(crate::message::MessageKind::Welcome, "c-1", &[]);
-        let envelope = Envelope {
-            from_name: "Maple & Moss",
-            from: &from,
-            reply_to: &from,
-            to: &to,
-            to_name: Some(to_name),
-            key: &key,
-            date: jiff::Timestamp::from_second(1_800_000_000).expect("valid"),
-            unsubscribe: None,
-        };
-        let body = Rendered {
-            subject: "Welcome".into(),
-            preheader: String::new(),
-            html: "<p>To: minji.unique@example.com</p>".into(),
-            text: "To: minji.unique@example.com\n".into(),
-            locale: "ko-KR".into(),
-            recipient: None,
-        };
-        build(&envelope, &body)
+        // The body names the address too: only the header may change.
+        let text = "To: minji.unique@example.com\n";
+        crate::mime::tests::sample_message("minji.unique@example.com", false, "Welcome", to_name, text)
     }
 
     fn head(raw: &[u8]) -> String {

@@ -1,8 +1,12 @@
 //! Store settings: one TOML file read by the `tidings` CLI and deployed by infra.
 
 mod coupons;
+mod sending;
+mod shopify;
 
 pub use coupons::{CouponRule, Coupons, FixedAmounts};
+pub use sending::{Sending, SendingMode};
+pub use shopify::ShopifyStore;
 
 use crate::domain::{Currency, EmailAddress, Locale, Text, Zone};
 use crate::message::MessageKind;
@@ -59,99 +63,6 @@ pub struct StoreConfig {
     /// Live or shadow sending (`[sending] mode = "shadow"`); absent: live.
     #[serde(default)]
     pub sending: Sending,
-}
-
-/// `[sending]`: whether customers get their mail yet.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Sending {
-    /// Live (the default) or shadow.
-    pub mode: SendingMode,
-    /// In shadow mode, the addresses that still get their real email (the merchant's own, to
-    /// read what customers will get). Ignored when live, so going live is one line.
-    pub allow: Vec<EmailAddress>,
-}
-
-/// Where mail goes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SendingMode {
-    /// Every message to its recipient.
-    #[default]
-    Live,
-    /// Everything processed as live, but a message to an address not in `allow` goes to SES's
-    /// mailbox simulator instead (crate::shadow).
-    Shadow,
-}
-
-impl Sending {
-    /// True in shadow mode.
-    pub fn is_shadow(&self) -> bool {
-        self.mode == SendingMode::Shadow
-    }
-
-    fn check(&self) -> Result<(), ConfigError> {
-        // Config is read as stored records are (an address is taken as written), so each entry is
-        // held to the rules here. The entry is named by position, not shown: it is an address.
-        for (n, address) in self.allow.iter().enumerate() {
-            if let Err(error) = EmailAddress::parse(address.as_str()) {
-                return Err(invalid("sending.allow", format!("entry {} {error}", n + 1)));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `[shopify]`: the store, its partner event source and where its Admin API credentials are.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShopifyStore {
-    /// `<shop>.myshopify.com`.
-    pub shop: String,
-    /// The partner event source (`aws.partner/shopify.com/<app id>/<name>`): only its events are read.
-    #[serde(default)]
-    pub event_source: Option<String>,
-    /// The Admin API version the app's webhooks are subscribed with.
-    #[serde(default = "default_shopify_api_version")]
-    pub api_version: String,
-    /// SSM Parameter Store name (SecureString) of the Admin API credentials.
-    #[serde(default = "default_shopify_credentials")]
-    pub credentials_parameter: String,
-}
-
-fn default_shopify_api_version() -> String {
-    crate::shopify::TESTED_API_VERSION.to_owned()
-}
-
-fn default_shopify_credentials() -> String {
-    "/tidings/shopify/credentials".to_owned()
-}
-
-impl ShopifyStore {
-    fn check(&self) -> Result<(), ConfigError> {
-        let host = self.shop.strip_suffix(".myshopify.com").unwrap_or_default();
-        if host.is_empty() || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(invalid(
-                "shopify.shop",
-                format!("'{}' must be <shop>.myshopify.com", self.shop),
-            ));
-        }
-        if let Some(source) = &self.event_source
-            && !source.starts_with(crate::shopify::PARTNER_SOURCE_PREFIX)
-        {
-            return Err(invalid(
-                "shopify.event_source",
-                format!("'{source}' must start with {}", crate::shopify::PARTNER_SOURCE_PREFIX),
-            ));
-        }
-        if !self.credentials_parameter.starts_with('/') {
-            return Err(invalid(
-                "shopify.credentials_parameter",
-                "must be an SSM parameter name starting with /",
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// Whether a kind is sent, and to which store segments.
@@ -429,20 +340,7 @@ impl StoreConfig {
         }
         if let Some(shopify) = &self.shopify {
             shopify.check()?;
-            // Shopify reads a discount's fixed amount and minimum in the shop's currency and
-            // converts them at checkout: amounts priced in other currencies would be applied as
-            // the shop's. A fixed coupon is then offered only to customers paying in the shop's.
-            for (kind, rule) in self.coupons.iter() {
-                if rule.coupon_type == crate::event::CouponType::Fixed && !rule.currencies.is_empty() {
-                    return Err(invalid(
-                        &format!("coupons.{kind}.currencies"),
-                        format!(
-                            "with [shopify], fixed amounts are in the shop's currency ({}), which Shopify converts at checkout: remove the other currencies",
-                            self.defaults.currency.code()
-                        ),
-                    ));
-                }
-            }
+            shopify.check_coupons(&self.coupons, self.defaults.currency)?;
         }
         self.sending.check()?;
         if self.store.name.is_blank() {
@@ -538,33 +436,6 @@ impl StoreConfig {
 mod tests {
     use super::*;
 
-    const SHOPIFY: &str = "\n[shopify]\nshop = \"maple-moss.myshopify.com\"\nevent_source = \"aws.partner/shopify.com/1830279/maple-moss\"\n";
-
-    #[test]
-    fn a_shopify_store_is_checked_and_fixed_amounts_stay_in_the_shops_currency() {
-        // The sample prices its loyalty reward in six more currencies: not with Shopify.
-        let error = StoreConfig::from_toml(&format!("{SAMPLE_CONFIG}{SHOPIFY}")).expect_err("other currencies");
-        assert_eq!(error.field, "coupons.loyalty_reward.currencies");
-        let start = SAMPLE_CONFIG
-            .find("[coupons.loyalty_reward.currencies]")
-            .expect("section");
-        let end = SAMPLE_CONFIG[start..]
-            .find("\n\n")
-            .map_or(SAMPLE_CONFIG.len(), |e| start + e);
-        let single = format!("{}{}{SHOPIFY}", &SAMPLE_CONFIG[..start], &SAMPLE_CONFIG[end..]);
-        let config = StoreConfig::from_toml(&single).expect("valid");
-        let shopify = config.shopify.expect("[shopify]");
-        assert_eq!(shopify.api_version, crate::shopify::TESTED_API_VERSION);
-        assert_eq!(shopify.credentials_parameter, "/tidings/shopify/credentials");
-        let bad = single.replace("maple-moss.myshopify.com", "maple-moss.com");
-        assert_eq!(StoreConfig::from_toml(&bad).expect_err("shop").field, "shopify.shop");
-        let bad = single.replace("aws.partner/shopify.com/1830279", "aws.partner/other.com/1");
-        assert_eq!(
-            StoreConfig::from_toml(&bad).expect_err("source").field,
-            "shopify.event_source"
-        );
-    }
-
     #[test]
     fn the_sample_store_is_valid() {
         let config = StoreConfig::sample();
@@ -643,44 +514,6 @@ mod tests {
         );
         let error = StoreConfig::from_toml(&text).expect_err("address required");
         assert_eq!(error.field, "store.postal_address");
-    }
-
-    #[test]
-    fn sending_is_live_unless_configured() {
-        let config = StoreConfig::sample();
-        assert_eq!(config.sending.mode, SendingMode::Live);
-        assert!(config.sending.allow.is_empty());
-        let text = format!("{SAMPLE_CONFIG}\n[sending]\nmode = \"shadow\"\nallow = [\"Owner@Shop.Example\"]\n");
-        let config = StoreConfig::from_toml(&text).expect("valid");
-        assert!(config.sending.is_shadow());
-        assert_eq!(config.sending.allow.len(), 1);
-    }
-
-    #[test]
-    fn an_allow_entry_that_is_not_an_address_is_refused_by_position() {
-        for entry in [
-            "owner.shop.example",
-            "owner@localhost",
-            "\"owner\"@shop.example",
-            "owner @shop.example",
-        ] {
-            let text =
-                format!("{SAMPLE_CONFIG}\n[sending]\nmode = \"shadow\"\nallow = [\"ok@shop.example\", '{entry}']\n");
-            let error = StoreConfig::from_toml(&text).expect_err(entry);
-            assert_eq!(error.field, "sending.allow", "{entry}");
-            assert!(error.reason.starts_with("entry 2 "), "{error}");
-            assert!(!error.to_string().contains("owner"), "the entry is not echoed: {error}");
-        }
-    }
-
-    #[test]
-    fn an_unknown_sending_mode_or_setting_is_refused() {
-        let error = StoreConfig::from_toml(&format!("{SAMPLE_CONFIG}\n[sending]\nmode = \"dry-run\"\n"))
-            .expect_err("unknown mode");
-        assert!(error.reason.contains("dry-run"), "{error}");
-        let error =
-            StoreConfig::from_toml(&format!("{SAMPLE_CONFIG}\n[sending]\nallowed = []\n")).expect_err("typo caught");
-        assert!(error.reason.contains("allowed"), "{error}");
     }
 
     #[test]

@@ -62,13 +62,12 @@ pub struct Customer {
     pub tags: Vec<Text>,
 }
 
-#[cfg(test)]
 impl Customer {
-    /// A customer with only an id and an address (unit tests fill in the rest).
-    pub(crate) fn bare(id: &str, email: &str) -> Self {
+    /// A customer known by an id and an address alone, who said nothing about consent.
+    pub fn new(id: CustomerId, email: EmailAddress) -> Self {
         Self {
-            id: CustomerId::parse(id).expect("id"),
-            email: EmailAddress::parse(email).expect("email"),
+            id,
+            email,
             first_name: None,
             last_name: None,
             locale: None,
@@ -76,9 +75,21 @@ impl Customer {
             time_zone: None,
             birthday: None,
             signed_up_at: None,
-            marketing_consent: Some(false),
+            marketing_consent: None,
             consent_updated_at: None,
             tags: vec![],
+        }
+    }
+
+    /// `new` from text, with consent refused (unit tests fill in the rest).
+    #[cfg(test)]
+    pub(crate) fn bare(id: &str, email: &str) -> Self {
+        Self {
+            marketing_consent: Some(false),
+            ..Self::new(
+                CustomerId::parse(id).expect("id"),
+                EmailAddress::parse(email).expect("email"),
+            )
         }
     }
 }

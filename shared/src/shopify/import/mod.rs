@@ -158,20 +158,11 @@ fn order_of(row: &Row) -> Result<PastOrder, String> {
         row.id.trim()
     };
     let id = OrderId::parse(id).map_err(|e| format!("Id: {e}"))?;
+    let guest = CustomerId::parse(&format!("{}{}", crate::domain::guest_id::PREFIX, email.as_str()))
+        .map_err(|e| format!("Email: {e}"))?;
     let customer = Customer {
-        id: CustomerId::parse(&format!("{}{}", crate::domain::guest_id::PREFIX, email.as_str()))
-            .map_err(|e| format!("Email: {e}"))?,
-        email,
-        first_name: None,
-        last_name: None,
-        locale: None,
-        country: None,
-        time_zone: None,
-        birthday: None,
-        signed_up_at: None,
         marketing_consent: Some(row.accepts_marketing.trim().eq_ignore_ascii_case("yes")),
-        consent_updated_at: None,
-        tags: vec![],
+        ..Customer::new(guest, email)
     };
     let mut order = Order {
         id,
