@@ -106,6 +106,10 @@ impl Mailer for SesMailer {
     /// not a separate "reports sends" variable: that would be a second statement of what the sets
     /// already say, free to disagree with them; with one definition of the sets the sender's
     /// `reports_acceptance` and this answer cannot drift apart.
+    fn paced(&self) -> bool {
+        true
+    }
+
     fn reports_sends(&self) -> bool {
         self.transactional_set.is_some() || self.marketing_set.is_some()
     }

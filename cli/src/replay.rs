@@ -273,6 +273,7 @@ pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> 
         // Events at T go before follow-ups due at T.
         fire_due(&engine, at - SignedDuration::from_nanos(1), &mut notes).await?;
         engine.clock().set(at);
+        expire(&engine, at, &mut notes);
         let outcomes = engine
             .handle(&sourced.event)
             .await
@@ -281,12 +282,8 @@ pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> 
     }
     fire_due(&engine, until, &mut notes).await?;
     for (order_id, held) in &engine.store().state().held {
-        for event in held {
-            notes.push(format!(
-                "{}: orphan {} for order {order_id} (the order never arrived)",
-                event.time,
-                event.event.detail_type()
-            ));
+        for kept in held.values() {
+            notes.push(orphan(order_id, &kept.event));
         }
     }
     let zones = engine
@@ -306,6 +303,23 @@ pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> 
 }
 
 /// Fires every follow-up due at or before `until`, moving the clock to each due time.
+/// Lets the records DynamoDB would have deleted by `at` go (its TTLs), noting held events whose
+/// order or shipment never came.
+fn expire(engine: &LocalEngine, at: Timestamp, notes: &mut Vec<String>) {
+    for (order_id, kept) in engine.store().expire(at) {
+        notes.push(orphan(&order_id, &kept.event));
+    }
+}
+
+/// The note for an event whose order never arrived.
+fn orphan(order_id: &tidings_core::domain::OrderId, event: &tidings_core::event::InboundEvent) -> String {
+    format!(
+        "{}: orphan {} for order {order_id} (the order never arrived)",
+        event.time,
+        event.event.detail_type()
+    )
+}
+
 async fn fire_due(engine: &LocalEngine, until: Timestamp, notes: &mut Vec<String>) -> Result<(), ReplayError> {
     loop {
         let next = engine
@@ -321,6 +335,7 @@ async fn fire_due(engine: &LocalEngine, until: Timestamp, notes: &mut Vec<String
         };
         let at = follow_up.due_at.max(engine.clock().now());
         engine.clock().set(at);
+        expire(engine, at, notes);
         let outcomes = engine
             .fire(&follow_up.key)
             .await

@@ -90,6 +90,10 @@ impl<M: Mailer> Mailer for ShadowMailer<M> {
     fn reports_sends(&self) -> bool {
         self.inner.reports_sends()
     }
+
+    fn paced(&self) -> bool {
+        self.inner.paced()
+    }
 }
 
 /// Why a message could not be readdressed (never the case for what [`crate::mime`] builds).
@@ -292,6 +296,7 @@ mod tests {
             &Sending {
                 mode: SendingMode::Shadow,
                 allow: vec![address("owner@shop.example")],
+                ..Sending::default()
             },
         );
         assert!(shadow.delivers_to(&address("owner@shop.example")));

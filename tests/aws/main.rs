@@ -4,6 +4,7 @@
 mod compliance;
 mod contract;
 mod crashes;
+mod faults;
 mod holds;
 mod lifecycle;
 mod once;
@@ -55,6 +56,10 @@ impl Mailer for Ses {
 
     fn reports_sends(&self) -> bool {
         self.0.reports_sends()
+    }
+
+    fn paced(&self) -> bool {
+        self.0.paced()
     }
 }
 

@@ -91,7 +91,7 @@ impl Mailer for Throttled {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ses_throttling_fails_the_invocation_for_a_retry_that_then_sends_once() {
+async fn ses_throttling_puts_the_message_back_in_the_queue_and_it_then_sends_once() {
     let aws = aws_test().await;
     let clock = Arc::new(SimClock::new(ts("2026-11-02T16:05:00Z")));
     let throttled = |inner| Throttled {
@@ -105,24 +105,32 @@ async fn ses_throttling_fails_the_invocation_for_a_retry_that_then_sends_once() 
         &clock,
     );
     let event = confirmed("2026-11-02T16:05:00Z");
-    for _ in 0..2 {
-        let error = lambda::handle(&engine, Step::OrderConfirmed, event.clone())
-            .await
-            .expect_err("throttled");
-        let diagnostic = lambda_runtime_diagnostic(error);
-        assert_eq!(diagnostic.0, "Retryable", "{}", diagnostic.1);
-        assert!(
-            aws.item("MSG#order_confirmation#o-1", "CLAIM").await.is_none(),
-            "claim released for the retry"
-        );
-    }
+    // Not a failed invocation (Lambda's retries could end in the dead-letter queue): the message
+    // waits in the queue a minute, its claim released.
     lambda::handle(&engine, Step::OrderConfirmed, event.clone())
         .await
-        .expect("third attempt sends");
+        .expect("throttled, handled");
+    let key = tidings_core::message::MessageKey::parse("order_confirmation#o-1").expect("key");
+    for minute in ["2026-11-02T16:06:00Z", "2026-11-02T16:07:00Z"] {
+        assert!(
+            aws.item("MSG#order_confirmation#o-1", "CLAIM").await.is_none(),
+            "claim released"
+        );
+        assert!(
+            aws.item("MSG#order_confirmation#o-1", "FOLLOWUP").await.is_some(),
+            "queued"
+        );
+        clock.set(ts(minute));
+        engine.fire(&key).await.expect("fired");
+    }
     lambda::handle(&engine, Step::OrderConfirmed, event)
         .await
         .expect("a late duplicate");
     assert_eq!(aws.sent_mail().len(), 1);
+    assert!(
+        aws.item("MSG#order_confirmation#o-1", "FOLLOWUP").await.is_none(),
+        "sent: dequeued"
+    );
 }
 
 fn lambda_runtime_diagnostic(error: lambda::HandlerError) -> (String, String) {

@@ -88,18 +88,26 @@ fn a_repeated_carrier_status_sends_one_update_per_status() {
 }
 
 #[test]
-fn a_throttled_send_releases_its_claim_and_the_retry_sends_once() {
+fn a_throttled_send_releases_its_claim_and_goes_back_in_the_queue_to_send_once() {
     let mailer = FlakyMailer {
         transient: AtomicUsize::new(1),
         ..FlakyMailer::default()
     };
     let app = spawn_app_with(mailer, StoreConfig::sample());
     let event = confirmed("o-1", "2026-11-02T16:05:00Z");
-    let error = app.deliver(&event).expect_err("throttled");
-    assert!(error.is_retryable(), "{error}");
+    // Not an error (whose retries could end in the dead-letter queue): the message waits a minute.
+    let outcomes = app.deliver(&event).expect("throttled, not failed");
     let key = MessageKey::parse("order_confirmation#o-1").expect("key");
+    assert!(
+        outcomes.contains(&Outcome::Deferred {
+            key: key.clone(),
+            until: tidings_tests::ts("2026-11-02T16:06:00Z")
+        }),
+        "{outcomes:?}"
+    );
     assert!(!app.engine.store().state().claims.contains_key(&key), "claim released");
-    app.deliver(&event).expect("retry succeeds");
+    app.deliver(&event).expect("a redelivery meanwhile");
+    app.run_until(tidings_tests::ts("2026-11-02T16:10:00Z"));
     app.deliver(&event).expect("a late duplicate");
     assert_eq!(app.engine.mailer().inner.sent().len(), 1);
     assert!(matches!(

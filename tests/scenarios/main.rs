@@ -7,6 +7,7 @@ mod contract;
 mod coupons_first;
 mod exactly_once;
 mod examples;
+mod faults;
 mod integrity;
 mod lifecycle;
 mod mime;

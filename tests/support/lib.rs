@@ -2,6 +2,7 @@
 //! EventBridge-shaped events, replay helpers, and builders for event payloads.
 
 pub mod contract;
+pub mod faults;
 pub mod functions;
 pub mod moto;
 pub mod shopify_admin;
@@ -274,6 +275,7 @@ impl<M: Mailer> TestApp<M> {
         };
         self.run_until(now - SignedDuration::from_nanos(1));
         self.clock.set(now);
+        self.engine.store().expire(now);
         self.runtime.block_on(self.engine.handle(&event))
     }
 
@@ -287,6 +289,7 @@ impl<M: Mailer> TestApp<M> {
                 break;
             };
             self.clock.set(follow_up.due_at);
+            self.engine.store().expire(follow_up.due_at);
             out.extend(self.runtime.block_on(self.engine.fire(&follow_up.key)).expect("fire"));
         }
         self.clock.set(until.max(self.clock_now()));

@@ -1,6 +1,6 @@
 //! Suppressions, soft bounces and engagement counters from SES's reports.
 
-use super::{DAY, DynamoStore, n, number_attr, s, suppression_hash, ttl, unavailable};
+use super::{DynamoStore, n, number_attr, s, suppression_hash, ttl, unavailable};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use jiff::Timestamp;
 use tidings_core::domain::{CustomerId, EmailAddress};
@@ -24,7 +24,7 @@ impl Deliverability for DynamoStore {
         let pk = format!("BOUNCES#{}", suppression_hash(email));
         let mut item = Self::key(pk.clone(), &format!("BOUNCE#{event_id}"));
         item.insert("at_epoch".into(), n(at.as_second()));
-        item.insert("ttl".into(), ttl(at + 8 * DAY));
+        item.insert("ttl".into(), ttl(at + tidings_core::ports::retention::BOUNCE_TTL));
         // Same event id, same item: a redelivered bounce is counted once.
         self.put(item, "count_soft_bounce").await?;
         let items = self.query_partition(&pk, "BOUNCE#", "count_soft_bounce").await?;
@@ -42,7 +42,7 @@ impl Deliverability for DynamoStore {
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut marker = Self::key(format!("SESEVENT#{event_id}"), "SESEVENT");
-        marker.insert("ttl".into(), ttl(at + 30 * DAY));
+        marker.insert("ttl".into(), ttl(at + tidings_core::ports::retention::MARKER_TTL));
         let marker = Put::builder()
             .table_name(&self.table)
             .set_item(Some(marker))

@@ -1,6 +1,6 @@
 //! The follow-up queue: items in the sharded `due` index and the `customer` index.
 
-use super::{DAY, DUE_SHARDS, DynamoStore, Item, corrupt, s, sortable, ttl, unavailable};
+use super::{DUE_SHARDS, DynamoStore, Item, corrupt, s, sortable, ttl, unavailable};
 use jiff::Timestamp;
 use tidings_core::domain::CustomerId;
 use tidings_core::message::MessageKey;
@@ -22,7 +22,10 @@ impl DynamoStore {
             follow_up.key
         );
         item.insert("gsi1sk".into(), s(order));
-        item.insert("ttl".into(), ttl(follow_up.expires_at + 7 * DAY));
+        item.insert(
+            "ttl".into(),
+            ttl(follow_up.expires_at + tidings_core::ports::retention::FOLLOW_UP_GRACE),
+        );
         Ok(item)
     }
 

@@ -18,6 +18,47 @@ use tidings_core::ports::{
 };
 
 impl DynamoStore {
+    /// One form of the pacing write (`take_send_slot`): `same` adds to the stored second, else
+    /// starts a later one. The day's sends when it was taken.
+    async fn take_in(&self, at: Timestamp, rate: u32, same: bool) -> Result<Option<u64>, StoreError> {
+        use tidings_core::ports::retention::SEND_DAY_TTL;
+        let day = jiff::tz::TimeZone::UTC.to_datetime(at).date();
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("PACE#{day}"), "DAY")))
+            .expression_attribute_names("#second", "second")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":now", n(at.as_second()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ttl", ttl(at + SEND_DAY_TTL))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew);
+        let update = if same {
+            update
+                .update_expression("ADD in_second :one, sends :one SET #ttl = :ttl")
+                .condition_expression("#second = :now AND in_second < :rate")
+                .expression_attribute_values(":rate", n(i64::from(rate)))
+        } else {
+            update
+                .update_expression("SET #second = :now, in_second = :one, #ttl = :ttl ADD sends :one")
+                .condition_expression("attribute_not_exists(#second) OR #second < :now")
+        };
+        match update.send().await {
+            Ok(output) => {
+                let today = output.attributes.as_ref().and_then(|item| number_attr(item, "sends"));
+                Ok(Some(today.and_then(|t| u64::try_from(t).ok()).unwrap_or(1)))
+            }
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
+                if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(e.err())
+                    == Some("ConditionalCheckFailedException") =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable("take_send_slot")(e)),
+        }
+    }
+
     pub(super) fn claim_item(claim: &Claim) -> Item {
         let mut item = Self::key(format!("MSG#{}", claim.key), "CLAIM");
         if claim.sending {
@@ -308,6 +349,24 @@ impl SendLedger for DynamoStore {
             .await
             .map_err(unavailable("mark_failed"))?;
         Ok(())
+    }
+
+    async fn take_send_slot(&self, at: Timestamp, rate: u32) -> Result<Option<u64>, StoreError> {
+        // One item per UTC day: the second being sent in, its sends and the day's. A send in the
+        // same second adds one while below the rate; the first in a new second starts it again.
+        // Atomic conditional updates: concurrent senders need no transaction and never conflict.
+        // Usually one call: this process tries first the form its last send needed.
+        use std::sync::atomic::Ordering;
+        let second = at.as_second();
+        let same_first = self.paced_second.load(Ordering::Relaxed) == second;
+        for same in [same_first, !same_first] {
+            if let Some(today) = self.take_in(at, rate, same).await? {
+                self.paced_second.store(second, Ordering::Relaxed);
+                return Ok(Some(today));
+            }
+        }
+        // This second's sends are taken (or another sender is already in a later second).
+        Ok(None)
     }
 
     async fn last_marketing(&self, customer: &CustomerId) -> Result<Option<MarketingSend>, StoreError> {

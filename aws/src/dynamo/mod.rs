@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -30,15 +30,8 @@ pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// Shards of the `due` index: follow-ups spread over this many partitions.
 const DUE_SHARDS: u64 = 4;
-const DAY: SignedDuration = SignedDuration::from_hours(24);
-/// Frequency-cap ledger items outlive any cap window.
-const LEDGER_TTL: SignedDuration = SignedDuration::from_hours(30 * 24);
-/// Carts are personal data: kept 30 days after their last update.
-const CART_TTL: SignedDuration = SignedDuration::from_hours(30 * 24);
-/// Message claims are kept 400 days (a yearly message must still see last year's claim).
-const CLAIM_TTL: SignedDuration = SignedDuration::from_hours(400 * 24);
-/// Held events older than the orphan limit are useless; keep them a little longer than it.
-const HELD_TTL: SignedDuration = SignedDuration::from_hours(2 * 24);
+// Retention, shared with the memory store (which expires the same records at the same times).
+use tidings_core::ports::retention::{CART_TTL, CLAIM_TTL, LEDGER_TTL, sortable};
 
 /// The most actions one DynamoDB transaction takes.
 const TRANSACTION_LIMIT: usize = 100;
@@ -58,6 +51,8 @@ pub struct DynamoStore {
     pub(super) guests: GuestIds,
     /// Whether this process saw the table upgraded (`upgrade`): shared by clones.
     pub(super) upgraded: Arc<AtomicBool>,
+    /// The second this process last took a send in (which form of the pacing write to try first).
+    pub(super) paced_second: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// Product statistics as read at one moment.
@@ -77,11 +72,6 @@ fn n(value: i64) -> AttributeValue {
 
 fn ttl(at: Timestamp) -> AttributeValue {
     n(at.as_second())
-}
-
-/// Fixed-width, lexicographically ordered instant (RFC 3339 text is not: fractions vary in length).
-fn sortable(at: Timestamp) -> String {
-    format!("{:012}.{:09}", at.as_second(), at.subsec_nanosecond())
 }
 
 pub(super) fn unavailable<E>(operation: &'static str) -> impl FnOnce(E) -> StoreError
@@ -141,6 +131,7 @@ impl DynamoStore {
             stats: Arc::default(),
             guests,
             upgraded: Arc::default(),
+            paced_second: Arc::default(),
         }
     }
 

@@ -2,8 +2,8 @@
 //! shipment ids.
 
 use super::{
-    CART_TTL, CLAIM_TTL, DAY, DynamoStore, HELD_TTL, Item, TRANSACTION_LIMIT, corrupt, n, number_attr, s, sortable,
-    string_attr, ttl, unavailable,
+    CART_TTL, CLAIM_TTL, DynamoStore, Item, TRANSACTION_LIMIT, corrupt, n, number_attr, s, string_attr, ttl,
+    unavailable,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use jiff::Timestamp;
@@ -14,7 +14,6 @@ use tidings_core::ports::{
     Awaiting, Changes, ClaimOutcome, CustomerRecord, FollowUp, HeldEvent, IssuedCoupon, NewOrder, OrderConfirmation,
     OrderFile, OrderRecord, Orders, SendLedger, StoreError,
 };
-use tidings_core::signing::digest_hex;
 
 impl DynamoStore {
     /// The order item at its next version, with the shipment ids a hold is checked against.
@@ -41,7 +40,10 @@ impl DynamoStore {
     pub(super) fn coupon_item(coupon: &IssuedCoupon) -> Result<Item, StoreError> {
         let mut item = Self::record_item(coupon, format!("COUPON#{}", coupon.code), "COUPON")?;
         // Kept a year past expiry: orders placed with it near the end are still attributed.
-        item.insert("ttl".into(), ttl(coupon.expires_at + 365 * DAY));
+        item.insert(
+            "ttl".into(),
+            ttl(coupon.expires_at + tidings_core::ports::retention::COUPON_GRACE),
+        );
         Ok(item)
     }
 
@@ -200,10 +202,10 @@ impl Orders for DynamoStore {
             source: Box::new(e),
         })?;
         let pk = format!("ORDER#{order}");
-        let sk = format!("HELD#{}#{}", sortable(event.time), digest_hex(&[&json], 16));
+        let sk = tidings_core::ports::retention::held_event_id(event);
         // Kept from its arrival: an event redelivered days late would otherwise expire at once and
         // be gone when its order comes (the orphan rule still counts from the event's time).
-        let expires = ttl(event.time.max(now) + HELD_TTL);
+        let expires = ttl(tidings_core::ports::retention::held_until(event, now));
         let mut item = Self::key(pk.clone(), &sk);
         item.insert("event".into(), s(json));
         item.insert("ttl".into(), expires.clone());

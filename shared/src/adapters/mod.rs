@@ -14,4 +14,11 @@ impl Clock for WallClock {
     fn now(&self) -> Timestamp {
         Timestamp::now()
     }
+
+    async fn sleep_until(&self, at: Timestamp) {
+        let wait = at.duration_since(Timestamp::now());
+        if let Ok(wait) = std::time::Duration::try_from(wait) {
+            tokio::time::sleep(wait).await;
+        }
+    }
 }

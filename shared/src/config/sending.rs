@@ -6,7 +6,7 @@ use crate::domain::EmailAddress;
 use serde::{Deserialize, Serialize};
 
 /// `[sending]`: whether customers get their mail yet.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Sending {
     /// Live (the default) or shadow.
@@ -14,6 +14,23 @@ pub struct Sending {
     /// In shadow mode, the addresses that still get their real email (the merchant's own, to
     /// read what customers will get). Ignored when live, so going live is one line.
     pub allow: Vec<EmailAddress>,
+    /// The SES account's maximum send rate, messages per second (SES console → Account
+    /// dashboard): 14 for a new production account, 1 in the sandbox.
+    pub max_rate: u32,
+    /// The SES account's daily sending quota (0: not known, no warning): 50,000 for a new
+    /// production account. The day's sends are reported at 80 % and 100 % of it.
+    pub daily_quota: u64,
+}
+
+impl Default for Sending {
+    fn default() -> Self {
+        Self {
+            mode: SendingMode::default(),
+            allow: Vec::new(),
+            max_rate: 14,
+            daily_quota: 50_000,
+        }
+    }
 }
 
 /// Where mail goes.
@@ -35,6 +52,9 @@ impl Sending {
     }
 
     pub(super) fn check(&self) -> Result<(), ConfigError> {
+        if self.max_rate == 0 {
+            return Err(invalid("sending.max_rate", "must be at least 1 (messages per second)"));
+        }
         // Config is read as stored records are (an address is taken as written), so each entry is
         // held to the rules here. The entry is named by position, not shown: it is an address.
         for (n, address) in self.allow.iter().enumerate() {

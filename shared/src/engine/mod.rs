@@ -9,6 +9,7 @@ mod feedback;
 pub mod kinds;
 mod occasion;
 mod orders;
+mod pace;
 mod prepare;
 mod profiles;
 mod recommend;
@@ -19,6 +20,7 @@ mod slot;
 
 use crate::ports::HeldEvent;
 pub use customer::merge as merge_customer;
+pub use pace::{PACE_RETRY, SEND_RETRY};
 pub use recommend::{MAX_RECOMMENDATIONS, recommend};
 pub use slot::next_slot;
 
@@ -54,14 +56,6 @@ pub enum EngineError {
         key: MessageKey,
         /// What broke.
         source: RenderError,
-    },
-    /// The provider did not accept the message this time; the claim was released.
-    #[error("sending {} failed for now: {reason}", .key.redacted())]
-    SendLater {
-        /// The message.
-        key: MessageKey,
-        /// The provider's answer.
-        reason: String,
     },
 }
 

@@ -329,6 +329,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             at: now,
             raw,
         };
+        // The account's send rate, before the claim: a wait holds no claim, and a message that
+        // finds no free second goes back in the queue unclaimed.
+        if self.ports.mailer.paced() && !self.pace(&key).await? {
+            let later = self.ports.clock.now() + super::PACE_RETRY;
+            return self.defer(follow_up, stored, later).await.map(Composition::Settled);
+        }
         let claim = Claim {
             key: key.clone(),
             customer_id: profile.id.clone(),
@@ -487,9 +493,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     reason: format!("outcome unknown, not retried: {reason}"),
                 })
             }
+            // Throttled or a 5xx: not accepted. Back in the queue, in order, rather than a failed
+            // invocation whose retries could end in the dead-letter queue.
             Err(SendError::Transient(reason)) => {
                 store.release_claim(&key).await?;
-                Err(EngineError::SendLater { key, reason })
+                tracing::warn!(message_key = %key.redacted(), metric = "send_retried", reason = %reason, "the provider did not take the message; tried again shortly");
+                self.defer(follow_up, stored, now + super::SEND_RETRY).await
             }
         }
     }

@@ -201,6 +201,15 @@ pub enum ClaimState {
 }
 
 impl ClaimState {
+    /// When the claim was taken, or (once settled) when it was settled, moments later: what its
+    /// retention counts from (`retention::CLAIM_TTL`).
+    pub fn claimed_at(&self) -> Timestamp {
+        match self {
+            Self::Claimed { since, .. } | Self::Sending { since, .. } => *since,
+            Self::Sent { at, .. } | Self::Failed { at, .. } => *at,
+        }
+    }
+
     /// What it says to a new claim (`recovered`: taken back once already).
     pub fn held(&self, recovered: bool) -> Held {
         match self {

@@ -6,6 +6,7 @@ mod discounts;
 mod files;
 mod ledger;
 mod records;
+pub mod retention;
 mod stats;
 
 pub use discounts::*;
@@ -26,6 +27,8 @@ use std::sync::Arc;
 pub trait Clock: Send + Sync {
     /// The current instant.
     fn now(&self) -> Timestamp;
+    /// Waits until `at` (a simulated clock moves there at once).
+    fn sleep_until(&self, at: Timestamp) -> impl Future<Output = ()> + Send;
 }
 
 /// Customers as stored, with what an event about them is checked against.
@@ -149,6 +152,10 @@ pub trait SendLedger: Send + Sync {
         provider_id: &str,
         at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Takes one of the `rate` sends of `at`'s whole second (the account's send rate, counted
+    /// across every invocation): the number of sends taken that UTC day so far, this one
+    /// included, or `None` when the second's are all taken.
+    fn take_send_slot(&self, at: Timestamp, rate: u32) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
     /// Records what happened to a sent message after SES accepted it (delivered, rejected, delayed).
     fn record_delivery(
         &self,
@@ -229,8 +236,9 @@ pub trait Statistics: Send + Sync {
     /// sale, and an order's confirmation never waits for them or fails on them. Not idempotent; a
     /// crash before it leaves the order uncounted (recommendations skew by one order).
     fn count_purchases(&self, order: &Order, delta: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The store's products and how often they were bought together (recommendations may use
-    /// statistics a few minutes old).
+    /// The store's products and how often they were bought together. Up to 10 minutes old (the
+    /// DynamoDB store caches them per function instance; the memory store's are always fresh):
+    /// recommendations may lag the last orders, nothing else reads them.
     fn product_stats(&self) -> impl Future<Output = Result<Arc<ProductStats>, StoreError>> + Send;
     /// What is known of these products (by id; unknown ones are left out), read fresh: an
     /// order's lines take their image and page from it.
@@ -277,6 +285,11 @@ pub trait Mailer: Send + Sync {
     }
     /// Whether the provider reports any accepted message back (then its reports announce them).
     fn reports_sends(&self) -> bool {
+        false
+    }
+    /// Whether sends must keep to the account's send rate (`[sending] max_rate`): SES's, not a
+    /// local outbox's.
+    fn paced(&self) -> bool {
         false
     }
 }
@@ -412,6 +425,10 @@ impl<T: Mailer> Mailer for std::sync::Arc<T> {
     fn reports_sends(&self) -> bool {
         (**self).reports_sends()
     }
+
+    fn paced(&self) -> bool {
+        (**self).paced()
+    }
 }
 
 impl<T: Bus> Bus for std::sync::Arc<T> {
@@ -423,5 +440,9 @@ impl<T: Bus> Bus for std::sync::Arc<T> {
 impl<T: Clock> Clock for std::sync::Arc<T> {
     fn now(&self) -> Timestamp {
         (**self).now()
+    }
+
+    fn sleep_until(&self, at: Timestamp) -> impl Future<Output = ()> + Send {
+        (**self).sleep_until(at)
     }
 }

@@ -25,14 +25,14 @@ pub struct MemoryState {
     pub carts: BTreeMap<CartId, CartRecord>,
     /// Message claims.
     pub claims: BTreeMap<MessageKey, ClaimState>,
-    /// Which order each shipment id belongs to (`Store::own_shipment_id`).
-    pub shipment_owners: BTreeMap<ShipmentId, OrderId>,
+    /// Which order each shipment id belongs to (`Store::own_shipment_id`), since when.
+    pub shipment_owners: BTreeMap<ShipmentId, (OrderId, Timestamp)>,
     /// Last marketing claim per customer.
     pub marketing: BTreeMap<CustomerId, MarketingSend>,
     /// Waiting follow-ups.
     pub follow_ups: BTreeMap<MessageKey, FollowUp>,
-    /// Events waiting for their order.
-    pub held: BTreeMap<OrderId, Vec<InboundEvent>>,
+    /// Events waiting for their order, by id (`retention::held_event_id`, DynamoDB's sort key).
+    pub held: BTreeMap<OrderId, BTreeMap<String, Held>>,
     /// Order versions (held events move them too, before the order exists).
     pub order_versions: BTreeMap<OrderId, u64>,
     /// When an order was last placed from a cart (seen or not).
@@ -46,8 +46,8 @@ pub struct MemoryState {
     pub soft_bounces: BTreeMap<String, BTreeMap<String, Timestamp>>,
     /// Engagement per customer.
     pub engagement: BTreeMap<CustomerId, Engagement>,
-    /// SES events already counted.
-    pub counted_events: BTreeSet<String>,
+    /// SES events already counted, with when.
+    pub counted_events: BTreeMap<String, Timestamp>,
     /// Delivery status per message.
     pub deliveries: BTreeMap<MessageKey, (String, Timestamp)>,
     /// The consent each marketing message relied on.
@@ -62,9 +62,75 @@ pub struct MemoryState {
     pub erased_orders: BTreeSet<OrderId>,
     /// Transactional messages sent again because SES never reported the first attempt, and when.
     pub recovered: BTreeMap<MessageKey, Timestamp>,
+    /// Sends taken per UTC day: the second being sent in, its sends, the day's (as DynamoDB's
+    /// one item per day).
+    pub send_days: BTreeMap<jiff::civil::Date, (i64, u32, u64)>,
+}
+
+/// A held event and when it expires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    /// The event.
+    pub event: InboundEvent,
+    /// Its TTL (`retention::held_until`).
+    pub expires_at: Timestamp,
 }
 
 impl MemoryState {
+    /// Drops what DynamoDB's TTLs would have deleted by `now` (`ports::retention`): the same
+    /// records at the same times. Returns the held events that expired (orphans: what they
+    /// waited for never came), with their order.
+    pub fn expire(&mut self, now: Timestamp) -> Vec<(OrderId, Held)> {
+        use crate::ports::retention::{
+            BOUNCE_TTL, CART_TTL, CLAIM_TTL, COUPON_GRACE, FOLLOW_UP_GRACE, LEDGER_TTL, MARKER_TTL,
+        };
+        let live = |since: Timestamp, ttl| since + ttl > now;
+        let gone: Vec<MessageKey> = self
+            .claims
+            .iter()
+            .filter(|(_, claim)| !live(claim.claimed_at(), CLAIM_TTL))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in &gone {
+            // The claim item carries these.
+            self.claims.remove(key);
+            self.consents.remove(key);
+            self.deliveries.remove(key);
+            self.recovered.remove(key);
+        }
+        self.shipment_owners.retain(|_, (_, at)| live(*at, CLAIM_TTL));
+        self.marketing.retain(|_, last| live(last.at, LEDGER_TTL));
+        self.carts.retain(|_, cart| live(cart.cart.updated_at, CART_TTL));
+        self.cart_orders.retain(|_, at| live(*at, CART_TTL));
+        let mut orphans = Vec::new();
+        for (order, held) in &mut self.held {
+            let (expired, kept): (BTreeMap<_, _>, BTreeMap<_, _>) = std::mem::take(held)
+                .into_iter()
+                .partition(|(_, kept)| kept.expires_at <= now);
+            *held = kept;
+            orphans.extend(expired.into_values().map(|h| (order.clone(), h)));
+        }
+        self.held.retain(|_, held| !held.is_empty());
+        // An order's placeholder (the version its holds moved) goes with its last hold.
+        let orders = &self.orders;
+        let held = &self.held;
+        self.order_versions
+            .retain(|id, _| orders.contains_key(id) || held.contains_key(id));
+        self.follow_ups
+            .retain(|_, follow_up| live(follow_up.expires_at, FOLLOW_UP_GRACE));
+        for bounces in self.soft_bounces.values_mut() {
+            bounces.retain(|_, at| live(*at, BOUNCE_TTL));
+        }
+        self.soft_bounces.retain(|_, bounces| !bounces.is_empty());
+        self.counted_events.retain(|_, at| live(*at, MARKER_TTL));
+        self.coupons.retain(|_, coupon| live(coupon.expires_at, COUPON_GRACE));
+        // A day's count lives two days past its last send: today's and yesterday's stay.
+        let today = jiff::tz::TimeZone::UTC.to_datetime(now).date();
+        self.send_days
+            .retain(|day, _| *day >= today.yesterday().unwrap_or(today));
+        orphans
+    }
+
     /// Writes records that change together if the order and the customer are still at the
     /// versions they were read at (all or nothing, like the DynamoDB transaction).
     fn apply(&mut self, changes: &Changes<'_>) -> Result<(), StoreError> {
@@ -164,22 +230,40 @@ impl MemoryState {
     }
 }
 
-/// A `Store` in memory, held to the same contract as the DynamoDB store (tests/support/contract.rs
+/// A `Store` in memory, held to the same contract as the DynamoDB store (tests/support/contract
 /// runs against both): conditional claims taken in one step with the writes, leases and the
 /// frequency cap in whole seconds (`ports::in_whole_seconds`, `ports::cap_refusal`), soft
-/// bounces by the lowercased address, delivery reports only on claimed messages. Still different
-/// (issue 16): nothing expires (DynamoDB's TTLs), statistics are always fresh (DynamoDB's are
-/// cached up to 10 minutes), and a write of more than 100 actions stays atomic (DynamoDB splits
-/// it). No durability.
+/// bounces by the lowercased address, delivery reports only on claimed messages, held events
+/// under DynamoDB's ids, and the same records expiring at the same TTLs (`ports::retention`,
+/// run by `expire` as the injected clock moves). What the port allows either way: statistics are
+/// always fresh here (DynamoDB's functions cache them up to 10 minutes), and a write of more than
+/// 100 actions is atomic here (DynamoDB writes it in several transactions). No durability.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
+    /// When expiry last ran.
+    expired: Mutex<Option<Timestamp>>,
 }
+
+/// How often the memory store's expiry runs: DynamoDB deletes an expired item some time after
+/// its TTL, not at once.
+const EXPIRY_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Lets DynamoDB's TTLs take effect as of `now` (the injected clock), at most once an hour of
+    /// it: the replay and the tests call it as time moves. Returns the held events that expired.
+    pub fn expire(&self, now: Timestamp) -> Vec<(OrderId, Held)> {
+        let mut last = self.expired.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|last| now < last + EXPIRY_EVERY) {
+            return Vec::new();
+        }
+        *last = Some(now);
+        self.state().expire(now)
     }
 
     /// Locks the state (a poisoned lock still holds consistent data: every write is one step).
@@ -212,6 +296,11 @@ impl SimClock {
 impl Clock for SimClock {
     fn now(&self) -> Timestamp {
         *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn sleep_until(&self, at: Timestamp) {
+        let mut now = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now = (*now).max(at);
     }
 }
 

@@ -56,22 +56,17 @@ impl Orders for MemoryStore {
 
     async fn order_file(&self, id: &OrderId) -> Result<OrderFile, StoreError> {
         let state = self.state();
-        let mut held: Vec<HeldEvent> = state
+        // In DynamoDB's sort-key order: oldest first.
+        let held: Vec<HeldEvent> = state
             .held
             .get(id)
             .into_iter()
             .flatten()
-            .map(|event| HeldEvent {
-                // Like DynamoDB's sort key: time, then a digest of the event.
-                id: format!(
-                    "{}#{}",
-                    event.time,
-                    crate::signing::digest_hex(&[&serde_json::to_string(event).unwrap_or_default()], 16)
-                ),
-                event: event.clone(),
+            .map(|(id, kept)| HeldEvent {
+                id: id.clone(),
+                event: kept.event.clone(),
             })
             .collect();
-        held.sort_by_key(|h| h.event.time);
         Ok(OrderFile {
             record: state.orders.get(id).cloned(),
             erased: state.erased_orders.contains(id),
@@ -114,7 +109,7 @@ impl Orders for MemoryStore {
         order: &OrderId,
         event: &InboundEvent,
         awaiting: Awaiting<'_>,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
         let arrived = match (awaiting, state.orders.get(order)) {
@@ -126,10 +121,12 @@ impl Orders for MemoryStore {
         if arrived {
             return Ok(false);
         }
-        let held = state.held.entry(order.clone()).or_default();
-        if !held.contains(event) {
-            held.push(event.clone());
-        }
+        let kept = super::Held {
+            event: event.clone(),
+            expires_at: crate::ports::retention::held_until(event, now),
+        };
+        let id = crate::ports::retention::held_event_id(event);
+        state.held.entry(order.clone()).or_default().insert(id, kept);
         let version = state.order_versions.entry(order.clone()).or_default();
         *version += 1;
         let version = *version;
@@ -139,28 +136,23 @@ impl Orders for MemoryStore {
         Ok(true)
     }
 
-    async fn own_shipment_id(
-        &self,
-        shipment: &ShipmentId,
-        order: &OrderId,
-        _at: Timestamp,
-    ) -> Result<bool, StoreError> {
+    async fn own_shipment_id(&self, shipment: &ShipmentId, order: &OrderId, at: Timestamp) -> Result<bool, StoreError> {
         let mut state = self.state();
-        if let Some(owner) = state.shipment_owners.get(shipment) {
+        if let Some((owner, _)) = state.shipment_owners.get(shipment) {
             return Ok(owner == order);
         }
         let legacy = MessageKey::new(MessageKind::ShippingConfirmation, shipment.as_str(), &[]);
         if state.claims.contains_key(&legacy) {
             return Ok(false);
         }
-        state.shipment_owners.insert(shipment.clone(), order.clone());
+        state.shipment_owners.insert(shipment.clone(), (order.clone(), at));
         Ok(true)
     }
 
     async fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> Result<(), StoreError> {
         let mut state = self.state();
         if let Some(events) = state.held.get_mut(order) {
-            events.retain(|event| !held.iter().any(|h| &h.event == event));
+            events.retain(|id, _| !held.iter().any(|h| &h.id == id));
             if events.is_empty() {
                 state.held.remove(order);
             }
@@ -267,6 +259,24 @@ impl SendLedger for MemoryStore {
         Ok(())
     }
 
+    async fn take_send_slot(&self, at: Timestamp, rate: u32) -> Result<Option<u64>, StoreError> {
+        let mut state = self.state();
+        let day = jiff::tz::TimeZone::UTC.to_datetime(at).date();
+        let second = at.as_second();
+        let (current, in_second, sends) = state.send_days.entry(day).or_insert((i64::MIN, 0, 0));
+        // As DynamoDB's conditional updates: more in the stored second while below the rate, or
+        // a later second started; an earlier one is refused.
+        if second == *current && *in_second < rate {
+            *in_second += 1;
+        } else if second > *current {
+            (*current, *in_second) = (second, 1);
+        } else {
+            return Ok(None);
+        }
+        *sends += 1;
+        Ok(Some(*sends))
+    }
+
     async fn last_marketing(&self, customer: &CustomerId) -> Result<Option<MarketingSend>, StoreError> {
         Ok(self.state().marketing.get(customer).cloned())
     }
@@ -369,9 +379,10 @@ impl Deliverability for MemoryStore {
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
-        if !state.counted_events.insert(event_id.to_owned()) {
+        if state.counted_events.contains_key(event_id) {
             return Ok(false);
         }
+        state.counted_events.insert(event_id.to_owned(), at);
         let engagement = state.engagement.entry(customer.clone()).or_default();
         match kind {
             EngagementKind::Open => engagement.opens += 1,

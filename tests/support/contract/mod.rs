@@ -2,25 +2,27 @@
 //! checks run against the memory store (tests/scenarios/contract.rs) and against DynamoDB on moto
 //! (tests/aws/contract.rs). A difference between the two stores fails one of the two runs.
 
+pub mod records;
+
 use jiff::SignedDuration;
 use tidings_core::domain::{CustomerId, EmailAddress};
 use tidings_core::engine::merge_customer;
 use tidings_core::message::MessageKey;
 use tidings_core::ports::{Claim, ClaimOutcome, Erasure, FollowUp, Store, StoreError, Subject};
 
-fn address(text: &str) -> EmailAddress {
+pub(crate) fn address(text: &str) -> EmailAddress {
     EmailAddress::parse(text).expect("address")
 }
 
-fn id(text: &str) -> CustomerId {
+pub(crate) fn id(text: &str) -> CustomerId {
     CustomerId::parse(text).expect("id")
 }
 
-fn key(text: &str) -> MessageKey {
+pub(crate) fn key(text: &str) -> MessageKey {
     MessageKey::parse(text).expect("key")
 }
 
-fn claim(message: &str, at: &str) -> Claim {
+pub(crate) fn claim(message: &str, at: &str) -> Claim {
     Claim {
         key: key(message),
         customer_id: id("c-1"),
@@ -45,6 +47,32 @@ pub async fn run_all<S: Store>(store: &S) {
     follow_ups_come_due_in_order_and_adding_one_is_create_only(store).await;
     an_erasure_is_seen_by_the_id_and_by_the_address_in_any_case(store).await;
     the_address_as_a_guest_is_read_with_the_customer_file(store).await;
+    a_second_gives_the_send_rate_and_the_day_counts_them(store).await;
+    records::held_events_have_one_id_and_list_oldest_first(store).await;
+    records::statistics_count_an_order_for_the_next_reader(store).await;
+    records::a_write_of_more_than_a_transaction_lands_whole(store).await;
+}
+
+/// SES's send rate: `rate` sends per whole second, whatever its fraction; the UTC day's count.
+pub async fn a_second_gives_the_send_rate_and_the_day_counts_them<S: Store>(store: &S) {
+    let take = |at: &str| store.take_send_slot(crate::ts(at), 2);
+    assert_eq!(take("2026-11-03T23:59:58.100Z").await.expect("slot"), Some(1));
+    assert_eq!(take("2026-11-03T23:59:58.900Z").await.expect("slot"), Some(2));
+    assert_eq!(
+        take("2026-11-03T23:59:58.950Z").await.expect("slot"),
+        None,
+        "the rate is per second"
+    );
+    assert_eq!(
+        take("2026-11-03T23:59:59Z").await.expect("slot"),
+        Some(3),
+        "a new second"
+    );
+    assert_eq!(
+        take("2026-11-04T00:00:00Z").await.expect("slot"),
+        Some(1),
+        "a new UTC day"
+    );
 }
 
 /// DynamoDB keys soft bounces by the whole address lowercased; so does the memory store.

@@ -1,0 +1,89 @@
+//! Issue 16: the fault-injection run on fixed seeds (the long run: `scripts/fault-run`).
+
+use jiff::SignedDuration;
+use tidings_core::adapters::memory::MemoryStore;
+use tidings_tests::faults::{Rates, Report, Rng, Scenario, run, run_history, runtime, sale};
+
+/// Asserts every promise held, telling the story of what broke.
+pub fn assert_holds(report: &Report) {
+    assert!(
+        report.holds(),
+        "{report}\nlost: {:#?}\nviolations: {:#?}\nstory:\n{}",
+        report.lost,
+        report.violations,
+        report.story.join("\n")
+    );
+}
+
+#[test]
+fn fixed_seeds_keep_every_promise_under_faults() {
+    for seed in 1..=4 {
+        let report = run(Scenario::seed(seed));
+        println!("{report}");
+        assert_holds(&report);
+    }
+}
+
+/// A burst of order confirmations, as the fault run replays it.
+fn burst(orders: usize, rates: Rates) -> Report {
+    let history = sale(&mut Rng::new(16), orders);
+    let report = runtime().block_on(run_history(
+        MemoryStore::new(),
+        16,
+        &history,
+        rates,
+        SignedDuration::from_hours(2),
+    ));
+    println!("{report}; confirmations drained in {:?}", report.confirmations_drained);
+    assert_holds(&report);
+    assert_eq!(report.sent_by_kind.get("order_confirmation"), Some(&orders), "{report}");
+    assert_eq!(
+        report.faults.dead_lettered, 0,
+        "nothing ends in a dead-letter queue: {report}"
+    );
+    report
+}
+
+#[test]
+fn a_burst_of_a_thousand_confirmations_is_paced_to_the_send_rate_and_each_sent_once() {
+    let report = burst(
+        1000,
+        Rates {
+            ses_rate: Some(14),
+            ..Rates::NONE
+        },
+    );
+    assert_eq!(report.faults.ses_throttled, 0, "kept to the rate, SES never throttles");
+    let drained = report.confirmations_drained.expect("sent").as_secs();
+    // 1,000 at 14 a second: 71 seconds of sends (the first second included).
+    assert!((70..=80).contains(&drained), "{drained} s");
+}
+
+#[test]
+fn an_account_slower_than_configured_is_throttled_into_the_queue_not_the_dead_letter_queue() {
+    // The configuration says 14 a second; the account (still in the sandbox, say) takes 5.
+    let report = burst(
+        1000,
+        Rates {
+            ses_rate: Some(5),
+            ..Rates::NONE
+        },
+    );
+    assert!(report.faults.ses_throttled > 0, "{report}");
+}
+
+#[test]
+fn a_sale_of_two_thousand_orders_in_a_minute_under_contention_confirms_each_once() {
+    let report = burst(
+        2000,
+        Rates {
+            contention: 0.1,
+            concurrent: 0.5,
+            duplicate: 0.05,
+            jitter_secs: 30,
+            ses_rate: Some(14),
+            ..Rates::NONE
+        },
+    );
+    assert!(report.faults.contention > 100, "{report}");
+}

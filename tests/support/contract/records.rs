@@ -1,0 +1,152 @@
+//! The store contract's checks on records whose form once differed between the stores: held
+//! events' ids, statistics, writes larger than one DynamoDB transaction.
+
+use super::{id, key};
+use serde_json::json;
+use tidings_core::domain::{OrderId, ProductId};
+use tidings_core::event::{Event, InboundEvent, Parsed, parse_envelope};
+use tidings_core::ports::retention::held_event_id;
+use tidings_core::ports::{Awaiting, Changes, FollowUp, Store, Subject};
+
+fn event(detail_type: &str, time: &str, detail: serde_json::Value) -> InboundEvent {
+    match parse_envelope(&crate::envelope(detail_type, time, detail).to_string()).expect("valid") {
+        Parsed::Known(event) => *event,
+        Parsed::Unknown { .. } => panic!("known"),
+    }
+}
+
+/// Both stores give a held event the id DynamoDB sorts it by (`retention::held_event_id`), list
+/// them oldest first, and forget exactly the ones named.
+pub async fn held_events_have_one_id_and_list_oldest_first<S: Store>(store: &S) {
+    let order = OrderId::parse("o-contract-held").expect("id");
+    let shipped = |time: &str| {
+        let shipment =
+            json!({"id": format!("shp-{time}"), "carrier": "ups", "tracking_number": "1Z", "shipped_at": time});
+        event(
+            "OrderShipped",
+            time,
+            json!({"order_id": "o-contract-held", "shipment": shipment}),
+        )
+    };
+    let later = shipped("2026-11-02T10:00:00.5Z");
+    let earlier = shipped("2026-11-02T10:00:00.25Z");
+    let now = crate::ts("2026-11-02T10:01:00Z");
+    for held in [&later, &earlier] {
+        assert!(
+            store
+                .hold_event(&order, held, Awaiting::Order, now)
+                .await
+                .expect("held")
+        );
+    }
+    let file = store.order_file(&order).await.expect("read");
+    let ids: Vec<&str> = file.held.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(ids, [held_event_id(&earlier), held_event_id(&later)]);
+    store.forget_held(&order, &file.held[..1]).await.expect("forgotten");
+    let left = store.order_file(&order).await.expect("read").held;
+    assert_eq!(left.iter().map(|h| &h.event).collect::<Vec<_>>(), [&later]);
+}
+
+/// An order counted in the statistics is seen by the next reader. DynamoDB's functions cache
+/// what they read for up to 10 minutes (`Statistics::product_stats` allows it); a first read, as
+/// here, is fresh on both stores.
+pub async fn statistics_count_an_order_for_the_next_reader<S: Store>(store: &S) {
+    let who = crate::customer("c-contract-stats", "en-US", "America/New_York", true);
+    let items = vec![
+        crate::item("p-contract-a", "kitchen", 1, 1800),
+        crate::item("p-contract-b", "kitchen", 2, 900),
+    ];
+    let Event::OrderConfirmed(order) = event(
+        "OrderConfirmed",
+        "2026-11-02T10:00:00Z",
+        json!({"order": crate::order("o-contract-stats", &who, "USD", items, "2026-11-02T10:00:00Z")}),
+    )
+    .event
+    else {
+        panic!("an order")
+    };
+    store.count_purchases(&order, 1).await.expect("counted");
+    let stats = store.product_stats().await.expect("read");
+    let a = ProductId::parse("p-contract-a").expect("id");
+    let b = ProductId::parse("p-contract-b").expect("id");
+    assert!(
+        stats.products.contains_key(&a) && stats.products.contains_key(&b),
+        "{stats:?}"
+    );
+    assert_eq!(stats.pairs.get(&a).and_then(|p| p.get(&b)), Some(&1), "{stats:?}");
+}
+
+/// A write of more actions than one DynamoDB transaction takes (100) lands whole. The port
+/// documents that DynamoDB then writes it in several transactions (each record whole and
+/// versioned, the set not atomic); the memory store writes it at once.
+pub async fn a_write_of_more_than_a_transaction_lands_whole<S: Store>(store: &S) {
+    let follow_ups: Vec<FollowUp> = (0..150)
+        .map(|n| FollowUp {
+            key: key(&format!("order_progress#o-contract-big#{n}")),
+            customer_id: id("c-contract-big"),
+            subject: Subject::Customer,
+            due_at: crate::ts("2026-11-20T10:00:00Z"),
+            original_due: crate::ts("2026-11-20T10:00:00Z"),
+            expires_at: crate::ts("2026-12-31T00:00:00Z"),
+            coupon_waiting_since: None,
+        })
+        .collect();
+    let changes = Changes {
+        follow_ups: &follow_ups,
+        ..Changes::default()
+    };
+    store.save_together(&changes).await.expect("written");
+    let stored = store.follow_ups_of(&id("c-contract-big")).await.expect("read");
+    assert_eq!(stored.len(), 150);
+}
+
+/// When the records `write_expiring` wrote were written.
+pub const WRITTEN: &str = "2026-11-02T10:00:00Z";
+
+/// Writes one record of each kind that expires (`ports::retention`), at `WRITTEN`: the claim of
+/// `welcome#c-ttl`, cart `cart-ttl`, an event held for `o-ttl`, a soft bounce of
+/// `ttl@example.com` (event `b-ttl`) and the counted click `e-ttl`.
+pub async fn write_expiring<S: Store>(store: &S) -> InboundEvent {
+    let at = crate::ts(WRITTEN);
+    let mut claim = super::claim("welcome#c-ttl", WRITTEN);
+    claim.to = super::address("ttl@example.com");
+    store.claim_message(&claim).await.expect("claimed");
+    let who = crate::customer("c-ttl", "en-US", "America/New_York", true);
+    let Event::CartUpdated(cart) = event(
+        "CartUpdated",
+        WRITTEN,
+        json!({"cart": crate::cart("cart-ttl", &who, vec![crate::item("p-mug", "kitchen", 1, 1800)], WRITTEN)}),
+    )
+    .event
+    else {
+        panic!("a cart")
+    };
+    let record = tidings_core::ports::CartRecord {
+        cart: *cart,
+        ordered_at: None,
+    };
+    assert!(store.save_cart(&record).await.expect("saved"));
+    let held = event(
+        "OrderDelivered",
+        WRITTEN,
+        json!({"order_id": "o-ttl", "delivered_at": WRITTEN}),
+    );
+    let order = OrderId::parse("o-ttl").expect("id");
+    assert!(
+        store
+            .hold_event(&order, &held, Awaiting::Order, at)
+            .await
+            .expect("held")
+    );
+    let address = super::address("ttl@example.com");
+    store
+        .count_soft_bounce(&address, "b-ttl", at, at)
+        .await
+        .expect("bounce");
+    let counted = store
+        .count_engagement(&id("c-ttl"), "e-ttl", tidings_core::ports::EngagementKind::Click, at)
+        .await
+        .expect("click");
+    assert!(counted);
+    held
+}
