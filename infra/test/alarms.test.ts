@@ -1,5 +1,6 @@
 // Alarms and where they go.
 import { Template } from 'aws-cdk-lib/assertions';
+import { STEPS } from '../lib/routing';
 import { TidingsStack } from '../lib/tidings-stack';
 import { logicalId, resources, synthDefault } from './helpers';
 
@@ -31,9 +32,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     for (const fn of Object.values(stack.functions)) {
       const dims = JSON.stringify([{ Name: 'FunctionName', Value: { Ref: logicalId(stack, fn) } }]);
       for (const metric of ['Errors', 'Throttles']) {
-        expect(
-          alarms.filter((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === metric && JSON.stringify(a.Dimensions) === dims),
-        ).toHaveLength(1);
+        expect(alarms.filter((a) => lambdaMetrics(a).some((m) => m.MetricName === metric && JSON.stringify(m.Dimensions) === dims))).toHaveLength(1);
       }
     }
     expect(alarms).toEqual(
@@ -45,7 +44,42 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     expect(alarms).toHaveLength(stack.deadLetterQueues.length + 2 * Object.keys(stack.functions).length + 2);
   });
 
+  test("a step's errors alarm also counts its warnings that SES's daily quota is nearly used up", () => {
+    const filters = Object.values(resources(template, 'AWS::Logs::MetricFilter')).map((f) => f.Properties);
+    const quota = filters.filter((f) => JSON.stringify(f.MetricTransformations).includes('SendQuotaNear'));
+    expect(quota).toHaveLength(STEPS.length);
+    for (const f of quota) expect(f.FilterPattern).toBe('{ $.fields.metric = "send_quota_near" }');
+    const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    const summed = alarms.filter((a) =>
+      (a.Metrics ?? []).some((m: Metric) => m.MetricStat?.Metric?.MetricName === 'SendQuotaNear'),
+    );
+    expect(summed).toHaveLength(STEPS.length);
+    for (const a of summed) {
+      expect(a.Metrics.find((m: Metric) => m.Expression)?.Expression).toBe('FILL(errors, 0) + FILL(quota, 0)');
+      expect(lambdaMetrics(a).map((m) => m.MetricName)).toEqual(['Errors']);
+    }
+  });
+
   test('alarms are emailed to the configured reply-to address by default', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'help@shop.example' });
   });
 });
+
+interface Metric {
+  Expression?: string;
+  MetricStat?: { Metric?: { Namespace?: string; MetricName?: string; Dimensions?: unknown } };
+}
+
+/** The AWS/Lambda metrics an alarm watches: its own, or those of its metric math. */
+function lambdaMetrics(alarm: {
+  Namespace?: string;
+  MetricName?: string;
+  Dimensions?: unknown;
+  Metrics?: Metric[];
+}): { MetricName?: string; Dimensions?: unknown }[] {
+  if (alarm.Namespace === 'AWS/Lambda') return [{ MetricName: alarm.MetricName, Dimensions: alarm.Dimensions }];
+  return (alarm.Metrics ?? [])
+    .map((m) => m.MetricStat?.Metric)
+    .filter((m) => m?.Namespace === 'AWS/Lambda')
+    .map((m) => ({ MetricName: m?.MetricName, Dimensions: m?.Dimensions }));
+}

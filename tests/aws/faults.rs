@@ -33,12 +33,6 @@ async fn faults_on_dynamodb() {
     };
     let report = run_on(store, scenario).await;
     println!("{report}");
-    assert!(
-        report.holds(),
-        "{report}\nlost: {:#?}\nviolations: {:#?}\nstory:\n{}",
-        report.lost,
-        report.violations,
-        report.story.join("\n")
-    );
+    report.assert_holds();
     assert!(report.faults.injected() > 20, "{report}");
 }

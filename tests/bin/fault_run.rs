@@ -83,12 +83,7 @@ fn main() {
                     scenario.customers = args.customers;
                     let report = run(scenario);
                     if !report.holds() {
-                        bar.println(format!(
-                            "BROKEN {report}\nlost: {:#?}\nviolations: {:#?}\nstory:\n{}",
-                            report.lost,
-                            report.violations,
-                            report.story.join("\n")
-                        ));
+                        bar.println(format!("BROKEN {}", report.failure()));
                     }
                     totals.lock().expect("totals").add(&report);
                     bar.inc(1);

@@ -4,23 +4,12 @@ use jiff::SignedDuration;
 use tidings_core::adapters::memory::MemoryStore;
 use tidings_tests::faults::{Rates, Report, Rng, Scenario, run, run_history, runtime, sale};
 
-/// Asserts every promise held, telling the story of what broke.
-pub fn assert_holds(report: &Report) {
-    assert!(
-        report.holds(),
-        "{report}\nlost: {:#?}\nviolations: {:#?}\nstory:\n{}",
-        report.lost,
-        report.violations,
-        report.story.join("\n")
-    );
-}
-
 #[test]
 fn fixed_seeds_keep_every_promise_under_faults() {
     for seed in 1..=4 {
         let report = run(Scenario::seed(seed));
         println!("{report}");
-        assert_holds(&report);
+        report.assert_holds();
     }
 }
 
@@ -35,7 +24,7 @@ fn burst(orders: usize, rates: Rates) -> Report {
         SignedDuration::from_hours(2),
     ));
     println!("{report}; confirmations drained in {:?}", report.confirmations_drained);
-    assert_holds(&report);
+    report.assert_holds();
     assert_eq!(report.sent_by_kind.get("order_confirmation"), Some(&orders), "{report}");
     assert_eq!(
         report.faults.dead_lettered, 0,

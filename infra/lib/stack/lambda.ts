@@ -1,6 +1,7 @@
 // The Rust functions: each with its own role, log group, dead-letter queue and alarms.
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
@@ -10,6 +11,7 @@ import { RustFunction } from 'cargo-lambda-cdk';
 import { NagSuppressions } from 'cdk-nag';
 import { storeConfigEnvValue } from '../config';
 import { environmentOf } from '../functions';
+import { SEND_QUOTA_NEAR } from '../routing';
 import { ASYNC_MAX_EVENT_AGE, ASYNC_RETRY_ATTEMPTS, LOG_RETENTION } from '../sizing';
 import { alarm } from './alarms';
 import { StackContext } from './context';
@@ -29,6 +31,11 @@ export interface FunctionOptions {
   invokedAsynchronously?: boolean;
   /** How long Lambda keeps retrying a failed asynchronous invocation. @default 6 hours */
   maxEventAge?: Duration;
+  /**
+   * Sends email: its warnings that SES's daily quota is nearly used up (its log lines with
+   * `metric = send_quota_near`) are counted and raise its errors alarm. @default false
+   */
+  sends?: boolean;
 }
 
 /**
@@ -106,9 +113,12 @@ export function rustFunction(ctx: StackContext, name: string, options: FunctionO
     },
   ]);
 
+  const errors = fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' });
   alarm(ctx, `${id}Errors`, {
-    alarmDescription: `${name}: invocation errors (events are retried, then dead-lettered)`,
-    metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+    alarmDescription: options.sends
+      ? `${name}: invocation errors (events are retried, then dead-lettered), or SES's daily quota nearly used up`
+      : `${name}: invocation errors (events are retried, then dead-lettered)`,
+    metric: options.sends ? errorsOrQuotaNear(ctx, id, logGroup, errors) : errors,
     threshold: 0,
   });
   alarm(ctx, `${id}Throttles`, {
@@ -117,6 +127,29 @@ export function rustFunction(ctx: StackContext, name: string, options: FunctionO
     threshold: 0,
   });
   return { fn, role, dlq };
+}
+
+/** The function's errors plus its warnings that SES's daily quota is nearly used up. */
+function errorsOrQuotaNear(
+  ctx: StackContext,
+  id: string,
+  logGroup: logs.LogGroup,
+  errors: cloudwatch.IMetric,
+): cloudwatch.IMetric {
+  const filter = new logs.MetricFilter(ctx.stack, `${id}SendQuotaNear`, {
+    logGroup,
+    metricNamespace: SEND_QUOTA_NEAR.namespace,
+    metricName: SEND_QUOTA_NEAR.name,
+    filterPattern: logs.FilterPattern.stringValue('$.fields.metric', '=', 'send_quota_near'),
+    metricValue: '1',
+  });
+  const quota = filter.metric({ period: Duration.minutes(5), statistic: 'Sum' });
+  return new cloudwatch.MathExpression({
+    expression: 'FILL(errors, 0) + FILL(quota, 0)',
+    usingMetrics: { errors, quota },
+    period: Duration.minutes(5),
+    label: 'errors and quota warnings',
+  });
 }
 
 /** A function invoked asynchronously (by EventBridge), so always with a dead-letter queue. */

@@ -37,6 +37,7 @@ export function createSteps(ctx: StackContext, { table, buses, mail, keys }: Sha
       memorySize: STEP_MEMORY_MB,
       timeout: STEP_TIMEOUT,
       description: `tidings step ${step.name}: ${step.detailTypes.join(', ')}, FollowUpDue`,
+      sends: true,
     });
     const id = pascal(step.name);
     // The one place a duplicate email is possible (a transactional send SES never reported,

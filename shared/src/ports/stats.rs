@@ -44,13 +44,25 @@ impl ProductStats {
                 .entry(item.product_id.clone())
                 .or_insert_with(|| ProductInfo {
                     name: item.name.clone(),
-                    category: item.category.clone(),
+                    category: None,
                     prices: BTreeMap::new(),
-                    image_url: item.image_url.clone(),
-                    url: item.url.clone(),
+                    image_url: None,
+                    url: None,
                     orders: 0,
                 });
+            // As the DynamoDB store's update: every order sets the name and the price, and the
+            // category, image and page it carries (a line without them keeps what is known).
+            info.name = item.name.clone();
             info.prices.insert(order.currency.code().to_owned(), item.unit_price);
+            if let Some(category) = &item.category {
+                info.category = Some(category.clone());
+            }
+            if let Some(image) = &item.image_url {
+                info.image_url = Some(image.clone());
+            }
+            if let Some(url) = &item.url {
+                info.url = Some(url.clone());
+            }
         }
         // Counted per order, not per line: two variants of one product are one purchase.
         for id in &products {

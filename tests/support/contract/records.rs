@@ -47,7 +47,8 @@ pub async fn held_events_have_one_id_and_list_oldest_first<S: Store>(store: &S) 
     assert_eq!(left.iter().map(|h| &h.event).collect::<Vec<_>>(), [&later]);
 }
 
-/// An order counted in the statistics is seen by the next reader. DynamoDB's functions cache
+/// An order counted in the statistics is seen by the next reader, and each order sets the name
+/// (both stores, as DynamoDB's update does; the memory store once kept the first name seen). DynamoDB's functions cache
 /// what they read for up to 10 minutes (`Statistics::product_stats` allows it); a first read, as
 /// here, is fresh on both stores.
 pub async fn statistics_count_an_order_for_the_next_reader<S: Store>(store: &S) {
@@ -66,6 +67,13 @@ pub async fn statistics_count_an_order_for_the_next_reader<S: Store>(store: &S) 
         panic!("an order")
     };
     store.count_purchases(&order, 1).await.expect("counted");
+    // A later order names the product anew, without an image: the name changes, the image stays.
+    let mut renamed = (*order).clone();
+    renamed.id = OrderId::parse("o-contract-stats-2").expect("id");
+    renamed.items.truncate(1);
+    renamed.items[0].name = tidings_core::domain::Text::new("Mug, speckled");
+    renamed.items[0].image_url = None;
+    store.count_purchases(&renamed, 1).await.expect("counted");
     let stats = store.product_stats().await.expect("read");
     let a = ProductId::parse("p-contract-a").expect("id");
     let b = ProductId::parse("p-contract-b").expect("id");
@@ -74,6 +82,12 @@ pub async fn statistics_count_an_order_for_the_next_reader<S: Store>(store: &S) 
         "{stats:?}"
     );
     assert_eq!(stats.pairs.get(&a).and_then(|p| p.get(&b)), Some(&1), "{stats:?}");
+    let product = &stats.products[&a];
+    assert_eq!((product.name.as_str(), product.orders), ("Mug, speckled", 2));
+    assert!(
+        product.image_url.is_some(),
+        "an order without an image keeps the known one"
+    );
 }
 
 /// A write of more actions than one DynamoDB transaction takes (100) lands whole. The port

@@ -55,6 +55,21 @@ impl Report {
     pub fn holds(&self) -> bool {
         self.violations.is_empty() && self.lost.is_empty()
     }
+
+    /// Panics unless every promise held, telling the story of what broke.
+    pub fn assert_holds(&self) {
+        assert!(self.holds(), "{}", self.failure());
+    }
+
+    /// The figures, what was lost or broken, and the story.
+    pub fn failure(&self) -> String {
+        format!(
+            "{self}\nlost: {:#?}\nviolations: {:#?}\nstory:\n{}",
+            self.lost,
+            self.violations,
+            self.story.join("\n")
+        )
+    }
 }
 
 impl fmt::Display for Report {
