@@ -99,6 +99,11 @@ impl Mailer for SesMailer {
         self.set_for(email.category).is_some() && tagged("message_key") && tagged("customer_id")
     }
 
+    /// SES takes at most the account's send rate (`[sending] max_rate`).
+    fn paced(&self) -> bool {
+        true
+    }
+
     /// In ses-events, which never sends, this answers for the step functions: whether they left
     /// `EmailSent` to SES's report. They do exactly when they send with a configuration set, so
     /// ses-events is deployed with the same `SES_CONFIGURATION_SET_*` variables as the steps
@@ -106,10 +111,6 @@ impl Mailer for SesMailer {
     /// not a separate "reports sends" variable: that would be a second statement of what the sets
     /// already say, free to disagree with them; with one definition of the sets the sender's
     /// `reports_acceptance` and this answer cannot drift apart.
-    fn paced(&self) -> bool {
-        true
-    }
-
     fn reports_sends(&self) -> bool {
         self.transactional_set.is_some() || self.marketing_set.is_some()
     }

@@ -302,7 +302,6 @@ pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> 
     })
 }
 
-/// Fires every follow-up due at or before `until`, moving the clock to each due time.
 /// Lets the records DynamoDB would have deleted by `at` go (its TTLs), noting held events whose
 /// order or shipment never came.
 fn expire(engine: &LocalEngine, at: Timestamp, notes: &mut Vec<String>) {
@@ -311,15 +310,16 @@ fn expire(engine: &LocalEngine, at: Timestamp, notes: &mut Vec<String>) {
     }
 }
 
-/// The note for an event whose order never arrived.
+/// The note for an event whose order (or shipment) never arrived.
 fn orphan(order_id: &tidings_core::domain::OrderId, event: &tidings_core::event::InboundEvent) -> String {
     format!(
-        "{}: orphan {} for order {order_id} (the order never arrived)",
+        "{}: orphan {} for order {order_id} (what it waited for never arrived)",
         event.time,
         event.event.detail_type()
     )
 }
 
+/// Fires every follow-up due at or before `until`, moving the clock to each due time.
 async fn fire_due(engine: &LocalEngine, until: Timestamp, notes: &mut Vec<String>) -> Result<(), ReplayError> {
     loop {
         let next = engine

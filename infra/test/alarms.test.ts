@@ -44,18 +44,20 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     expect(alarms).toHaveLength(stack.deadLetterQueues.length + 2 * Object.keys(stack.functions).length + 2);
   });
 
-  test("a step's errors alarm also counts its warnings that SES's daily quota is nearly used up", () => {
+  test("a step's errors alarm also counts its sending warnings (quota nearly used up, mail held up)", () => {
     const filters = Object.values(resources(template, 'AWS::Logs::MetricFilter')).map((f) => f.Properties);
-    const quota = filters.filter((f) => JSON.stringify(f.MetricTransformations).includes('SendQuotaNear'));
+    const quota = filters.filter((f) => JSON.stringify(f.MetricTransformations).includes('SendWarnings'));
     expect(quota).toHaveLength(STEPS.length);
-    for (const f of quota) expect(f.FilterPattern).toBe('{ $.fields.metric = "send_quota_near" }');
+    for (const f of quota) {
+      expect(f.FilterPattern).toBe('{ ($.fields.metric = "send_quota_near") || ($.fields.metric = "send_stuck") }');
+    }
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
     const summed = alarms.filter((a) =>
-      (a.Metrics ?? []).some((m: Metric) => m.MetricStat?.Metric?.MetricName === 'SendQuotaNear'),
+      (a.Metrics ?? []).some((m: Metric) => m.MetricStat?.Metric?.MetricName === 'SendWarnings'),
     );
     expect(summed).toHaveLength(STEPS.length);
     for (const a of summed) {
-      expect(a.Metrics.find((m: Metric) => m.Expression)?.Expression).toBe('FILL(errors, 0) + FILL(quota, 0)');
+      expect(a.Metrics.find((m: Metric) => m.Expression)?.Expression).toBe('FILL(errors, 0) + FILL(warnings, 0)');
       expect(lambdaMetrics(a).map((m) => m.MetricName)).toEqual(['Errors']);
     }
   });

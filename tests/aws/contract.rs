@@ -2,7 +2,7 @@
 //! runs the same checks on the memory store.
 
 use std::collections::BTreeMap;
-use tidings_core::ports::retention::{BOUNCE_TTL, CART_TTL, CLAIM_TTL, MARKER_TTL, held_event_id, held_until};
+use tidings_core::ports::retention::{BOUNCE_TTL, CART_TTL, CLAIM_TTL, MARKER_TTL, held_until};
 use tidings_tests::contract::records::{WRITTEN, write_expiring};
 
 fn store(aws: &tidings_tests::moto::AwsTest) -> tidings_aws::DynamoStore {
@@ -50,7 +50,7 @@ async fn dynamodb_items_expire_by_the_shared_retention() {
     assert_eq!(ttl_of("MSG#welcome#c-ttl", "CLAIM"), (written + CLAIM_TTL).as_second());
     assert_eq!(ttl_of("CART#cart-ttl", "CART"), (written + CART_TTL).as_second());
     assert_eq!(
-        ttl_of("ORDER#o-ttl", &held_event_id(&held)),
+        ttl_of("ORDER#o-ttl", &tidings_tests::contract::records::held_id(&held)),
         held_until(&held, written).as_second()
     );
     assert_eq!(ttl_of("BOUNCES#", "BOUNCE#b-ttl"), (written + BOUNCE_TTL).as_second());

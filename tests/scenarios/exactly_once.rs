@@ -227,3 +227,35 @@ fn a_claim_left_by_a_crash_is_retried_after_its_lease_but_a_sent_one_never() {
         ClaimOutcome::AlreadySent
     );
 }
+
+#[test]
+fn a_transactional_message_throttled_for_hours_waits_with_backoff_and_is_never_dropped() {
+    let mailer = FlakyMailer {
+        transient: AtomicUsize::new(12),
+        ..FlakyMailer::default()
+    };
+    let mut config = StoreConfig::sample();
+    // Deferrals of marketing expire after an hour here; a confirmation never does.
+    config.timing.marketing_expiry_hours = 1;
+    let app = spawn_app_with(mailer, config);
+    app.deliver(&confirmed("o-1", "2026-11-02T16:05:00Z"))
+        .expect("throttled, queued");
+    let outcomes = app.run_until(tidings_tests::ts("2026-11-05T00:00:00Z"));
+    let sent: Vec<_> = app.engine.mailer().inner.sent().iter().map(|e| e.at).collect();
+    assert_eq!(sent.len(), 1, "{outcomes:?}");
+    let deferrals: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Deferred { until, .. } => Some(*until),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deferrals.len(), 11, "{outcomes:?}");
+    // Half the time waited, from a minute to an hour: the tries thin out.
+    let gaps: Vec<i64> = deferrals
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]).as_mins())
+        .collect();
+    assert!(gaps.windows(2).all(|g| g[0] <= g[1]), "{gaps:?}");
+    assert!(*gaps.last().expect("gaps") >= 30, "{gaps:?}");
+}

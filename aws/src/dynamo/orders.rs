@@ -202,7 +202,7 @@ impl Orders for DynamoStore {
             source: Box::new(e),
         })?;
         let pk = format!("ORDER#{order}");
-        let sk = tidings_core::ports::retention::held_event_id(event);
+        let sk = tidings_core::ports::retention::held_event_id(event.time, &json);
         // Kept from its arrival: an event redelivered days late would otherwise expire at once and
         // be gone when its order comes (the orphan rule still counts from the event's time).
         let expires = ttl(tidings_core::ports::retention::held_until(event, now));

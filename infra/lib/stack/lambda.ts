@@ -11,7 +11,7 @@ import { RustFunction } from 'cargo-lambda-cdk';
 import { NagSuppressions } from 'cdk-nag';
 import { storeConfigEnvValue } from '../config';
 import { environmentOf } from '../functions';
-import { SEND_QUOTA_NEAR } from '../routing';
+import { SEND_WARNINGS } from '../routing';
 import { ASYNC_MAX_EVENT_AGE, ASYNC_RETRY_ATTEMPTS, LOG_RETENTION } from '../sizing';
 import { alarm } from './alarms';
 import { StackContext } from './context';
@@ -32,8 +32,9 @@ export interface FunctionOptions {
   /** How long Lambda keeps retrying a failed asynchronous invocation. @default 6 hours */
   maxEventAge?: Duration;
   /**
-   * Sends email: its warnings that SES's daily quota is nearly used up (its log lines with
-   * `metric = send_quota_near`) are counted and raise its errors alarm. @default false
+   * Sends email: its sending warnings (SES's daily quota nearly used up, a message SES has not
+   * taken for an hour: log lines with `metric` `send_quota_near` or `send_stuck`) are counted and
+   * raise its errors alarm. @default false
    */
   sends?: boolean;
 }
@@ -116,9 +117,9 @@ export function rustFunction(ctx: StackContext, name: string, options: FunctionO
   const errors = fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' });
   alarm(ctx, `${id}Errors`, {
     alarmDescription: options.sends
-      ? `${name}: invocation errors (events are retried, then dead-lettered), or SES's daily quota nearly used up`
+      ? `${name}: invocation errors (events are retried, then dead-lettered), SES's daily quota nearly used up, or mail SES has not taken for an hour`
       : `${name}: invocation errors (events are retried, then dead-lettered)`,
-    metric: options.sends ? errorsOrQuotaNear(ctx, id, logGroup, errors) : errors,
+    metric: options.sends ? errorsOrSendWarnings(ctx, id, logGroup, errors) : errors,
     threshold: 0,
   });
   alarm(ctx, `${id}Throttles`, {
@@ -129,26 +130,29 @@ export function rustFunction(ctx: StackContext, name: string, options: FunctionO
   return { fn, role, dlq };
 }
 
-/** The function's errors plus its warnings that SES's daily quota is nearly used up. */
-function errorsOrQuotaNear(
+/** The function's errors plus its sending warnings (`SEND_WARNINGS`). */
+function errorsOrSendWarnings(
   ctx: StackContext,
   id: string,
   logGroup: logs.LogGroup,
   errors: cloudwatch.IMetric,
 ): cloudwatch.IMetric {
-  const filter = new logs.MetricFilter(ctx.stack, `${id}SendQuotaNear`, {
+  const filter = new logs.MetricFilter(ctx.stack, `${id}SendWarnings`, {
     logGroup,
-    metricNamespace: SEND_QUOTA_NEAR.namespace,
-    metricName: SEND_QUOTA_NEAR.name,
-    filterPattern: logs.FilterPattern.stringValue('$.fields.metric', '=', 'send_quota_near'),
+    metricNamespace: SEND_WARNINGS.namespace,
+    metricName: SEND_WARNINGS.name,
+    filterPattern: logs.FilterPattern.any(
+      logs.FilterPattern.stringValue('$.fields.metric', '=', 'send_quota_near'),
+      logs.FilterPattern.stringValue('$.fields.metric', '=', 'send_stuck'),
+    ),
     metricValue: '1',
   });
-  const quota = filter.metric({ period: Duration.minutes(5), statistic: 'Sum' });
+  const warnings = filter.metric({ period: Duration.minutes(5), statistic: 'Sum' });
   return new cloudwatch.MathExpression({
-    expression: 'FILL(errors, 0) + FILL(quota, 0)',
-    usingMetrics: { errors, quota },
+    expression: 'FILL(errors, 0) + FILL(warnings, 0)',
+    usingMetrics: { errors, warnings },
     period: Duration.minutes(5),
-    label: 'errors and quota warnings',
+    label: 'errors and sending warnings',
   });
 }
 

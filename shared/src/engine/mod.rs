@@ -20,7 +20,7 @@ mod slot;
 
 use crate::ports::HeldEvent;
 pub use customer::merge as merge_customer;
-pub use pace::{PACE_RETRY, SEND_RETRY};
+pub use pace::SEND_RETRY;
 pub use recommend::{MAX_RECOMMENDATIONS, recommend};
 pub use slot::next_slot;
 
@@ -505,7 +505,7 @@ fn log_outcome(outcome: &Outcome, trigger: &str) {
             tracing::info!(message_key = %key.redacted(), kind = %key.kind(), outcome = "scheduled", %due, trigger, "follow-up scheduled")
         }
         Outcome::Deferred { key, until } => {
-            tracing::info!(message_key = %key.redacted(), kind = %key.kind(), outcome = "deferred", %until, trigger, "moved by quiet hours or the frequency cap")
+            tracing::info!(message_key = %key.redacted(), kind = %key.kind(), outcome = "deferred", %until, trigger, "moved: quiet hours, the frequency cap, the send rate or a provider that did not take it")
         }
         Outcome::Skipped { key, reason } => {
             tracing::info!(message_key = %key.redacted(), kind = %key.kind(), outcome = "skipped", reason = %Redacted(&reason.to_string()), trigger, "not sent")

@@ -6,17 +6,21 @@
 //! same counter, warns before the quota is hit. A message refused at its claim (a redelivery)
 //! has used a send for nothing: the rate errs low.
 
-use super::{Engine, EngineError};
-use crate::message::MessageKey;
-use crate::ports::{Bus, Clock, Mailer, Store};
+use super::{Engine, EngineError, Outcome};
+use crate::message::{Category, MessageKey};
+use crate::ports::{Bus, Clock, FollowUp, Mailer, Store};
 use jiff::{SignedDuration, Timestamp};
 
-/// How long an invocation waits for a free second before the message goes back in the queue.
-pub(super) const PACE_WAIT: SignedDuration = SignedDuration::from_secs(5);
-/// When a message that found no free second is looked at again (the sweeper's next tick).
-pub const PACE_RETRY: SignedDuration = SignedDuration::from_mins(1);
-/// When a message the provider throttled or could not take (5xx) is tried again.
+/// How long a message waits for a free second before it goes back in the queue. Short: one event
+/// may send several messages, and a step has 30 s.
+pub(super) const PACE_WAIT: SignedDuration = SignedDuration::from_secs(2);
+/// The first wait of a message that found no free second, or that the provider did not take
+/// (throttled, 5xx): the sweeper's next tick. Later waits are half the time it has waited.
 pub const SEND_RETRY: SignedDuration = SignedDuration::from_mins(1);
+/// The longest wait between two tries.
+const SEND_RETRY_MAX: SignedDuration = SignedDuration::from_hours(1);
+/// How long a message may be held up before it is reported on the failure path.
+const SEND_HELD_UP: SignedDuration = SignedDuration::from_hours(1);
 
 /// The shares of the daily quota at which the day's sends are reported (per cent).
 const QUOTA_WARNINGS: [u64; 2] = [80, 100];
@@ -30,17 +34,50 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let deadline = clock.now() + PACE_WAIT;
         loop {
             let now = clock.now();
-            if let Some(today) = self.ports.store.take_send_slot(now, sending.max_rate).await? {
+            let taken = match self.ports.store.take_send_slot(now, sending.max_rate).await {
+                Ok(taken) => taken,
+                // The count is advice: without it the message goes, and SES's own throttling
+                // still puts it back in the queue. A store down stops the sends anyway.
+                Err(error) => {
+                    tracing::warn!(message_key = %key.redacted(), error = %crate::ports::report(&error), "the send rate could not be read; sending unpaced");
+                    return Ok(true);
+                }
+            };
+            if let Some(today) = taken {
                 warn_near_quota(today, sending.daily_quota, key);
                 return Ok(true);
             }
             let next = Timestamp::from_second(now.as_second() + 1).unwrap_or(deadline);
             if next > deadline {
-                tracing::warn!(message_key = %key.redacted(), metric = "send_paced", rate = sending.max_rate, "the account's send rate is taken; the message waits in the queue");
                 return Ok(false);
             }
             clock.sleep_until(next).await;
         }
+    }
+
+    /// Puts back in the queue a message the send rate had no room for, or the provider did not
+    /// take (`why`): tried again after half the time it has waited (`SEND_RETRY` to an hour). A
+    /// transactional message never expires waiting so (marketing does, as any deferral); one held
+    /// up over an hour is reported on the failure path.
+    pub(super) async fn send_later(
+        &self,
+        mut follow_up: FollowUp,
+        stored: bool,
+        now: Timestamp,
+        why: &str,
+    ) -> Result<Outcome, EngineError> {
+        let waited = now.duration_since(follow_up.original_due);
+        let until = now + (waited / 2).clamp(SEND_RETRY, SEND_RETRY_MAX);
+        let key = &follow_up.key;
+        if key.kind().category() == Category::Transactional {
+            follow_up.expires_at = follow_up.expires_at.max(until);
+        }
+        if waited >= SEND_HELD_UP {
+            tracing::error!(message_key = %key.redacted(), metric = "send_stuck", waited = %waited, why, "a message has waited over an hour for SES");
+        } else {
+            tracing::warn!(message_key = %key.redacted(), metric = "send_retried", why, %until, "not sent yet; tried again later");
+        }
+        self.defer(follow_up, stored, until).await
     }
 }
 
@@ -56,7 +93,16 @@ fn warn_near_quota(today: u64, quota: u64, key: &MessageKey) {
 
 #[cfg(test)]
 mod tests {
-    use super::QUOTA_WARNINGS;
+    use super::{QUOTA_WARNINGS, SEND_RETRY, SEND_RETRY_MAX};
+    use jiff::SignedDuration;
+
+    #[test]
+    fn retries_back_off_to_an_hour() {
+        let wait = |waited_mins: i64| (SignedDuration::from_mins(waited_mins) / 2).clamp(SEND_RETRY, SEND_RETRY_MAX);
+        assert_eq!(wait(0), SEND_RETRY);
+        assert_eq!(wait(10), SignedDuration::from_mins(5));
+        assert_eq!(wait(600), SEND_RETRY_MAX);
+    }
 
     #[test]
     fn the_quota_warnings_fall_on_whole_sends() {

@@ -332,8 +332,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         // The account's send rate, before the claim: a wait holds no claim, and a message that
         // finds no free second goes back in the queue unclaimed.
         if self.ports.mailer.paced() && !self.pace(&key).await? {
-            let later = self.ports.clock.now() + super::PACE_RETRY;
-            return self.defer(follow_up, stored, later).await.map(Composition::Settled);
+            let why = "no free second in the account's send rate";
+            return self
+                .send_later(follow_up, stored, now, why)
+                .await
+                .map(Composition::Settled);
         }
         let claim = Claim {
             key: key.clone(),
@@ -497,8 +500,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             // invocation whose retries could end in the dead-letter queue.
             Err(SendError::Transient(reason)) => {
                 store.release_claim(&key).await?;
-                tracing::warn!(message_key = %key.redacted(), metric = "send_retried", reason = %reason, "the provider did not take the message; tried again shortly");
-                self.defer(follow_up, stored, now + super::SEND_RETRY).await
+                self.send_later(follow_up, stored, now, &reason).await
             }
         }
     }

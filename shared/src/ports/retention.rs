@@ -37,15 +37,10 @@ pub fn sortable(at: Timestamp) -> String {
     format!("{:012}.{:09}", at.as_second(), at.subsec_nanosecond())
 }
 
-/// A held event's id (DynamoDB's sort key): its time, then a digest of the event, so that held
-/// events list oldest first and the same event is held once.
-pub fn held_event_id(event: &InboundEvent) -> String {
-    let json = serde_json::to_string(event).unwrap_or_default();
-    format!(
-        "HELD#{}#{}",
-        sortable(event.time),
-        crate::signing::digest_hex(&[&json], 16)
-    )
+/// A held event's id (DynamoDB's sort key): its time, then a digest of the event as stored
+/// (`json`), so that held events list oldest first and the same event is held once.
+pub fn held_event_id(time: Timestamp, json: &str) -> String {
+    format!("HELD#{}#{}", sortable(time), crate::signing::digest_hex(&[json], 16))
 }
 
 #[cfg(test)]

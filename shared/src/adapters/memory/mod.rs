@@ -124,10 +124,10 @@ impl MemoryState {
         self.soft_bounces.retain(|_, bounces| !bounces.is_empty());
         self.counted_events.retain(|_, at| live(*at, MARKER_TTL));
         self.coupons.retain(|_, coupon| live(coupon.expires_at, COUPON_GRACE));
-        // A day's count lives two days past its last send: today's and yesterday's stay.
-        let today = jiff::tz::TimeZone::UTC.to_datetime(now).date();
+        // A day's count lives two days past its last send.
+        let day_ttl = crate::ports::retention::SEND_DAY_TTL.as_secs();
         self.send_days
-            .retain(|day, _| *day >= today.yesterday().unwrap_or(today));
+            .retain(|_, (last, _, _)| last.saturating_add(day_ttl) > now.as_second());
         orphans
     }
 

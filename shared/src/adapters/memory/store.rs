@@ -125,7 +125,11 @@ impl Orders for MemoryStore {
             event: event.clone(),
             expires_at: crate::ports::retention::held_until(event, now),
         };
-        let id = crate::ports::retention::held_event_id(event);
+        let json = serde_json::to_string(event).map_err(|e| StoreError::Corrupt {
+            item: format!("held event for {order}"),
+            source: Box::new(e),
+        })?;
+        let id = crate::ports::retention::held_event_id(event.time, &json);
         state.held.entry(order.clone()).or_default().insert(id, kept);
         let version = state.order_versions.entry(order.clone()).or_default();
         *version += 1;
