@@ -83,7 +83,7 @@ fn main() {
                     scenario.customers = args.customers;
                     let report = run(scenario);
                     if !report.holds() {
-                        bar.println(format!("BROKEN {}", report.failure()));
+                        bar.suspend(|| eprintln!("BROKEN {}", report.failure()));
                     }
                     totals.lock().expect("totals").add(&report);
                     bar.inc(1);

@@ -76,3 +76,16 @@ fn a_sale_of_two_thousand_orders_in_a_minute_under_contention_confirms_each_once
     );
     assert!(report.faults.contention > 100, "{report}");
 }
+
+/// Seed 224 of the long run (40 customers): a crash between marking a customer rewarded for
+/// their clicks and storing the reward lost the reward (the retry saw "rewarded"). The two are one
+/// write now.
+#[test]
+fn seed_224_of_the_long_run_keeps_the_engagement_reward_through_a_crash() {
+    let report = run(Scenario {
+        customers: 40,
+        ..Scenario::seed(224)
+    });
+    report.assert_holds();
+    assert_eq!(report.sent_by_kind.get("engagement_reward"), Some(&1), "{report}");
+}

@@ -45,7 +45,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             });
             return Ok(out);
         }
-        if cart.items.is_empty() || ordered_at.is_some() {
+        if cart.items.is_empty() {
             return Ok(out);
         }
         let timing = &self.config.timing;
@@ -59,6 +59,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 cart.id.as_str(),
                 &[&version, &nth.to_string()],
             );
+            // Bought before this update was handled (it came late): its reminders say so.
+            if ordered_at.is_some() {
+                out.push(Outcome::Skipped {
+                    key,
+                    reason: crate::skip::SkipReason::CartBought,
+                });
+                continue;
+            }
             let subject = Subject::Cart {
                 cart_id: cart.id.clone(),
                 updated_at: cart.updated_at,

@@ -124,11 +124,20 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             return Ok(None);
         }
         record.engagement_rewarded_at = Some(at);
-        store.save_customer(&record).await?;
         let day = at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date().to_string();
         let key = MessageKey::new(MessageKind::EngagementReward, customer.as_str(), &[&day]);
-        self.schedule(self.follow_up(key, customer, Subject::Customer, at))
-            .await
+        let follow_up = self.follow_up(key, customer, Subject::Customer, at);
+        // The mark and the reward in one write: a crash between them would leave the customer
+        // rewarded without the reward, and the retry would see "rewarded" (found by issue 16's
+        // fault run, seed 224 with 40 customers).
+        store
+            .save_together(&crate::ports::Changes {
+                customer: Some(&record),
+                follow_ups: std::slice::from_ref(&follow_up),
+                ..crate::ports::Changes::default()
+            })
+            .await?;
+        Ok(Some(Outcome::scheduled(&follow_up)))
     }
 
     /// The "we're checking on it" message for a shipment that gets no scan after its `scans`-th

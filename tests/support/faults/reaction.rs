@@ -60,7 +60,7 @@ pub(super) fn ses_events(seed: u64, message: &Accepted) -> Vec<(Timestamp, Value
             json!({"eventType": "Open", "open": {"timestamp": at(hours(2))}}),
         );
     }
-    if roll(seed, message, "click") < 0.12 {
+    if clicked(seed, message) {
         add(
             hours(3),
             "Email Clicked",
@@ -78,6 +78,11 @@ pub(super) fn ses_events(seed: u64, message: &Accepted) -> Vec<(Timestamp, Value
         );
     }
     events
+}
+
+/// Whether the customer clicks in the message (a bounced one is never read).
+pub(super) fn clicked(seed: u64, message: &Accepted) -> bool {
+    roll(seed, message, "bounce") >= 0.02 && roll(seed, message, "click") < 0.12
 }
 
 /// The customer's one-click unsubscribe from a marketing message, if they make one.

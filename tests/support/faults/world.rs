@@ -309,10 +309,7 @@ impl<S: Store + super::Expiring> World<S> {
                 "{} {} (attempt {attempt}, redriven {redriven}) {}",
                 envelope["detail-type"].as_str().unwrap_or_default(),
                 envelope["time"].as_str().unwrap_or_default(),
-                envelope["detail"]["key"]
-                    .as_str()
-                    .or(envelope["detail"]["order"]["id"].as_str())
-                    .unwrap_or_default()
+                subject(&envelope["detail"])
             ),
             Job::Unsubscribe { customer, .. } => format!("unsubscribe {customer}"),
         };
@@ -457,6 +454,23 @@ impl<S: Store + super::Expiring> World<S> {
             .await
             .expect("store")
     }
+}
+
+/// What an event is about, for its line in the story: its key, cart, order or customer.
+fn subject(detail: &Value) -> String {
+    let named = [
+        &detail["key"],
+        &detail["cart"]["id"],
+        &detail["order"]["id"],
+        &detail["order_id"],
+        &detail["customer"]["id"],
+        &detail["customer_id"],
+    ];
+    let mut subject: Vec<&str> = named.iter().filter_map(|v| v.as_str()).collect();
+    if let Some(customer) = detail["order"]["customer"]["id"].as_str() {
+        subject.push(customer);
+    }
+    subject.join(" ")
 }
 
 fn event_job(envelope: Value) -> Job {
