@@ -2,8 +2,8 @@
 //! suppression and opt-out checks) and the state they move through.
 
 use super::{
-    CLAIM_TTL, DynamoStore, Item, LEDGER_TTL, conditional, n, number_attr, s, string_attr, suppression_hash, ttl,
-    unavailable,
+    CLAIM_TTL, DynamoStore, Item, LEDGER_TTL, conditional, conditional_output, n, number_attr, s, string_attr,
+    suppression_hash, ttl, unavailable,
 };
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
@@ -22,7 +22,7 @@ impl DynamoStore {
     /// starts a later one. The day's sends when it was taken.
     async fn take_in(&self, at: Timestamp, rate: u32, same: bool) -> Result<Option<u64>, StoreError> {
         use tidings_core::ports::retention::SEND_DAY_TTL;
-        let day = jiff::tz::TimeZone::UTC.to_datetime(at).date();
+        let day = tidings_core::ports::retention::send_day(at);
         let update = self
             .client
             .update_item()
@@ -44,19 +44,11 @@ impl DynamoStore {
                 .update_expression("SET #second = :now, in_second = :one, #ttl = :ttl ADD sends :one")
                 .condition_expression("attribute_not_exists(#second) OR #second < :now")
         };
-        match update.send().await {
-            Ok(output) => {
-                let today = output.attributes.as_ref().and_then(|item| number_attr(item, "sends"));
-                Ok(Some(today.and_then(|t| u64::try_from(t).ok()).unwrap_or(1)))
-            }
-            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
-                if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(e.err())
-                    == Some("ConditionalCheckFailedException") =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(unavailable("take_send_slot")(e)),
-        }
+        let taken = conditional_output(update.send().await, "take_send_slot")?;
+        Ok(taken.map(|output| {
+            let today = output.attributes.as_ref().and_then(|item| number_attr(item, "sends"));
+            today.and_then(|t| u64::try_from(t).ok()).unwrap_or(1)
+        }))
     }
 
     pub(super) fn claim_item(claim: &Claim) -> Item {

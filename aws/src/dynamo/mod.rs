@@ -89,9 +89,20 @@ pub(super) fn conditional<T, E>(result: Result<T, SdkError<E>>, operation: &'sta
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    conditional_output(result, operation).map(|output| output.is_some())
+}
+
+/// A conditional write's output when it happened, `None` when its condition said no.
+pub(super) fn conditional_output<T, E>(
+    result: Result<T, SdkError<E>>,
+    operation: &'static str,
+) -> Result<Option<T>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     match result {
-        Ok(_) => Ok(true),
-        Err(SdkError::ServiceError(e)) if e.err().code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Ok(output) => Ok(Some(output)),
+        Err(SdkError::ServiceError(e)) if e.err().code() == Some("ConditionalCheckFailedException") => Ok(None),
         Err(e) => Err(unavailable(operation)(e)),
     }
 }

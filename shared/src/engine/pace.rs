@@ -67,7 +67,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         why: &str,
     ) -> Result<Outcome, EngineError> {
         let waited = now.duration_since(follow_up.original_due);
-        let until = now + (waited / 2).clamp(SEND_RETRY, SEND_RETRY_MAX);
+        let until = now + retry_wait(waited);
         let key = &follow_up.key;
         if key.kind().category() == Category::Transactional {
             follow_up.expires_at = follow_up.expires_at.max(until);
@@ -81,11 +81,22 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     }
 }
 
+/// How long a message that has waited `waited` waits before its next try: half that, from
+/// `SEND_RETRY` to `SEND_RETRY_MAX`.
+fn retry_wait(waited: SignedDuration) -> SignedDuration {
+    (waited / 2).clamp(SEND_RETRY, SEND_RETRY_MAX)
+}
+
+/// The day's sends at which the quota is reported: its `QUOTA_WARNINGS` shares, in whole sends.
+fn quota_marks(quota: u64) -> [u64; QUOTA_WARNINGS.len()] {
+    QUOTA_WARNINGS.map(|share| (quota * share).div_ceil(100))
+}
+
 /// Reports, once each, the sends that reach 80 % and 100 % of the daily quota (0: unknown) on the
 /// failure path every operator watches: an error line with its metric.
 fn warn_near_quota(today: u64, quota: u64, key: &MessageKey) {
-    for share in QUOTA_WARNINGS {
-        if quota > 0 && today == (quota * share).div_ceil(100) {
+    for (share, mark) in QUOTA_WARNINGS.into_iter().zip(quota_marks(quota)) {
+        if quota > 0 && today == mark {
             tracing::error!(message_key = %key.redacted(), metric = "send_quota_near", sent_today = today, daily_quota = quota, share, "SES's daily sending quota is nearly used up: ask AWS for a higher quota, or later messages wait for tomorrow's");
         }
     }
@@ -93,12 +104,12 @@ fn warn_near_quota(today: u64, quota: u64, key: &MessageKey) {
 
 #[cfg(test)]
 mod tests {
-    use super::{QUOTA_WARNINGS, SEND_RETRY, SEND_RETRY_MAX};
+    use super::{SEND_RETRY, SEND_RETRY_MAX, quota_marks, retry_wait};
     use jiff::SignedDuration;
 
     #[test]
     fn retries_back_off_to_an_hour() {
-        let wait = |waited_mins: i64| (SignedDuration::from_mins(waited_mins) / 2).clamp(SEND_RETRY, SEND_RETRY_MAX);
+        let wait = |waited_mins: i64| retry_wait(SignedDuration::from_mins(waited_mins));
         assert_eq!(wait(0), SEND_RETRY);
         assert_eq!(wait(10), SignedDuration::from_mins(5));
         assert_eq!(wait(600), SEND_RETRY_MAX);
@@ -106,8 +117,7 @@ mod tests {
 
     #[test]
     fn the_quota_warnings_fall_on_whole_sends() {
-        let at = |quota: u64| QUOTA_WARNINGS.map(|share| (quota * share).div_ceil(100));
-        assert_eq!(at(50_000), [40_000, 50_000]);
-        assert_eq!(at(7), [6, 7]);
+        assert_eq!(quota_marks(50_000), [40_000, 50_000]);
+        assert_eq!(quota_marks(7), [6, 7]);
     }
 }

@@ -27,6 +27,11 @@ pub const COUPON_GRACE: SignedDuration = SignedDuration::from_hours(365 * 24);
 /// A day's count of sends (the send rate and the daily quota) is kept two days.
 pub const SEND_DAY_TTL: SignedDuration = SignedDuration::from_hours(2 * 24);
 
+/// The UTC day a send at `at` is counted in (the send rate's and the daily quota's counter).
+pub fn send_day(at: Timestamp) -> jiff::civil::Date {
+    jiff::tz::TimeZone::UTC.to_datetime(at).date()
+}
+
 /// When a held event that arrived at `now` expires.
 pub fn held_until(event: &InboundEvent, now: Timestamp) -> Timestamp {
     event.time.max(now) + HELD_TTL

@@ -265,8 +265,8 @@ impl SendLedger for MemoryStore {
 
     async fn take_send_slot(&self, at: Timestamp, rate: u32) -> Result<Option<u64>, StoreError> {
         let mut state = self.state();
-        let day = jiff::tz::TimeZone::UTC.to_datetime(at).date();
         let second = at.as_second();
+        let day = crate::ports::retention::send_day(at);
         let (current, in_second, sends) = state.send_days.entry(day).or_insert((i64::MIN, 0, 0));
         // As DynamoDB's conditional updates: more in the stored second while below the rate, or
         // a later second started; an earlier one is refused.
