@@ -105,6 +105,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 templates,
                 until: None,
                 history: None,
+                webhook_secrets: tidings_core::webhook::Secrets::default(),
             };
             let result = runtime.block_on(replay(&[demo::input()], &outbox, settings));
             let code = finish(result, &config, false)?;
@@ -165,6 +166,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 templates,
                 until,
                 history,
+                webhook_secrets: tidings_core::webhook::Secrets::from_env(|name| std::env::var(name).ok()),
             };
             finish(runtime.block_on(replay(&inputs, &outbox, settings)), &config, verbose)
         }

@@ -17,6 +17,7 @@ use tidings_core::render::{RenderError, Renderer};
 use tidings_core::shopify;
 use tidings_core::signing::SigningKeys;
 use tidings_core::unsubscribe::TOKEN_MAX_AGE;
+use tidings_core::webhook::{Delivery, Received, Secrets};
 
 /// A replay input: a file name (for messages) and its text.
 pub struct Input {
@@ -38,6 +39,8 @@ pub struct Settings {
     pub until: Option<Timestamp>,
     /// Past orders to start from (`tidings import`).
     pub history: Option<tidings_core::shopify::import::History>,
+    /// The secrets captured webhook deliveries are verified with.
+    pub webhook_secrets: tidings_core::webhook::Secrets,
 }
 
 /// Why a replay did not run or did not finish.
@@ -112,7 +115,7 @@ fn load(inputs: &[Input], settings: &Settings, notes: &mut Vec<String>) -> Resul
             }
             let at = |what: &dyn std::fmt::Display| format!("{}:{line_no}: {what}", input.name);
             let mut dropped = Vec::new();
-            let parsed = parse_line(line, &settings.config, &mut dropped, &mut |note| notes.push(at(&note)));
+            let parsed = parse_line(line, settings, &mut dropped, &mut |note| notes.push(at(&note)));
             warnings.extend(dropped.iter().map(|w| at(&format_args!("warning: {w}"))));
             for parsed in parsed {
                 match parsed {
@@ -150,10 +153,32 @@ fn load(inputs: &[Input], settings: &Settings, notes: &mut Vec<String>) -> Resul
 /// same code as the Lambda's, into any number of tidings events).
 fn parse_line(
     line: &str,
-    config: &StoreConfig,
+    settings: &Settings,
     dropped: &mut Vec<EventError>,
     note: &mut dyn FnMut(String),
 ) -> Vec<Result<Parsed, EventError>> {
+    let config = &settings.config;
+    if let Some(capture) = Delivery::captured(line) {
+        return match capture.and_then(|c| receive(&c, settings)) {
+            Ok(Received::Events { events, .. }) => events
+                .into_iter()
+                .map(|event| parse_envelope_value_noting(event, dropped))
+                .collect(),
+            Ok(Received::Ping) => {
+                note("ignored: WooCommerce's ping".to_owned());
+                vec![]
+            }
+            Ok(Received::Ignored { topic, why }) => {
+                note(format!("ignored: {topic}: {why}"));
+                vec![]
+            }
+            Ok(Received::Refused(refused)) => vec![Err(EventError {
+                field: "headers".to_owned(),
+                reason: format!("webhook signature refused: {refused}"),
+            })],
+            Ok(Received::Untranslatable { error, .. }) | Err(error) => vec![Err(error)],
+        };
+    }
     if !is_shopify_line(line) {
         return vec![parse_envelope_noting(line, dropped)];
     }
@@ -186,6 +211,21 @@ fn parse_line(
         .into_iter()
         .map(|event| parse_envelope_value_noting(event, dropped))
         .collect()
+}
+
+/// Verifies and translates a captured delivery with the secret of its source.
+fn receive(delivery: &Delivery, settings: &Settings) -> Result<Received, EventError> {
+    let secret = settings
+        .webhook_secrets
+        .get(delivery.source)
+        .ok_or_else(|| EventError {
+            field: "webhook".to_owned(),
+            reason: format!(
+                "{} is not set: the delivery cannot be verified",
+                Secrets::variable(delivery.source)
+            ),
+        })?;
+    Ok(delivery.receive(secret, &settings.config))
 }
 
 /// Whether a line is a `shopifyWebhook` envelope (checked by its detail-type, not by a substring).

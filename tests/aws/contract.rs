@@ -2,7 +2,7 @@
 //! runs the same checks on the memory store.
 
 use std::collections::BTreeMap;
-use tidings_core::ports::retention::{BOUNCE_TTL, CART_TTL, CLAIM_TTL, MARKER_TTL, held_until};
+use tidings_core::ports::retention::{BOUNCE_TTL, CART_TTL, CLAIM_TTL, MARKER_TTL, TRACKING_TTL, held_until};
 use tidings_tests::contract::records::{WRITTEN, write_expiring};
 
 fn store(aws: &tidings_tests::moto::AwsTest) -> tidings_aws::DynamoStore {
@@ -55,4 +55,5 @@ async fn dynamodb_items_expire_by_the_shared_retention() {
     );
     assert_eq!(ttl_of("BOUNCES#", "BOUNCE#b-ttl"), (written + BOUNCE_TTL).as_second());
     assert_eq!(ttl_of("SESEVENT#e-ttl", "SESEVENT"), (written + MARKER_TTL).as_second());
+    assert_eq!(ttl_of("TRACKING#1ZTTL", "OWNER"), (written + TRACKING_TTL).as_second());
 }

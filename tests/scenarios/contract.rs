@@ -5,7 +5,7 @@ use jiff::SignedDuration;
 use tidings_core::adapters::memory::MemoryStore;
 use tidings_core::domain::{CartId, OrderId};
 use tidings_core::message::MessageKey;
-use tidings_core::ports::retention::{BOUNCE_TTL, CART_TTL, CLAIM_TTL, HELD_TTL, MARKER_TTL};
+use tidings_core::ports::retention::{BOUNCE_TTL, CART_TTL, CLAIM_TTL, HELD_TTL, MARKER_TTL, TRACKING_TTL};
 use tidings_tests::contract::records::{WRITTEN, write_expiring};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -36,15 +36,17 @@ fn the_memory_store_expires_what_dynamodb_s_ttls_delete() {
             state.soft_bounces.contains_key("ttl@example.com"),
             state.counted_events.contains_key("e-ttl"),
             state.carts.contains_key(&cart),
+            !state.tracking.is_empty(),
             state.claims.contains_key(&key),
         ]
     };
-    assert_eq!(kept(&store), [true; 5]);
+    assert_eq!(kept(&store), [true; 6]);
     let expected = [
-        (HELD_TTL, [false, true, true, true, true]),
-        (BOUNCE_TTL, [false, false, true, true, true]),
-        (MARKER_TTL, [false, false, false, false, true]),
-        (CLAIM_TTL, [false; 5]),
+        (HELD_TTL, [false, true, true, true, true, true]),
+        (BOUNCE_TTL, [false, false, true, true, true, true]),
+        (MARKER_TTL, [false, false, false, false, true, true]),
+        (TRACKING_TTL, [false, false, false, false, false, true]),
+        (CLAIM_TTL, [false; 6]),
     ];
     for (ttl, after) in expected {
         let second = SignedDuration::from_secs(1);

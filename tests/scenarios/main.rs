@@ -19,3 +19,4 @@ mod shadow;
 mod shipments;
 mod shopify;
 mod timing;
+mod webhooks;

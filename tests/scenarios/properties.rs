@@ -189,6 +189,7 @@ proptest! {
             templates: None,
             until: None,
             history: None,
+            webhook_secrets: Default::default(),
         };
         let inputs = [tidings_cli::Input { name: "hostile.jsonl".into(), text: event.to_string() }];
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");

@@ -81,6 +81,20 @@ pub fn replay_inputs(inputs: Vec<Input>) -> Replayed {
     replay_with(inputs, StoreConfig::sample())
 }
 
+/// The secrets the captured webhook deliveries of docs/examples are signed with (the README's
+/// replay sets them in `TIDINGS_WEBHOOK_SECRET_*`).
+pub fn webhook_secrets() -> tidings_core::webhook::Secrets {
+    use tidings_core::webhook::{Secrets, Source};
+    Source::ALL.into_iter().fold(Secrets::default(), |secrets, source| {
+        secrets.with(source, &example_secret(source))
+    })
+}
+
+/// The example secret of `source` (`example-woocommerce-secret`).
+pub fn example_secret(source: tidings_core::webhook::Source) -> String {
+    format!("example-{}-secret", source.name())
+}
+
 /// Replays with custom settings.
 pub fn replay_with(inputs: Vec<Input>, config: StoreConfig) -> Replayed {
     replay_from(inputs, config, None)
@@ -100,6 +114,7 @@ pub fn replay_from(
         templates: None,
         until: None,
         history,
+        webhook_secrets: webhook_secrets(),
     };
     let runtime = tokio_runtime();
     let report = runtime
@@ -135,7 +150,7 @@ pub fn replay_events(events: &[Value]) -> Replayed {
     }])
 }
 
-fn tokio_runtime() -> tokio::runtime::Runtime {
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

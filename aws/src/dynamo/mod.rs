@@ -125,7 +125,7 @@ fn version_value(version: u64) -> AttributeValue {
     n(i64::try_from(version).unwrap_or(i64::MAX))
 }
 
-fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+pub(super) fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 

@@ -8,8 +8,9 @@ use super::{
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use jiff::Timestamp;
 use tidings_core::domain::{OrderId, ShipmentId};
-use tidings_core::event::InboundEvent;
+use tidings_core::event::{InboundEvent, TrackingNumber};
 use tidings_core::message::{MessageKey, MessageKind};
+use tidings_core::ports::retention::TRACKING_TTL;
 use tidings_core::ports::{
     Awaiting, Changes, ClaimOutcome, CustomerRecord, FollowUp, HeldEvent, IssuedCoupon, NewOrder, OrderConfirmation,
     OrderFile, OrderRecord, Orders, SendLedger, StoreError,
@@ -268,6 +269,35 @@ impl Orders for DynamoStore {
             TransactWriteItem::builder().condition_check(unclaimed).build(),
         ];
         Ok(self.transact_conditional(actions, "own_shipment_id").await?.is_none())
+    }
+
+    async fn index_tracking(
+        &self,
+        number: &TrackingNumber,
+        order: &OrderId,
+        shipment: &ShipmentId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut item = Self::key(format!("TRACKING#{number}"), "OWNER");
+        item.insert("order_id".into(), s(order.as_str()));
+        item.insert("shipment_id".into(), s(shipment.as_str()));
+        item.insert("ttl".into(), ttl(at + TRACKING_TTL));
+        self.put(item, "index_tracking").await
+    }
+
+    async fn tracking_owner(&self, number: &TrackingNumber) -> Result<Option<(OrderId, ShipmentId)>, StoreError> {
+        let Some(item) = self
+            .get(format!("TRACKING#{number}"), "OWNER", "tracking_owner")
+            .await?
+        else {
+            return Ok(None);
+        };
+        let order = string_attr(&item, "order_id").and_then(|id| OrderId::parse(id).ok());
+        let shipment = string_attr(&item, "shipment_id").and_then(|id| ShipmentId::parse(id).ok());
+        if order.is_none() || shipment.is_none() {
+            tracing::error!(%number, "tracking index item without an order or shipment: ignored");
+        }
+        Ok(order.zip(shipment))
     }
 
     async fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> Result<(), StoreError> {

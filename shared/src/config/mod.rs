@@ -3,10 +3,12 @@
 mod coupons;
 mod sending;
 mod shopify;
+mod webhooks;
 
 pub use coupons::{CouponRule, Coupons, FixedAmounts};
 pub use sending::{Sending, SendingMode};
 pub use shopify::ShopifyStore;
+pub use webhooks::{TrackingService, WooCommerceStore};
 
 use crate::domain::{Currency, EmailAddress, Locale, Text, Zone};
 use crate::message::MessageKind;
@@ -60,6 +62,15 @@ pub struct StoreConfig {
     /// A Shopify store connected through EventBridge (docs/shopify.md); absent: none.
     #[serde(default)]
     pub shopify: Option<ShopifyStore>,
+    /// A WooCommerce store connected through signed webhooks (docs/webhooks.md); absent: none.
+    #[serde(default)]
+    pub woocommerce: Option<WooCommerceStore>,
+    /// AfterShip's tracking webhooks (docs/webhooks.md); absent: none.
+    #[serde(default)]
+    pub aftership: Option<TrackingService>,
+    /// EasyPost's tracker webhooks (docs/webhooks.md); absent: none.
+    #[serde(default)]
+    pub easypost: Option<TrackingService>,
     /// Live or shadow sending (`[sending] mode = "shadow"`); absent: live.
     #[serde(default)]
     pub sending: Sending,
@@ -341,6 +352,14 @@ impl StoreConfig {
         if let Some(shopify) = &self.shopify {
             shopify.check()?;
             shopify.check_coupons(&self.coupons, self.defaults.currency)?;
+        }
+        if let Some(woocommerce) = &self.woocommerce {
+            woocommerce.check()?;
+        }
+        for (section, service) in [("aftership", &self.aftership), ("easypost", &self.easypost)] {
+            if let Some(service) = service {
+                service.check(section)?;
+            }
         }
         self.sending.check()?;
         if self.store.name.is_blank() {

@@ -17,6 +17,7 @@ mod schedule;
 mod send;
 mod shipments;
 mod slot;
+mod tracking;
 
 use crate::ports::HeldEvent;
 pub use customer::merge as merge_customer;

@@ -2,6 +2,7 @@
 //! and the events that wait for an order not seen yet (held, then released in order).
 
 use super::kinds::Moment;
+use super::tracking::Resolved;
 use super::{Again, Engine, EngineError, KnownRecords, Outcome, Release, again_on_conflict, erased_outcome, hours};
 use crate::domain::{Order, OrderId};
 use crate::event::{Event, InboundEvent};
@@ -188,12 +189,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         // the way leaves it for the retry.
         let mut queue: std::collections::VecDeque<(InboundEvent, Option<(OrderId, HeldEvent)>)> =
             first.cloned().into_iter().map(|event| (event, None)).collect();
-        let mut release = release;
+        let mut releases: Vec<Release> = release.into_iter().collect();
         let mut out = Vec::new();
         // A shipment handled from the held events releases them again: each is taken once.
         let mut taken = std::collections::BTreeSet::new();
         loop {
-            if let Some((order_id, held)) = release.take() {
+            for (order_id, held) in std::mem::take(&mut releases) {
                 for held in held.into_iter().filter(|h| taken.insert(h.id.clone())) {
                     if held.event.time + orphan_after < now {
                         let detail_type = held.event.event.detail_type();
@@ -230,19 +231,27 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 None => {}
             }
             out.extend(outcomes);
-            release = released;
+            releases = released;
         }
     }
 
     /// One event about an existing order (held until it arrives), read afresh and handled again
     /// when the order changed meanwhile. Returns the held events a shipment announcement released.
-    pub(super) async fn order_event(
-        &self,
-        event: &InboundEvent,
-    ) -> Result<(Vec<Outcome>, Option<Release>), EngineError> {
+    pub(super) async fn order_event(&self, event: &InboundEvent) -> Result<(Vec<Outcome>, Vec<Release>), EngineError> {
+        let resolved;
+        let event = match &event.event {
+            Event::TrackingUpdated(scan) => match self.resolve_scan(event, scan).await? {
+                Resolved::Event(event) => {
+                    resolved = event;
+                    &resolved
+                }
+                Resolved::Held(held, release) => return Ok((vec![held], release)),
+            },
+            _ => event,
+        };
         let Some(order_id) = event.event.awaited_order() else {
             let reason = format!("{} needs no action", event.event.detail_type());
-            return Ok((vec![Outcome::Ignored { reason }], None));
+            return Ok((vec![Outcome::Ignored { reason }], vec![]));
         };
         again_on_conflict(|| async {
             let file = self.ports.store.order_file(order_id).await?;
@@ -275,18 +284,18 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         event: &InboundEvent,
         order_id: &OrderId,
         file: OrderFile,
-    ) -> Result<(Vec<Outcome>, Option<Release>), EngineError> {
+    ) -> Result<(Vec<Outcome>, Vec<Release>), EngineError> {
         let store = &self.ports.store;
         let OrderFile {
             record, held, erased, ..
         } = file;
         if erased {
-            return Ok((vec![erased_outcome()], None));
+            return Ok((vec![erased_outcome()], vec![]));
         }
         let Some(mut record) = record else {
-            return Ok((vec![self.hold(order_id, event, Awaiting::Order).await?], None));
+            return Ok((vec![self.hold(order_id, event, Awaiting::Order).await?], vec![]));
         };
-        let mut release = None;
+        let mut release = vec![];
         let at = event.time;
         let customer_id = record.order.customer.id.clone();
         let mut out = Vec::new();
@@ -339,9 +348,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 }
             }
             Event::OrderShipped(shipped) => {
+                let number = self.index_parcel(order_id, &shipped.shipment, at).await?;
                 out = self.shipped(record, shipped, at).await?;
-                // Scans that arrived before the shipment announcement can be handled now.
-                release = Some((order_id.clone(), held));
+                // Scans that arrived before the shipment announcement can be handled now, and
+                // carrier services' scans that waited for its tracking number.
+                release.push((order_id.clone(), held));
+                if let Some(number) = number {
+                    release.extend(self.scans_waiting_for(&number, &shipped.shipment.id).await?);
+                }
             }
             Event::ShipmentUpdated(update) => match self.shipment_updated(record, update, at).await? {
                 Some(outcomes) => out = outcomes,
@@ -349,7 +363,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     let held = self
                         .hold(order_id, event, Awaiting::Shipment(&update.shipment_id))
                         .await?;
-                    return Ok((vec![held], None));
+                    return Ok((vec![held], vec![]));
                 }
             },
             Event::OrderDelivered(delivered) => out = self.delivered(record, delivered, at).await?,

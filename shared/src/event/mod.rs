@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 pub(crate) mod detail;
 pub mod feedback;
 pub mod routing;
+mod tracking;
 use detail::{Lenient, deserialize_at};
+pub use tracking::{Scanned, TrackingNumber, TrackingUpdated};
 
 /// Why an event was rejected (or an optional field of it dropped): the field (a JSON path) and
 /// what is wrong with it. Never the value itself: errors reach logs and dead-letter queues.
@@ -69,6 +71,8 @@ pub enum Event {
     ShipmentUpdated(ShipmentUpdated),
     /// `OrderDelivered`.
     OrderDelivered(OrderDelivered),
+    /// `TrackingUpdated`: a carrier service's scan, known by its tracking number only.
+    TrackingUpdated(TrackingUpdated),
     /// `ReviewSubmitted`.
     ReviewSubmitted(ReviewSubmitted),
     /// `CartUpdated`.
@@ -98,6 +102,7 @@ impl Event {
             Self::OrderShipped(_) => "OrderShipped",
             Self::ShipmentUpdated(_) => "ShipmentUpdated",
             Self::OrderDelivered(_) => "OrderDelivered",
+            Self::TrackingUpdated(_) => "TrackingUpdated",
             Self::ReviewSubmitted(_) => "ReviewSubmitted",
             Self::CartUpdated(_) => "CartUpdated",
             Self::CartAbandoned(_) => "CartAbandoned",
@@ -144,6 +149,7 @@ impl Event {
             | Self::OrderShipped(_)
             | Self::ShipmentUpdated(_)
             | Self::OrderDelivered(_)
+            | Self::TrackingUpdated(_)
             | Self::ProductUpdated(_)
             | Self::UnsubscribeRequested(_) => {}
         }
@@ -347,6 +353,7 @@ fn parse_inbound(value: serde_json::Value, warnings: &mut Vec<EventError>) -> Re
         "OrderShipped" => Event::OrderShipped(detail.parse()?),
         "ShipmentUpdated" => Event::ShipmentUpdated(detail.parse()?),
         "OrderDelivered" => Event::OrderDelivered(detail.parse()?),
+        "TrackingUpdated" => Event::TrackingUpdated(detail.parse()?),
         "ReviewSubmitted" => Event::ReviewSubmitted(detail.parse()?),
         "CartUpdated" | "CartAbandoned" => {
             let mut cart = detail.parse::<CartDetail>()?.cart;

@@ -21,7 +21,7 @@ pub fn detail_types(step: Step) -> &'static [&'static str] {
     match step {
         Step::Customer => &["CustomerSignedUp", "CustomerUpdated", "CustomerRedacted"],
         Step::OrderConfirmed => &["OrderConfirmed", "OrderCancelled", "ProductUpdated"],
-        Step::OrderShipped => &["OrderShipped", "ShipmentUpdated"],
+        Step::OrderShipped => &["OrderShipped", "ShipmentUpdated", "TrackingUpdated"],
         Step::OrderDelivered => &["OrderDelivered", "ReviewSubmitted"],
         Step::CartAbandoned => &["CartUpdated", "CartAbandoned"],
         Step::SesEvents => SES_DETAIL_TYPES,

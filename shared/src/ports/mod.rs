@@ -16,7 +16,7 @@ pub use records::*;
 pub use stats::*;
 
 use crate::domain::{CartId, CustomerId, EmailAddress, Order, OrderId, ShipmentId};
-use crate::event::{Emitted, InboundEvent};
+use crate::event::{Emitted, InboundEvent, TrackingNumber};
 use crate::message::{Category, MessageKey, MessageKind};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -93,6 +93,21 @@ pub trait Orders: Send + Sync {
         order: &OrderId,
         at: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records that the parcel numbered `number` is `shipment` of `order`, so carrier services'
+    /// scans (which know the number only) find it. The latest shipment with a number owns it:
+    /// carriers reuse numbers after months.
+    fn index_tracking(
+        &self,
+        number: &TrackingNumber,
+        order: &OrderId,
+        shipment: &ShipmentId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The order and shipment of the parcel numbered `number`, if one was shipped with it.
+    fn tracking_owner(
+        &self,
+        number: &TrackingNumber,
+    ) -> impl Future<Output = Result<Option<(OrderId, ShipmentId)>, StoreError>> + Send;
     /// Forgets held events once they are being handled.
     fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -24,6 +24,9 @@ pub const MARKER_TTL: SignedDuration = SignedDuration::from_hours(30 * 24);
 pub const FOLLOW_UP_GRACE: SignedDuration = SignedDuration::from_hours(7 * 24);
 /// An issued coupon is kept a year past its expiry (its order may name it).
 pub const COUPON_GRACE: SignedDuration = SignedDuration::from_hours(365 * 24);
+/// A tracking number's order and shipment are kept 180 days from the shipment (carriers report
+/// for weeks; some reuse numbers after months).
+pub const TRACKING_TTL: SignedDuration = SignedDuration::from_hours(180 * 24);
 /// A day's count of sends (the send rate and the daily quota) is kept two days.
 pub const SEND_DAY_TTL: SignedDuration = SignedDuration::from_hours(2 * 24);
 

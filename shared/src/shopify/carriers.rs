@@ -44,8 +44,9 @@ const NAMES: &[(&str, &str)] = &[
     ("ptt", "ptt"),
 ];
 
-/// The carrier table's code for a Shopify carrier name, if it has one.
-pub(super) fn code(tracking_company: &str) -> Option<&'static str> {
+/// The carrier table's code for a Shopify carrier name (or another platform's name or slug for
+/// it: WooCommerce's tracking plugins', AfterShip's, EasyPost's), if it has one.
+pub(crate) fn code(tracking_company: &str) -> Option<&'static str> {
     let name = tracking_company.split('(').next().unwrap_or_default();
     let normal: String = name
         .chars()

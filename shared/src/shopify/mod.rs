@@ -5,7 +5,6 @@
 //! Each topic becomes zero or more contract envelopes, which then go through the contract's own
 //! parser, so a Shopify order is held to the same rules (and warnings) as any other.
 
-mod amount;
 mod carriers;
 mod checkouts;
 mod customers;
@@ -16,6 +15,8 @@ mod payload;
 mod products;
 
 use crate::event::EventError;
+pub(crate) use crate::vendor::{at, error, given, guest_id};
+pub(crate) use carriers::code as carrier_code;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -179,34 +180,6 @@ mod topics {
     fn parse<T: serde::de::DeserializeOwned>(payload: &str) -> Result<T, EventError> {
         super::at("detail.payload", &mut serde_json::Deserializer::from_str(payload))
     }
-}
-
-/// Deserializes with errors naming the field's path below `prefix` (never its value).
-fn at<'de, T: Deserialize<'de>>(
-    prefix: &str,
-    deserializer: &mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
-) -> Result<T, EventError> {
-    serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        crate::event::detail::field_error(prefix, &path, &e.into_inner().to_string())
-    })
-}
-
-fn error(field: &str, reason: impl std::fmt::Display) -> EventError {
-    EventError {
-        field: field.to_owned(),
-        reason: reason.to_string(),
-    }
-}
-
-/// A customer's name for the contract's id when Shopify gives no customer: a guest.
-fn guest_id(email: &str) -> String {
-    format!("{}{email}", crate::domain::guest_id::PREFIX)
-}
-
-/// Text that is present and not blank.
-fn given(text: &Option<String>) -> Option<&str> {
-    text.as_deref().map(str::trim).filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]

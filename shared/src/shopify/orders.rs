@@ -1,12 +1,12 @@
 //! Shopify orders: `orders/create` (and `orders/paid`) → `OrderConfirmed`, `orders/cancelled` →
 //! `OrderCancelled`. Amounts are the customer's: the presentment money of each `*_set`.
 
-use super::amount::Amount;
 use super::customers::buyer;
 use super::payload::{Address, LineItem, MoneySet, Order};
 use super::{Routed, error, given};
 use crate::domain::Currency;
 use crate::event::EventError;
+use crate::vendor::Amount;
 use serde_json::{Value, json};
 
 /// `orders/create`, `orders/paid`: the confirmation (a second one for the same order is a duplicate

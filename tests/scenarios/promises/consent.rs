@@ -186,6 +186,7 @@ fn replay_reports_a_bad_unsubscribe_token_with_its_line() {
         templates: None,
         until: None,
         history: None,
+        webhook_secrets: Default::default(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     let inputs = [tidings_cli::Input {

@@ -167,5 +167,49 @@ pub async fn write_expiring<S: Store>(store: &S) -> InboundEvent {
         .await
         .expect("click");
     assert!(counted);
+    let number = tidings_core::event::TrackingNumber::parse("1Z-TTL").expect("number");
+    let shipment = tidings_core::domain::ShipmentId::parse("s-ttl").expect("id");
+    store
+        .index_tracking(&number, &order, &shipment, at)
+        .await
+        .expect("indexed");
     held
+}
+
+/// A tracking number finds its parcel; the latest shipment with the number owns it.
+pub async fn a_tracking_number_finds_the_latest_parcel_shipped_with_it<S: Store>(store: &S) {
+    use tidings_core::domain::ShipmentId;
+    use tidings_core::event::TrackingNumber;
+    let number = TrackingNumber::parse("1z 999 aa1 0123 4567 84").expect("number");
+    assert_eq!(store.tracking_owner(&number).await.expect("read"), None);
+    let (first, second) = (OrderId::parse("o-t1").expect("id"), OrderId::parse("o-t2").expect("id"));
+    let parcel = ShipmentId::parse("s-1").expect("id");
+    let at = crate::ts("2026-11-02T10:00:00Z");
+    store
+        .index_tracking(&number, &first, &parcel, at)
+        .await
+        .expect("indexed");
+    // Written again (a redelivered shipment) is the same; spelled otherwise is the same number.
+    store
+        .index_tracking(&number, &first, &parcel, at)
+        .await
+        .expect("indexed");
+    let spelled = TrackingNumber::parse("1Z999AA10123456784").expect("number");
+    assert_eq!(
+        store.tracking_owner(&spelled).await.expect("read"),
+        Some((first, parcel.clone()))
+    );
+    store
+        .index_tracking(
+            &number,
+            &second,
+            &parcel,
+            at + jiff::SignedDuration::from_hours(24 * 90),
+        )
+        .await
+        .expect("indexed");
+    assert_eq!(
+        store.tracking_owner(&number).await.expect("read"),
+        Some((second, parcel))
+    );
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use tidings_core::adapters::memory::SimClock;
 use tidings_core::domain::{CartId, CustomerId, EmailAddress, Order, OrderId, Product, ProductId, ShipmentId};
-use tidings_core::event::InboundEvent;
+use tidings_core::event::{InboundEvent, TrackingNumber};
 use tidings_core::message::MessageKey;
 use tidings_core::ports::Clock;
 use tidings_core::ports::{
@@ -146,6 +146,21 @@ impl<S: Orders> Orders for FaultyStore<S> {
     async fn own_shipment_id(&self, shipment: &ShipmentId, order: &OrderId, at: Timestamp) -> Result<bool, StoreError> {
         self.call("own_shipment_id", self.inner.own_shipment_id(shipment, order, at))
             .await
+    }
+
+    async fn index_tracking(
+        &self,
+        number: &TrackingNumber,
+        order: &OrderId,
+        shipment: &ShipmentId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.call("index_tracking", self.inner.index_tracking(number, order, shipment, at))
+            .await
+    }
+
+    async fn tracking_owner(&self, number: &TrackingNumber) -> Result<Option<(OrderId, ShipmentId)>, StoreError> {
+        self.call("tracking_owner", self.inner.tracking_owner(number)).await
     }
 
     async fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> Result<(), StoreError> {

@@ -3,7 +3,7 @@
 mod store;
 
 use crate::domain::{CartId, CustomerId, EmailAddress, OrderId, ShipmentId};
-use crate::event::InboundEvent;
+use crate::event::{InboundEvent, TrackingNumber};
 use crate::message::MessageKey;
 use crate::ports::{
     Bus, BusError, CartRecord, Changes, Claim, ClaimOutcome, ClaimState, Clock, Consent, CustomerRecord, Engagement,
@@ -27,6 +27,8 @@ pub struct MemoryState {
     pub claims: BTreeMap<MessageKey, ClaimState>,
     /// Which order each shipment id belongs to (`Store::own_shipment_id`), since when.
     pub shipment_owners: BTreeMap<ShipmentId, (OrderId, Timestamp)>,
+    /// Each tracking number's order and shipment (`Orders::index_tracking`), since when.
+    pub tracking: BTreeMap<TrackingNumber, (OrderId, ShipmentId, Timestamp)>,
     /// Last marketing claim per customer.
     pub marketing: BTreeMap<CustomerId, MarketingSend>,
     /// Waiting follow-ups.
@@ -82,7 +84,7 @@ impl MemoryState {
     /// waited for never came), with their order.
     pub fn expire(&mut self, now: Timestamp) -> Vec<(OrderId, Held)> {
         use crate::ports::retention::{
-            BOUNCE_TTL, CART_TTL, CLAIM_TTL, COUPON_GRACE, FOLLOW_UP_GRACE, LEDGER_TTL, MARKER_TTL,
+            BOUNCE_TTL, CART_TTL, CLAIM_TTL, COUPON_GRACE, FOLLOW_UP_GRACE, LEDGER_TTL, MARKER_TTL, TRACKING_TTL,
         };
         let live = |since: Timestamp, ttl| since + ttl > now;
         let gone: Vec<MessageKey> = self
@@ -99,6 +101,7 @@ impl MemoryState {
             self.recovered.remove(key);
         }
         self.shipment_owners.retain(|_, (_, at)| live(*at, CLAIM_TTL));
+        self.tracking.retain(|_, (_, _, at)| live(*at, TRACKING_TTL));
         self.marketing.retain(|_, last| live(last.at, LEDGER_TTL));
         self.carts.retain(|_, cart| live(cart.cart.updated_at, CART_TTL));
         self.cart_orders.retain(|_, at| live(*at, CART_TTL));

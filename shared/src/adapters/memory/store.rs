@@ -2,7 +2,7 @@
 
 use super::{MemoryStore, erasure_keys};
 use crate::domain::{CartId, CustomerId, EmailAddress, OrderId, ShipmentId};
-use crate::event::InboundEvent;
+use crate::event::{InboundEvent, TrackingNumber};
 use crate::message::{MessageKey, MessageKind};
 use crate::ports::{
     Awaiting, CartRecord, Carts, Changes, Claim, ClaimOutcome, ClaimState, CustomerFile, CustomerRecord, Customers,
@@ -151,6 +151,27 @@ impl Orders for MemoryStore {
         }
         state.shipment_owners.insert(shipment.clone(), (order.clone(), at));
         Ok(true)
+    }
+
+    async fn index_tracking(
+        &self,
+        number: &TrackingNumber,
+        order: &OrderId,
+        shipment: &ShipmentId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.state()
+            .tracking
+            .insert(number.clone(), (order.clone(), shipment.clone(), at));
+        Ok(())
+    }
+
+    async fn tracking_owner(&self, number: &TrackingNumber) -> Result<Option<(OrderId, ShipmentId)>, StoreError> {
+        Ok(self
+            .state()
+            .tracking
+            .get(number)
+            .map(|(order, shipment, _)| (order.clone(), shipment.clone())))
     }
 
     async fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> Result<(), StoreError> {

@@ -4,10 +4,10 @@
 //! co-purchase statistics, products keyed by SKU (it has no product ids). Nothing is sent or
 //! scheduled: `tidings import` writes the state, and later events join it by address.
 
-use super::amount::minor_units;
 use crate::domain::{Currency, Customer, CustomerId, EmailAddress, LineItem, Order, OrderId, ProductId, Text};
 use crate::guest::GuestIds;
 use crate::ports::{CustomerRecord, ProductStats};
+use crate::vendor::minor_units;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,12 +1,12 @@
-//! Shopify's money amounts (`"12.34"` or `12.34`, decimal text in the currency's major unit) as
+//! Vendors' money amounts (Shopify's, WooCommerce's: `"12.34"` or `12.34`, decimal text in the currency's major unit) as
 //! integer minor units, read from the JSON text itself so no amount ever passes through a float.
 
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-/// An amount as Shopify sent it: the decimal text of a JSON string or number.
+/// An amount as a vendor sent it: the decimal text of a JSON string or number.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Amount(String);
+pub(crate) struct Amount(String);
 
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -28,13 +28,13 @@ impl Amount {
     /// The amount in minor units of a currency with `exponent` decimals (USD 2, JPY 0, BHD 3).
     /// Digits past the exponent must be zeros (`"3900.00"` yen is 3900); a negative amount, an
     /// exponent (`1e3`) or more than 15 integer digits is refused.
-    pub(super) fn minor(&self, exponent: u8) -> Result<u64, String> {
+    pub(crate) fn minor(&self, exponent: u8) -> Result<u64, String> {
         minor_units(&self.0, exponent)
     }
 }
 
 /// Decimal text in a currency's major unit as minor units (see [`Amount::minor`]).
-pub(super) fn minor_units(text: &str, exponent: u8) -> Result<u64, String> {
+pub(crate) fn minor_units(text: &str, exponent: u8) -> Result<u64, String> {
     let text = text.trim();
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());

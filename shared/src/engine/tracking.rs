@@ -1,0 +1,89 @@
+//! Carrier services' scans (`TrackingUpdated`), which know a parcel by its tracking number only:
+//! found through the index every shipped parcel with a number writes, or held under the number
+//! until a shipment has it.
+
+use super::{Engine, EngineError, Outcome, Release};
+use crate::domain::OrderId;
+use crate::domain::{Shipment, ShipmentId};
+use crate::event::{InboundEvent, TrackingNumber, TrackingUpdated};
+use crate::ports::{Awaiting, Bus, Clock, Mailer, Store};
+use jiff::Timestamp;
+
+/// What a scan became.
+pub(super) enum Resolved {
+    /// The `ShipmentUpdated` or `OrderDelivered` it is for its parcel.
+    Event(InboundEvent),
+    /// Held until a shipment has its number, with what to release now (a shipment with the
+    /// number recorded while it was being held).
+    Held(Outcome, Vec<Release>),
+}
+
+impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
+    /// The event a scan is for its parcel, or the scan held under its number.
+    pub(super) async fn resolve_scan(
+        &self,
+        event: &InboundEvent,
+        scan: &TrackingUpdated,
+    ) -> Result<Resolved, EngineError> {
+        let store = &self.ports.store;
+        let number = &scan.tracking_number;
+        if let Some((order_id, shipment_id)) = store.tracking_owner(number).await? {
+            return Ok(Resolved::Event(InboundEvent {
+                event: scan.resolve(order_id, shipment_id, event.time),
+                ..event.clone()
+            }));
+        }
+        let awaiting = number.awaiting();
+        let held = self.hold(&awaiting, event, Awaiting::Order).await?;
+        // A shipment with this number recorded meanwhile looked for waiting scans, perhaps before
+        // this one was kept: look again (handling a scan twice changes nothing).
+        if store.tracking_owner(number).await?.is_some() {
+            let waiting = store.order_file(&awaiting).await?.held;
+            return Ok(Resolved::Held(held, vec![(awaiting, waiting)]));
+        }
+        let service = scan.service.as_ref().map_or("", |s| s.as_str());
+        tracing::info!(
+            service,
+            status = scan.status.as_str(),
+            "scan of a tracking number no shipment has yet: held"
+        );
+        Ok(Resolved::Held(held, vec![]))
+    }
+
+    /// Records the parcel under its tracking number, for the scans of carrier services (always:
+    /// a service connected later still finds the parcels already shipped).
+    pub(super) async fn index_parcel(
+        &self,
+        order_id: &OrderId,
+        shipment: &Shipment,
+        at: Timestamp,
+    ) -> Result<Option<TrackingNumber>, EngineError> {
+        let number = shipment
+            .tracking_number
+            .as_ref()
+            .and_then(|n| TrackingNumber::parse(n.as_str()));
+        let Some(number) = number else {
+            return Ok(None);
+        };
+        self.ports
+            .store
+            .index_tracking(&number, order_id, &shipment.id, at)
+            .await?;
+        Ok(Some(number))
+    }
+
+    /// The scans that waited for `number`, now that `shipment` has it.
+    pub(super) async fn scans_waiting_for(
+        &self,
+        number: &TrackingNumber,
+        shipment: &ShipmentId,
+    ) -> Result<Option<Release>, EngineError> {
+        let awaiting = number.awaiting();
+        let waiting = self.ports.store.order_file(&awaiting).await?.held;
+        if waiting.is_empty() {
+            return Ok(None);
+        }
+        tracing::info!(shipment = %shipment, scans = waiting.len(), "scans that waited for the tracking number released");
+        Ok(Some((awaiting, waiting)))
+    }
+}
