@@ -112,6 +112,8 @@ pub mod env {
     pub const RUST_LOG: &str = "RUST_LOG";
     /// The SSM parameter holding the Shopify Admin API credentials (with `[shopify]` only).
     pub const SHOPIFY_CREDENTIALS_PARAMETER: &str = "SHOPIFY_CREDENTIALS_PARAMETER";
+    /// The shared dead-letter queue's URL (the webhooks function keeps what it cannot translate there).
+    pub const DEAD_LETTER_QUEUE_URL: &str = crate::webhooks::DEAD_LETTER_QUEUE_URL;
     /// Every variable above.
     pub const ALL: &[&str] = &[
         TABLE_NAME,
@@ -124,6 +126,7 @@ pub mod env {
         GUEST_ID_KEY_SECRET_ARN,
         RUST_LOG,
         SHOPIFY_CREDENTIALS_PARAMETER,
+        DEAD_LETTER_QUEUE_URL,
     ];
 }
 
@@ -318,7 +321,8 @@ impl Parts {
 
 /// Builds the Lambda engine from settings and one shared SDK configuration.
 pub async fn build(sdk: &SdkConfig, settings: Settings) -> Result<AwsEngine, InitError> {
-    let discounts = crate::shopify::discounts(sdk, &settings.config, settings.shopify_credentials.as_deref());
+    let discounts = crate::shopify::discounts(sdk, &settings.config, settings.shopify_credentials.as_deref())
+        .or_else(|| crate::woocommerce::coupons(sdk, &settings.config));
     let engine = Parts::new(sdk, settings).await?.engine(|mailer| mailer, WallClock);
     Ok(match discounts {
         Some(discounts) => engine.with_discounts(discounts),

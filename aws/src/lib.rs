@@ -8,6 +8,8 @@ pub mod lambda;
 mod ses;
 pub mod shopify;
 mod upgrade;
+pub mod webhooks;
+pub mod woocommerce;
 
 pub use dynamo::DynamoStore;
 pub use eventbridge::EventBridgeBus;

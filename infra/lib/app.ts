@@ -41,6 +41,7 @@ export interface BuiltApp {
  *   createSesIdentity           false: the domain is already an SES identity in this account/region
  *   unsubscribe                 true/false: force the unsubscribe function on/off (default: functions/unsubscribe exists)
  *   sweeperReservedConcurrency  default 1; 0 on accounts whose concurrency quota is 10
+ *   webhooksReservedConcurrency default 2; 0 on accounts whose concurrency quota is 10
  *   skipBundling                true: do not build the Rust functions (synth only; not deployable)
  */
 export function buildApp(props: AppProps = {}): BuiltApp {
@@ -57,6 +58,7 @@ export function buildApp(props: AppProps = {}): BuiltApp {
 
   const unsubscribe = ctx('unsubscribe');
   const reserved = ctx('sweeperReservedConcurrency');
+  const webhooksReserved = ctx('webhooksReservedConcurrency');
   const stack = new TidingsStack(app, String(ctx('stackName') ?? 'Tidings'), {
     description: `tidings lifecycle emails for ${config.storeName}`,
     config,
@@ -66,6 +68,7 @@ export function buildApp(props: AppProps = {}): BuiltApp {
     createSesIdentity: flag(ctx('createSesIdentity'), true),
     unsubscribeFunction: unsubscribe === undefined ? undefined : flag(unsubscribe, false),
     sweeperReservedConcurrency: reserved === undefined ? undefined : Number(reserved),
+    webhooksReservedConcurrency: webhooksReserved === undefined ? undefined : Number(webhooksReserved),
   });
 
   const bundled = app.node.tryGetContext(BUNDLING_STACKS);

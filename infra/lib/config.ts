@@ -22,7 +22,29 @@ export interface StoreConfig {
   readonly storeName: string;
   /** `[shopify]`: a Shopify store connected through its partner event source; absent: none. */
   readonly shopify?: ShopifyConfig;
+  /** `[woocommerce]`, `[aftership]`, `[easypost]`: the sources of signed webhooks, by name. */
+  readonly webhooks: Partial<Record<WebhookSource, WebhookConfig>>;
 }
+
+/** The sources the webhooks function takes (its URL's paths; Rust's `webhook::Source`). */
+export const WEBHOOK_SOURCES = ['woocommerce', 'aftership', 'easypost'] as const;
+export type WebhookSource = (typeof WEBHOOK_SOURCES)[number];
+
+/** A webhook source's table (the Rust side parses the same: `config::WooCommerceStore`, `TrackingService`). */
+export interface WebhookConfig {
+  /** `webhook_secret_parameter`: the SSM parameter (SecureString) of the webhook secret. */
+  readonly secretParameter: string;
+  /** The other SSM parameters the source names (WooCommerce's REST credentials, a service's API key). */
+  readonly otherParameters: string[];
+  /** The `source` of the store events translated from its deliveries (`tidings.woocommerce`). */
+  readonly eventSource: string;
+}
+
+/** Each source's default webhook secret parameter (AfterShip's and EasyPost's must be named). */
+const DEFAULT_WEBHOOK_SECRET: Partial<Record<WebhookSource, string>> = {
+  woocommerce: '/tidings/woocommerce/webhook-secret',
+};
+const DEFAULT_WOOCOMMERCE_REST = '/tidings/woocommerce/rest-credentials';
 
 /** `[shopify]` (the Rust side parses the same table: `config::ShopifyStore`). */
 export interface ShopifyConfig {
@@ -71,6 +93,30 @@ const SHOP = /^[A-Za-z0-9-]+\.myshopify\.com$/;
 // SSM's own alphabet for parameter names: it also keeps `*` and `?` (IAM wildcards) out of the
 // one ARN the functions are granted.
 const PARAMETER_NAME = /^\/[A-Za-z0-9_.\-/]+$/;
+
+function parameterName(path: string, section: Record<string, unknown>, key: string, where: string, fallback?: string): string {
+  const name = section[key] === undefined && fallback !== undefined ? fallback : requiredString(path, section, key, where);
+  if (!PARAMETER_NAME.test(name)) fail(path, `${where}.${key} "${name}" must be an SSM parameter name starting with /`);
+  return name;
+}
+
+function parseWebhooks(path: string, doc: Record<string, unknown>): Partial<Record<WebhookSource, WebhookConfig>> {
+  const webhooks: Partial<Record<WebhookSource, WebhookConfig>> = {};
+  for (const source of WEBHOOK_SOURCES) {
+    if (doc[source] === undefined) continue;
+    const section = table(doc[source]);
+    if (!section) fail(path, `${source} must be a table ([${source}])`);
+    const secretParameter = parameterName(path, section, 'webhook_secret_parameter', source, DEFAULT_WEBHOOK_SECRET[source]);
+    const otherParameters =
+      source === 'woocommerce'
+        ? [parameterName(path, section, 'rest_credentials_parameter', source, DEFAULT_WOOCOMMERCE_REST)]
+        : section.api_key_parameter === undefined
+          ? []
+          : [parameterName(path, section, 'api_key_parameter', source)];
+    webhooks[source] = { secretParameter, otherParameters, eventSource: `tidings.${source}` };
+  }
+  return webhooks;
+}
 
 function parseShopify(path: string, shopify: Record<string, unknown>): ShopifyConfig {
   const shop = requiredString(path, shopify, 'shop', 'shopify');
@@ -138,6 +184,7 @@ export function parseStoreConfig(raw: string, path = '<inline>'): StoreConfig {
     unsubscribeUrl,
     storeName: typeof store?.name === 'string' ? store.name : 'tidings',
     shopify,
+    webhooks: parseWebhooks(path, doc),
   };
 }
 

@@ -17,6 +17,7 @@ export const ENV_SOURCES = [
   'guestIdKeySecretArn',
   'unsubscribeUrl',
   'shopifyCredentialsParameter',
+  'deadLetterQueueUrl',
 ] as const;
 export type EnvSource = (typeof ENV_SOURCES)[number];
 

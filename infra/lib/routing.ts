@@ -15,6 +15,8 @@ export const UNSUBSCRIBE = 'unsubscribe';
 export const SES_FEEDBACK = 'ses-events';
 /** Translates the webhooks of a `[shopify]` store into store events (lib/stack/shopify.ts). */
 export const SHOPIFY = 'shopify';
+/** Signed webhooks of WooCommerce, AfterShip and EasyPost behind a Function URL (lib/stack/webhooks.ts). */
+export const WEBHOOKS = 'webhooks';
 
 /** Routing as infra/functions.json gives it (from Rust's `event::routing`). */
 const ROUTED = Object.entries(loadFunctions(join(__dirname, '..', '..'))).filter(([, spec]) => spec.detailTypes);

@@ -25,6 +25,7 @@ import { createMail, forwardSesEvents, sesReputationAlarms } from './stack/mail'
 import { createShopify, shopifyEnvironment } from './stack/shopify';
 import { createSesFeedback, createSteps, createSweeper } from './stack/steps';
 import { createTable } from './stack/table';
+import { createWebhooks } from './stack/webhooks';
 
 export * from './routing';
 
@@ -50,6 +51,11 @@ export interface TidingsStackProps extends StackProps {
    * concurrency quota is 10, where any reservation is refused. @default 1
    */
   readonly sweeperReservedConcurrency?: number;
+  /**
+   * Reserved concurrency of the webhooks function (a public endpoint). 0 leaves it unreserved, as
+   * accounts whose concurrency quota is 10 require. @default 2
+   */
+  readonly webhooksReservedConcurrency?: number;
 }
 
 export class TidingsStack extends Stack {
@@ -99,6 +105,8 @@ export class TidingsStack extends Stack {
     sesReputationAlarms(ctx);
     // Only with [shopify]: after everything that always existed, which it leaves as it was.
     createShopify(ctx, shared);
+    // Only with [woocommerce], [aftership] or [easypost]: after everything else, for the same reason.
+    createWebhooks(ctx, shared);
 
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });

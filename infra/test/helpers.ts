@@ -7,7 +7,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { BUNDLING_STACKS, buildApp, repoRoot } from '../lib/app';
 import { loadFunctions } from '../lib/functions';
-import { SHOPIFY, TidingsStack, UNSUBSCRIBE } from '../lib/tidings-stack';
+import { SHOPIFY, TidingsStack, UNSUBSCRIBE, WEBHOOKS } from '../lib/tidings-stack';
 
 export const ROOT = repoRoot(__dirname);
 export const SAMPLE_CONFIG = join(ROOT, 'config', 'sample-store.toml');
@@ -122,10 +122,12 @@ export function expectEnvironmentsOfTheFile(
   stack: TidingsStack,
   withUnsubscribe: boolean,
   withShopify = false,
+  withWebhooks = false,
 ): void {
   const deployed = Object.keys(stack.functions).sort();
   const listed = Object.keys(FUNCTIONS).filter(
-    (name) => (withUnsubscribe || name !== UNSUBSCRIBE) && (withShopify || name !== SHOPIFY),
+    (name) =>
+      (withUnsubscribe || name !== UNSUBSCRIBE) && (withShopify || name !== SHOPIFY) && (withWebhooks || name !== WEBHOOKS),
   );
   expect(deployed).toEqual(listed.sort());
   for (const name of deployed) {

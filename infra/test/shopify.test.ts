@@ -63,7 +63,7 @@ describe('variant: the sample store with [shopify] (custom bus, default credenti
       RUST_LOG: 'info',
       SHOPIFY_CREDENTIALS_PARAMETER: '/tidings/shopify/credentials',
     });
-    expectEnvironmentsOfTheFile(template, stack, false, true);
+    expectEnvironmentsOfTheFile(template, stack, false, true, false);
   });
 
   test('one rule on the partner event bus: the event source, shopifyWebhook, only the topics tidings reads', () => {

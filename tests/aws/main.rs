@@ -12,6 +12,8 @@ mod promises;
 mod shopify;
 mod sweeps;
 mod upgrade;
+mod webhooks;
+mod woocommerce;
 
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};

@@ -28,6 +28,8 @@ pub enum Source {
     UnsubscribeUrl,
     /// `shopifyCredentialsParameter`: the SSM parameter of the Shopify credentials, set only with `[shopify]`.
     ShopifyCredentialsParameter,
+    /// `deadLetterQueueUrl`: the webhooks function's dead-letter queue.
+    DeadLetterQueueUrl,
 }
 
 impl Source {
@@ -44,6 +46,7 @@ impl Source {
             "guestIdKeySecretArn" => Self::GuestIdKeySecretArn,
             "unsubscribeUrl" => Self::UnsubscribeUrl,
             "shopifyCredentialsParameter" => Self::ShopifyCredentialsParameter,
+            "deadLetterQueueUrl" => Self::DeadLetterQueueUrl,
             _ => return None,
         })
     }
@@ -143,16 +146,18 @@ mod tests {
     #[test]
     fn every_function_gets_what_every_function_requires() {
         for (name, environment) in functions() {
-            // The shopify function only translates and forwards: it has no table.
-            let table = (name != "shopify").then_some(env::TABLE_NAME);
+            // The shopify and webhooks functions only translate and forward: they have no table.
+            let table = (name != "shopify" && name != "webhooks").then_some(env::TABLE_NAME);
             for required in table.into_iter().chain([env::EVENT_BUS_NAME, env::STORE_CONFIG]) {
                 assert!(environment.contains_key(required), "{name} lacks {required}");
             }
         }
-        assert!(
-            !environment("shopify").contains_key(env::TABLE_NAME),
-            "shopify has no table access"
-        );
+        for translator in ["shopify", "webhooks"] {
+            assert!(
+                !environment(translator).contains_key(env::TABLE_NAME),
+                "{translator} has no table access"
+            );
+        }
     }
 
     /// The step functions: they send.

@@ -6,6 +6,7 @@ pub mod faults;
 pub mod functions;
 pub mod moto;
 pub mod shopify_admin;
+pub mod woocommerce_rest;
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};

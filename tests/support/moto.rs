@@ -135,6 +135,8 @@ pub struct AwsTest {
     /// The guest-id key's secret.
     pub guest_id_secret: String,
     queue_url: String,
+    /// The webhooks function's dead-letter queue.
+    pub webhooks_dlq: String,
     _serial: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -162,6 +164,7 @@ pub async fn aws_test() -> AwsTest {
         signing_secret: String::new(),
         guest_id_secret: String::new(),
         queue_url: String::new(),
+        webhooks_dlq: String::new(),
         _serial: serial,
     };
     test.create_table().await;
@@ -214,7 +217,9 @@ pub async fn aws_test() -> AwsTest {
         .put_rule()
         .name("emitted")
         .event_bus_name(&test.bus)
-        .event_pattern(r#"{"source":["tidings","tidings.shopify"]}"#)
+        .event_pattern(
+            r#"{"source":["tidings","tidings.shopify","tidings.woocommerce","tidings.aftership","tidings.easypost"]}"#,
+        )
         .send()
         .await
         .expect("rule");
@@ -232,8 +237,17 @@ pub async fn aws_test() -> AwsTest {
         .send()
         .await
         .expect("target");
+    let webhooks_dlq = sqs
+        .create_queue()
+        .queue_name("webhooks-dlq")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
     AwsTest {
         queue_url,
+        webhooks_dlq,
         signing_secret,
         guest_id_secret,
         ..test
@@ -311,6 +325,7 @@ impl AwsTest {
                     // links use the configuration's `sender.unsubscribe_url`.
                     Source::UnsubscribeUrl => return None,
                     // As the stack does: set only when the store has `[shopify]`.
+                    Source::DeadLetterQueueUrl => self.webhooks_dlq.clone(),
                     Source::ShopifyCredentialsParameter => match &config.shopify {
                         Some(shopify) => shopify.credentials_parameter.clone(),
                         None => return None,
@@ -345,12 +360,21 @@ impl AwsTest {
 
     /// Every event tidings put on the bus since the last call.
     pub async fn emitted(&self) -> Vec<Value> {
+        self.drain(&self.queue_url).await
+    }
+
+    /// Every message the webhooks function kept in its dead-letter queue since the last call.
+    pub async fn dead_letters(&self) -> Vec<Value> {
+        self.drain(&self.webhooks_dlq).await
+    }
+
+    async fn drain(&self, queue_url: &str) -> Vec<Value> {
         let sqs = aws_sdk_sqs::Client::new(&self.sdk);
         let mut events = Vec::new();
         loop {
             let received = sqs
                 .receive_message()
-                .queue_url(&self.queue_url)
+                .queue_url(queue_url)
                 .max_number_of_messages(10)
                 .send()
                 .await
@@ -363,7 +387,7 @@ impl AwsTest {
                 events.push(serde_json::from_str(message.body().unwrap_or("null")).expect("event json"));
                 if let Some(handle) = message.receipt_handle() {
                     sqs.delete_message()
-                        .queue_url(&self.queue_url)
+                        .queue_url(queue_url)
                         .receipt_handle(handle)
                         .send()
                         .await

@@ -153,7 +153,7 @@ fn context(coupon: &CouponIssued) -> Value {
 }
 
 /// Minor units as Shopify's decimal text (`1000` USD → `"10.00"`, `1000` JPY → `"1000"`).
-fn decimal(minor: u64, currency: Currency) -> String {
+pub(crate) fn decimal(minor: u64, currency: Currency) -> String {
     let exponent = u32::from(currency.exponent());
     if exponent == 0 {
         return minor.to_string();

@@ -13,6 +13,7 @@ pub use admin::{AdminError, ShopifyAdmin};
 pub use consent::{MirrorError, Mirrored, mirror_unsubscribe};
 pub use credentials::{CredentialSource, Credentials};
 pub use discounts::ShopifyDiscounts;
+pub(crate) use discounts::decimal;
 
 use std::sync::Arc;
 use tidings_core::config::{ShopifyStore, StoreConfig};
@@ -44,7 +45,7 @@ pub fn discounts(
 }
 
 /// Discounts that cannot be created: every coupon is refused, so no email carries one.
-struct NoCodes(&'static str);
+pub(crate) struct NoCodes(pub(crate) &'static str);
 
 impl tidings_core::ports::Discounts for NoCodes {
     fn create<'a>(

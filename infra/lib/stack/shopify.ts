@@ -18,9 +18,16 @@ export function shopifyEnvironment(ctx: StackContext): void {
   if (shopify) ctx.envValues.shopifyCredentialsParameter = shopify.credentialsParameter;
 }
 
-/** The `source`s the steps' store-event rules accept: the configuration's, and Shopify's translations. */
+/**
+ * The `source`s the steps' store-event rules accept: the configuration's, and the translations of
+ * Shopify's and the webhook sources' deliveries (each only when configured).
+ */
 export function storeSources(config: StoreConfig): string[] {
-  return config.shopify ? [...new Set([...config.sources, SHOPIFY_SOURCE])] : config.sources;
+  const translated = [
+    ...(config.shopify ? [SHOPIFY_SOURCE] : []),
+    ...Object.values(config.webhooks).map((w) => w.eventSource),
+  ];
+  return translated.length === 0 ? config.sources : [...new Set([...config.sources, ...translated])];
 }
 
 /** What the engine announces on its bus when a customer unsubscribes (or complains). */

@@ -27,6 +27,7 @@ import { grantGuestIdKey, grantSigningKey } from './keys';
 import { asyncFunction, pascal } from './lambda';
 import { grantSendAsTheStore } from './mail';
 import { grantShopifyCredentials, storeSources } from './shopify';
+import { grantParameters } from './webhooks';
 import { grantTable } from './table';
 
 /** One function per step, with a rule for its store events and one for its FollowUpDue. */
@@ -55,6 +56,9 @@ export function createSteps(ctx: StackContext, { table, buses, mail, keys }: Sha
     grantSendAsTheStore(role, mail, config);
     // A Shopify store's discount codes are created through its Admin API before the email goes out.
     if (config.shopify) grantShopifyCredentials(ctx, role, `${id}ShopifyCredentials`, config.shopify);
+    // A WooCommerce store's coupons likewise, through its REST API with the key in SSM.
+    const woocommerce = config.webhooks.woocommerce;
+    if (woocommerce) grantParameters(ctx, role, `${id}WooCommerceRestKey`, woocommerce.otherParameters);
 
     const sources = storeSources(config);
     ruleTo(ctx, `${id}StoreEvents`, fn, dlq, RULE_RETRY, {

@@ -355,6 +355,12 @@ impl StoreConfig {
         }
         if let Some(woocommerce) = &self.woocommerce {
             woocommerce.check()?;
+            if self.shopify.is_some() {
+                return Err(invalid(
+                    "woocommerce",
+                    "a store is Shopify or WooCommerce: remove [shopify] or [woocommerce]",
+                ));
+            }
         }
         for (section, service) in [("aftership", &self.aftership), ("easypost", &self.easypost)] {
             if let Some(service) = service {

@@ -242,7 +242,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let event = match &event.event {
             Event::TrackingUpdated(scan) => match self.resolve_scan(event, scan).await? {
                 Resolved::Event(event) => {
-                    resolved = event;
+                    resolved = *event;
                     &resolved
                 }
                 Resolved::Held(held, release) => return Ok((vec![held], release)),

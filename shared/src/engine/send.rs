@@ -423,7 +423,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             // (when the store has an API for it), then announced.
             let issued = coupon.event(&email.customer_id, &key);
             if let Some(discounts) = &self.discounts
-                && let Err(error) = discounts.create(&issued).await
+                && let Err(error) = discounts.create_for(&issued, &email.to).await
             {
                 store.release_claim(&key).await?;
                 return self.await_coupon(follow_up, stored, now, &error).await;

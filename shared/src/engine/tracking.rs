@@ -12,7 +12,7 @@ use jiff::Timestamp;
 /// What a scan became.
 pub(super) enum Resolved {
     /// The `ShipmentUpdated` or `OrderDelivered` it is for its parcel.
-    Event(InboundEvent),
+    Event(Box<InboundEvent>),
     /// Held until a shipment has its number, with what to release now (a shipment with the
     /// number recorded while it was being held).
     Held(Outcome, Vec<Release>),
@@ -28,10 +28,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let store = &self.ports.store;
         let number = &scan.tracking_number;
         if let Some((order_id, shipment_id)) = store.tracking_owner(number).await? {
-            return Ok(Resolved::Event(InboundEvent {
+            return Ok(Resolved::Event(Box::new(InboundEvent {
                 event: scan.resolve(order_id, shipment_id, event.time),
                 ..event.clone()
-            }));
+            })));
         }
         let awaiting = number.awaiting();
         let held = self.hold(&awaiting, event, Awaiting::Order).await?;

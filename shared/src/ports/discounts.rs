@@ -1,7 +1,8 @@
 //! Discount codes in the store's own checkout: a code tidings mails must exist there before the
-//! email carrying it is sent (Shopify's Admin API in Lambda; nothing locally, where the
-//! `CouponIssued` event is the whole story).
+//! email carrying it is sent (Shopify's Admin API or WooCommerce's REST API in Lambda; nothing
+//! locally, where the `CouponIssued` event is the whole story).
 
+use crate::domain::EmailAddress;
 use crate::event::CouponIssued;
 use std::future::Future;
 use std::pin::Pin;
@@ -26,4 +27,15 @@ pub trait Discounts: Send + Sync {
         &'a self,
         coupon: &'a CouponIssued,
     ) -> Pin<Box<dyn Future<Output = Result<(), DiscountError>> + Send + 'a>>;
+
+    /// [`Discounts::create`] for a code mailed to `to`: a store that restricts a code to an
+    /// address (WooCommerce's `email_restrictions`, the one way it has to name a guest) needs it.
+    fn create_for<'a>(
+        &'a self,
+        coupon: &'a CouponIssued,
+        to: &'a EmailAddress,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DiscountError>> + Send + 'a>> {
+        let _ = to;
+        self.create(coupon)
+    }
 }
