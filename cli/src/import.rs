@@ -1,4 +1,5 @@
-//! `tidings import shopify FILE --state STATE`: a Shopify Orders export read into the state a
+//! `tidings import shopify FILE --state STATE` (a Shopify Orders export) and `tidings import
+//! woocommerce FILE --state STATE` (WooCommerce's REST order list): read into the state a
 //! replay starts from (`tidings replay --state STATE`), so customers who bought before tidings are
 //! known as repeat buyers and recommendations start from real co-purchases. Sends and schedules
 //! nothing.
@@ -36,12 +37,34 @@ pub fn import_shopify(
     ids: &GuestIds,
     progress: impl FnMut(u64),
 ) -> Result<(Export, History), ImportFailed> {
+    import_with(export, state, ids, |input| read_export(input, progress))
+}
+
+/// Reads WooCommerce's order list `orders` (reporting progress by orders read through
+/// `progress`), writes its history to `state` (replacing the file), and returns what was read.
+pub fn import_woocommerce(
+    orders: &Path,
+    state: &Path,
+    ids: &GuestIds,
+    progress: impl FnMut(u64),
+) -> Result<(Export, History), ImportFailed> {
+    import_with(orders, state, ids, |input| {
+        tidings_core::woocommerce::import::read_orders(input, progress)
+    })
+}
+
+fn import_with(
+    export: &Path,
+    state: &Path,
+    ids: &GuestIds,
+    read: impl FnOnce(std::io::BufReader<std::fs::File>) -> Result<Export, ImportError>,
+) -> Result<(Export, History), ImportFailed> {
     let io = |file: &Path| {
         let file = file.display().to_string();
         move |source| ImportFailed::Io { file, source }
     };
     let input = std::io::BufReader::new(std::fs::File::open(export).map_err(io(export))?);
-    let read = read_export(input, progress).map_err(|source| ImportFailed::Read {
+    let read = read(input).map_err(|source| ImportFailed::Read {
         file: export.display().to_string(),
         source,
     })?;

@@ -68,6 +68,15 @@ enum ImportFrom {
         #[arg(long, default_value = "tidings-state.json")]
         state: PathBuf,
     },
+    /// WooCommerce's order list as `GET /wp-json/wc/v3/orders` returns it (one JSON array, pages
+    /// one after another, or JSON Lines).
+    Woocommerce {
+        /// The saved JSON.
+        file: PathBuf,
+        /// The state file to write.
+        #[arg(long, default_value = "tidings-state.json")]
+        state: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -121,6 +130,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import {
             store: ImportFrom::Shopify { file, state },
         } => import_shopify(&file, &state, &keys),
+        Command::Import {
+            store: ImportFrom::Woocommerce { file, state },
+        } => import_woocommerce(&file, &state, &keys),
         Command::Kinds => {
             print!("{}", kinds_table());
             Ok(ExitCode::SUCCESS)
@@ -254,6 +266,34 @@ fn import_shopify(file: &std::path::Path, state: &std::path::Path, keys: &Signin
     }
     println!(
         "{} orders of {} customers imported into {} in {:.1} s ({} rows skipped); nothing sent or scheduled",
+        export.orders.len(),
+        history.customers.len(),
+        state.display(),
+        started.elapsed().as_secs_f64(),
+        export.errors.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tidings import woocommerce`: a count of orders on a terminal, every skipped order by its
+/// position, a summary.
+fn import_woocommerce(file: &std::path::Path, state: &std::path::Path, keys: &SigningKeys) -> anyhow::Result<ExitCode> {
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let (export, history) = tidings_cli::import::import_woocommerce(file, state, keys.guest_ids(), |n| {
+        bar.set_message(format!("{n} orders read"));
+        bar.tick();
+    })?;
+    bar.finish_and_clear();
+    for error in &export.errors {
+        eprintln!("{}: order {}: skipped: {}", file.display(), error.line, error.reason);
+    }
+    println!(
+        "{} orders of {} customers imported into {} in {:.1} s ({} orders skipped); nothing sent or scheduled",
         export.orders.len(),
         history.customers.len(),
         state.display(),

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use tidings_core::domain::{OrderId, ShipmentId};
 use tidings_core::event::{InboundEvent, TrackingNumber};
 use tidings_core::message::{MessageKey, MessageKind};
-use tidings_core::ports::retention::TRACKING_TTL;
+use tidings_core::ports::retention::{HELD_TTL, TRACKING_TTL};
 use tidings_core::ports::{
     Awaiting, Changes, ClaimOutcome, CustomerRecord, FollowUp, HeldEvent, IssuedCoupon, NewOrder, OrderConfirmation,
     OrderFile, OrderRecord, Orders, SendLedger, StoreError,
@@ -277,27 +277,51 @@ impl Orders for DynamoStore {
         order: &OrderId,
         shipment: &ShipmentId,
         at: Timestamp,
-    ) -> Result<(), StoreError> {
-        let mut item = Self::key(format!("TRACKING#{number}"), "OWNER");
-        item.insert("order_id".into(), s(order.as_str()));
-        item.insert("shipment_id".into(), s(shipment.as_str()));
-        item.insert("ttl".into(), ttl(at + TRACKING_TTL));
-        self.put(item, "index_tracking").await
+    ) -> Result<bool, StoreError> {
+        let old = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("TRACKING#{number}"), "OWNER")))
+            .update_expression("SET order_id = :order, shipment_id = :shipment, #ttl = :ttl REMOVE waiting")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":order", s(order.as_str()))
+            .expression_attribute_values(":shipment", s(shipment.as_str()))
+            .expression_attribute_values(":ttl", ttl(at + TRACKING_TTL))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable("index_tracking"))?;
+        Ok(old.attributes.is_some_and(|old| old.contains_key("waiting")))
     }
 
     async fn tracking_owner(&self, number: &TrackingNumber) -> Result<Option<(OrderId, ShipmentId)>, StoreError> {
-        let Some(item) = self
+        let item = self
             .get(format!("TRACKING#{number}"), "OWNER", "tracking_owner")
-            .await?
-        else {
-            return Ok(None);
-        };
-        let order = string_attr(&item, "order_id").and_then(|id| OrderId::parse(id).ok());
-        let shipment = string_attr(&item, "shipment_id").and_then(|id| ShipmentId::parse(id).ok());
-        if order.is_none() || shipment.is_none() {
-            tracing::error!(%number, "tracking index item without an order or shipment: ignored");
-        }
-        Ok(order.zip(shipment))
+            .await?;
+        Ok(item.as_ref().and_then(parcel))
+    }
+
+    async fn mark_scans_waiting(
+        &self,
+        number: &TrackingNumber,
+        at: Timestamp,
+    ) -> Result<Option<(OrderId, ShipmentId)>, StoreError> {
+        let new = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("TRACKING#{number}"), "OWNER")))
+            // Kept as long as the scans it stands for, unless a parcel made it longer.
+            .update_expression("SET waiting = :yes, #ttl = if_not_exists(#ttl, :ttl)")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":ttl", ttl(at + HELD_TTL))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(unavailable("mark_scans_waiting"))?;
+        Ok(new.attributes.as_ref().and_then(parcel))
     }
 
     async fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> Result<(), StoreError> {
@@ -306,4 +330,11 @@ impl Orders for DynamoStore {
         }
         Ok(())
     }
+}
+
+/// The parcel a `TRACKING#` item names, if it names one yet.
+fn parcel(item: &Item) -> Option<(OrderId, ShipmentId)> {
+    let order = string_attr(item, "order_id").and_then(|id| OrderId::parse(id).ok());
+    let shipment = string_attr(item, "shipment_id").and_then(|id| ShipmentId::parse(id).ok());
+    order.zip(shipment)
 }

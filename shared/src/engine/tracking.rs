@@ -35,9 +35,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         }
         let awaiting = number.awaiting();
         let held = self.hold(&awaiting, event, Awaiting::Order).await?;
-        // A shipment with this number recorded meanwhile looked for waiting scans, perhaps before
-        // this one was kept: look again (handling a scan twice changes nothing).
-        if store.tracking_owner(number).await?.is_some() {
+        // Marked on the number's record, which a parcel shipped meanwhile wrote too: if one did,
+        // it may have looked for waiting scans before this one was kept, so release them now
+        // (handling a scan twice changes nothing).
+        if store
+            .mark_scans_waiting(number, self.ports.clock.now())
+            .await?
+            .is_some()
+        {
             let waiting = store.order_file(&awaiting).await?.held;
             return Ok(Resolved::Held(held, vec![(awaiting, waiting)]));
         }
@@ -51,7 +56,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     }
 
     /// Records the parcel under its tracking number, for the scans of carrier services (always:
-    /// a service connected later still finds the parcels already shipped).
+    /// a service connected later still finds the parcels already shipped); the number when scans
+    /// of it wait.
     pub(super) async fn index_parcel(
         &self,
         order_id: &OrderId,
@@ -65,11 +71,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let Some(number) = number else {
             return Ok(None);
         };
-        self.ports
+        let waiting = self
+            .ports
             .store
             .index_tracking(&number, order_id, &shipment.id, at)
             .await?;
-        Ok(Some(number))
+        Ok(waiting.then_some(number))
     }
 
     /// The scans that waited for `number`, now that `shipment` has it.

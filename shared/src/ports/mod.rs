@@ -95,18 +95,28 @@ pub trait Orders: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Records that the parcel numbered `number` is `shipment` of `order`, so carrier services'
     /// scans (which know the number only) find it. The latest shipment with a number owns it:
-    /// carriers reuse numbers after months.
+    /// carriers reuse numbers after months. True when scans of the number were marked waiting
+    /// ([`Orders::mark_scans_waiting`]) before: the caller releases them. One write.
     fn index_tracking(
         &self,
         number: &TrackingNumber,
         order: &OrderId,
         shipment: &ShipmentId,
         at: Timestamp,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The order and shipment of the parcel numbered `number`, if one was shipped with it.
     fn tracking_owner(
         &self,
         number: &TrackingNumber,
+    ) -> impl Future<Output = Result<Option<(OrderId, ShipmentId)>, StoreError>> + Send;
+    /// Marks that a scan of `number` is held for want of its parcel, and returns the parcel if
+    /// one was indexed meanwhile (the caller releases the scan then). Against
+    /// [`Orders::index_tracking`] on the same record, either sees the other: no scan is left
+    /// waiting for a parcel already shipped. One write.
+    fn mark_scans_waiting(
+        &self,
+        number: &TrackingNumber,
+        at: Timestamp,
     ) -> impl Future<Output = Result<Option<(OrderId, ShipmentId)>, StoreError>> + Send;
     /// Forgets held events once they are being handled.
     fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;

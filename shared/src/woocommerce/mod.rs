@@ -7,6 +7,7 @@
 //! through the contract's own parser, so a WooCommerce order is held to the same rules as any.
 
 mod customers;
+pub mod import;
 mod orders;
 mod payload;
 mod tracking;

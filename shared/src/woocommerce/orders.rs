@@ -52,7 +52,7 @@ fn cancelled(order: &Order, status: &str) -> (&'static str, Value) {
 }
 
 /// The order as the contract's `OrderConfirmed` detail; `null` without a billing email.
-fn confirmed(order: &Order, store: Store<'_>, created: bool) -> Result<Value, EventError> {
+pub(super) fn confirmed(order: &Order, store: Store<'_>, created: bool) -> Result<Value, EventError> {
     let billing = order.billing.as_ref();
     let Some(email) = billing.and_then(|b| given(&b.email)) else {
         return Ok(Value::Null);

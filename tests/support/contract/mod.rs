@@ -52,6 +52,7 @@ pub async fn run_all<S: Store>(store: &S) {
     records::statistics_count_an_order_for_the_next_reader(store).await;
     records::a_write_of_more_than_a_transaction_lands_whole(store).await;
     records::a_tracking_number_finds_the_latest_parcel_shipped_with_it(store).await;
+    records::a_waiting_scan_and_its_parcel_each_see_the_other(store).await;
 }
 
 /// SES's send rate: `rate` sends per whole second, whatever its fraction; the UTC day's count.

@@ -213,3 +213,44 @@ pub async fn a_tracking_number_finds_the_latest_parcel_shipped_with_it<S: Store>
         Some((second, parcel))
     );
 }
+
+/// A scan held for want of its parcel marks the number; the parcel's index sees the mark (and
+/// releases the scan), or the mark sees the parcel: never neither.
+pub async fn a_waiting_scan_and_its_parcel_each_see_the_other<S: Store>(store: &S) {
+    use tidings_core::domain::ShipmentId;
+    use tidings_core::event::TrackingNumber;
+    let at = crate::ts("2026-11-02T10:00:00Z");
+    let (order, parcel) = (
+        OrderId::parse("o-w").expect("id"),
+        ShipmentId::parse("s-w").expect("id"),
+    );
+    let first = TrackingNumber::parse("WAIT-1").expect("number");
+    assert_eq!(store.mark_scans_waiting(&first, at).await.expect("marked"), None);
+    assert!(
+        store
+            .index_tracking(&first, &order, &parcel, at)
+            .await
+            .expect("indexed"),
+        "the scan is waiting"
+    );
+    assert!(
+        !store
+            .index_tracking(&first, &order, &parcel, at)
+            .await
+            .expect("indexed"),
+        "released once"
+    );
+    let second = TrackingNumber::parse("WAIT-2").expect("number");
+    assert!(
+        !store
+            .index_tracking(&second, &order, &parcel, at)
+            .await
+            .expect("indexed"),
+        "nothing waits"
+    );
+    assert_eq!(
+        store.mark_scans_waiting(&second, at).await.expect("marked"),
+        Some((order, parcel)),
+        "a scan marked after its parcel finds it"
+    );
+}

@@ -154,13 +154,22 @@ impl<S: Orders> Orders for FaultyStore<S> {
         order: &OrderId,
         shipment: &ShipmentId,
         at: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         self.call("index_tracking", self.inner.index_tracking(number, order, shipment, at))
             .await
     }
 
     async fn tracking_owner(&self, number: &TrackingNumber) -> Result<Option<(OrderId, ShipmentId)>, StoreError> {
         self.call("tracking_owner", self.inner.tracking_owner(number)).await
+    }
+
+    async fn mark_scans_waiting(
+        &self,
+        number: &TrackingNumber,
+        at: Timestamp,
+    ) -> Result<Option<(OrderId, ShipmentId)>, StoreError> {
+        self.call("mark_scans_waiting", self.inner.mark_scans_waiting(number, at))
+            .await
     }
 
     async fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> Result<(), StoreError> {

@@ -27,8 +27,9 @@ pub struct MemoryState {
     pub claims: BTreeMap<MessageKey, ClaimState>,
     /// Which order each shipment id belongs to (`Store::own_shipment_id`), since when.
     pub shipment_owners: BTreeMap<ShipmentId, (OrderId, Timestamp)>,
-    /// Each tracking number's order and shipment (`Orders::index_tracking`), since when.
-    pub tracking: BTreeMap<TrackingNumber, (OrderId, ShipmentId, Timestamp)>,
+    /// Each tracking number's parcel (`Orders::index_tracking`; `None` while only scans wait
+    /// for it), whether scans wait, and when it expires.
+    pub tracking: BTreeMap<TrackingNumber, Tracked>,
     /// Last marketing claim per customer.
     pub marketing: BTreeMap<CustomerId, MarketingSend>,
     /// Waiting follow-ups.
@@ -84,7 +85,7 @@ impl MemoryState {
     /// waited for never came), with their order.
     pub fn expire(&mut self, now: Timestamp) -> Vec<(OrderId, Held)> {
         use crate::ports::retention::{
-            BOUNCE_TTL, CART_TTL, CLAIM_TTL, COUPON_GRACE, FOLLOW_UP_GRACE, LEDGER_TTL, MARKER_TTL, TRACKING_TTL,
+            BOUNCE_TTL, CART_TTL, CLAIM_TTL, COUPON_GRACE, FOLLOW_UP_GRACE, LEDGER_TTL, MARKER_TTL,
         };
         let live = |since: Timestamp, ttl| since + ttl > now;
         let gone: Vec<MessageKey> = self
@@ -101,7 +102,7 @@ impl MemoryState {
             self.recovered.remove(key);
         }
         self.shipment_owners.retain(|_, (_, at)| live(*at, CLAIM_TTL));
-        self.tracking.retain(|_, (_, _, at)| live(*at, TRACKING_TTL));
+        self.tracking.retain(|_, tracked| tracked.expires_at > now);
         self.marketing.retain(|_, last| live(last.at, LEDGER_TTL));
         self.carts.retain(|_, cart| live(cart.cart.updated_at, CART_TTL));
         self.cart_orders.retain(|_, at| live(*at, CART_TTL));
@@ -355,4 +356,15 @@ impl Bus for MemoryBus {
             .extend_from_slice(events);
         Ok(())
     }
+}
+
+/// A tracking number's record (DynamoDB's `TRACKING#<number>` item).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tracked {
+    /// The parcel with the number.
+    pub parcel: Option<(OrderId, ShipmentId)>,
+    /// Scans of the number are held.
+    pub waiting: bool,
+    /// Its TTL.
+    pub expires_at: Timestamp,
 }

@@ -1,6 +1,6 @@
 //! The memory store's roles: each as DynamoDB does it (the contract suite in tests/ compares them).
 
-use super::{MemoryStore, erasure_keys};
+use super::{MemoryStore, Tracked, erasure_keys};
 use crate::domain::{CartId, CustomerId, EmailAddress, OrderId, ShipmentId};
 use crate::event::{InboundEvent, TrackingNumber};
 use crate::message::{MessageKey, MessageKind};
@@ -159,19 +159,33 @@ impl Orders for MemoryStore {
         order: &OrderId,
         shipment: &ShipmentId,
         at: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.state()
-            .tracking
-            .insert(number.clone(), (order.clone(), shipment.clone(), at));
-        Ok(())
+    ) -> Result<bool, StoreError> {
+        let tracked = Tracked {
+            parcel: Some((order.clone(), shipment.clone())),
+            waiting: false,
+            expires_at: at + crate::ports::retention::TRACKING_TTL,
+        };
+        let old = self.state().tracking.insert(number.clone(), tracked);
+        Ok(old.is_some_and(|old| old.waiting))
     }
 
     async fn tracking_owner(&self, number: &TrackingNumber) -> Result<Option<(OrderId, ShipmentId)>, StoreError> {
-        Ok(self
-            .state()
-            .tracking
-            .get(number)
-            .map(|(order, shipment, _)| (order.clone(), shipment.clone())))
+        Ok(self.state().tracking.get(number).and_then(|t| t.parcel.clone()))
+    }
+
+    async fn mark_scans_waiting(
+        &self,
+        number: &TrackingNumber,
+        at: Timestamp,
+    ) -> Result<Option<(OrderId, ShipmentId)>, StoreError> {
+        let mut state = self.state();
+        let tracked = state.tracking.entry(number.clone()).or_insert_with(|| Tracked {
+            parcel: None,
+            waiting: false,
+            expires_at: at + crate::ports::retention::HELD_TTL,
+        });
+        tracked.waiting = true;
+        Ok(tracked.parcel.clone())
     }
 
     async fn forget_held(&self, order: &OrderId, held: &[HeldEvent]) -> Result<(), StoreError> {

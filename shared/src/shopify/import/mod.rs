@@ -63,6 +63,9 @@ pub enum ImportError {
     /// Not Shopify's Orders export.
     #[error("column '{0}' is missing: is this Shopify's Orders export?")]
     Column(&'static str),
+    /// Not JSON (WooCommerce's order list), or not a list of orders.
+    #[error("not the REST API's order list: {0}")]
+    Json(String),
 }
 
 /// A row that was skipped: its line and why (never its values).
@@ -80,6 +83,17 @@ pub struct PastOrder {
     order: Order,
     cancelled: bool,
     fulfilled: bool,
+}
+
+impl PastOrder {
+    /// A past order, and whether it was cancelled and fulfilled.
+    pub(crate) fn new(order: Order, cancelled: bool, fulfilled: bool) -> Self {
+        Self {
+            order,
+            cancelled,
+            fulfilled,
+        }
+    }
 }
 
 /// What the file held.
