@@ -323,9 +323,14 @@ impl Parts {
 pub async fn build(sdk: &SdkConfig, settings: Settings) -> Result<AwsEngine, InitError> {
     let discounts = crate::shopify::discounts(sdk, &settings.config, settings.shopify_credentials.as_deref())
         .or_else(|| crate::woocommerce::coupons(sdk, &settings.config));
+    let trackers = crate::trackers::trackers(sdk, &settings.config);
     let engine = Parts::new(sdk, settings).await?.engine(|mailer| mailer, WallClock);
-    Ok(match discounts {
+    let engine = match discounts {
         Some(discounts) => engine.with_discounts(discounts),
+        None => engine,
+    };
+    Ok(match trackers {
+        Some(trackers) => engine.with_trackers(trackers),
         None => engine,
     })
 }

@@ -7,6 +7,7 @@ pub mod history;
 pub mod lambda;
 mod ses;
 pub mod shopify;
+pub mod trackers;
 mod upgrade;
 pub mod webhooks;
 pub mod woocommerce;

@@ -49,7 +49,9 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     const quota = filters.filter((f) => JSON.stringify(f.MetricTransformations).includes('SendWarnings'));
     expect(quota).toHaveLength(STEPS.length);
     for (const f of quota) {
-      expect(f.FilterPattern).toBe('{ ($.fields.metric = "send_quota_near") || ($.fields.metric = "send_stuck") }');
+      expect(f.FilterPattern).toBe(
+        '{ ($.fields.metric = "send_quota_near") || ($.fields.metric = "send_stuck") || ($.fields.metric = "tracking_unregistered") }',
+      );
     }
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
     const summed = alarms.filter((a) =>

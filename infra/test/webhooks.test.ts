@@ -87,6 +87,12 @@ describe('variant: the sample store with [woocommerce], [aftership] and [easypos
     const ssm = own.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('ssm:')));
     expect(ssm).toHaveLength(1);
     expect(ssm[0].Action).toEqual('ssm:GetParameter');
+    // The steps read the REST key and AfterShip's API key (order-shipped registers parcels), not the webhook secrets.
+    const stepSsm = statementsOf(template, stack, 'order-shipped').filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('ssm:')));
+    expect(stepSsm.flatMap((s) => asArray<any>(s.Resource).map((r) => r['Fn::Join'][1].at(-1)))).toEqual([
+      ':parameter/tidings/woocommerce/rest-credentials',
+      ':parameter/tidings/aftership/api-key',
+    ]);
     const names = asArray<any>(ssm[0].Resource).map((r) => r['Fn::Join'][1].at(-1));
     expect(names).toEqual([
       ':parameter/tidings/woocommerce/webhook-secret',

@@ -11,6 +11,7 @@ mod once;
 mod promises;
 mod shopify;
 mod sweeps;
+mod trackers;
 mod upgrade;
 mod webhooks;
 mod woocommerce;

@@ -6,6 +6,7 @@ pub mod faults;
 pub mod functions;
 pub mod moto;
 pub mod shopify_admin;
+pub mod tracking_apis;
 pub mod woocommerce_rest;
 
 use jiff::{SignedDuration, Timestamp};
@@ -273,6 +274,16 @@ impl<M: Mailer> TestApp<M> {
         let Self { engine, clock, runtime } = self;
         Self {
             engine: engine.with_discounts(discounts),
+            clock,
+            runtime,
+        }
+    }
+
+    /// The same app registering every parcel with a number with `trackers`.
+    pub fn with_trackers(self, trackers: Arc<dyn tidings_core::ports::Trackers>) -> Self {
+        let Self { engine, clock, runtime } = self;
+        Self {
+            engine: engine.with_trackers(trackers),
             clock,
             runtime,
         }

@@ -33,8 +33,9 @@ export interface FunctionOptions {
   maxEventAge?: Duration;
   /**
    * Sends email: its sending warnings (SES's daily quota nearly used up, a message SES has not
-   * taken for an hour: log lines with `metric` `send_quota_near` or `send_stuck`) are counted and
-   * raise its errors alarm. @default false
+   * taken for an hour, a parcel a tracking service did not register: log lines with `metric`
+   * `send_quota_near`, `send_stuck` or `tracking_unregistered`) are counted and raise its errors
+   * alarm. @default false
    */
   sends?: boolean;
 }
@@ -144,6 +145,7 @@ function errorsOrSendWarnings(
     filterPattern: logs.FilterPattern.any(
       logs.FilterPattern.stringValue('$.fields.metric', '=', 'send_quota_near'),
       logs.FilterPattern.stringValue('$.fields.metric', '=', 'send_stuck'),
+      logs.FilterPattern.stringValue('$.fields.metric', '=', 'tracking_unregistered'),
     ),
     metricValue: '1',
   });

@@ -56,9 +56,10 @@ export function createSteps(ctx: StackContext, { table, buses, mail, keys }: Sha
     grantSendAsTheStore(role, mail, config);
     // A Shopify store's discount codes are created through its Admin API before the email goes out.
     if (config.shopify) grantShopifyCredentials(ctx, role, `${id}ShopifyCredentials`, config.shopify);
-    // A WooCommerce store's coupons likewise, through its REST API with the key in SSM.
-    const woocommerce = config.webhooks.woocommerce;
-    if (woocommerce) grantParameters(ctx, role, `${id}WooCommerceRestKey`, woocommerce.otherParameters);
+    // A WooCommerce store's coupons likewise, through its REST API with the key in SSM; and the
+    // tracking services' API keys, with which order-shipped registers each parcel.
+    const apiKeys = Object.values(config.webhooks).flatMap((w) => w.otherParameters);
+    if (apiKeys.length > 0) grantParameters(ctx, role, `${id}ApiKeys`, apiKeys);
 
     const sources = storeSources(config);
     ruleTo(ctx, `${id}StoreEvents`, fn, dlq, RULE_RETRY, {

@@ -185,8 +185,10 @@ pub struct Engine<S, M, B, C> {
     config: Arc<StoreConfig>,
     renderer: Renderer,
     keys: SigningKeys,
-    /// The store's discount codes, when tidings creates them itself (Shopify).
+    /// The store's discount codes, when tidings creates them itself (Shopify, WooCommerce).
     discounts: Option<Arc<dyn crate::ports::Discounts>>,
+    /// The tracking services parcels are registered with, when an API key is configured.
+    trackers: Option<Arc<dyn crate::ports::Trackers>>,
 }
 
 /// What a message shows once its exit conditions were re-checked.
@@ -293,7 +295,15 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             renderer,
             keys,
             discounts: None,
+            trackers: None,
         }
+    }
+
+    /// Registers every parcel shipped with a tracking number with `trackers` (AfterShip,
+    /// EasyPost), so their scans come back as `TrackingUpdated`.
+    pub fn with_trackers(mut self, trackers: Arc<dyn crate::ports::Trackers>) -> Self {
+        self.trackers = Some(trackers);
+        self
     }
 
     /// Creates every coupon's code in the store through `discounts` before the message carrying

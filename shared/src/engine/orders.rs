@@ -348,6 +348,15 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 }
             }
             Event::OrderShipped(shipped) => {
+                // Registered when the parcel or its number is new (not on a redelivery), before
+                // it is recorded: a crash in between registers it again, which services allow.
+                let new = !record.shipments.iter().any(|s| {
+                    s.shipment.id == shipped.shipment.id
+                        && s.shipment.tracking_number == shipped.shipment.tracking_number
+                });
+                if new {
+                    self.register_parcel(&shipped.shipment).await;
+                }
                 let number = self.index_parcel(order_id, &shipped.shipment, at).await?;
                 out = self.shipped(record, shipped, at).await?;
                 // Scans that arrived before the shipment announcement can be handled now, and

@@ -79,6 +79,24 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         Ok(waiting.then_some(number))
     }
 
+    /// Registers a parcel newly shipped with a number with the tracking services. A failure
+    /// holds nothing up (the shipping confirmation is sent either way): it is logged as an error
+    /// with `metric = "tracking_unregistered"`, which raises the step's errors alarm.
+    pub(super) async fn register_parcel(&self, shipment: &Shipment) {
+        let (Some(trackers), Some(number)) = (
+            &self.trackers,
+            shipment
+                .tracking_number
+                .as_ref()
+                .and_then(|n| TrackingNumber::parse(n.as_str())),
+        ) else {
+            return;
+        };
+        if let Err(error) = trackers.register(&number, shipment.carrier.as_str()).await {
+            tracing::error!(metric = "tracking_unregistered", shipment = %shipment.id, %error, "parcel not registered with the tracking service: its scans will not come");
+        }
+    }
+
     /// The scans that waited for `number`, now that `shipment` has it.
     pub(super) async fn scans_waiting_for(
         &self,

@@ -8,12 +8,14 @@ mod ledger;
 mod records;
 pub mod retention;
 mod stats;
+mod trackers;
 
 pub use discounts::*;
 pub use files::*;
 pub use ledger::*;
 pub use records::*;
 pub use stats::*;
+pub use trackers::*;
 
 use crate::domain::{CartId, CustomerId, EmailAddress, Order, OrderId, ShipmentId};
 use crate::event::{Emitted, InboundEvent, TrackingNumber};
