@@ -5,6 +5,7 @@ mod dynamo;
 mod eventbridge;
 pub mod history;
 pub mod lambda;
+pub mod secret;
 mod ses;
 pub mod shopify;
 pub mod trackers;

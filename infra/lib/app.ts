@@ -41,7 +41,7 @@ export interface BuiltApp {
  *   createSesIdentity           false: the domain is already an SES identity in this account/region
  *   unsubscribe                 true/false: force the unsubscribe function on/off (default: functions/unsubscribe exists)
  *   sweeperReservedConcurrency  default 1; 0 on accounts whose concurrency quota is 10
- *   webhooksReservedConcurrency default 2; 0 on accounts whose concurrency quota is 10
+ *   webhooksReservedConcurrency default 5; 0 on accounts whose concurrency quota is 10
  *   skipBundling                true: do not build the Rust functions (synth only; not deployable)
  */
 export function buildApp(props: AppProps = {}): BuiltApp {

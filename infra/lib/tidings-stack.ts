@@ -53,7 +53,7 @@ export interface TidingsStackProps extends StackProps {
   readonly sweeperReservedConcurrency?: number;
   /**
    * Reserved concurrency of the webhooks function (a public endpoint). 0 leaves it unreserved, as
-   * accounts whose concurrency quota is 10 require. @default 2
+   * accounts whose concurrency quota is 10 require. @default 5
    */
   readonly webhooksReservedConcurrency?: number;
 }

@@ -47,7 +47,7 @@ describe('variant: the sample store with [woocommerce], [aftership] and [easypos
       Architectures: ['arm64'],
       Runtime: 'provided.al2023',
       Timeout: 10,
-      ReservedConcurrentExecutions: 2,
+      ReservedConcurrentExecutions: 5,
     });
     const env = envOf(template, stack, WEBHOOKS);
     expect(Object.keys(env).sort()).toEqual(['DEAD_LETTER_QUEUE_URL', 'EVENT_BUS_NAME', 'RUST_LOG', 'STORE_CONFIG']);

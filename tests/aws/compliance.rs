@@ -5,78 +5,26 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::process::Command;
 use tidings_core::ports::{Customers, Deliverability};
 use tidings_core::unsubscribe::respond;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Serves the unsubscribe page on a local port, as the Function URL would.
 async fn serve(engine: Arc<TestEngine>) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let engine = Arc::clone(&engine);
-            tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 4096];
-                let (head_end, length) = loop {
-                    let Ok(read) = socket.read(&mut buffer).await else {
-                        return;
-                    };
-                    if read == 0 {
-                        return;
-                    }
-                    request.extend_from_slice(&buffer[..read]);
-                    if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&request[..end]).to_lowercase();
-                        let length = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-                            .unwrap_or(0usize);
-                        break (end + 4, length);
-                    }
-                };
-                while request.len() < head_end + length {
-                    let Ok(read) = socket.read(&mut buffer).await else {
-                        return;
-                    };
-                    if read == 0 {
-                        break;
-                    }
-                    request.extend_from_slice(&buffer[..read]);
-                }
-                let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
-                let mut line = head.lines().next().unwrap_or("").split(' ');
-                let (method, target) = (line.next().unwrap_or("GET"), line.next().unwrap_or("/"));
-                let query = target.split_once('?').map_or("", |(_, q)| q);
-                let body = &request[head_end..];
-                let page = respond(&*engine, method, query, body).await.expect("page");
-                let response = format!(
-                    "HTTP/1.1 {} X\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-                    page.status,
-                    page.body.len(),
-                    page.body
-                );
-                let _ = socket.write_all(response.as_bytes()).await;
-            });
+    tidings_tests::http::serve(move |request| {
+        let engine = Arc::clone(&engine);
+        async move {
+            let query = request.target.split_once('?').map_or("", |(_, q)| q).to_owned();
+            let page = respond(&*engine, &request.method, &query, &request.body)
+                .await
+                .expect("page");
+            (page.status, "text/html; charset=utf-8", page.body)
         }
-    });
-    port
+    })
+    .await
 }
 
-/// A plain HTTP request; returns (status, body).
+/// A form POST (or GET) over HTTP; returns (status, body).
 async fn http(port: u16, method: &str, target: &str, body: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect");
-    let request = format!(
-        "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
-    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
-    (status, body)
+    let form = [("Content-Type", "application/x-www-form-urlencoded".to_owned())];
+    tidings_tests::http::request(port, method, target, &form, body).await
 }
 
 /// Signs Ada up with consent: the welcome (with its unsubscribe link) is sent, the offer waits.

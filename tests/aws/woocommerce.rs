@@ -4,7 +4,8 @@
 
 use serde_json::json;
 use std::sync::Arc;
-use tidings_aws::woocommerce::{KeySource, RestKey, WooCommerceCoupons};
+use tidings_aws::secret::Secret;
+use tidings_aws::woocommerce::{RestKey, WooCommerceCoupons};
 use tidings_core::domain::{Currency, CustomerId, EmailAddress};
 use tidings_core::event::{CouponIssued, CouponType};
 use tidings_core::message::MessageKey;
@@ -24,7 +25,7 @@ fn key() -> RestKey {
 }
 
 fn coupons(stand_in: &RestStandIn) -> WooCommerceCoupons {
-    WooCommerceCoupons::with_key(&stand_in.url, key(), usd())
+    WooCommerceCoupons::with_key(&stand_in.url, &key(), usd())
 }
 
 fn ada() -> EmailAddress {
@@ -98,6 +99,19 @@ async fn a_lost_answer_or_asking_again_is_read_back_as_ours_and_a_foreign_code_i
     ));
     coupons.create_for(&thanks, &ada()).await.expect("read back as ours");
     coupons.create_for(&thanks, &ada()).await.expect("and again");
+    // Mailed to another address now: the code is restricted to the first, so it is not mailed.
+    let grace = EmailAddress::parse("grace@example.com").expect("address");
+    assert!(matches!(
+        coupons.create_for(&thanks, &grace).await,
+        Err(DiscountError::Refused(_))
+    ));
+    // A code worth nothing is never made.
+    let mut nothing = coupon("ZERO-1", CouponType::Percent, "delivery_confirmation#729");
+    nothing.percent_off = None;
+    assert!(matches!(
+        coupons.create_for(&nothing, &ada()).await,
+        Err(DiscountError::Refused(_))
+    ));
     // The same code made for another message is another coupon: never mailed.
     let other = coupon("THANKS-L", CouponType::Percent, "delivery_confirmation#728");
     assert!(matches!(
@@ -127,7 +141,7 @@ async fn a_wrong_key_waits_and_a_fixed_amount_in_another_currency_is_never_asked
     let stand_in = RestStandIn::start();
     let wrong = WooCommerceCoupons::with_key(
         &stand_in.url,
-        RestKey {
+        &RestKey {
             consumer_key: "ck_wrong".into(),
             consumer_secret: "cs_wrong".into(),
         },
@@ -173,10 +187,7 @@ async fn the_rest_key_is_read_from_the_ssm_secure_string() {
         .send()
         .await
         .expect("parameter");
-    let source = KeySource::Parameter {
-        client: ssm,
-        name: "/tidings/woocommerce/rest-credentials".into(),
-    };
+    let source = Secret::parameter(ssm, "/tidings/woocommerce/rest-credentials".into());
     let coupons = WooCommerceCoupons::new(&stand_in.url, source, usd());
     coupons
         .create_for(

@@ -4,8 +4,10 @@
 pub mod contract;
 pub mod faults;
 pub mod functions;
+pub mod http;
 pub mod moto;
 pub mod shopify_admin;
+pub mod stand_in;
 pub mod tracking_apis;
 pub mod woocommerce_rest;
 

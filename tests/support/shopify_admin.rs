@@ -5,6 +5,7 @@
 //! that does not fit is answered as Shopify answers a bad one and recorded in `violations`.
 //! Failures are injected per request.
 
+use crate::stand_in::header;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -58,23 +59,13 @@ pub struct AdminStandIn {
 impl AdminStandIn {
     /// Starts on a free port; `static_token` is a legacy `shpat_` token it accepts too.
     pub fn start(static_token: Option<&str>) -> Self {
-        let server = tiny_http::Server::http("127.0.0.1:0").expect("stand-in port");
-        let url = format!("http://{}", server.server_addr().to_ip().expect("ip address"));
         let mut state = State::default();
         state.valid_tokens.extend(static_token.map(str::to_owned));
         let state = Arc::new(Mutex::new(state));
         let client = ("tidings-client-id".to_owned(), "tidings-client-secret".to_owned());
-        let (shared, accepted) = (Arc::clone(&state), client.clone());
-        std::thread::spawn(move || {
-            for mut request in server.incoming_requests() {
-                let mut body = String::new();
-                let _ = request.as_reader().read_to_string(&mut body);
-                let (status, answer) = respond(&mut shared.lock().expect("state"), &request, &body, &accepted);
-                let response = tiny_http::Response::from_string(answer.to_string())
-                    .with_status_code(status)
-                    .with_header(tiny_http::Header::from_bytes("Content-Type", "application/json").expect("header"));
-                let _ = request.respond(response);
-            }
+        let accepted = client.clone();
+        let url = crate::stand_in::serve(Arc::clone(&state), move |state, request, body| {
+            respond(state, request, body, &accepted)
         });
         Self { url, state, client }
     }
@@ -83,14 +74,6 @@ impl AdminStandIn {
     pub fn inject(&self, faults: &[Fault]) {
         self.state.lock().expect("state").faults.extend(faults.iter().cloned());
     }
-}
-
-fn header<'a>(request: &'a tiny_http::Request, name: &str) -> Option<&'a str> {
-    request
-        .headers()
-        .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
 }
 
 fn respond(state: &mut State, request: &tiny_http::Request, body: &str, client: &(String, String)) -> (u16, Value) {

@@ -8,6 +8,7 @@
 //! case (`wc_format_coupon_code`) and refuses one that exists with
 //! `woocommerce_rest_coupon_code_already_exists`. Failures are injected per request.
 
+use crate::stand_in::header;
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
@@ -51,21 +52,8 @@ pub struct RestStandIn {
 impl RestStandIn {
     /// Starts on a free port.
     pub fn start() -> Self {
-        let server = tiny_http::Server::http("127.0.0.1:0").expect("stand-in port");
-        let url = format!("http://{}", server.server_addr().to_ip().expect("ip address"));
         let state = Arc::new(Mutex::new(State::default()));
-        let shared = Arc::clone(&state);
-        std::thread::spawn(move || {
-            for mut request in server.incoming_requests() {
-                let mut body = String::new();
-                let _ = request.as_reader().read_to_string(&mut body);
-                let (status, answer) = respond(&mut shared.lock().expect("state"), &request, &body);
-                let response = tiny_http::Response::from_string(answer.to_string())
-                    .with_status_code(status)
-                    .with_header(tiny_http::Header::from_bytes("Content-Type", "application/json").expect("header"));
-                let _ = request.respond(response);
-            }
-        });
+        let url = crate::stand_in::serve(Arc::clone(&state), respond);
         Self { url, state }
     }
 
@@ -73,14 +61,6 @@ impl RestStandIn {
     pub fn inject(&self, faults: &[Fault]) {
         self.state.lock().expect("state").faults.extend(faults.iter().cloned());
     }
-}
-
-fn header<'a>(request: &'a tiny_http::Request, name: &str) -> Option<&'a str> {
-    request
-        .headers()
-        .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
 }
 
 fn error(status: u16, code: &str, message: &str) -> (u16, Value) {

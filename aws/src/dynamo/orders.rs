@@ -283,7 +283,9 @@ impl Orders for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(format!("TRACKING#{number}"), "OWNER")))
-            .update_expression("SET order_id = :order, shipment_id = :shipment, #ttl = :ttl REMOVE waiting")
+            // The waiting mark stays: a retry of this shipment (the release below it failed)
+            // must still find the scans; one query more for a number that once had early scans.
+            .update_expression("SET order_id = :order, shipment_id = :shipment, #ttl = :ttl")
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":order", s(order.as_str()))
             .expression_attribute_values(":shipment", s(shipment.as_str()))

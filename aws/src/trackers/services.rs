@@ -13,65 +13,8 @@ pub const AFTERSHIP_API: &str = "https://api.aftership.com";
 /// EasyPost's API.
 pub const EASYPOST_API: &str = "https://api.easypost.com";
 
-/// An API key: from SSM (read when first needed, kept), or given (tests).
-pub struct Key {
-    source: KeySource,
-    read: tokio::sync::Mutex<Option<String>>,
-}
-
-enum KeySource {
-    Parameter { client: aws_sdk_ssm::Client, name: String },
-    Fixed(String),
-}
-
-impl Key {
-    /// The key in the SSM SecureString `name`.
-    pub fn parameter(client: aws_sdk_ssm::Client, name: String) -> Self {
-        Self::of(KeySource::Parameter { client, name })
-    }
-
-    /// A key given as is.
-    pub fn fixed(key: &str) -> Self {
-        Self::of(KeySource::Fixed(key.to_owned()))
-    }
-
-    fn of(source: KeySource) -> Self {
-        Self {
-            source,
-            read: tokio::sync::Mutex::new(None),
-        }
-    }
-
-    async fn get(&self) -> Result<String, RegisterError> {
-        let mut read = self.read.lock().await;
-        if let Some(key) = read.as_ref() {
-            return Ok(key.clone());
-        }
-        let key = match &self.source {
-            KeySource::Fixed(key) => key.clone(),
-            KeySource::Parameter { client, name } => client
-                .get_parameter()
-                .name(name)
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|e| {
-                    RegisterError::Unavailable(format!(
-                        "SSM parameter {name}: {}",
-                        aws_sdk_ssm::error::DisplayErrorContext(e)
-                    ))
-                })?
-                .parameter()
-                .and_then(|p| p.value())
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| RegisterError::Unavailable(format!("SSM parameter {name} has no value")))?
-                .trim()
-                .to_owned(),
-        };
-        *read = Some(key.clone());
-        Ok(key)
-    }
-}
+/// An API key (SSM, read when first needed).
+pub use crate::secret::Secret as Key;
 
 /// Which service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,7 +81,7 @@ impl TrackingServices {
         number: &TrackingNumber,
         carrier: &str,
     ) -> Result<(), RegisterError> {
-        let key = service.key.get().await?;
+        let key = service.key.get().await.map_err(RegisterError::Unavailable)?;
         let request = match service.kind {
             Kind::AfterShip => {
                 let mut body = json!({ "tracking_number": number.as_str() });
@@ -173,6 +116,7 @@ impl TrackingServices {
         if service.kind == Kind::AfterShip && answer.pointer("/meta/code").and_then(Value::as_u64) == Some(4003) {
             return Ok(());
         }
+        service.key.forget_on(status).await;
         let what = format!("HTTP {status}");
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS
             || status.is_server_error()

@@ -5,8 +5,9 @@
 use serde_json::json;
 use tidings_core::webhook::{Delivery, signature};
 
-/// SQS takes messages up to 256 KiB; a larger body is cut, and says so.
-const MAX_BODY: usize = 200 * 1024;
+/// SQS takes messages up to 256 KiB: a message is cut to fit, counted as sent (after JSON's
+/// escapes), with the room the other members take.
+const MAX_MESSAGE: usize = 250 * 1024;
 
 /// Why the queue did not take a delivery.
 #[derive(Debug, thiserror::Error)]
@@ -29,15 +30,7 @@ impl DeadLetters {
     /// with the topic and the reason beside it; the signature header is kept, so the capture
     /// replays as it came.
     pub async fn keep(&self, delivery: &Delivery, topic: &str, reason: &str) -> Result<(), QueueError> {
-        let mut body = String::from_utf8_lossy(&delivery.body).into_owned();
-        let cut = body.len() > MAX_BODY;
-        if cut {
-            let mut end = MAX_BODY;
-            while !body.is_char_boundary(end) {
-                end -= 1;
-            }
-            body.truncate(end);
-        }
+        let full = String::from_utf8_lossy(&delivery.body).into_owned();
         let headers: serde_json::Map<String, serde_json::Value> = [
             "content-type",
             "x-wc-webhook-source",
@@ -51,19 +44,32 @@ impl DeadLetters {
         .into_iter()
         .filter_map(|name| Some((name.to_owned(), json!(delivery.headers.get(name)?))))
         .collect();
-        let message = json!({
-            "webhook": delivery.source.name(),
-            "received_at": delivery.received_at.to_string(),
-            "headers": headers,
-            "body": body,
-            "topic": topic,
-            "reason": reason,
-            "body_cut": cut,
-        });
+        let message = |body: &str, cut: bool| {
+            json!({
+                "webhook": delivery.source.name(),
+                "received_at": delivery.received_at.to_string(),
+                "headers": headers,
+                "body": body,
+                "topic": topic,
+                "reason": reason,
+                "body_cut": cut,
+            })
+            .to_string()
+        };
+        let mut text = message(&full, false);
+        let mut keep = full.len();
+        // A cut body no longer verifies on replay: the reason and the headers still tell what came.
+        while text.len() > MAX_MESSAGE && keep > 0 {
+            keep = keep.saturating_sub(text.len() - MAX_MESSAGE + 1024);
+            while !full.is_char_boundary(keep) {
+                keep -= 1;
+            }
+            text = message(&full[..keep], true);
+        }
         self.client
             .send_message()
             .queue_url(&self.url)
-            .message_body(message.to_string())
+            .message_body(text)
             .send()
             .await
             .map_err(|e| QueueError(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;

@@ -157,7 +157,18 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             .ok_or(InitError::MissingEnv(name))
     };
     let config = StoreConfig::from_toml(&var(env::STORE_CONFIG)?).map_err(InitError::from)?;
-    let sdk = crate::lambda::sdk_config().await;
+    // Each call within a few seconds, so a slow one leaves time for the dead-letter queue
+    // before the function's 10 s run out (a timed-out delivery is neither published nor kept).
+    let sdk = crate::lambda::sdk_config()
+        .await
+        .into_builder()
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(std::time::Duration::from_secs(2))
+                .operation_timeout(std::time::Duration::from_secs(4))
+                .build(),
+        )
+        .build();
     let endpoint = Endpoint {
         bus: EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), var(env::EVENT_BUS_NAME)?),
         dead_letters: DeadLetters::new(aws_sdk_sqs::Client::new(&sdk), var(env::DEAD_LETTER_QUEUE_URL)?),

@@ -5,6 +5,7 @@
 //! (`woocommerce_rest_coupon_code_already_exists`), the coupon is read back by code and must be
 //! this message's (its description carries a digest of the message key).
 
+use crate::secret::Secret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::future::Future;
@@ -29,87 +30,51 @@ impl std::fmt::Debug for RestKey {
     }
 }
 
-/// Where the key comes from: SSM (read when first needed, kept), or given (tests).
-pub enum KeySource {
-    /// An SSM SecureString holding `{"consumer_key": …, "consumer_secret": …}`.
-    Parameter {
-        /// The SSM client.
-        client: aws_sdk_ssm::Client,
-        /// The parameter's name.
-        name: String,
-    },
-    /// A key given as is.
-    Fixed(RestKey),
-}
-
 /// The store's coupons.
 pub struct WooCommerceCoupons {
     http: std::sync::OnceLock<reqwest::Client>,
     /// `https://shop.example` (a local stand-in in tests).
     site: String,
-    key: KeySource,
-    read: tokio::sync::Mutex<Option<RestKey>>,
+    /// `{"consumer_key": …, "consumer_secret": …}`.
+    key: Secret,
     /// Fixed amounts and minimums are in the store's currency.
     currency: Currency,
 }
 
 impl WooCommerceCoupons {
     /// The coupons of the site at `site`, whose money is in `currency`.
-    pub fn new(site: &str, key: KeySource, currency: Currency) -> Self {
+    pub fn new(site: &str, key: Secret, currency: Currency) -> Self {
         Self {
             http: std::sync::OnceLock::new(),
             site: site.trim_end_matches('/').to_owned(),
             key,
-            read: tokio::sync::Mutex::new(None),
             currency,
         }
     }
 
     /// Coupons with a key given as is.
-    pub fn with_key(site: &str, key: RestKey, currency: Currency) -> Self {
-        Self::new(site, KeySource::Fixed(key), currency)
+    pub fn with_key(site: &str, key: &RestKey, currency: Currency) -> Self {
+        let json = serde_json::json!({"consumer_key": key.consumer_key, "consumer_secret": key.consumer_secret});
+        Self::new(site, Secret::fixed(&json.to_string()), currency)
     }
 
     fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
+            // No redirects: a redirected POST becomes a GET whose 200 would read as "created".
             reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .connect_timeout(Duration::from_secs(3))
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap_or_default()
         })
     }
 
     async fn key(&self) -> Result<RestKey, DiscountError> {
-        let mut read = self.read.lock().await;
-        if let Some(key) = read.as_ref() {
-            return Ok(key.clone());
-        }
-        let key = match &self.key {
-            KeySource::Fixed(key) => key.clone(),
-            KeySource::Parameter { client, name } => {
-                let answer = client
-                    .get_parameter()
-                    .name(name)
-                    .with_decryption(true)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        DiscountError::Unavailable(format!(
-                            "SSM parameter {name}: {}",
-                            aws_sdk_ssm::error::DisplayErrorContext(e)
-                        ))
-                    })?;
-                let value = answer.parameter().and_then(|p| p.value()).unwrap_or_default();
-                serde_json::from_str(value).map_err(|_| {
-                    DiscountError::Unavailable(format!(
-                        "SSM parameter {name}: not JSON with consumer_key and consumer_secret"
-                    ))
-                })?
-            }
-        };
-        *read = Some(key.clone());
-        Ok(key)
+        let value = self.key.get().await.map_err(DiscountError::Unavailable)?;
+        serde_json::from_str(&value).map_err(|_| {
+            DiscountError::Unavailable("the REST key is not JSON with consumer_key and consumer_secret".into())
+        })
     }
 
     /// The coupon's body for `POST /wp-json/wc/v3/coupons`.
@@ -124,13 +89,12 @@ impl WooCommerceCoupons {
                 self.currency.code()
             )));
         }
-        let (discount_type, amount) = match coupon.coupon_type {
-            CouponType::Percent => ("percent", coupon.percent_off.unwrap_or_default().min(100).to_string()),
-            CouponType::Fixed => (
-                "fixed_cart",
-                decimal(coupon.amount_off.unwrap_or_default(), self.currency),
-            ),
-            CouponType::FreeShipping => ("fixed_cart", "0".to_owned()),
+        let (discount_type, amount) = match (coupon.coupon_type, coupon.percent_off, coupon.amount_off) {
+            (CouponType::Percent, Some(percent), _) if percent > 0 => ("percent", percent.min(100).to_string()),
+            (CouponType::Fixed, _, Some(amount)) if amount > 0 => ("fixed_cart", decimal(amount, self.currency)),
+            (CouponType::FreeShipping, _, _) => ("fixed_cart", "0".to_owned()),
+            // A code worth nothing is no offer.
+            _ => return Err(DiscountError::Refused("a coupon without its amount".into())),
         };
         let mut body = json!({
             "code": coupon.code,
@@ -164,20 +128,33 @@ impl WooCommerceCoupons {
             .await
             .map_err(|e| DiscountError::Unavailable(format!("network: {e}")))?;
         let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
         let answer: Value = response.json().await.unwrap_or(Value::Null);
+        if status == reqwest::StatusCode::CREATED {
+            // Created as asked: the code (WooCommerce lowercases it) for this address only.
+            return if is_this(&answer, coupon, to) {
+                Ok(())
+            } else {
+                Err(DiscountError::Refused(
+                    "the store created another coupon than asked".into(),
+                ))
+            };
+        }
         let code = answer["code"].as_str().unwrap_or_default();
         if status == reqwest::StatusCode::BAD_REQUEST && code == "woocommerce_rest_coupon_code_already_exists" {
-            return self.check_existing(coupon, &key).await;
+            return self.check_existing(coupon, to, &key).await;
         }
+        self.key.forget_on(status).await;
         Err(refusal(status, code))
     }
 
     /// A code WooCommerce already has: ours from an earlier attempt (its answer lost), or another
     /// coupon's, which this email must not carry.
-    async fn check_existing(&self, coupon: &CouponIssued, key: &RestKey) -> Result<(), DiscountError> {
+    async fn check_existing(
+        &self,
+        coupon: &CouponIssued,
+        to: &EmailAddress,
+        key: &RestKey,
+    ) -> Result<(), DiscountError> {
         let url = format!("{}/wp-json/wc/v3/coupons", self.site);
         let response = self
             .http()
@@ -188,17 +165,18 @@ impl WooCommerceCoupons {
             .await
             .map_err(|e| DiscountError::Unavailable(format!("network: {e}")))?;
         let status = response.status();
-        if !status.is_success() {
+        if status != reqwest::StatusCode::OK {
+            self.key.forget_on(status).await;
             return Err(refusal(status, ""));
         }
         let found: Vec<Value> = response
             .json()
             .await
             .map_err(|e| DiscountError::Unavailable(format!("unreadable answer: {e}")))?;
-        let ours = description(coupon);
-        if found.iter().any(|c| c["description"].as_str() == Some(ours.as_str())) {
+        if found.iter().any(|c| is_this(c, coupon, to)) {
             return Ok(());
         }
+        // Another message's coupon, or this one's for an address it is no longer mailed to.
         Err(DiscountError::Refused("the code exists as another coupon".into()))
     }
 }
@@ -239,6 +217,18 @@ impl Discounts for WooCommerceCoupons {
     ) -> Pin<Box<dyn Future<Output = Result<(), DiscountError>> + Send + 'a>> {
         Box::pin(self.create_once(coupon, to))
     }
+}
+
+/// Whether a coupon WooCommerce returned is this message's, for `to` only.
+fn is_this(found: &Value, coupon: &CouponIssued, to: &EmailAddress) -> bool {
+    let code = found["code"]
+        .as_str()
+        .is_some_and(|c| c.eq_ignore_ascii_case(&coupon.code));
+    let ours = found["description"].as_str() == Some(description(coupon).as_str());
+    let restricted = found["email_restrictions"]
+        .as_array()
+        .is_some_and(|a| a.len() == 1 && a[0].as_str().is_some_and(|e| e.eq_ignore_ascii_case(to.as_str())));
+    code && ours && restricted
 }
 
 /// The coupon's description in the WooCommerce admin: the message it came with, and a digest of

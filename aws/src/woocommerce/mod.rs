@@ -4,7 +4,7 @@
 
 mod coupons;
 
-pub use coupons::{KeySource, RestKey, WooCommerceCoupons};
+pub use coupons::{RestKey, WooCommerceCoupons};
 
 use std::sync::Arc;
 use tidings_core::config::StoreConfig;
@@ -18,10 +18,7 @@ pub fn coupons(sdk: &aws_config::SdkConfig, config: &StoreConfig) -> Option<Arc<
         tracing::info!("shadow mode: coupon codes are not created in WooCommerce");
         return Some(Arc::new(crate::shopify::NoCodes("shadow mode")));
     }
-    let key = coupons::KeySource::Parameter {
-        client: aws_sdk_ssm::Client::new(sdk),
-        name: store.rest_credentials_parameter.clone(),
-    };
+    let key = crate::secret::Secret::parameter(aws_sdk_ssm::Client::new(sdk), store.rest_credentials_parameter.clone());
     Some(Arc::new(WooCommerceCoupons::new(
         store.site(),
         key,

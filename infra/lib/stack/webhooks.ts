@@ -41,7 +41,8 @@ export function createWebhooks(ctx: StackContext, { buses }: Shared): void {
   if (sources.length === 0) return;
   const dlq = deadLetterQueue(ctx, 'Webhooks');
   ctx.envValues.deadLetterQueueUrl = dlq.queueUrl;
-  const reserved = props.webhooksReservedConcurrency ?? 2;
+  // WooCommerce retries no delivery that was throttled (429), so room for bursts.
+  const reserved = props.webhooksReservedConcurrency ?? 5;
   const { fn, role } = rustFunction(ctx, WEBHOOKS, {
     memorySize: STEP_MEMORY_MB,
     timeout: WEBHOOKS_TIMEOUT,

@@ -5,9 +5,9 @@
 use super::{Scan, date, instant, place, status};
 use crate::domain::ShipmentStatus;
 use crate::event::{EventError, Scanned};
-use crate::vendor::{at, error, given};
+use crate::vendor::{at, error, given, list};
 use crate::webhook::Routed;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 /// The header AfterShip signs each delivery in.
 pub const SIGNATURE_HEADER: &str = "aftership-hmac-sha256";
@@ -52,10 +52,6 @@ struct Checkpoint {
     state: Option<String>,
     #[serde(default)]
     country_name: Option<String>,
-}
-
-fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Vec<T>, D::Error> {
-    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// What a tag (and subtag) says; `Err` with why when it says nothing the customer is told.

@@ -4,9 +4,9 @@
 use super::{Scan, date, instant, place, status};
 use crate::domain::ShipmentStatus;
 use crate::event::{EventError, Scanned};
-use crate::vendor::{at, error, given};
+use crate::vendor::{at, error, given, list};
 use crate::webhook::Routed;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 /// The header EasyPost signs each delivery in (`hmac-sha256-hex=<hex>`).
 pub const SIGNATURE_HEADER: &str = "x-hmac-signature";
@@ -51,10 +51,6 @@ struct Location {
     state: Option<String>,
     #[serde(default)]
     country: Option<String>,
-}
-
-fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Vec<T>, D::Error> {
-    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 fn scanned(status_: &str) -> Result<Scanned, &'static str> {

@@ -215,17 +215,23 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 return Ok(out);
             };
             let (outcomes, released) = self.order_event(&event).await?;
-            // Held again (a scan of a shipment still to come) rewrote the same item: kept, and
-            // free to be taken when that shipment is announced.
-            let held_again = outcomes.iter().any(|o| matches!(o, Outcome::Held { .. }));
-            match origin {
-                Some((_, held)) if held_again => {
+            // Held again under the same order (a scan of a shipment still to come) rewrote the
+            // same item: kept, and free to be taken when that shipment is announced. Held under
+            // another (a carrier's scan, found by its number, whose parcel is not recorded yet):
+            // a new item there, so this one is forgotten.
+            let held_again = |under: &OrderId| {
+                outcomes
+                    .iter()
+                    .any(|o| matches!(o, Outcome::Held { order_id } if order_id == under))
+            };
+            match &origin {
+                Some((order_id, held)) if held_again(order_id) => {
                     taken.remove(&held.id);
                 }
                 Some((order_id, held)) => {
                     self.ports
                         .store
-                        .forget_held(&order_id, std::slice::from_ref(&held))
+                        .forget_held(order_id, std::slice::from_ref(held))
                         .await?;
                 }
                 None => {}
@@ -348,17 +354,25 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 }
             }
             Event::OrderShipped(shipped) => {
-                // Registered when the parcel or its number is new (not on a redelivery), before
-                // it is recorded: a crash in between registers it again, which services allow.
-                let new = !record.shipments.iter().any(|s| {
-                    s.shipment.id == shipped.shipment.id
-                        && s.shipment.tracking_number == shipped.shipment.tracking_number
-                });
-                if new {
+                // Its number is new when the parcel is, or when it had none (as `shipped` keeps
+                // the first number given): only then indexed and registered, so a redelivery (an
+                // `order.updated` of a completed order) neither moves the number's ownership nor
+                // registers it again. Indexed before the parcel is recorded, so a scan arriving
+                // in between finds it; a crash in between indexes it again.
+                let new_number = match record.shipments.iter().find(|s| s.shipment.id == shipped.shipment.id) {
+                    None => shipped.shipment.tracking_number.is_some(),
+                    Some(known) => {
+                        known.shipment.tracking_number.is_none() && shipped.shipment.tracking_number.is_some()
+                    }
+                };
+                let number = match new_number {
+                    true => self.index_parcel(order_id, &shipped.shipment, at).await?,
+                    false => None,
+                };
+                out = self.shipped(record, shipped, at).await?;
+                if new_number {
                     self.register_parcel(&shipped.shipment).await;
                 }
-                let number = self.index_parcel(order_id, &shipped.shipment, at).await?;
-                out = self.shipped(record, shipped, at).await?;
                 // Scans that arrived before the shipment announcement can be handled now, and
                 // carrier services' scans that waited for its tracking number.
                 release.push((order_id.clone(), held));

@@ -97,8 +97,9 @@ pub trait Orders: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Records that the parcel numbered `number` is `shipment` of `order`, so carrier services'
     /// scans (which know the number only) find it. The latest shipment with a number owns it:
-    /// carriers reuse numbers after months. True when scans of the number were marked waiting
-    /// ([`Orders::mark_scans_waiting`]) before: the caller releases them. One write.
+    /// carriers reuse numbers after months. True when scans of the number were ever marked
+    /// waiting ([`Orders::mark_scans_waiting`]): the caller releases what is held. The mark stays,
+    /// so a retry whose first attempt died before the release still releases. One write.
     fn index_tracking(
         &self,
         number: &TrackingNumber,

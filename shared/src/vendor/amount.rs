@@ -31,6 +31,22 @@ impl Amount {
     pub(crate) fn minor(&self, exponent: u8) -> Result<u64, String> {
         minor_units(&self.0, exponent)
     }
+
+    /// [`Amount::minor`], rounding digits past the exponent half up instead of refusing them:
+    /// WooCommerce rounds to the store's decimals setting, not the currency's (a yen store left
+    /// at 2 decimals sends `"354.55"`).
+    pub(crate) fn minor_rounded(&self, exponent: u8) -> Result<u64, String> {
+        let text = self.0.trim();
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let places = usize::from(exponent);
+        if fraction.len() <= places || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return minor_units(text, exponent);
+        }
+        let (kept, rest) = fraction.split_at(places);
+        let minor = minor_units(&format!("{whole}.{kept}"), exponent)?;
+        let up = rest.as_bytes().first().is_some_and(|d| *d >= b'5');
+        Ok(minor.saturating_add(u64::from(up)))
+    }
 }
 
 /// Decimal text in a currency's major unit as minor units (see [`Amount::minor`]).
@@ -80,6 +96,15 @@ mod tests {
         // 0.1 + 0.2 style values and amounts beyond f64's 15–17 digits stay exact.
         assert_eq!(amount("999999999999999.99").minor(2), Ok(99_999_999_999_999_999));
         assert_eq!(amount("4.35").minor(2), Ok(435));
+    }
+
+    #[test]
+    fn woocommerce_s_extra_decimals_round_half_up() {
+        assert_eq!(amount(r#""354.55""#).minor_rounded(0), Ok(355));
+        assert_eq!(amount(r#""354.45""#).minor_rounded(0), Ok(354));
+        assert_eq!(amount(r#""29.355""#).minor_rounded(2), Ok(2936));
+        assert_eq!(amount(r#""29.35""#).minor_rounded(2), Ok(2935));
+        assert!(amount(r#""-1.5""#).minor_rounded(0).is_err());
     }
 
     #[test]

@@ -37,3 +37,8 @@ pub(crate) fn guest_id(email: &str) -> String {
 pub(crate) fn given(text: &Option<String>) -> Option<&str> {
     text.as_deref().map(str::trim).filter(|t| !t.is_empty())
 }
+
+/// A list that may be `null` (vendors send either for "none").
+pub(crate) fn list<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}

@@ -225,10 +225,13 @@ impl Delivery {
                 if let (Some(site), Some(from)) = (site, self.headers.get("x-wc-webhook-source"))
                     && !same_site(site, from)
                 {
-                    return Received::Ignored {
-                        topic,
-                        why: "a delivery from another site than woocommerce.site_url",
-                    };
+                    // Signed with this store's secret, so the store's own (`www.` or not, a
+                    // changed domain): kept for the operator rather than dropped.
+                    let error = crate::vendor::error(
+                        "headers.X-WC-Webhook-Source",
+                        "is another site than woocommerce.site_url",
+                    );
+                    return Received::Untranslatable { topic, error };
                 }
                 let store = crate::woocommerce::Store {
                     site,

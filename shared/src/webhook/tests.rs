@@ -184,7 +184,10 @@ fn a_signed_delivery_that_cannot_be_translated_names_the_field_and_an_unknown_to
         &fixture("woocommerce/order.json"),
         "k",
     );
-    assert!(matches!(elsewhere.receive("k", &config), Received::Ignored { .. }));
+    assert!(matches!(
+        elsewhere.receive("k", &config),
+        Received::Untranslatable { error, .. } if error.field == "headers.X-WC-Webhook-Source"
+    ));
     let same = delivery(
         Source::WooCommerce,
         &[

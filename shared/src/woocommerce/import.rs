@@ -49,7 +49,9 @@ fn past_order(value: Value) -> Result<Option<PastOrder>, String> {
     let (cancelled, fulfilled) = match status {
         "processing" | "on-hold" => (false, false),
         "completed" => (false, true),
-        "cancelled" | "refunded" | "failed" => (true, false),
+        "cancelled" | "refunded" => (true, false),
+        // A failed payment is an order only once paid (as its webhook is read).
+        "failed" if given(&order.date_paid_gmt).is_some() => (true, false),
         _ => return Ok(None),
     };
     let detail = super::orders::confirmed(&order, Store::default(), false).map_err(|e| e.to_string())?;
@@ -114,13 +116,13 @@ mod tests {
     #[test]
     fn a_bad_order_is_skipped_by_position_and_the_history_counts_the_rest() {
         let mut broken = with(2, "completed");
-        broken["total"] = json!("12.345");
+        broken["currency"] = json!("dollars");
         let text = json!([with(1, "completed"), broken, with(3, "refunded")]).to_string();
         let export = read_orders(text.as_bytes(), |_| {}).expect("read");
         assert_eq!(export.errors.len(), 1);
         assert_eq!(export.errors[0].line, 2);
         assert!(
-            export.errors[0].reason.starts_with("body.total"),
+            export.errors[0].reason.starts_with("body.currency"),
             "{}",
             export.errors[0].reason
         );

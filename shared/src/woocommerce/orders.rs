@@ -14,14 +14,18 @@ use serde_json::{Value, json};
 /// `order.created` / `order.updated` (`created`: the checkout's own statement of consent).
 pub(super) fn changed(order: &Order, store: Store<'_>, created: bool) -> Result<Routed, EventError> {
     let time = gmt(&order.date_modified_gmt);
+    if anonymized(order) {
+        // WordPress's personal-data eraser saves the order with `deleted@site.invalid`: no order
+        // of a customer any more (erase the customer with a `CustomerRedacted`).
+        return Ok(Routed::Ignored("an order anonymized by the personal-data eraser"));
+    }
     let status = given(&order.status).unwrap_or_default();
     let events = match status {
         "processing" | "on-hold" => vec![("OrderConfirmed", confirmed(order, store, created)?)],
         "completed" => {
             let mut events = vec![("OrderConfirmed", confirmed(order, store, created)?)];
-            let shipping = shipping_address(order.shipping.as_ref());
             events.extend(
-                tracking::shipments(order, time, shipping.is_some())?
+                tracking::shipments(order, time, ships(order))
                     .into_iter()
                     .map(|shipment| ("OrderShipped", json!({ "order_id": order.id.0, "shipment": shipment }))),
             );
@@ -47,6 +51,27 @@ pub(super) fn changed(order: &Order, store: Store<'_>, created: bool) -> Result<
     Ok(Routed::Events(events, time))
 }
 
+/// Whether an order was anonymized by WordPress's personal-data eraser.
+fn anonymized(order: &Order) -> bool {
+    meta(&order.meta_data, "_anonymized").and_then(|m| m.text()).as_deref() == Some("yes")
+        || order
+            .billing
+            .as_ref()
+            .and_then(|b| given(&b.email))
+            .is_some_and(|e| e.ends_with("@site.invalid"))
+}
+
+/// Whether an order's goods go by carrier: a shipping address and a shipping line that is not
+/// a local pickup (digital goods have neither; a pickup order may still carry an address).
+fn ships(order: &Order) -> bool {
+    let pickup = |method: &str| matches!(method, "local_pickup" | "pickup_location");
+    shipping_address(order.shipping.as_ref()).is_some()
+        && order
+            .shipping_lines
+            .iter()
+            .any(|line| !given(&line.method_id).is_some_and(pickup))
+}
+
 fn cancelled(order: &Order, status: &str) -> (&'static str, Value) {
     ("OrderCancelled", json!({ "order_id": order.id.0, "reason": status }))
 }
@@ -60,9 +85,9 @@ pub(super) fn confirmed(order: &Order, store: Store<'_>, created: bool) -> Resul
     let currency = given(&order.currency).ok_or_else(|| error("body.currency", "is required"))?;
     let currency = Currency::parse(currency).map_err(|e| error("body.currency", e))?;
     let money = |amount: &Option<Amount>, path: &str| -> Result<u64, EventError> {
-        amount
-            .as_ref()
-            .map_or(Ok(0), |a| a.minor(currency.exponent()).map_err(|r| error(path, r)))
+        amount.as_ref().map_or(Ok(0), |a| {
+            a.minor_rounded(currency.exponent()).map_err(|r| error(path, r))
+        })
     };
     let items = order
         .line_items
@@ -122,12 +147,12 @@ fn item(line: &LineItem, currency: Currency, path: &str) -> Result<Value, EventE
         .or_else(|| variation.as_ref().map(|v| format!("variation-{v}")))
         .or_else(|| product.as_ref().map(|p| format!("product-{p}")))
         .ok_or_else(|| error(&format!("{path}.sku"), "is required (or a product_id)"))?;
-    let quantity = line.quantity.filter(|q| *q > 0).unwrap_or(1);
+    let quantity = line.quantity.map_or(1, |q| q.0).max(1);
     let subtotal = line
         .subtotal
         .as_ref()
         .ok_or_else(|| error(&format!("{path}.subtotal"), "is required"))?
-        .minor(currency.exponent())
+        .minor_rounded(currency.exponent())
         .map_err(|r| error(&format!("{path}.subtotal"), r))?;
     // Attributes of a variation (`pa_color: black`), shown as the variant; WooCommerce's own
     // entries start with `_`.
@@ -146,7 +171,7 @@ fn item(line: &LineItem, currency: Currency, path: &str) -> Result<Value, EventE
         "name": plain(&line.name).ok_or_else(|| error(&format!("{path}.name"), "is required"))?,
         "variant": (!attributes.is_empty()).then(|| attributes.join(" / ")),
         "quantity": quantity,
-        "unit_price": (subtotal + quantity / 2) / quantity,
+        "unit_price": u64::try_from((u128::from(subtotal) + u128::from(quantity) / 2) / u128::from(quantity)).unwrap_or(u64::MAX),
         "image_url": line.image.as_ref().and_then(|i| given(&i.src)),
     }))
 }

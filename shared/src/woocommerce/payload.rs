@@ -2,7 +2,7 @@
 //! reads. Everything is optional unless an event cannot mean anything without it; unknown fields
 //! are ignored, and `null` reads as absent.
 
-use crate::vendor::{Amount, Id};
+use crate::vendor::{Amount, Id, list};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -41,6 +41,40 @@ pub(super) struct Order {
     pub(super) coupon_lines: Vec<CouponLine>,
     #[serde(default)]
     pub(super) cart_hash: Option<String>,
+    #[serde(default, deserialize_with = "list")]
+    pub(super) shipping_lines: Vec<ShippingLine>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ShippingLine {
+    #[serde(default)]
+    pub(super) method_id: Option<String>,
+}
+
+/// A line's quantity: a whole number, or (measurement plugins) a decimal, rounded up.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Quantity(pub(super) u64);
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let number = match Value::deserialize(deserializer)? {
+            Value::Number(n) => n.as_u64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite() && *f >= 0.0)
+                    .map(|f| f.ceil() as u64)
+            }),
+            Value::String(s) => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| f.ceil() as u64),
+            _ => None,
+        };
+        number
+            .map(|n| Self(n.min(u64::from(u32::MAX))))
+            .ok_or_else(|| serde::de::Error::custom("not a quantity"))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,7 +119,7 @@ pub(super) struct LineItem {
     #[serde(default)]
     pub(super) variation_id: Option<Id>,
     #[serde(default)]
-    pub(super) quantity: Option<u64>,
+    pub(super) quantity: Option<Quantity>,
     pub(super) subtotal: Option<Amount>,
     #[serde(default)]
     pub(super) sku: Option<String>,
@@ -147,13 +181,8 @@ pub(super) struct Category {
     pub(super) name: Option<String>,
 }
 
-/// A list that may be `null`.
-fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Vec<T>, D::Error> {
-    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
-}
-
 /// Text that may come as a number (`"number": "727"`, or `727` from some plugins).
-fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+pub(super) fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(deserializer)? {
         Some(Value::String(s)) => Some(s),
         Some(Value::Number(n)) => Some(n.to_string()),

@@ -183,21 +183,74 @@ fn odd_optional_fields_never_lose_the_confirmation() {
         o["line_items"][0]["image"] = json!({"id": 0, "src": ""});
         o["meta_data"] = json!([{"id": 1, "key": "_wc_shipment_tracking_items", "value": ""}]);
     });
-    let [Event::OrderConfirmed(order)] = &events("order.created", &odd)[..] else {
+    let [Event::OrderConfirmed(confirmed)] = &events("order.created", &odd)[..] else {
         panic!("one confirmation");
     };
-    assert_eq!((order.shipping, order.total), (1000, 2935));
-    assert_eq!(order.shipping_address, None);
-    // Money with more decimals than the currency has is refused, naming the field.
-    let sub_cent = order_with_total("29.355");
-    match receive("order.created", &sub_cent) {
-        Received::Untranslatable { error, .. } => assert_eq!(error.field, "body.total"),
+    assert_eq!((confirmed.shipping, confirmed.total), (1000, 2935));
+    assert_eq!(confirmed.shipping_address, None);
+    // More decimals than the currency has (the store's decimals setting): rounded half up.
+    let [Event::OrderConfirmed(rounded)] = &events("order.created", &order(|o| o["total"] = json!("29.355")))[..]
+    else {
+        panic!("one confirmation");
+    };
+    assert_eq!(rounded.total, 2936);
+    // A currency that is none is refused, naming the field.
+    match receive("order.created", &order(|o| o["currency"] = json!("US Dollars"))) {
+        Received::Untranslatable { error, .. } => assert_eq!(error.field, "body.currency"),
         other => panic!("{other:?}"),
     }
 }
 
-fn order_with_total(total: &str) -> String {
-    order(|o| o["total"] = json!(total))
+#[test]
+fn a_tracking_item_that_does_not_read_is_left_out_and_never_costs_the_confirmation() {
+    let items = json!([{"tracking_provider": "ups", "tracking_number": 1234567890123_u64, "date_shipped": "1736726400"},
+        {"tracking_number": {"odd": true}}, "junk"]);
+    let translated = events("order.updated", &order(tracked(items)));
+    assert!(matches!(translated[0], Event::OrderConfirmed(_)));
+    let shipped: Vec<_> = translated
+        .iter()
+        .filter_map(|e| match e {
+            Event::OrderShipped(s) => Some(&s.shipment),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shipped.len(), 1);
+    assert_eq!(
+        shipped[0].tracking_number.as_ref().map(|n| n.as_str()),
+        Some("1234567890123")
+    );
+    let garbled = events("order.updated", &order(tracked(json!({"not": "a list"}))));
+    assert_eq!(garbled.len(), 2, "the confirmation and one parcel without a number");
+}
+
+#[test]
+fn a_local_pickup_ships_nothing_and_an_anonymized_order_is_no_order() {
+    let pickup = order(|o| {
+        o["status"] = json!("completed");
+        o["shipping_lines"] =
+            json!([{"id": 1, "method_title": "Local pickup", "method_id": "local_pickup", "total": "0.00"}]);
+    });
+    assert!(
+        events("order.updated", &pickup)
+            .iter()
+            .all(|e| !matches!(e, Event::OrderShipped(_)))
+    );
+    let erased = order(|o| {
+        o["billing"]["email"] = json!("deleted@site.invalid");
+        o["meta_data"]
+            .as_array_mut()
+            .expect("meta")
+            .push(json!({"id": 9, "key": "_anonymized", "value": "yes"}));
+    });
+    assert!(matches!(receive("order.updated", &erased), Received::Ignored { .. }));
+}
+
+#[test]
+fn an_order_body_under_a_customer_topic_is_not_read_as_a_customer() {
+    match receive("customer.updated", &fixture("woocommerce/order.json")) {
+        Received::Untranslatable { error, .. } => assert_eq!(error.field, "body"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

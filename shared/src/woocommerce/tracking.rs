@@ -5,7 +5,6 @@
 //! `<order id>-<tracking_id>`.
 
 use super::payload::{Order, meta};
-use crate::event::EventError;
 use crate::vendor::given;
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -22,7 +21,7 @@ struct Item {
     custom_tracking_provider: Option<String>,
     #[serde(default)]
     custom_tracking_link: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::payload::text")]
     tracking_number: Option<String>,
     #[serde(default)]
     date_shipped: Option<Value>,
@@ -30,31 +29,29 @@ struct Item {
     tracking_id: Option<String>,
 }
 
-/// The order's parcels as contract shipments: one per tracking item; without any, one without a
-/// number when the order ships at all (`ships`), none for digital goods.
-pub(super) fn shipments(order: &Order, time: Option<Timestamp>, ships: bool) -> Result<Vec<Value>, EventError> {
+/// The order's parcels as contract shipments: one per tracking item with a number; without any,
+/// one without a number when the order ships at all (`ships`), none for digital goods. An item
+/// that does not read (another plugin's shape) is left out: it never costs the confirmation.
+pub(super) fn shipments(order: &Order, time: Option<Timestamp>, ships: bool) -> Vec<Value> {
     let items: Vec<Item> = match meta(&order.meta_data, META_KEY).map(|m| &m.value) {
-        None | Some(Value::Null) => vec![],
-        // A plugin that stored nothing leaves an empty string.
-        Some(Value::String(s)) if s.trim().is_empty() => vec![],
-        // The reason is not kept: serde's names the value.
-        Some(value) => serde_json::from_value(value.clone()).map_err(|_| {
-            crate::vendor::error(
-                &format!("body.meta_data[{META_KEY}]"),
-                "is not a list of tracking items",
-            )
-        })?,
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| serde_json::from_value::<Item>(item.clone()).ok())
+            .filter(|item| given(&item.tracking_number).is_some())
+            .collect(),
+        // Nothing, `null`, or a plugin's empty string.
+        _ => vec![],
     };
     let order_id = &order.id.0;
     let shipped_at = time.map(|t| t.to_string());
     if items.is_empty() {
-        return Ok(if ships {
+        return if ships {
             vec![json!({ "id": order_id, "carrier": "", "shipped_at": shipped_at })]
         } else {
             vec![]
-        });
+        };
     }
-    Ok(items
+    items
         .iter()
         .enumerate()
         .map(|(n, item)| {
@@ -75,7 +72,7 @@ pub(super) fn shipments(order: &Order, time: Option<Timestamp>, ships: bool) -> 
                 "shipped_at": unix(item.date_shipped.as_ref()).or(time).map(|t| t.to_string()),
             })
         })
-        .collect())
+        .collect()
 }
 
 /// `date_shipped`: unix seconds as a number or a string.

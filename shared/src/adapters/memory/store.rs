@@ -160,13 +160,15 @@ impl Orders for MemoryStore {
         shipment: &ShipmentId,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let waiting = state.tracking.get(number).is_some_and(|old| old.waiting);
         let tracked = Tracked {
             parcel: Some((order.clone(), shipment.clone())),
-            waiting: false,
+            waiting,
             expires_at: at + crate::ports::retention::TRACKING_TTL,
         };
-        let old = self.state().tracking.insert(number.clone(), tracked);
-        Ok(old.is_some_and(|old| old.waiting))
+        state.tracking.insert(number.clone(), tracked);
+        Ok(waiting)
     }
 
     async fn tracking_owner(&self, number: &TrackingNumber) -> Result<Option<(OrderId, ShipmentId)>, StoreError> {
