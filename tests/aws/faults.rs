@@ -30,6 +30,7 @@ async fn faults_on_dynamodb() {
             concurrent: 0.0,
             ..Rates::DEFAULT
         },
+        carrier_scans: true,
     };
     let report = run_on(store, scenario).await;
     println!("{report}");

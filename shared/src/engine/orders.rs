@@ -355,20 +355,17 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             }
             Event::OrderShipped(shipped) => {
                 // Its number is new when the parcel is, or when it had none (as `shipped` keeps
-                // the first number given): only then indexed and registered, so a redelivery (an
-                // `order.updated` of a completed order) neither moves the number's ownership nor
-                // registers it again. Indexed before the parcel is recorded, so a scan arriving
-                // in between finds it; a crash in between indexes it again.
+                // the first number given): only then registered with the tracking services. It
+                // is indexed every time, before the parcel is recorded (a scan arriving in between
+                // finds it), so a retry whose first attempt recorded the parcel and died before
+                // releasing the scans that waited for the number still releases them.
                 let new_number = match record.shipments.iter().find(|s| s.shipment.id == shipped.shipment.id) {
                     None => shipped.shipment.tracking_number.is_some(),
                     Some(known) => {
                         known.shipment.tracking_number.is_none() && shipped.shipment.tracking_number.is_some()
                     }
                 };
-                let number = match new_number {
-                    true => self.index_parcel(order_id, &shipped.shipment, at).await?,
-                    false => None,
-                };
+                let number = self.index_parcel(order_id, &shipped.shipment, at).await?;
                 out = self.shipped(record, shipped, at).await?;
                 if new_number {
                     self.register_parcel(&shipped.shipment).await;

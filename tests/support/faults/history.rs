@@ -71,8 +71,9 @@ const PRODUCTS: [(&str, &str, u64); 10] = [
 /// The history's first day.
 pub const START: &str = "2026-03-02T08:00:00Z";
 
-/// `customers` customers over about three weeks, drawn from `rng`.
-pub fn generate(rng: &mut Rng, customers: usize) -> History {
+/// `customers` customers over about three weeks, drawn from `rng`; with `carrier_scans`, half
+/// the parcels' scans come from a carrier service by tracking number, some before the parcel.
+pub fn generate(rng: &mut Rng, customers: usize, carrier_scans: bool) -> History {
     let start: Timestamp = START.parse().unwrap_or(Timestamp::UNIX_EPOCH);
     let mut events = Vec::new();
     let mut people = Vec::new();
@@ -84,7 +85,7 @@ pub fn generate(rng: &mut Rng, customers: usize) -> History {
             orders: Vec::new(),
             erased: false,
         };
-        shop(rng, &mut person, start, n, &mut events);
+        shop(rng, &mut person, start, n, carrier_scans, &mut events);
         people.push(person);
     }
     events.sort_by_key(|e| e.at);
@@ -127,7 +128,14 @@ pub fn sale(rng: &mut Rng, orders: usize) -> History {
 }
 
 /// One customer's life at the store.
-fn shop(rng: &mut Rng, person: &mut Person, start: Timestamp, n: usize, events: &mut Vec<StoreEvent>) {
+fn shop(
+    rng: &mut Rng,
+    person: &mut Person,
+    start: Timestamp,
+    n: usize,
+    carrier_scans: bool,
+    events: &mut Vec<StoreEvent>,
+) {
     let (locale, zone) = LOCALES[n % LOCALES.len()];
     let mut who = customer(&person.id, locale, zone, person.consented);
     if rng.chance(0.3) {
@@ -173,31 +181,59 @@ fn shop(rng: &mut Rng, person: &mut Person, start: Timestamp, n: usize, events: 
             continue;
         }
         let shipment = format!("shp-{n}-{o}");
+        let number = format!("1Z{n}X{o}");
         let shipped = at + minutes(12 * 60 + rng.below(36 * 60));
+        if carrier_scans && rng.chance(0.15) {
+            // The carrier service's first scan, before the store says it shipped: it waits for
+            // the parcel under its number.
+            push(
+                shipped - minutes(10 + rng.below(120)),
+                "TrackingUpdated",
+                json!({"tracking_number": number, "status": "in_transit", "service": "aftership"}),
+            );
+        }
         push(
             shipped,
             "OrderShipped",
             json!({"order_id": order_id, "shipment": {"id": shipment, "carrier": "ups",
-                "tracking_number": format!("1Z{n}X{o}"), "shipped_at": shipped.to_string()}}),
+                "tracking_number": number, "shipped_at": shipped.to_string()}}),
         );
+        // Half the stores' scans come from a carrier service, by tracking number only.
+        let by_number = carrier_scans && rng.chance(0.5);
         let mut scan = shipped;
         for status in ["in_transit", "out_for_delivery"] {
             if rng.chance(0.5) {
                 scan += minutes(6 * 60 + rng.below(24 * 60));
-                push(
-                    scan,
-                    "ShipmentUpdated",
-                    json!({"order_id": order_id, "shipment_id": shipment, "status": status}),
-                );
+                if by_number {
+                    push(
+                        scan,
+                        "TrackingUpdated",
+                        json!({"tracking_number": number, "status": status, "service": "easypost"}),
+                    );
+                } else {
+                    push(
+                        scan,
+                        "ShipmentUpdated",
+                        json!({"order_id": order_id, "shipment_id": shipment, "status": status}),
+                    );
+                }
             }
         }
         if rng.chance(0.85) {
             let delivered = scan + minutes(8 * 60 + rng.below(48 * 60));
-            push(
-                delivered,
-                "OrderDelivered",
-                json!({"order_id": order_id, "shipment_id": shipment, "delivered_at": delivered.to_string()}),
-            );
+            if by_number {
+                push(
+                    delivered,
+                    "TrackingUpdated",
+                    json!({"tracking_number": number, "status": "delivered", "service": "easypost"}),
+                );
+            } else {
+                push(
+                    delivered,
+                    "OrderDelivered",
+                    json!({"order_id": order_id, "shipment_id": shipment, "delivered_at": delivered.to_string()}),
+                );
+            }
         }
         if person.consented && !withdrawn && rng.chance(0.12) {
             // Consent withdrawn at the store; the orders before still carry the old "yes".

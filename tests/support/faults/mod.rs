@@ -73,6 +73,9 @@ pub struct Scenario {
     pub customers: usize,
     /// How often faults strike.
     pub rates: Rates,
+    /// Whether half the parcels' scans come from a carrier service, by tracking number (issue
+    /// 17); off, a seed draws the history it drew before them.
+    pub carrier_scans: bool,
 }
 
 impl Scenario {
@@ -82,6 +85,7 @@ impl Scenario {
             seed,
             customers: 150,
             rates: Rates::DEFAULT,
+            carrier_scans: true,
         }
     }
 }
@@ -93,7 +97,7 @@ const AFTERWARDS: SignedDuration = SignedDuration::from_hours(40 * 24);
 /// Runs the scenario on `store` under faults, and the same history on a memory store without,
 /// and checks the one against the promises and the other.
 pub async fn run_on<S: Store + Expiring>(store: S, scenario: Scenario) -> Report {
-    let history = generate(&mut Rng::new(scenario.seed), scenario.customers);
+    let history = generate(&mut Rng::new(scenario.seed), scenario.customers, scenario.carrier_scans);
     run_history(store, scenario.seed, &history, scenario.rates, AFTERWARDS).await
 }
 
