@@ -91,3 +91,20 @@ fn seed_224_of_the_long_run_keeps_the_engagement_reward_through_a_crash() {
     report.assert_holds();
     assert_eq!(report.sent_by_kind.get("engagement_reward"), Some(&1), "{report}");
 }
+
+/// Seed 1058 of the long run (40 customers, carrier scans): faults moved a click, so the engagement
+/// reward was earned on another day than in the fault-free run, and an unsubscribe that only the
+/// faulty run saw called it off. That is no loss; the check counts it as called off.
+#[test]
+fn seed_1058_of_the_long_run_counts_a_reward_called_off_by_an_unsubscribe_as_no_loss() {
+    let report = run(Scenario {
+        customers: 40,
+        ..Scenario::seed(1058)
+    });
+    report.assert_holds();
+    assert_eq!(
+        report.differ.get("RewardCalledOffByAnUnsubscribe"),
+        Some(&1),
+        "{report}"
+    );
+}

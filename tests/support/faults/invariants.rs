@@ -297,12 +297,23 @@ pub(super) async fn check<S: Store + super::Expiring, R: Store + super::Expiring
             clicked.get(customer).copied().unwrap_or(0) < clicked_before.get(customer).copied().unwrap_or(0);
         if key.kind() == tidings_core::message::MessageKind::EngagementReward {
             // Keyed by the day of the click that earned it: clicks at other times earn it on
-            // another day, or (fewer of them) not at all.
+            // another day, or (fewer of them) not at all; and a reward earned on another day
+            // than in the fault-free run is called off by an unsubscribe that came before it
+            // (seed 1058 of the long run).
             let rewarded = accepted
                 .iter()
                 .any(|m| m.email.kind == key.kind() && m.email.customer_id.as_str() == customer.as_str());
-            if rewarded || fewer_clicks {
-                let why = if rewarded { "RewardedAnotherDay" } else { "FewerClicks" };
+            let opted_out = history
+                .people
+                .iter()
+                .find(|p| p.id == customer.as_str())
+                .is_some_and(|p| revoked.opted_out.contains_key(&p.email));
+            if rewarded || fewer_clicks || opted_out {
+                let why = match (rewarded, fewer_clicks) {
+                    (true, _) => "RewardedAnotherDay",
+                    (false, true) => "FewerClicks",
+                    (false, false) => "RewardCalledOffByAnUnsubscribe",
+                };
                 *report.differ.entry(why.into()).or_default() += 1;
                 continue;
             }
