@@ -1,11 +1,12 @@
-//! A secret the functions read from SSM Parameter Store (a SecureString: a REST or API key) when
-//! first needed and keep; forgotten when the service refuses it, so a key the merchant replaced
-//! is read again at the next call. In tests, a value given as is.
+//! A secret the functions read from SSM Parameter Store (a SecureString: a REST or API key, a
+//! webhook secret) when first needed and keep; forgotten when the service refuses it, or read
+//! again once it is old enough, so a key the merchant replaced is read again. In tests, a value
+//! given as is.
 
-/// Where a secret comes from, and what was read.
+/// Where a secret comes from, and what was read when.
 pub struct Secret {
     source: Source,
-    read: tokio::sync::Mutex<Option<String>>,
+    read: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
 }
 
 enum Source {
@@ -33,8 +34,20 @@ impl Secret {
 
     /// The value (read from SSM the first time); why not, naming the parameter (never the value).
     pub async fn get(&self) -> Result<String, String> {
+        self.get_unless_older(None).await
+    }
+
+    /// [`Secret::get`], read again when what was read is older than `age` (a webhook secret
+    /// rotated since).
+    pub async fn get_again_after(&self, age: std::time::Duration) -> Result<String, String> {
+        self.get_unless_older(Some(age)).await
+    }
+
+    async fn get_unless_older(&self, age: Option<std::time::Duration>) -> Result<String, String> {
         let mut read = self.read.lock().await;
-        if let Some(value) = read.as_ref() {
+        if let Some((value, at)) = read.as_ref()
+            && age.is_none_or(|age| at.elapsed() < age)
+        {
             return Ok(value.clone());
         }
         let value = match &self.source {
@@ -53,7 +66,7 @@ impl Secret {
                 .ok_or_else(|| format!("SSM parameter {name} has no value"))?
                 .to_owned(),
         };
-        *read = Some(value.clone());
+        *read = Some((value.clone(), std::time::Instant::now()));
         Ok(value)
     }
 

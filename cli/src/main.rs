@@ -261,16 +261,14 @@ fn import_shopify(file: &std::path::Path, state: &std::path::Path, keys: &Signin
     let (export, history) =
         tidings_cli::import::import_shopify(file, state, keys.guest_ids(), |at| bar.set_position(at))?;
     bar.finish_and_clear();
-    for error in &export.errors {
-        eprintln!("{}:{}: skipped: {}", file.display(), error.line, error.reason);
-    }
-    println!(
-        "{} orders of {} customers imported into {} in {:.1} s ({} rows skipped); nothing sent or scheduled",
-        export.orders.len(),
-        history.customers.len(),
-        state.display(),
-        started.elapsed().as_secs_f64(),
-        export.errors.len()
+    report_import(
+        file,
+        state,
+        &export,
+        &history,
+        started,
+        |line| format!(":{line}"),
+        "rows",
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -289,18 +287,39 @@ fn import_woocommerce(file: &std::path::Path, state: &std::path::Path, keys: &Si
         bar.tick();
     })?;
     bar.finish_and_clear();
+    report_import(
+        file,
+        state,
+        &export,
+        &history,
+        started,
+        |n| format!(": order {n}"),
+        "orders",
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every skipped row or order (`at` says where, from its line or position), then the summary.
+fn report_import(
+    file: &std::path::Path,
+    state: &std::path::Path,
+    export: &tidings_core::shopify::import::Export,
+    history: &tidings_core::shopify::import::History,
+    started: std::time::Instant,
+    at: impl Fn(u64) -> String,
+    skipped: &str,
+) {
     for error in &export.errors {
-        eprintln!("{}: order {}: skipped: {}", file.display(), error.line, error.reason);
+        eprintln!("{}{}: skipped: {}", file.display(), at(error.line), error.reason);
     }
     println!(
-        "{} orders of {} customers imported into {} in {:.1} s ({} orders skipped); nothing sent or scheduled",
+        "{} orders of {} customers imported into {} in {:.1} s ({} {skipped} skipped); nothing sent or scheduled",
         export.orders.len(),
         history.customers.len(),
         state.display(),
         started.elapsed().as_secs_f64(),
         export.errors.len()
     );
-    Ok(ExitCode::SUCCESS)
 }
 
 /// One block per kind, in the registry's order.

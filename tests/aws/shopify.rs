@@ -207,24 +207,7 @@ fn no_email_carries_a_code_the_store_does_not_hold_under_injected_failures() {
         Fault::Status(502),
         Fault::RevokeTokens,
     ]);
-    for n in 1..=4 {
-        let who = customer(&format!("c-{n}"), "en-US", "America/New_York", true);
-        let id = format!("o-{n}");
-        app.deliver(&order_confirmed(
-            &id,
-            &who,
-            vec![item("p-mug", "kitchen", 1, 1800)],
-            "2026-11-03T15:00:00Z",
-        ))
-        .expect("order");
-        app.deliver(&envelope(
-            "OrderDelivered",
-            "2026-11-05T15:00:00Z",
-            json!({"order_id": id}),
-        ))
-        .expect("delivered");
-    }
-    app.run_until(ts("2026-11-06T00:00:00Z"));
+    tidings_tests::four_delivered_orders(&app);
     let state = stand_in.state.lock().expect("state");
     assert_eq!(state.violations, Vec::<String>::new());
     assert!(state.faults.is_empty(), "every injected failure was met");

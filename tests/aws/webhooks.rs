@@ -37,14 +37,15 @@ async fn endpoint(aws: &tidings_tests::moto::AwsTest) -> Arc<Endpoint> {
             .expect("parameter");
     }
     let env = aws.environment("webhooks", &config);
+    let deployed = StoreConfig::from_toml(&env["STORE_CONFIG"]).expect("STORE_CONFIG");
     Arc::new(Endpoint {
         bus: tidings_aws::EventBridgeBus::new(
             aws_sdk_eventbridge::Client::new(&aws.sdk),
             env["EVENT_BUS_NAME"].clone(),
         ),
         dead_letters: DeadLetters::new(aws_sdk_sqs::Client::new(&aws.sdk), env["DEAD_LETTER_QUEUE_URL"].clone()),
-        secrets: WebhookSecrets::new(ssm),
-        config: StoreConfig::from_toml(&env["STORE_CONFIG"]).expect("STORE_CONFIG"),
+        secrets: WebhookSecrets::new(&ssm, &deployed),
+        config: deployed,
     })
 }
 

@@ -77,7 +77,7 @@ impl Endpoint {
             headers,
             body,
         };
-        let secret = match self.secrets.get(source, &self.config, false).await {
+        let secret = match self.secrets.get(source, false).await {
             Ok(secret) => secret,
             Err(error) => {
                 tracing::error!(source = source.name(), %error, "webhook secret unavailable");
@@ -90,7 +90,7 @@ impl Endpoint {
         if matches!(received, Received::Refused(SignatureError::Mismatch)) {
             // The secret may have been rotated since it was read: read it again (at most once a
             // minute), then decide.
-            if let Ok(fresh) = self.secrets.get(source, &self.config, true).await
+            if let Ok(fresh) = self.secrets.get(source, true).await
                 && fresh != secret
             {
                 received = delivery.receive(&fresh, &self.config);
@@ -172,7 +172,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let endpoint = Endpoint {
         bus: EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), var(env::EVENT_BUS_NAME)?),
         dead_letters: DeadLetters::new(aws_sdk_sqs::Client::new(&sdk), var(env::DEAD_LETTER_QUEUE_URL)?),
-        secrets: WebhookSecrets::new(aws_sdk_ssm::Client::new(&sdk)),
+        secrets: WebhookSecrets::new(&aws_sdk_ssm::Client::new(&sdk), &config),
         config,
     };
     let endpoint = &endpoint;

@@ -6,6 +6,8 @@
 //! this message's (its description carries a digest of the message key).
 
 use crate::secret::Secret;
+// Minor units as decimal text (`1000` USD → `"10.00"`), as WooCommerce reads amounts too.
+use crate::shopify::decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::future::Future;
@@ -236,9 +238,4 @@ fn is_this(found: &Value, coupon: &CouponIssued, to: &EmailAddress) -> bool {
 fn description(coupon: &CouponIssued) -> String {
     let message = tidings_core::signing::digest_hex(&["coupon-description", coupon.message_key.as_str()], 16);
     format!("tidings {} {message}", coupon.message_kind.as_str())
-}
-
-/// Minor units as WooCommerce's decimal text (`1000` USD → `"10.00"`, `1000` JPY → `"1000"`).
-fn decimal(minor: u64, currency: Currency) -> String {
-    crate::shopify::decimal(minor, currency)
 }

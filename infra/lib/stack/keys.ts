@@ -1,4 +1,5 @@
-// The two generated secrets: the signing key and the guest-id key.
+// The two generated secrets (the signing key and the guest-id key), and read access to the
+// SecureStrings the merchant creates in SSM (API credentials, webhook secrets).
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -59,5 +60,23 @@ export function grantSigningKey(role: iam.Role, sid: string, keys: Keys): void {
 export function grantGuestIdKey(role: iam.Role, sid: string, keys: Keys): void {
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: [keys.guestIdKey.secretArn] }),
+  );
+}
+
+/**
+ * `ssm:GetParameter` on these parameters only. The merchant creates them (a secret value must not
+ * be in the template) as SecureStrings under the AWS-managed key `aws/ssm`, whose key policy lets
+ * principals of the account decrypt through SSM: no KMS grant is needed.
+ */
+export function grantParameters(ctx: StackContext, role: iam.Role, sid: string, names: string[]): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid,
+      actions: ['ssm:GetParameter'],
+      // The names start with `/` (config.ts checks it); the ARN is `parameter/<name without it>`.
+      resources: names.map((name) =>
+        ctx.stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.slice(1) }),
+      ),
+    }),
   );
 }

@@ -10,6 +10,7 @@ import { SHOPIFY, SHOPIFY_DETAIL_TYPE, SHOPIFY_TOPICS } from '../routing';
 import { RULE_RETRY, STEP_MEMORY_MB, STEP_TIMEOUT } from '../sizing';
 import { grantPutEvents, ruleTo } from './bus';
 import { Shared, StackContext } from './context';
+import { grantParameters } from './keys';
 import { asyncFunction } from './lambda';
 
 /** SHOPIFY_CREDENTIALS_PARAMETER of the functions (infra/functions.json): set before the steps exist. */
@@ -73,18 +74,5 @@ export function createShopify(ctx: StackContext, { buses }: Shared): void {
  * already lets principals of the account decrypt through SSM: no KMS grant is needed.
  */
 export function grantShopifyCredentials(ctx: StackContext, role: iam.Role, sid: string, shopify: ShopifyConfig): void {
-  role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      sid,
-      actions: ['ssm:GetParameter'],
-      // The name starts with `/` (config.ts checks it); the ARN is `parameter/<name without it>`.
-      resources: [
-        ctx.stack.formatArn({
-          service: 'ssm',
-          resource: 'parameter',
-          resourceName: shopify.credentialsParameter.slice(1),
-        }),
-      ],
-    }),
-  );
+  grantParameters(ctx, role, sid, [shopify.credentialsParameter]);
 }

@@ -23,11 +23,10 @@ import {
 } from '../sizing';
 import { grantPutEvents, ruleTo } from './bus';
 import { Shared, StackContext } from './context';
-import { grantGuestIdKey, grantSigningKey } from './keys';
+import { grantGuestIdKey, grantParameters, grantSigningKey } from './keys';
 import { asyncFunction, pascal } from './lambda';
 import { grantSendAsTheStore } from './mail';
 import { grantShopifyCredentials, storeSources } from './shopify';
-import { grantParameters } from './webhooks';
 import { grantTable } from './table';
 
 /** One function per step, with a rule for its store events and one for its FollowUpDue. */

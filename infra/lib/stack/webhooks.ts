@@ -11,28 +11,11 @@ import { WEBHOOK_SOURCES } from '../config';
 import { WEBHOOKS } from '../routing';
 import { STEP_MEMORY_MB } from '../sizing';
 import { Shared, StackContext } from './context';
+import { grantParameters } from './keys';
 import { deadLetterQueue, rustFunction } from './lambda';
 
 /** A delivery is answered within WooCommerce's and the services' timeouts (WooCommerce waits 60 s). */
 export const WEBHOOKS_TIMEOUT = Duration.seconds(10);
-
-/**
- * `ssm:GetParameter` on these parameters only. The merchant creates them (a secret value must not
- * be in the template) as SecureStrings under the AWS-managed key `aws/ssm`, whose key policy lets
- * principals of the account decrypt through SSM: no KMS grant is needed.
- */
-export function grantParameters(ctx: StackContext, role: iam.Role, sid: string, names: string[]): void {
-  role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      sid,
-      actions: ['ssm:GetParameter'],
-      // The names start with `/` (config.ts checks it); the ARN is `parameter/<name without it>`.
-      resources: names.map((name) =>
-        ctx.stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.slice(1) }),
-      ),
-    }),
-  );
-}
 
 /** The webhooks function, its URL, its dead-letter queue, and what it may do. */
 export function createWebhooks(ctx: StackContext, { buses }: Shared): void {

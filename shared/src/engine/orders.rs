@@ -5,7 +5,7 @@ use super::kinds::Moment;
 use super::tracking::Resolved;
 use super::{Again, Engine, EngineError, KnownRecords, Outcome, Release, again_on_conflict, erased_outcome, hours};
 use crate::domain::{Order, OrderId};
-use crate::event::{Event, InboundEvent};
+use crate::event::{Event, InboundEvent, TrackingNumber};
 use crate::message::{MessageKey, MessageKind};
 use crate::ports::{
     Awaiting, Bus, Changes, Clock, FollowUp, HeldEvent, Mailer, NewOrder, OrderConfirmation, OrderFile, OrderRecord,
@@ -365,16 +365,26 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                         known.shipment.tracking_number.is_none() && shipped.shipment.tracking_number.is_some()
                     }
                 };
-                let number = self.index_parcel(order_id, &shipped.shipment, at).await?;
+                let number = shipped
+                    .shipment
+                    .tracking_number
+                    .as_ref()
+                    .and_then(|n| TrackingNumber::parse(n.as_str()));
+                let waiting = match &number {
+                    // For carrier services' scans (always: a service connected later still finds
+                    // the parcels already shipped); true when scans of the number wait.
+                    Some(number) => store.index_tracking(number, order_id, &shipped.shipment.id, at).await?,
+                    None => false,
+                };
                 out = self.shipped(record, shipped, at).await?;
-                if new_number {
-                    self.register_parcel(&shipped.shipment).await;
+                if let Some(number) = number.as_ref().filter(|_| new_number) {
+                    self.register_parcel(number, &shipped.shipment).await;
                 }
                 // Scans that arrived before the shipment announcement can be handled now, and
                 // carrier services' scans that waited for its tracking number.
                 release.push((order_id.clone(), held));
-                if let Some(number) = number {
-                    release.extend(self.scans_waiting_for(&number, &shipped.shipment.id).await?);
+                if let Some(number) = number.as_ref().filter(|_| waiting) {
+                    release.extend(self.scans_waiting_for(number, &shipped.shipment.id).await?);
                 }
             }
             Event::ShipmentUpdated(update) => match self.shipment_updated(record, update, at).await? {

@@ -1,13 +1,11 @@
 //! Carrier services' scans (`TrackingUpdated`), which know a parcel by its tracking number only:
-//! found through the index every shipped parcel with a number writes, or held under the number
-//! until a shipment has it.
+//! found through the index every shipped parcel with a number writes (`Orders::index_tracking`,
+//! from the `OrderShipped` handling), or held under the number until a shipment has it.
 
 use super::{Engine, EngineError, Outcome, Release};
-use crate::domain::OrderId;
 use crate::domain::{Shipment, ShipmentId};
 use crate::event::{InboundEvent, TrackingNumber, TrackingUpdated};
 use crate::ports::{Awaiting, Bus, Clock, Mailer, Store};
-use jiff::Timestamp;
 
 /// What a scan became.
 pub(super) enum Resolved {
@@ -55,44 +53,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         Ok(Resolved::Held(held, vec![]))
     }
 
-    /// Records the parcel under its tracking number, for the scans of carrier services (always:
-    /// a service connected later still finds the parcels already shipped); the number when scans
-    /// of it wait.
-    pub(super) async fn index_parcel(
-        &self,
-        order_id: &OrderId,
-        shipment: &Shipment,
-        at: Timestamp,
-    ) -> Result<Option<TrackingNumber>, EngineError> {
-        let number = shipment
-            .tracking_number
-            .as_ref()
-            .and_then(|n| TrackingNumber::parse(n.as_str()));
-        let Some(number) = number else {
-            return Ok(None);
-        };
-        let waiting = self
-            .ports
-            .store
-            .index_tracking(&number, order_id, &shipment.id, at)
-            .await?;
-        Ok(waiting.then_some(number))
-    }
-
     /// Registers a parcel newly shipped with a number with the tracking services. A failure
     /// holds nothing up (the shipping confirmation is sent either way): it is logged as an error
     /// with `metric = "tracking_unregistered"`, which raises the step's errors alarm.
-    pub(super) async fn register_parcel(&self, shipment: &Shipment) {
-        let (Some(trackers), Some(number)) = (
-            &self.trackers,
-            shipment
-                .tracking_number
-                .as_ref()
-                .and_then(|n| TrackingNumber::parse(n.as_str())),
-        ) else {
+    pub(super) async fn register_parcel(&self, number: &TrackingNumber, shipment: &Shipment) {
+        let Some(trackers) = &self.trackers else {
             return;
         };
-        if let Err(error) = trackers.register(&number, shipment.carrier.as_str()).await {
+        if let Err(error) = trackers.register(number, shipment.carrier.as_str()).await {
             tracing::error!(metric = "tracking_unregistered", shipment = %shipment.id, %error, "parcel not registered with the tracking service: its scans will not come");
         }
     }

@@ -1,9 +1,9 @@
 //! Shopify's REST webhook resources, as much of them as tidings reads. Everything is optional
 //! unless an event cannot mean anything without it; unknown fields are ignored.
 
-use crate::vendor::Amount;
 pub(super) use crate::vendor::Id;
-use serde::{Deserialize, Deserializer};
+use crate::vendor::{Amount, list};
+use serde::Deserialize;
 
 /// An amount in the shop's and in the customer's currency (`price_set`, `total_price_set`, …).
 #[derive(Debug, Deserialize)]
@@ -29,7 +29,7 @@ pub(super) struct Order {
     pub(super) presentment_currency: Option<String>,
     pub(super) customer: Option<Customer>,
     pub(super) customer_locale: Option<String>,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "list")]
     pub(super) line_items: Vec<LineItem>,
     pub(super) subtotal_price: Option<Amount>,
     pub(super) subtotal_price_set: Option<MoneySet>,
@@ -42,10 +42,10 @@ pub(super) struct Order {
     pub(super) total_discounts: Option<Amount>,
     pub(super) total_discounts_set: Option<MoneySet>,
     pub(super) total_shipping_price_set: Option<MoneySet>,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "list")]
     pub(super) shipping_lines: Vec<ShippingLine>,
     pub(super) shipping_address: Option<Address>,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "list")]
     pub(super) discount_codes: Vec<DiscountCode>,
     pub(super) order_status_url: Option<String>,
     pub(super) checkout_token: Option<String>,
@@ -135,12 +135,12 @@ pub(super) struct Fulfillment {
     pub(super) shipment_status: Option<String>,
     pub(super) tracking_company: Option<String>,
     pub(super) tracking_number: Option<String>,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "list")]
     pub(super) tracking_numbers: Vec<String>,
     pub(super) tracking_url: Option<String>,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "list")]
     pub(super) tracking_urls: Vec<String>,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "list")]
     pub(super) line_items: Vec<LineItem>,
     pub(super) updated_at: Option<String>,
 }
@@ -170,7 +170,7 @@ pub(super) struct Checkout {
     pub(super) completed_at: Option<String>,
     pub(super) currency: Option<String>,
     pub(super) presentment_currency: Option<String>,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "list")]
     pub(super) line_items: Vec<LineItem>,
     pub(super) subtotal_price: Option<Amount>,
     pub(super) abandoned_checkout_url: Option<String>,
@@ -189,10 +189,6 @@ pub(super) struct RedactCustomer {
     pub(super) email: Option<String>,
 }
 
-fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Vec<T>, D::Error> {
-    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
-}
-
 /// `products/create|update`.
 #[derive(Debug, Deserialize)]
 pub(super) struct Product {
@@ -203,7 +199,7 @@ pub(super) struct Product {
     pub(super) product_type: Option<String>,
     pub(super) category: Option<Category>,
     pub(super) image: Option<Image>,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "list")]
     pub(super) images: Vec<Image>,
 }
 

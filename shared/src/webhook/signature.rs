@@ -36,41 +36,39 @@ pub fn header(source: Source) -> &'static str {
 pub fn verify(source: Source, headers: &Headers, body: &[u8], secret: &str) -> Result<(), SignatureError> {
     let name = header(source);
     let value = headers.get(name).ok_or(SignatureError::Missing(name))?.trim();
-    let (key, signature) = match source {
-        Source::WooCommerce | Source::AfterShip => (
-            std::borrow::Cow::Borrowed(secret),
-            base64::engine::general_purpose::STANDARD
-                .decode(value)
-                .map_err(|_| SignatureError::Malformed(name))?,
-        ),
-        Source::EasyPost => {
-            let hex = value
-                .strip_prefix("hmac-sha256-hex=")
-                .ok_or(SignatureError::Malformed(name))?;
-            let nfkd = icu_normalizer::DecomposingNormalizerBorrowed::new_nfkd().normalize(secret);
-            (nfkd, unhex(hex).ok_or(SignatureError::Malformed(name))?)
-        }
+    let signature = match source {
+        Source::WooCommerce | Source::AfterShip => base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .map_err(|_| SignatureError::Malformed(name))?,
+        Source::EasyPost => value
+            .strip_prefix("hmac-sha256-hex=")
+            .and_then(unhex)
+            .ok_or(SignatureError::Malformed(name))?,
     };
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    mac.update(body);
-    mac.verify_slice(&signature).map_err(|_| SignatureError::Mismatch)
+    mac(source, body, secret)
+        .verify_slice(&signature)
+        .map_err(|_| SignatureError::Mismatch)
 }
 
 /// The signature `source` would send for `body` under `secret` (tests and captures).
 pub fn sign(source: Source, body: &[u8], secret: &str) -> String {
-    let key = match source {
-        Source::EasyPost => icu_normalizer::DecomposingNormalizerBorrowed::new_nfkd().normalize(secret),
-        _ => std::borrow::Cow::Borrowed(secret),
-    };
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
+    let digest = mac(source, body, secret).finalize().into_bytes();
     match source {
         Source::EasyPost => format!("hmac-sha256-hex={}", crate::mac::hex(&digest, 64)),
         _ => base64::engine::general_purpose::STANDARD.encode(digest),
     }
+}
+
+/// The MAC of `body` under `secret` as `source` keys it (EasyPost: the secret NFKD-normalised).
+fn mac(source: Source, body: &[u8], secret: &str) -> HmacSha256 {
+    let key = match source {
+        Source::EasyPost => icu_normalizer::DecomposingNormalizerBorrowed::new_nfkd().normalize(secret),
+        Source::WooCommerce | Source::AfterShip => std::borrow::Cow::Borrowed(secret),
+    };
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    mac.update(body);
+    mac
 }
 
 fn unhex(hex: &str) -> Option<Vec<u8>> {

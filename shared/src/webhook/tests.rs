@@ -33,7 +33,8 @@ pub(crate) fn delivery(source: Source, headers: &[(&str, &str)], body: &str, sec
     }
 }
 
-fn events(received: Received) -> Vec<Event> {
+/// The contract events a delivery became (each checked against the contract).
+pub(crate) fn events(received: Received) -> Vec<Event> {
     match received {
         Received::Events { events, .. } => events
             .into_iter()
