@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod import;
 pub mod outbox;
+pub mod preview;
 pub mod replay;
 pub mod summary;
 

@@ -49,6 +49,16 @@ enum Command {
         #[arg(long)]
         state: Option<PathBuf>,
     },
+    /// Write a gallery of every email the store can send (every kind, language and variant) to
+    /// open in a browser; `TIDINGS_TEMPLATES=templates` shows template edits.
+    Preview {
+        /// Store settings (TOML); default: the built-in sample store.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Where the gallery goes (`index.html` and `emails/`).
+        #[arg(long, default_value = "preview")]
+        out: PathBuf,
+    },
     /// List every message kind: transactional or marketing, what schedules it and when.
     Kinds,
     /// Read a store's past orders into a state file for `replay --state` (sends nothing).
@@ -137,6 +147,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", kinds_table());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Preview { config, out } => {
+            let Some(config) = load_config(config.as_deref())? else {
+                return Ok(ExitCode::from(2));
+            };
+            let config = std::sync::Arc::new(config);
+            let renderer = match &templates {
+                Some(dir) => tidings_core::render::Renderer::from_dir(dir, std::sync::Arc::clone(&config))?,
+                None => tidings_core::render::Renderer::embedded(std::sync::Arc::clone(&config))?,
+            };
+            let gallery = tidings_cli::preview::write(&renderer, &config, &out)?;
+            println!(
+                "{} emails ({} kinds in {} languages) in {}",
+                gallery.cards,
+                gallery.kinds,
+                gallery.locales,
+                out.join("index.html").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Replay {
             files,
             outbox,
@@ -145,21 +174,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             verbose,
             state,
         } => {
-            let config = match config {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-                    match StoreConfig::from_toml(&text).and_then(|config| {
-                        tidings_core::engine::kinds::check_coupons(&config)?;
-                        Ok(config)
-                    }) {
-                        Ok(config) => config,
-                        Err(error) => {
-                            eprintln!("{}: {error}", path.display());
-                            return Ok(ExitCode::from(2));
-                        }
-                    }
-                }
-                None => StoreConfig::sample(),
+            let Some(config) = load_config(config.as_deref())? else {
+                return Ok(ExitCode::from(2));
             };
             let inputs = files
                 .iter()
@@ -181,6 +197,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 webhook_secrets: tidings_core::webhook::Secrets::from_env(|name| std::env::var(name).ok()),
             };
             finish(runtime.block_on(replay(&inputs, &outbox, settings)), &config, verbose)
+        }
+    }
+}
+
+/// The store's settings from `path` (checked as a deployment would), or the sample store; `None`
+/// when the file is invalid, after saying why.
+fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Option<StoreConfig>> {
+    let Some(path) = path else {
+        return Ok(Some(StoreConfig::sample()));
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    match StoreConfig::from_toml(&text).and_then(|config| {
+        tidings_core::engine::kinds::check_coupons(&config)?;
+        Ok(config)
+    }) {
+        Ok(config) => Ok(Some(config)),
+        Err(error) => {
+            eprintln!("{}: {error}", path.display());
+            Ok(None)
         }
     }
 }

@@ -14,6 +14,7 @@ mod mac;
 pub mod message;
 pub mod mime;
 pub mod ports;
+pub mod preview;
 pub mod render;
 pub mod shadow;
 pub mod shopify;

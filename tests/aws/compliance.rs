@@ -100,8 +100,7 @@ async fn a_one_click_post_over_http_unsubscribes_and_cancels_the_waiting_offer()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_works_in_headless_chromium_and_its_visit_unsubscribes_nobody() {
-    let Ok(chromium) = which("chromium") else {
-        eprintln!("chromium is not installed (apt-get install chromium): page not checked in a browser");
+    let Some(chromium) = tidings_tests::chromium() else {
         return;
     };
     let aws = aws_test().await;
@@ -117,20 +116,8 @@ async fn the_page_works_in_headless_chromium_and_its_visit_unsubscribes_nobody()
     let shot = shots.join("unsubscribe-page-375.png");
     let output = tokio::task::spawn_blocking(move || {
         Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-            ])
-            .args([
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(["--window-size=375,800", "--hide-scrollbars"])
+            .args(tidings_tests::headless_args(profile.path()))
+            .arg("--window-size=375,800")
             .arg(format!("--screenshot={}", shot.display()))
             .arg(&url)
             .output()
@@ -148,15 +135,6 @@ async fn the_page_works_in_headless_chromium_and_its_visit_unsubscribes_nobody()
         consent_given(&engine).await,
         "a browser (or link scanner) opening the link unsubscribes nobody"
     );
-}
-
-fn which(program: &str) -> Result<std::path::PathBuf, ()> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
-        .ok_or(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

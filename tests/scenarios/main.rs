@@ -12,6 +12,7 @@ mod integrity;
 mod lifecycle;
 mod mime;
 mod orders;
+mod preview;
 mod promises;
 mod properties;
 mod rendering;

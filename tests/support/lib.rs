@@ -29,6 +29,44 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Headless Chromium for the browser checks: `None` (the check says so and passes) when it is not
+/// installed, unless the test command installed it (`TIDINGS_REQUIRE_BROWSER=1`), where a missing
+/// browser fails the check rather than skipping it.
+pub fn chromium() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join("chromium"))
+        .find(|path| path.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("TIDINGS_REQUIRE_BROWSER").is_none(),
+            "TIDINGS_REQUIRE_BROWSER is set but chromium is not on the PATH"
+        );
+        eprintln!("chromium is not installed (apt-get install chromium): not checked in a browser");
+    }
+    found
+}
+
+/// Chromium's arguments for a quiet headless run with its own profile in `profile`: nothing calls home.
+pub fn headless_args(profile: &Path) -> Vec<String> {
+    [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain([format!("--user-data-dir={}", profile.display())])
+    .collect()
+}
+
 /// A spec example file (the copy kept in `docs/spec/examples`).
 pub fn example(name: &str) -> PathBuf {
     repo_root().join("docs/spec/examples").join(name)

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 /// place. Which kinds ask for their coupon, and when, is each kind's own rule (`engine/kinds/`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct Coupons(BTreeMap<MessageKind, CouponRule>);
+pub struct Coupons(pub(crate) BTreeMap<MessageKind, CouponRule>);
 
 impl Coupons {
     /// The coupon rule of a message kind, if it carries one.

@@ -133,6 +133,10 @@ pub struct StoreIdentity {
     pub brand_color: String,
     /// Review page per product; `{order_id}` and `{product_id}` are replaced.
     pub review_url: String,
+    /// Where the carriers' logos are hosted (`<this>/<logo>`, the files of the carrier table); no
+    /// logo, only the carrier's name, when unset: a logo nobody hosts shows as a broken image.
+    #[serde(default)]
+    pub carrier_logos_url: Option<String>,
 }
 
 /// Who the mail is from and where replies and unsubscribes go.
@@ -338,7 +342,14 @@ impl StoreConfig {
             ("store.logo_url", &self.store.logo_url),
             ("store.support_url", &self.store.support_url),
             ("store.review_url", &self.store.review_url),
-        ] {
+        ]
+        .into_iter()
+        .chain(
+            self.store
+                .carrier_logos_url
+                .iter()
+                .map(|url| ("store.carrier_logos_url", url)),
+        ) {
             if !url.starts_with("https://") || url.chars().any(|c| c.is_whitespace() || c == '"') {
                 return Err(invalid(field, format!("'{url}' must be an https:// URL")));
             }

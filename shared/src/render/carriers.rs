@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Carrier {
-    /// Logo file under `<website>/img/carriers/`.
+    /// Logo file under `store.carrier_logos_url`.
     pub logo: String,
     /// Tracking page with `{tracking}`.
     pub tracking_url: String,

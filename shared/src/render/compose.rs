@@ -239,13 +239,9 @@ impl Composer<'_> {
             let number = shipment.tracking_number.as_ref().filter(|n| !n.is_blank())?;
             carrier.and_then(|c| WebUrl::parse(&c.tracking_url(number.as_str())).ok())
         });
-        let logo = carrier.map(|c| {
-            format!(
-                "{}/img/carriers/{}",
-                self.config.store.website.trim_end_matches('/'),
-                c.logo
-            )
-        });
+        let logo = carrier
+            .zip(self.config.store.carrier_logos_url.as_deref())
+            .map(|(c, base)| format!("{}/{}", base.trim_end_matches('/'), c.logo));
         // A parcel without its own estimate shows the order's; a stalled parcel never shows one
         // that has passed.
         let order_estimate = self.draft.order.and_then(|o| o.order.estimated_delivery);

@@ -309,6 +309,14 @@ impl Renderer {
             }
         });
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // minijinja also writes `/` as `&#x2f;`; in a link that is legal HTML but some mail clients
+        // and link scanners do not decode it. `& < > " '` are all that markup needs escaped.
+        env.set_formatter(|out, state, value| match value.as_str() {
+            Some(text) if *state.auto_escape() == AutoEscape::Html && !value.is_safe() => out
+                .write_str(&html_escape::encode_quoted_attribute(text))
+                .map_err(|e| Error::new(ErrorKind::WriteFailure, "writing the output").with_source(e)),
+            _ => minijinja::escape_formatter(out, state, value),
+        });
         env
     }
 
