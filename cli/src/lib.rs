@@ -5,6 +5,7 @@ pub mod import;
 pub mod outbox;
 pub mod preview;
 pub mod replay;
+pub mod report;
 pub mod summary;
 
 pub use outbox::{IndexLine, Outbox};

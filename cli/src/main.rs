@@ -59,6 +59,22 @@ enum Command {
         #[arg(long, default_value = "preview")]
         out: PathBuf,
     },
+    /// What each flow and kind earned in a replay's outbox: sends, engagement, attributed orders
+    /// and revenue, and each holdout group's lift.
+    Report {
+        /// The outbox a replay (or the demo) wrote.
+        #[arg(long, default_value = "outbox")]
+        outbox: PathBuf,
+        /// Days after a click within which an order is credited to it.
+        #[arg(long, default_value_t = tidings_core::report::DEFAULT_WINDOW_DAYS)]
+        window_days: i64,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also write an HTML page with a chart per flow.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
     /// List every message kind: transactional or marketing, what schedules it and when.
     Kinds,
     /// Read a store's past orders into a state file for `replay --state` (sends nothing).
@@ -143,6 +159,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import {
             store: ImportFrom::Woocommerce { file, state },
         } => import_woocommerce(&file, &state, &keys),
+        Command::Report {
+            outbox,
+            window_days,
+            json,
+            html,
+        } => {
+            let facts = tidings_cli::report::read_facts(&outbox)?;
+            let report = tidings_core::report::Report::build(&facts, window_days);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).context("report as JSON")?);
+            } else {
+                print!("{}", tidings_cli::report::table(&report));
+            }
+            if let Some(path) = html {
+                let page = tidings_cli::report::html(&report)?;
+                std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("tidings: report page in {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Kinds => {
             print!("{}", kinds_table());
             Ok(ExitCode::SUCCESS)

@@ -1,4 +1,5 @@
-//! The outbox: the local runner's mailer and bus. One `.eml` per email, `index.jsonl`, `events.jsonl`.
+//! The outbox: the local runner's mailer and bus. One `.eml` per email, `index.jsonl`, `events.jsonl`,
+//! and `facts.jsonl`, what `tidings report` reads.
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -7,7 +8,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tidings_core::domain::{CartId, CustomerId, OrderId};
+use tidings_core::event::Emitted;
 use tidings_core::ports::{Bus, BusError, Mailer, Outbound, OutgoingEmail, SendError};
+use tidings_core::report::Fact;
+
+/// The report's facts, one JSON object per line.
+pub const FACTS: &str = "facts.jsonl";
 
 /// Marks a directory as written by `tidings demo`, so a later demo may replace it.
 pub const DEMO_MARKER: &str = ".tidings-demo";
@@ -43,6 +49,7 @@ struct Files {
     sent: usize,
     index: File,
     events: File,
+    facts: File,
     lines: Vec<IndexLine>,
 }
 
@@ -96,6 +103,7 @@ impl Outbox {
                 sent: 0,
                 index: open("index.jsonl")?,
                 events: open("events.jsonl")?,
+                facts: open(FACTS)?,
                 lines: vec![],
             }),
         })
@@ -108,12 +116,28 @@ impl Outbox {
         }
         for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let ours = name.ends_with(".eml") || name == "index.jsonl" || name == "events.jsonl" || name == DEMO_MARKER;
+            let ours = name.ends_with(".eml")
+                || name == "index.jsonl"
+                || name == "events.jsonl"
+                || name == FACTS
+                || name == DEMO_MARKER;
             if ours {
                 std::fs::remove_file(entry.path()).map_err(io(&entry.path()))?;
             }
         }
         Ok(true)
+    }
+
+    /// Records what `tidings report` reads (sends and held-out messages are recorded as they
+    /// happen; the replay adds orders and SES's reports).
+    pub fn record(&self, fact: &Fact) -> std::io::Result<()> {
+        let mut files = self.files.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Self::append(&mut files.facts, fact)
+    }
+
+    fn append(file: &mut File, fact: &Fact) -> std::io::Result<()> {
+        let json = serde_json::to_string(fact).map_err(std::io::Error::other)?;
+        writeln!(file, "{json}")
     }
 
     /// The directory.
@@ -150,6 +174,12 @@ impl Outbox {
         };
         let json = serde_json::to_string(&line).map_err(std::io::Error::other)?;
         writeln!(files.index, "{json}")?;
+        let sent = Fact::Sent {
+            key: email.key.clone(),
+            customer_id: email.customer_id.clone(),
+            at: email.at,
+        };
+        Self::append(&mut files.facts, &sent)?;
         files.lines.push(line);
         Ok(file)
     }
@@ -200,6 +230,22 @@ impl Bus for Outbox {
             };
             let json = serde_json::to_string(&envelope).map_err(|e| failed(e.to_string()))?;
             writeln!(files.events, "{json}").map_err(|e| failed(e.to_string()))?;
+            let fact = match &event.detail {
+                Emitted::EmailHeldOut(held) => Some(Fact::HeldOut {
+                    key: held.message_key.clone(),
+                    customer_id: held.customer_id.clone(),
+                    at: held.at,
+                }),
+                // A complaint (`all`) is counted from SES's report as one.
+                Emitted::CustomerUnsubscribed(gone) if gone.scope == "marketing" => Some(Fact::Unsubscribed {
+                    customer_id: gone.customer_id.clone(),
+                    at: gone.at,
+                }),
+                _ => None,
+            };
+            if let Some(fact) = fact {
+                Self::append(&mut files.facts, &fact).map_err(|e| failed(e.to_string()))?;
+            }
         }
         Ok(())
     }

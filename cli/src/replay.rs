@@ -12,8 +12,10 @@ use tidings_core::engine::{Engine, EngineError, Outcome, Ports};
 use tidings_core::event::{
     Event, EventError, InboundEvent, Parsed, parse_envelope_noting, parse_envelope_value_noting,
 };
+use tidings_core::feedback::FeedbackKind;
 use tidings_core::ports::{Clock, FollowUps};
 use tidings_core::render::{RenderError, Renderer};
+use tidings_core::report::{Engagement, Fact};
 use tidings_core::shopify;
 use tidings_core::signing::SigningKeys;
 use tidings_core::unsubscribe::TOKEN_MAX_AGE;
@@ -319,6 +321,12 @@ pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> 
             .await
             .map_err(|source| ReplayError::Engine { at, source })?;
         note(&mut notes, at, &outcomes);
+        if let Some(fact) = report_fact(&engine, &sourced.event.event) {
+            outbox.record(&fact).map_err(|source| OutboxError::Io {
+                path: outbox.dir().join(crate::outbox::FACTS),
+                source,
+            })?;
+        }
     }
     fire_due(&engine, until, &mut notes).await?;
     for (order_id, held) in &engine.store().state().held {
@@ -340,6 +348,40 @@ pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> 
         outbox: outbox.dir().to_path_buf(),
         zones,
     })
+}
+
+/// What the report needs of an input event, after the engine handled it: an order (with the
+/// message whose coupon it used, as the engine attributed it) or SES's word on a message.
+fn report_fact(engine: &LocalEngine, event: &Event) -> Option<Fact> {
+    match event {
+        Event::OrderConfirmed(order) => {
+            let coupon_from = engine.store().state().orders.get(&order.id)?.coupon_from.clone();
+            Some(Fact::Ordered {
+                order_id: order.id.clone(),
+                customer_id: order.customer.id.clone(),
+                at: order.placed_at,
+                currency: order.currency.code().to_owned(),
+                total: order.total,
+                coupon_from,
+            })
+        }
+        Event::SesFeedback(feedback) => {
+            let what = match feedback.kind {
+                FeedbackKind::Delivery => Engagement::Delivered,
+                FeedbackKind::Open => Engagement::Opened,
+                FeedbackKind::Click => Engagement::Clicked,
+                FeedbackKind::HardBounce | FeedbackKind::SoftBounce => Engagement::Bounced,
+                FeedbackKind::Complaint => Engagement::Complained,
+                _ => return None,
+            };
+            Some(Fact::Engaged {
+                key: feedback.message_key.clone()?,
+                what,
+                at: feedback.at,
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Lets the records DynamoDB would have deleted by `at` go (its TTLs), noting held events whose

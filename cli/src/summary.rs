@@ -34,7 +34,7 @@ pub fn table(report: &Report, config: &StoreConfig) -> String {
     let dir = report.outbox.display();
     let _ = writeln!(
         out,
-        "\n{} email(s) sent. Outbox: {dir}/  (NNNN-<kind>.eml: the exact messages; index.jsonl: one line per email; events.jsonl: EmailSent and CouponIssued events)",
+        "\n{} email(s) sent. Outbox: {dir}/  (NNNN-<kind>.eml: the exact messages; index.jsonl: one line per email; events.jsonl: the events tidings emitted; facts.jsonl: what `tidings report` reads)",
         report.sent.len()
     );
     out

@@ -49,6 +49,17 @@ impl GuestIds {
         format!("{PREFIX}{}", hex(&tag.into_bytes(), PSEUDONYM_LEN))
     }
 
+    /// Where a customer falls in a flow's holdout draw: a number in [0, 1) from the keyed hash of
+    /// the customer id and the flow, the same on every invocation. This key is never rotated, so
+    /// the groups never reshuffle; keyed, so nobody outside can tell who is held out.
+    pub fn holdout_draw(&self, customer: &CustomerId, flow: &str) -> f64 {
+        let tag = keyed_mac(&self.key, &[b"holdout", customer.as_str().as_bytes(), flow.as_bytes()]).finalize();
+        let mut first = [0_u8; 8];
+        first.copy_from_slice(&tag.into_bytes()[..8]);
+        // 53 bits: exactly representable, uniform in [0, 1).
+        (u64::from_be_bytes(first) >> 11) as f64 / (1_u64 << 53) as f64
+    }
+
     /// `text` with every `guest:<email>` in it replaced by its pseudonym; borrowed when it has none.
     pub fn rewrite<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut spans = legacy_ids(text).peekable();

@@ -16,6 +16,7 @@ pub mod mime;
 pub mod ports;
 pub mod preview;
 pub mod render;
+pub mod report;
 pub mod shadow;
 pub mod shopify;
 pub mod signing;

@@ -78,6 +78,9 @@ pub enum SkipReason {
     NoneOfTags(Vec<String>),
     /// Marketing without consent.
     NoConsent,
+    /// The customer is in the kind's holdout group (`[kinds.<kind>] holdout`): recorded as held out
+    /// (`EmailHeldOut`) when they would have received it.
+    HeldOut,
     /// A marketing follow-up the customer's unsubscribe cancelled.
     Unsubscribed,
     /// The address bounced or complained.
@@ -133,6 +136,7 @@ impl fmt::Display for SkipReason {
             Self::SkippedTag(tag) => return write!(f, "customer is tagged '{tag}', which this kind skips"),
             Self::NoneOfTags(tags) => return write!(f, "customer has none of the tags {tags:?}"),
             Self::NoConsent => "no marketing consent",
+            Self::HeldOut => "held out: in this kind's holdout group (recorded for its report)",
             Self::Unsubscribed => "cancelled: the customer unsubscribed",
             Self::Suppressed => "address is suppressed (bounce or complaint)",
             Self::OptedOut => "the address unsubscribed through tidings",

@@ -86,6 +86,9 @@ pub struct KindRule {
     pub only_tags: Vec<String>,
     /// Never customers with any of these store tags.
     pub skip_tags: Vec<String>,
+    /// The share of eligible customers who never get this kind (a holdout group, `0.1` = 10 %), so
+    /// its report can compare them with those who do; marketing kinds only. 0: none.
+    pub holdout: f64,
 }
 
 impl Default for KindRule {
@@ -94,6 +97,7 @@ impl Default for KindRule {
             enabled: true,
             only_tags: vec![],
             skip_tags: vec![],
+            holdout: 0.0,
         }
     }
 }
@@ -354,6 +358,18 @@ impl StoreConfig {
                 return Err(invalid(field, format!("'{url}' must be an https:// URL")));
             }
         }
+        for (kind, rule) in &self.kinds {
+            let field = format!("kinds.{kind}.holdout");
+            if !(0.0..0.5).contains(&rule.holdout) {
+                return Err(invalid(&field, "must be at least 0 and below 0.5 (0.1 holds out 10 %)"));
+            }
+            if rule.holdout > 0.0 && kind.category() == crate::message::Category::Transactional {
+                return Err(invalid(
+                    &field,
+                    "transactional mail is never held out: every customer gets it",
+                ));
+            }
+        }
         if self.store.postal_address.is_blank() {
             return Err(invalid(
                 "store.postal_address",
@@ -477,6 +493,20 @@ mod tests {
         let config = StoreConfig::sample();
         assert_eq!(config.marketing.quiet_start_hour, 21);
         assert_eq!(config.cap_window(), SignedDuration::from_hours(24));
+    }
+
+    #[test]
+    fn a_holdout_is_for_marketing_kinds_only_and_below_half() {
+        let with = |table: &str| format!("{SAMPLE_CONFIG}\n{table}\n");
+        let ok = StoreConfig::from_toml(&with("[kinds.cross_sell]\nholdout = 0.1")).expect("10 % of cross-sells");
+        assert!((ok.kinds[&MessageKind::CrossSell].holdout - 0.1).abs() < f64::EPSILON);
+        let error =
+            StoreConfig::from_toml(&with("[kinds.order_confirmation]\nholdout = 0.1")).expect_err("transactional");
+        assert_eq!(error.field, "kinds.order_confirmation.holdout");
+        let error = StoreConfig::from_toml(&with("[kinds.win_back]\nholdout = 0.5")).expect_err("half");
+        assert_eq!(error.field, "kinds.win_back.holdout");
+        let error = StoreConfig::from_toml(&with("[kinds.win_back]\nholdout = -0.1")).expect_err("negative");
+        assert_eq!(error.field, "kinds.win_back.holdout");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::coupon::Coupon;
 use crate::domain::CustomerId;
-use crate::event::{EmailSent, Emitted};
+use crate::event::{EmailHeldOut, EmailSent, Emitted};
 use crate::message::{Category, MessageKey};
 use crate::mime::{self, Envelope};
 use crate::ports::{
@@ -246,6 +246,25 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             if slot > now {
                 return self.defer(follow_up, stored, slot).await.map(Composition::Settled);
             }
+        }
+        // A holdout customer is recorded at the moment they would have received it, past every
+        // gate, so the report compares them with receivers who passed the same gates.
+        let holdout = self.config.kinds.get(&kind).map_or(0.0, |rule| rule.holdout);
+        if marketing && holdout > 0.0 && self.keys.guest_ids().holdout_draw(&profile.id, kind.as_str()) < holdout {
+            let held = EmailHeldOut {
+                message_key: key.clone(),
+                kind,
+                customer_id: profile.id.clone(),
+                at: now,
+            };
+            self.ports
+                .bus
+                .publish(&[outbound(now, Emitted::EmailHeldOut(held))])
+                .await?;
+            return self
+                .skip(&follow_up, stored, SkipReason::HeldOut)
+                .await
+                .map(Composition::Settled);
         }
 
         // A transactional message does not wait for ever for its coupon's code (the coupon is a

@@ -395,6 +395,8 @@ pub enum Emitted {
     FollowUpDue(FollowUpDue),
     /// A customer unsubscribed through tidings (or complained): the store may mirror it.
     CustomerUnsubscribed(CustomerUnsubscribed),
+    /// A customer of a kind's holdout group was due that message and did not get it.
+    EmailHeldOut(EmailHeldOut),
 }
 
 impl Emitted {
@@ -405,6 +407,7 @@ impl Emitted {
             Self::CouponIssued(_) => "CouponIssued",
             Self::FollowUpDue(_) => "FollowUpDue",
             Self::CustomerUnsubscribed(_) => "CustomerUnsubscribed",
+            Self::EmailHeldOut(_) => "EmailHeldOut",
         }
     }
 
@@ -415,6 +418,8 @@ impl Emitted {
             Self::CouponIssued(e) => format!("coupon:{}", e.message_key),
             Self::FollowUpDue(e) => format!("due:{}:{}", e.key, e.due_at),
             Self::CustomerUnsubscribed(e) => format!("unsubscribed:{}:{}:{}", e.customer_id, e.scope, e.at),
+            // One per message: a redelivery that holds the same message out again is the same event.
+            Self::EmailHeldOut(e) => format!("held-out:{}", e.message_key),
         }
     }
 }
@@ -436,6 +441,19 @@ pub struct EmailSent {
     pub cart_id: Option<crate::domain::CartId>,
     /// The provider's message id (SES).
     pub ses_message_id: String,
+}
+
+/// `EmailHeldOut` detail: the message a holdout customer would have received, when.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EmailHeldOut {
+    /// The message key it would have had.
+    pub message_key: MessageKey,
+    /// Its kind.
+    pub kind: MessageKind,
+    /// The customer held out.
+    pub customer_id: CustomerId,
+    /// When it would have been sent.
+    pub at: Timestamp,
 }
 
 /// `CustomerUnsubscribed` detail.
