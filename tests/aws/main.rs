@@ -5,6 +5,7 @@ mod compliance;
 mod contract;
 mod crashes;
 mod faults;
+mod holdouts;
 mod holds;
 mod lifecycle;
 mod once;

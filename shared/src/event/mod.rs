@@ -418,7 +418,7 @@ impl Emitted {
             Self::CouponIssued(e) => format!("coupon:{}", e.message_key),
             Self::FollowUpDue(e) => format!("due:{}:{}", e.key, e.due_at),
             Self::CustomerUnsubscribed(e) => format!("unsubscribed:{}:{}:{}", e.customer_id, e.scope, e.at),
-            // One per message: a redelivery that holds the same message out again is the same event.
+            // Locally one per message; on EventBridge, which ids each put itself, consumers count by key.
             Self::EmailHeldOut(e) => format!("held-out:{}", e.message_key),
         }
     }
