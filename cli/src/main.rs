@@ -66,7 +66,8 @@ enum Command {
         #[arg(long, default_value = "outbox")]
         outbox: PathBuf,
         /// Days after a click within which an order is credited to it.
-        #[arg(long, default_value_t = tidings_core::report::DEFAULT_WINDOW_DAYS)]
+        #[arg(long, default_value_t = tidings_core::report::DEFAULT_WINDOW_DAYS,
+              value_parser = clap::value_parser!(i64).range(0..=365))]
         window_days: i64,
         /// Print JSON instead of the table.
         #[arg(long)]

@@ -351,9 +351,11 @@ pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> 
 }
 
 /// What the report needs of an input event, after the engine handled it: an order (with the
-/// message whose coupon it used, as the engine attributed it) or SES's word on a message.
+/// message whose coupon it used, as the engine attributed it), its cancellation, or SES's word on
+/// a message. Guests are named by pseudonym, as in every fact the engine makes.
 fn report_fact(engine: &LocalEngine, event: &Event) -> Option<Fact> {
-    match event {
+    let event = event.clone().with_guest_pseudonyms(engine.keys().guest_ids());
+    match &event {
         Event::OrderConfirmed(order) => {
             let coupon_from = engine.store().state().orders.get(&order.id)?.coupon_from.clone();
             Some(Fact::Ordered {
@@ -365,12 +367,17 @@ fn report_fact(engine: &LocalEngine, event: &Event) -> Option<Fact> {
                 coupon_from,
             })
         }
+        Event::OrderCancelled(cancelled) => Some(Fact::Cancelled {
+            order_id: cancelled.order_id.clone(),
+            at: engine.clock().now(),
+        }),
         Event::SesFeedback(feedback) => {
             let what = match feedback.kind {
                 FeedbackKind::Delivery => Engagement::Delivered,
                 FeedbackKind::Open => Engagement::Opened,
                 FeedbackKind::Click => Engagement::Clicked,
-                FeedbackKind::HardBounce | FeedbackKind::SoftBounce => Engagement::Bounced,
+                // A soft bounce is retried by the receiving side; only a hard one is a bounce.
+                FeedbackKind::HardBounce => Engagement::Bounced,
                 FeedbackKind::Complaint => Engagement::Complained,
                 _ => return None,
             };

@@ -175,8 +175,8 @@ pub fn table(report: &Report) -> String {
         out.push_str(&line(r));
     }
     out.push_str(&format!(
-        "\nOrders are credited to the message whose coupon they used, else to the last message clicked in the {} days before; {} not credited to any.\n",
-        report.window_days, report.unattributed_orders
+        "\nOrders are credited to the message whose coupon they used, else to the last marketing message clicked in the {} days before; {} not credited to any, {} cancelled left out.\n",
+        report.window_days, report.unattributed_orders, report.cancelled_orders
     ));
     for (kind, lift) in &report.lifts {
         out.push_str(&format!(

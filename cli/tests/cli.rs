@@ -294,3 +294,41 @@ fn a_guests_address_inside_customer_ids_and_message_keys_never_reaches_the_logs(
         "the address appears in the logs:\n{logs}"
     );
 }
+
+#[test]
+fn preview_writes_the_gallery_and_refuses_a_broken_store_file() {
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("preview");
+    let output = tidings(&["preview", "--out", out.to_str().expect("utf-8")], None);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("(18 kinds in 8 languages)"), "{stdout}");
+    assert!(out.join("index.html").is_file());
+    let broken = dir.path().join("store.toml");
+    std::fs::write(&broken, "[store]\nname = 1\n").expect("write");
+    let output = tidings(&["preview", "--config", broken.to_str().expect("utf-8")], None);
+    assert_eq!(output.status.code(), Some(2), "an invalid store file is invalid input");
+}
+
+#[test]
+fn report_reads_the_demo_outbox_and_says_when_an_outbox_has_no_facts() {
+    let dir = tempfile::tempdir().expect("temp");
+    let outbox = dir.path().join("outbox");
+    let path = outbox.to_str().expect("utf-8");
+    assert!(tidings(&["demo", "--outbox", path], None).status.success());
+    let output = tidings(&["report", "--outbox", path], None);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("abandoned carts") && stdout.contains("66,600 KRW"),
+        "{stdout}"
+    );
+    let json = tidings(&["report", "--outbox", path, "--json"], None);
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(parsed["kinds"]["cart_reminder"]["revenue"]["KRW"], 66_600);
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("dir");
+    let output = tidings(&["report", "--outbox", empty.to_str().expect("utf-8")], None);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("facts.jsonl: not found"));
+}

@@ -44,7 +44,8 @@ fn the_demo_reports_revenue_per_flow_from_coupons_and_clicks() {
     assert_eq!(report.kinds[&MessageKind::DeliveryConfirmation].orders, 1);
     assert_eq!(report.kinds[&MessageKind::WelcomeOffer].orders, 1);
     assert_eq!(report.flows["welcome"].revenue.keys().collect::<Vec<_>>(), ["EUR"]);
-    assert_eq!(report.unattributed_orders, 18, "the store's own orders are nobody's");
+    assert_eq!(report.unattributed_orders, 17, "the store's own orders are nobody's");
+    assert_eq!(report.cancelled_orders, 1, "the cancelled order counts nowhere");
     let text = table(&report);
     assert!(
         text.contains("66,600 KRW") && text.contains("abandoned carts"),
@@ -84,4 +85,44 @@ fn with_holdouts_on_cross_sell_and_win_back_the_report_gives_each_lift_and_its_i
             "{key} was held out and sent"
         );
     }
+}
+
+#[test]
+fn a_guest_who_clicks_a_reminder_and_orders_without_its_code_is_credited_under_the_pseudonym() {
+    use serde_json::json;
+    use tidings_core::domain::CustomerId;
+    use tidings_core::guest::GuestIds;
+    use tidings_tests::{cart, envelope, item, order, ses_click};
+    let guest = json!({"id": "guest:kim@example.net", "email": "kim@example.net", "locale": "en-US",
+        "time_zone": "America/New_York", "marketing_consent": true});
+    let items = vec![item("p-mug", "kitchen", 1, 1800)];
+    let pseudonym = GuestIds::demo()
+        .customer_id(&CustomerId::parse("guest:kim@example.net").expect("id"))
+        .to_string();
+    let reminder = "cart_reminder#cart-9#2026-11-05T10:00:00Z#1";
+    let mut bought = order("o-9", &guest, "USD", items.clone(), "2026-11-06T15:00:00Z");
+    bought["cart_id"] = json!(null);
+    let events = [
+        envelope(
+            "CartUpdated",
+            "2026-11-05T10:00:00Z",
+            json!({"cart": cart("cart-9", &guest, items, "2026-11-05T10:00:00Z")}),
+        ),
+        ses_click(
+            &pseudonym,
+            reminder,
+            "2026-11-05T12:00:00Z",
+            "https://shop.example/checkout/cart-9",
+        ),
+        envelope("OrderConfirmed", "2026-11-06T15:00:00Z", json!({"order": bought})),
+    ];
+    let replayed = tidings_tests::replay_events(&events);
+    assert!(
+        replayed.sent().iter().any(|l| l.message_key == reminder),
+        "the first reminder went"
+    );
+    let facts = std::fs::read_to_string(replayed.outbox().join("facts.jsonl")).expect("facts");
+    assert!(!facts.contains("kim@example.net"), "no address in the facts: {facts}");
+    let report = Report::build(&read_facts(&replayed.outbox()).expect("facts"), DEFAULT_WINDOW_DAYS);
+    assert_eq!(report.kinds[&MessageKind::CartReminder].orders, 1, "{facts}");
 }

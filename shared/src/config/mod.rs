@@ -176,6 +176,16 @@ impl Sender {
         let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
         format!("{url}{separator}token={token}{fragment}")
     }
+
+    /// A marketing message's two ways out (RFC 8058's `List-Unsubscribe`): the one-click page and
+    /// the mailto address, both carrying the customer's signed `token`.
+    pub fn unsubscribe_links(&self, token: &str) -> (String, String) {
+        let mailto = format!(
+            "mailto:{}?subject=unsubscribe%20{token}",
+            self.unsubscribe_mailto.as_str()
+        );
+        (self.unsubscribe_link(token), mailto)
+    }
 }
 
 /// Defaults for customers whose events leave these out.

@@ -268,6 +268,9 @@ struct Composed {
     email: OutgoingEmail,
     coupon: Option<Coupon>,
     zone: jiff::tz::TimeZone,
+    /// The customer is in the kind's holdout group: claimed like any send (suppression, opt-out
+    /// and the cap refuse it the same way), then recorded instead of sent.
+    held_out: bool,
 }
 
 /// What composing a message came to: ready to claim and send, or already settled.

@@ -19,6 +19,10 @@ use crate::render::Draft;
 use crate::skip::SkipReason;
 use jiff::Timestamp;
 
+/// The provider id a held-out message's claim is settled with: it holds the customer's cap slot and
+/// answers a redelivery (`AlreadySent`) as a send would; no provider ever saw it.
+pub(super) const HELD_OUT: &str = "held-out";
+
 impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     /// A message due at `due`, expiring after the configured grace period.
     pub(super) fn follow_up(
@@ -247,25 +251,11 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 return self.defer(follow_up, stored, slot).await.map(Composition::Settled);
             }
         }
-        // A holdout customer is recorded at the moment they would have received it, past every
-        // gate, so the report compares them with receivers who passed the same gates.
+        // A holdout customer goes through every gate a receiver does, the claim's included, and is
+        // recorded (`EmailHeldOut`) at the moment they would have received it.
         let holdout = self.config.kinds.get(&kind).map_or(0.0, |rule| rule.holdout);
-        if marketing && holdout > 0.0 && self.keys.guest_ids().holdout_draw(&profile.id, kind.as_str()) < holdout {
-            let held = EmailHeldOut {
-                message_key: key.clone(),
-                kind,
-                customer_id: profile.id.clone(),
-                at: now,
-            };
-            self.ports
-                .bus
-                .publish(&[outbound(now, Emitted::EmailHeldOut(held))])
-                .await?;
-            return self
-                .skip(&follow_up, stored, SkipReason::HeldOut)
-                .await
-                .map(Composition::Settled);
-        }
+        let held_out =
+            marketing && holdout > 0.0 && self.keys.guest_ids().holdout_draw(&profile.id, kind.as_str()) < holdout;
 
         // A transactional message does not wait for ever for its coupon's code (the coupon is a
         // gift; the delivery confirmation is the point): past COUPON_WAIT it goes without.
@@ -273,7 +263,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             && follow_up
                 .coupon_waiting_since
                 .is_some_and(|since| now >= since + COUPON_WAIT);
-        let coupon = ready.coupon.filter(|_| !gave_up).and_then(|currency| {
+        let coupon = ready.coupon.filter(|_| !gave_up && !held_out).and_then(|currency| {
             let rule = self
                 .config
                 .coupons
@@ -283,12 +273,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         });
         let unsubscribe = marketing.then(|| {
             let token = self.keys.unsubscribe_token(&profile.id, "marketing", now);
-            let url = self.config.sender.unsubscribe_link(&token);
-            let mailto = format!(
-                "mailto:{}?subject=unsubscribe%20{token}",
-                self.config.sender.unsubscribe_mailto.as_str()
-            );
-            (url, mailto)
+            self.config.sender.unsubscribe_links(&token)
         });
         let spec = kinds::spec(kind);
         let confirm_url = spec.confirms_subscription.then(|| {
@@ -350,7 +335,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         };
         // The account's send rate, before the claim: a wait holds no claim, and a message that
         // finds no free second goes back in the queue unclaimed.
-        if self.ports.mailer.paced() && !self.pace(&key).await? {
+        if !held_out && self.ports.mailer.paced() && !self.pace(&key).await? {
             let why = "no free second in the account's send rate";
             return self
                 .send_later(follow_up, stored, now, why)
@@ -381,6 +366,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             email,
             coupon,
             zone: zone.tz().clone(),
+            held_out,
         })))
     }
 
@@ -394,6 +380,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             email,
             coupon,
             zone,
+            held_out,
         } = composed;
         let key = claim.key.clone();
         let kind = key.kind();
@@ -435,6 +422,23 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 tracing::error!(message_key = %key.redacted(), "an earlier send got no answer from the provider; not sending again");
                 return self.skip(&follow_up, stored, SkipReason::OutcomeUnknown).await;
             }
+        }
+
+        if held_out {
+            // Announced before it is settled: a crash in between announces it again under the same
+            // key (counted by key), never loses it.
+            let held = EmailHeldOut {
+                message_key: key.clone(),
+                kind,
+                customer_id: email.customer_id.clone(),
+                at: now,
+            };
+            self.ports
+                .bus
+                .publish(&[outbound(now, Emitted::EmailHeldOut(held))])
+                .await?;
+            store.mark_sent(&key, HELD_OUT, now).await?;
+            return self.skip(&follow_up, stored, SkipReason::HeldOut).await;
         }
 
         if let Some(coupon) = &coupon {

@@ -274,8 +274,9 @@ fn scene(kind: MessageKind, slug: &str, who: &Shopper) -> Result<Scene, PreviewE
     Ok(scene)
 }
 
-/// Every kind × shipped locale × variant the store's configuration allows (a variant with a coupon
-/// only where the store configured one), in kind, locale, variant order.
+/// Every kind × shipped locale × variant (a variant with a coupon only where the store configured
+/// one; kinds switched off too, so the merchant can see them before switching them on), in kind,
+/// locale, variant order.
 pub fn specimens(renderer: &Renderer, config: &StoreConfig) -> Result<Vec<Specimen>, PreviewError> {
     let keys = SigningKeys::demo();
     let now = sample::now();
@@ -305,11 +306,7 @@ pub fn specimens(renderer: &Renderer, config: &StoreConfig) -> Result<Vec<Specim
                 let marketing = kind.category() == Category::Marketing;
                 let unsubscribe = marketing.then(|| {
                     let token = keys.unsubscribe_token(&customer.id, "marketing", now);
-                    let mailto = format!(
-                        "mailto:{}?subject=unsubscribe%20{token}",
-                        config.sender.unsubscribe_mailto.as_str()
-                    );
-                    (config.sender.unsubscribe_link(&token), mailto)
+                    config.sender.unsubscribe_links(&token)
                 });
                 let confirm = spec(kind).confirms_subscription.then(|| {
                     config

@@ -231,17 +231,25 @@ impl Shopper {
         })
     }
 
+    fn items(&self, lines: &[(usize, u32)]) -> Vec<Value> {
+        lines.iter().map(|(index, qty)| self.item(*index, *qty)).collect()
+    }
+
+    fn subtotal(&self, lines: &[(usize, u32)]) -> u64 {
+        lines
+            .iter()
+            .map(|(index, qty)| price(*index, self.currency) * u64::from(*qty))
+            .sum()
+    }
+
     /// An order of `lines` (product index, quantity), placed two days ago.
     pub(super) fn order(
         &self,
         lines: &[(usize, u32)],
         options: OrderOptions,
     ) -> Result<OrderRecord, serde_json::Error> {
-        let items: Vec<Value> = lines.iter().map(|(index, qty)| self.item(*index, *qty)).collect();
-        let subtotal: u64 = lines
-            .iter()
-            .map(|(index, qty)| price(*index, self.currency) * u64::from(*qty))
-            .sum();
+        let items = self.items(lines);
+        let subtotal = self.subtotal(lines);
         let shipping = price(4, self.currency) / 2;
         let discount = if options.discounted { subtotal / 10 } else { 0 };
         let [line1, city, region, postal_code] = self.address;
@@ -316,11 +324,8 @@ impl Shopper {
     /// A cart of the first two products, left an hour ago.
     pub(super) fn cart(&self) -> Result<Cart, serde_json::Error> {
         let lines = [(0, 1), (2, 2)];
-        let items: Vec<Value> = lines.iter().map(|(index, qty)| self.item(*index, *qty)).collect();
-        let subtotal: u64 = lines
-            .iter()
-            .map(|(index, qty)| price(*index, self.currency) * u64::from(*qty))
-            .sum();
+        let items = self.items(&lines);
+        let subtotal = self.subtotal(&lines);
         parse(json!({
             "id": "cart-preview", "customer": self.customer_json(true), "currency": self.currency, "items": items,
             "subtotal": subtotal, "checkout_url": "https://shop.example/checkout/cart-preview",

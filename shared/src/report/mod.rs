@@ -71,6 +71,13 @@ pub enum Fact {
         /// The message whose coupon it used.
         coupon_from: Option<MessageKey>,
     },
+    /// An order was cancelled or refunded: it earns no message anything.
+    Cancelled {
+        /// The order.
+        order_id: OrderId,
+        /// When.
+        at: Timestamp,
+    },
 }
 
 /// What SES reported.
@@ -184,7 +191,7 @@ pub struct Day {
 pub struct Report {
     /// The click attribution window, in days.
     pub window_days: i64,
-    /// Per kind that sent or held out anything, in registry order.
+    /// Per kind that sent anything, in registry order.
     pub kinds: BTreeMap<MessageKind, Counts>,
     /// Per flow.
     pub flows: BTreeMap<&'static str, Counts>,
@@ -194,6 +201,8 @@ pub struct Report {
     pub lifts: BTreeMap<MessageKind, Lift>,
     /// Orders no message is credited with.
     pub unattributed_orders: u64,
+    /// Orders cancelled or refunded, left out of everything above.
+    pub cancelled_orders: u64,
 }
 
 impl Report {
@@ -210,6 +219,7 @@ impl Report {
         let mut clicks: BTreeMap<&CustomerId, Vec<(Timestamp, &MessageKey)>> = BTreeMap::new();
         let mut orders: BTreeMap<&OrderId, &Fact> = BTreeMap::new();
         let mut unsubscribes: BTreeSet<(&CustomerId, Timestamp)> = BTreeSet::new();
+        let mut cancelled: BTreeSet<&OrderId> = BTreeSet::new();
         for fact in facts {
             match fact {
                 Fact::Sent { key, customer_id, at } => {
@@ -228,14 +238,20 @@ impl Report {
                     // The first report of an order is the order (a redelivery or an update repeats it).
                     orders.entry(order_id).or_insert(fact);
                 }
+                Fact::Cancelled { order_id, .. } => {
+                    cancelled.insert(order_id);
+                }
             }
         }
         for fact in facts {
+            // Only a marketing message earns an order by a click: a click on a tracking link is
+            // the customer following their parcel, not being persuaded.
             if let Fact::Engaged {
                 key,
                 what: Engagement::Clicked,
                 at,
             } = fact
+                && key.kind().category() == Category::Marketing
                 && let Some((customer, _)) = sent.get(key)
             {
                 clicks.entry(customer).or_default().push((*at, key));
@@ -267,7 +283,9 @@ impl Report {
                 Engagement::Complained => row.complained += 1,
             }
         }
-        // An unsubscribe is credited to the last marketing message the customer got before it.
+        // An unsubscribe is credited to the last marketing message the customer got before it, once
+        // per message (a second visit to the link unsubscribes nobody new).
+        let mut credited_unsubscribes: BTreeSet<&MessageKey> = BTreeSet::new();
         for (customer, at) in &unsubscribes {
             let last = sent
                 .iter()
@@ -275,10 +293,14 @@ impl Report {
                     to == customer && sent_at <= at && key.kind().category() == Category::Marketing
                 })
                 .max_by_key(|(_, (_, sent_at))| *sent_at);
-            if let Some((key, _)) = last {
+            if let Some((key, _)) = last
+                && credited_unsubscribes.insert(key)
+            {
                 report.kinds.entry(key.kind()).or_default().unsubscribed += 1;
             }
         }
+        orders.retain(|id, _| !cancelled.contains(id));
+        report.cancelled_orders = cancelled.len() as u64;
         for fact in orders.values() {
             let Fact::Ordered {
                 customer_id,

@@ -167,3 +167,41 @@ fn receivers_are_compared_with_holdouts_who_ordered_within_the_window_after() {
     assert_eq!(lift.verdict, Verdict::TooSmall, "20 holdouts are too few to tell");
     assert!(!report.lifts.contains_key(&MessageKind::Welcome));
 }
+
+#[test]
+fn a_tracking_click_earns_nothing_a_cancelled_order_counts_nowhere_and_a_second_unsubscribe_once() {
+    let facts = vec![
+        sent("shipping_confirmation#o-1#shp-1", "c-1", "2026-11-01T10:00:00Z"),
+        click("shipping_confirmation#o-1#shp-1", "2026-11-01T11:00:00Z"),
+        ordered("o-2", "c-1", "2026-11-02T10:00:00Z", "USD", 3000, None),
+        sent("welcome_offer#c-2", "c-2", "2026-11-01T10:00:00Z"),
+        ordered(
+            "o-3",
+            "c-2",
+            "2026-11-02T10:00:00Z",
+            "USD",
+            3000,
+            Some("welcome_offer#c-2"),
+        ),
+        Fact::Cancelled {
+            order_id: OrderId::parse("o-3").unwrap(),
+            at: ts("2026-11-03T10:00:00Z"),
+        },
+        sent("welcome#c-3", "c-3", "2026-11-01T10:00:00Z"),
+        Fact::Unsubscribed {
+            customer_id: who("c-3"),
+            at: ts("2026-11-02T10:00:00Z"),
+        },
+        Fact::Unsubscribed {
+            customer_id: who("c-3"),
+            at: ts("2026-11-04T10:00:00Z"),
+        },
+    ];
+    let report = Report::build(&facts, DEFAULT_WINDOW_DAYS);
+    assert_eq!(report.kinds[&MessageKind::ShippingConfirmation].orders, 0);
+    assert_eq!(report.kinds[&MessageKind::ShippingConfirmation].clicked, 1);
+    assert_eq!(report.kinds[&MessageKind::WelcomeOffer].orders, 0);
+    assert!(report.kinds[&MessageKind::WelcomeOffer].revenue.is_empty());
+    assert_eq!((report.unattributed_orders, report.cancelled_orders), (1, 1));
+    assert_eq!(report.kinds[&MessageKind::Welcome].unsubscribed, 1);
+}
