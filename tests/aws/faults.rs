@@ -31,6 +31,7 @@ async fn faults_on_dynamodb() {
             ..Rates::DEFAULT
         },
         carrier_scans: true,
+        holdouts: true,
     };
     let report = run_on(store, scenario).await;
     println!("{report}");

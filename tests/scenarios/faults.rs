@@ -21,6 +21,7 @@ fn burst(orders: usize, rates: Rates) -> Report {
         16,
         &history,
         rates,
+        true,
         SignedDuration::from_hours(2),
     ));
     println!("{report}; confirmations drained in {:?}", report.confirmations_drained);
@@ -86,6 +87,7 @@ fn seed_224_of_the_long_run_keeps_the_engagement_reward_through_a_crash() {
     let report = run(Scenario {
         customers: 40,
         carrier_scans: false,
+        holdouts: false,
         ..Scenario::seed(224)
     });
     report.assert_holds();
@@ -97,8 +99,10 @@ fn seed_224_of_the_long_run_keeps_the_engagement_reward_through_a_crash() {
 /// faulty run saw called it off. That is no loss; the check counts it as called off.
 #[test]
 fn seed_1058_of_the_long_run_counts_a_reward_called_off_by_an_unsubscribe_as_no_loss() {
+    // The history the long run drew then, before holdout groups.
     let report = run(Scenario {
         customers: 40,
+        holdouts: false,
         ..Scenario::seed(1058)
     });
     report.assert_holds();

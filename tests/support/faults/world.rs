@@ -15,7 +15,7 @@ use tidings_core::config::StoreConfig;
 use tidings_core::domain::CustomerId;
 use tidings_core::engine::{Engine, EngineError, Outcome, Ports, SkipReason};
 use tidings_core::event::{Emitted, Parsed, parse_envelope};
-use tidings_core::message::MessageKey;
+use tidings_core::message::{MessageKey, MessageKind};
 use tidings_core::ports::{Clock, Store};
 use tidings_core::render::Renderer;
 use tidings_core::signing::SigningKeys;
@@ -116,12 +116,21 @@ pub(super) struct World<S> {
 }
 
 impl<S: Store + super::Expiring> World<S> {
-    pub(super) fn new(store: S, plan: Plan, seed: u64, start: Timestamp) -> Self {
+    pub(super) fn new(store: S, plan: Plan, seed: u64, start: Timestamp, holdouts: bool) -> Self {
         let plan = Arc::new(plan);
         let clock = Arc::new(SimClock::new(start));
         let ses = Arc::new(FaultySes::new(Arc::clone(&plan), Arc::clone(&clock)));
         let bus = Arc::new(FaultyBus::new(Arc::clone(&plan)));
-        let config = Arc::new(StoreConfig::sample());
+        // Holdout groups on two marketing kinds, so the held-out path (claimed, announced, settled)
+        // meets every crash and redelivery the sends meet.
+        let mut config = StoreConfig::sample();
+        for kind in [MessageKind::CrossSell, MessageKind::WinBack]
+            .into_iter()
+            .filter(|_| holdouts)
+        {
+            config.kinds.entry(kind).or_default().holdout = 0.2;
+        }
+        let config = Arc::new(config);
         let renderer = Renderer::embedded(Arc::clone(&config)).expect("templates");
         let ports = Ports {
             store: FaultyStore::new(store, Arc::clone(&plan)),
