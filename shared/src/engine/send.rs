@@ -229,7 +229,8 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 .map(Composition::Settled);
         };
         let tags: Vec<&str> = profile.tags.iter().map(|t| t.as_str().trim()).collect();
-        if let Some(reason) = self.config.kinds.get(&kind).and_then(|rule| rule.excludes(&tags)) {
+        let rule = self.config.kinds.get(&kind);
+        if let Some(reason) = rule.and_then(|rule| rule.excludes(&tags)) {
             return self.skip(&follow_up, stored, reason).await.map(Composition::Settled);
         }
         let zone = profile.time_zone.as_ref().unwrap_or(&self.config.defaults.time_zone);
@@ -253,7 +254,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         }
         // A holdout customer goes through every gate a receiver does, the claim's included, and is
         // recorded (`EmailHeldOut`) at the moment they would have received it.
-        let holdout = self.config.kinds.get(&kind).map_or(0.0, |rule| rule.holdout);
+        let holdout = rule.map_or(0.0, |rule| rule.holdout);
         let held_out =
             marketing && holdout > 0.0 && self.keys.guest_ids().holdout_draw(&profile.id, kind.as_str()) < holdout;
 
@@ -281,7 +282,6 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             self.config.sender.unsubscribe_link(&token)
         });
         let locale = profile.locale.as_ref().unwrap_or(&self.config.defaults.locale);
-        let first_order = ready.order.as_ref().is_some_and(|o| o.first_order);
         let draft = Draft {
             kind,
             shows: spec.shows,
@@ -293,8 +293,6 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             cart: ready.cart.as_ref().map(|(cart, nth)| (cart, *nth)),
             coupon: coupon.as_ref(),
             recommendations: &ready.recommendations,
-            first_order,
-            repeat_buyer: ready.order.is_some() && !first_order,
             count: ready.count,
             now,
             unsubscribe_url: unsubscribe.as_ref().map(|(url, _)| url.as_str()),

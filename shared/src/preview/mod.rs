@@ -313,7 +313,6 @@ pub fn specimens(renderer: &Renderer, config: &StoreConfig) -> Result<Vec<Specim
                         .sender
                         .unsubscribe_link(&keys.unsubscribe_token(&customer.id, CONFIRM_SCOPE, now))
                 });
-                let first_order = scene.order.as_ref().is_some_and(|o| o.first_order);
                 let draft = Draft {
                     kind,
                     shows: spec(kind).shows,
@@ -325,8 +324,6 @@ pub fn specimens(renderer: &Renderer, config: &StoreConfig) -> Result<Vec<Specim
                     cart: scene.cart.as_ref().map(|(cart, nth)| (cart, *nth)),
                     coupon: coupon.as_ref(),
                     recommendations: &scene.recommendations,
-                    first_order,
-                    repeat_buyer: scene.order.is_some() && !first_order,
                     count: scene.count,
                     now,
                     unsubscribe_url: unsubscribe.as_ref().map(|(url, _)| url.as_str()),

@@ -121,10 +121,6 @@ pub struct Draft<'a> {
     pub coupon: Option<&'a Coupon>,
     /// Recommended products.
     pub recommendations: &'a [ProductInfo],
-    /// First order of the customer.
-    pub first_order: bool,
-    /// The customer bought before.
-    pub repeat_buyer: bool,
     /// The number the message is about: delivered orders (loyalty), years (anniversary), days
     /// without a scan (stalled shipment), update number (order progress).
     pub count: Option<u32>,
@@ -140,6 +136,18 @@ macro_rules! embedded_templates {
     ($($name:expr),* $(,)?) => {
         &[$(($name, include_str!(concat!("../../../templates/", $name)))),*]
     };
+}
+
+impl Draft<'_> {
+    /// The order it is about is the customer's first.
+    pub fn first_order(&self) -> bool {
+        self.order.is_some_and(|o| o.first_order)
+    }
+
+    /// The order it is about is not the customer's first.
+    pub fn repeat_buyer(&self) -> bool {
+        self.order.is_some_and(|o| !o.first_order)
+    }
 }
 
 /// Templates compiled into the binary (release and Lambda builds) besides each kind's own.
