@@ -354,13 +354,15 @@ pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> 
 /// message whose coupon it used, as the engine attributed it), its cancellation, or SES's word on
 /// a message. Guests are named by pseudonym, as in every fact the engine makes.
 fn report_fact(engine: &LocalEngine, event: &Event) -> Option<Fact> {
-    let event = event.clone().with_guest_pseudonyms(engine.keys().guest_ids());
-    match &event {
+    // The ids `Event::with_guest_pseudonyms` rewrites, rewritten here alike (the engine rewrote
+    // its own copy), for just the events the report reads.
+    let ids = engine.keys().guest_ids();
+    match event {
         Event::OrderConfirmed(order) => {
             let coupon_from = engine.store().state().orders.get(&order.id)?.coupon_from.clone();
             Some(Fact::Ordered {
                 order_id: order.id.clone(),
-                customer_id: order.customer.id.clone(),
+                customer_id: ids.customer_id(&order.customer.id),
                 at: order.placed_at,
                 currency: order.currency.code().to_owned(),
                 total: order.total,
@@ -382,7 +384,7 @@ fn report_fact(engine: &LocalEngine, event: &Event) -> Option<Fact> {
                 _ => return None,
             };
             Some(Fact::Engaged {
-                key: feedback.message_key.clone()?,
+                key: ids.message_key(feedback.message_key.as_ref()?),
                 what,
                 at: feedback.at,
             })

@@ -84,16 +84,20 @@ fn grouped(n: u64) -> String {
     out
 }
 
-fn revenue(counts: &Counts) -> String {
-    if counts.revenue.is_empty() {
-        return "-".into();
-    }
-    counts
-        .revenue
+/// Amounts per currency side by side (`48.26 USD + 66,600 KRW`), never added together.
+fn amounts(per_currency: &std::collections::BTreeMap<String, u64>) -> String {
+    per_currency
         .iter()
         .map(|(currency, minor)| money(currency, *minor))
         .collect::<Vec<_>>()
         .join(" + ")
+}
+
+fn revenue(counts: &Counts) -> String {
+    if counts.revenue.is_empty() {
+        return "-".into();
+    }
+    amounts(&counts.revenue)
 }
 
 fn percent(part: u64, whole: u64) -> String {
@@ -244,12 +248,7 @@ pub fn html(report: &Report) -> Result<String, ReportError> {
                 day: day.clone(),
                 sent: d.sent,
                 orders: d.orders,
-                revenue: d
-                    .revenue
-                    .iter()
-                    .map(|(c, m)| money(c, *m))
-                    .collect::<Vec<_>>()
-                    .join(" + "),
+                revenue: amounts(&d.revenue),
             };
             // Every day from the first to the last, quiet ones too, so the bars are a time axis.
             let quiet = Day::default();
