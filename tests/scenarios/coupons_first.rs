@@ -6,7 +6,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tidings_core::engine::COUPON_WAIT;
-use tidings_tests::{FlakyDiscounts, TestApp, customer, envelope, item, order_confirmed, spawn_app, ts};
+use tidings_tests::{FlakyDiscounts, TestApp, customer, deliver_mug_order, envelope, item, spawn_app, ts};
 
 fn app_with(discounts: FlakyDiscounts) -> (TestApp, Arc<FlakyDiscounts>) {
     let app = spawn_app();
@@ -15,24 +15,6 @@ fn app_with(discounts: FlakyDiscounts) -> (TestApp, Arc<FlakyDiscounts>) {
         ..discounts
     });
     (app.with_discounts(discounts.clone()), discounts)
-}
-
-/// An order delivered at 15:00: its first delivery confirmation carries the welcome coupon.
-fn deliver_first_order(app: &TestApp) {
-    let ada = customer("c-1", "en-US", "America/New_York", true);
-    app.deliver(&order_confirmed(
-        "o-1",
-        &ada,
-        vec![item("p-mug", "kitchen", 1, 1800)],
-        "2026-11-03T15:00:00Z",
-    ))
-    .expect("order");
-    app.deliver(&envelope(
-        "OrderDelivered",
-        "2026-11-05T15:00:00Z",
-        json!({"order_id": "o-1"}),
-    ))
-    .expect("delivered");
 }
 
 /// Every code announced was created first, and every email shows only codes that were created
@@ -103,7 +85,8 @@ fn a_throttled_store_delays_the_email_until_its_code_exists() {
         unavailable: 2.into(),
         ..FlakyDiscounts::default()
     });
-    deliver_first_order(&app);
+    // An order delivered at 15:00: its delivery confirmation carries the thank-you coupon.
+    deliver_mug_order(&app, 1);
     assert!(
         app.sent().iter().all(|(_, k)| !k.starts_with("delivery_confirmation")),
         "not sent without the code"
@@ -128,7 +111,7 @@ fn a_store_that_stays_down_gets_the_delivery_confirmation_out_without_the_coupon
         unavailable: usize::MAX.into(),
         ..FlakyDiscounts::default()
     });
-    deliver_first_order(&app);
+    deliver_mug_order(&app, 1);
     app.run_until(ts("2026-11-06T00:00:00Z"));
     let email = delivery(&app);
     assert_eq!(email.at, ts("2026-11-05T15:00:00Z") + COUPON_WAIT);
@@ -153,7 +136,7 @@ fn a_refused_code_sends_the_transactional_email_without_it_and_never_mails_the_c
         refuse: true,
         ..FlakyDiscounts::default()
     });
-    deliver_first_order(&app);
+    deliver_mug_order(&app, 1);
     app.run_until(ts("2026-11-06T00:00:00Z"));
     let email = delivery(&app);
     assert_eq!(email.at, ts("2026-11-05T15:00:00Z") + COUPON_WAIT);

@@ -127,23 +127,29 @@ pub fn replay_inputs(inputs: Vec<Input>) -> Replayed {
 /// then the clock runs to the 6th: four delivery confirmations, each with a coupon.
 pub fn four_delivered_orders<M: Mailer>(app: &TestApp<M>) {
     for n in 1..=4 {
-        let who = customer(&format!("c-{n}"), "en-US", "America/New_York", true);
-        let id = format!("o-{n}");
-        app.deliver(&order_confirmed(
-            &id,
-            &who,
-            vec![item("p-mug", "kitchen", 1, 1800)],
-            "2026-11-03T15:00:00Z",
-        ))
-        .expect("order");
-        app.deliver(&envelope(
-            "OrderDelivered",
-            "2026-11-05T15:00:00Z",
-            serde_json::json!({"order_id": id}),
-        ))
-        .expect("delivered");
+        deliver_mug_order(app, n);
     }
     app.run_until(ts("2026-11-06T00:00:00Z"));
+}
+
+/// Customer `c-<n>` (with consent) orders a mug (`o-<n>`) on 3 November at 15:00 and has it delivered
+/// on the 5th at 15:00; the clock is not run on.
+pub fn deliver_mug_order<M: Mailer>(app: &TestApp<M>, n: usize) {
+    let who = customer(&format!("c-{n}"), "en-US", "America/New_York", true);
+    let id = format!("o-{n}");
+    app.deliver(&order_confirmed(
+        &id,
+        &who,
+        vec![item("p-mug", "kitchen", 1, 1800)],
+        "2026-11-03T15:00:00Z",
+    ))
+    .expect("order");
+    app.deliver(&envelope(
+        "OrderDelivered",
+        "2026-11-05T15:00:00Z",
+        serde_json::json!({"order_id": id}),
+    ))
+    .expect("delivered");
 }
 
 /// The secrets the captured webhook deliveries of docs/examples are signed with (the README's
