@@ -349,8 +349,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             cap: marketing.then(|| self.config.cap_window()),
             consent: if marketing { consent } else { None },
             // A coupon is announced between the claim and the send; a crash there must leave the
-            // claim to be taken over, so only then is `sending` a second step.
-            sending: coupon.is_none(),
+            // claim to be taken over, so only then is `sending` a second step. A held-out message
+            // never reaches a provider: a crash before it is settled leaves a claim to take over
+            // when its lease ends, not a send awaiting SES's report.
+            sending: coupon.is_none() && !held_out,
             coupon: coupon.as_ref().map(|coupon| IssuedCoupon {
                 code: coupon.code.clone(),
                 key,
