@@ -14,6 +14,8 @@ use tidings_core::report::Fact;
 
 /// The report's facts, one JSON object per line.
 pub const FACTS: &str = "facts.jsonl";
+/// The report's counters as the engine kept them during the replay.
+pub const COUNTERS: &str = "counters.json";
 
 /// Marks a directory as written by `tidings demo`, so a later demo may replace it.
 pub const DEMO_MARKER: &str = ".tidings-demo";
@@ -120,6 +122,7 @@ impl Outbox {
                 || name == "index.jsonl"
                 || name == "events.jsonl"
                 || name == FACTS
+                || name == COUNTERS
                 || name == DEMO_MARKER;
             if ours {
                 std::fs::remove_file(entry.path()).map_err(io(&entry.path()))?;

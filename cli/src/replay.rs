@@ -12,7 +12,6 @@ use tidings_core::engine::{Engine, EngineError, Outcome, Ports};
 use tidings_core::event::{
     Event, EventError, InboundEvent, Parsed, parse_envelope_noting, parse_envelope_value_noting,
 };
-use tidings_core::feedback::FeedbackKind;
 use tidings_core::ports::{Clock, FollowUps};
 use tidings_core::render::{RenderError, Renderer};
 use tidings_core::report::{Engagement, Fact};
@@ -329,6 +328,11 @@ pub async fn replay(inputs: &[Input], outbox_dir: &Path, settings: Settings) -> 
         }
     }
     fire_due(&engine, until, &mut notes).await?;
+    // The counters the engine kept as it went, as a deployed table keeps them (`tidings-aws
+    // report`); `tidings report` folds the facts instead, with any window.
+    let counters = serde_json::to_string_pretty(&engine.store().state().counters).unwrap_or_default();
+    let path = outbox.dir().join(crate::outbox::COUNTERS);
+    std::fs::write(&path, counters + "\n").map_err(|source| OutboxError::Io { path, source })?;
     for (order_id, held) in &engine.store().state().held {
         for kept in held.values() {
             notes.push(orphan(order_id, &kept.event));
@@ -374,17 +378,10 @@ fn report_fact(engine: &LocalEngine, event: &Event) -> Option<Fact> {
             at: engine.clock().now(),
         }),
         Event::SesFeedback(feedback) => {
-            let what = match feedback.kind {
-                FeedbackKind::Delivery => Engagement::Delivered,
-                FeedbackKind::Open => Engagement::Opened,
-                FeedbackKind::Click => Engagement::Clicked,
-                // A soft bounce is retried by the receiving side; only a hard one is a bounce.
-                FeedbackKind::HardBounce => Engagement::Bounced,
-                FeedbackKind::Complaint => Engagement::Complained,
-                _ => return None,
-            };
+            let what = Engagement::reported(feedback.kind)?;
             Some(Fact::Engaged {
                 key: ids.message_key(feedback.message_key.as_ref()?),
+                customer_id: feedback.customer_id.as_ref().map(|id| ids.customer_id(id)),
                 what,
                 at: feedback.at,
             })

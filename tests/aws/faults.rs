@@ -28,6 +28,7 @@ async fn faults_on_dynamodb() {
         customers: 15,
         rates: Rates {
             concurrent: 0.0,
+            tallies: 0.05,
             ..Rates::DEFAULT
         },
         carrier_scans: true,

@@ -10,6 +10,7 @@ mod holds;
 mod lifecycle;
 mod once;
 mod promises;
+mod report;
 mod shopify;
 mod sweeps;
 mod trackers;

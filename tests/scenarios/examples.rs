@@ -80,7 +80,11 @@ fn identical_input_gives_a_byte_identical_outbox() {
     };
     let names = listing(&first.outbox());
     assert_eq!(names, listing(&second.outbox()));
-    assert_eq!(names.len(), 9 + 3, "nine emails, the index, the events and the facts");
+    assert_eq!(
+        names.len(),
+        9 + 4,
+        "nine emails, the index, the events, the facts and the counters"
+    );
     for name in names {
         let a = std::fs::read(first.outbox().join(&name)).expect("file");
         let b = std::fs::read(second.outbox().join(&name)).expect("file");

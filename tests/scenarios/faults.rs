@@ -112,3 +112,25 @@ fn seed_1058_of_the_long_run_counts_a_reward_called_off_by_an_unsubscribe_as_no_
         "{report}"
     );
 }
+
+/// Faults at the report's own calls (drawn from their own schedule, so other seeds run as they
+/// did): every promise still holds, and the counters never count a send twice or one not made
+/// (a crash can only lose a count).
+#[test]
+fn faults_at_the_reports_counters_never_count_a_send_twice_or_hold_up_a_promise() {
+    let report = run(Scenario {
+        customers: 30,
+        rates: Rates {
+            tallies: 0.2,
+            ..Rates::DEFAULT
+        },
+        ..Scenario::seed(5)
+    });
+    report.assert_holds();
+    let counted: u64 = report.counted.kinds.values().map(|c| c.sent).sum();
+    assert!(
+        counted > 0 && counted <= report.sends as u64,
+        "{counted} counted: {report}"
+    );
+    assert!(report.faults.injected() > 20, "{report}");
+}

@@ -16,6 +16,14 @@ fn demo() -> tidings_cli::Input {
     }
 }
 
+/// The report from the counters the engine kept during the replay, which must say what the
+/// facts say: a deployed table keeps the same counters the same way.
+fn kept(outbox: &std::path::Path) -> Report {
+    let text = std::fs::read_to_string(outbox.join("counters.json")).expect("the replay's counters");
+    let counters: tidings_core::report::Counters = serde_json::from_str(&text).expect("counters");
+    Report::from_counters(&counters, DEFAULT_WINDOW_DAYS)
+}
+
 fn revenue(report: &Report, kind: MessageKind) -> BTreeMap<String, u64> {
     report.kinds[&kind].revenue.clone()
 }
@@ -24,6 +32,11 @@ fn revenue(report: &Report, kind: MessageKind) -> BTreeMap<String, u64> {
 fn the_demo_reports_revenue_per_flow_from_coupons_and_clicks() {
     let replayed = replay_files(&[repo_root().join("cli/demo/store.jsonl")]);
     let report = Report::build(&read_facts(&replayed.outbox()).unwrap(), DEFAULT_WINDOW_DAYS);
+    assert_eq!(
+        kept(&replayed.outbox()),
+        report,
+        "the engine's counters say what the facts say"
+    );
     assert_eq!(
         report.kinds.values().map(|c| c.sent).sum::<u64>(),
         replayed.sent().len() as u64
@@ -64,6 +77,11 @@ fn with_holdouts_on_cross_sell_and_win_back_the_report_gives_each_lift_and_its_i
     }
     let replayed = replay_from(vec![demo()], config, None);
     let report = Report::build(&read_facts(&replayed.outbox()).unwrap(), DEFAULT_WINDOW_DAYS);
+    assert_eq!(
+        kept(&replayed.outbox()),
+        report,
+        "the engine's counters say what the facts say"
+    );
     for kind in [MessageKind::CrossSell, MessageKind::WinBack] {
         let lift = &report.lifts[&kind];
         assert!(lift.holdouts > 0 && lift.receivers > 0, "{kind}: {lift:?}");
@@ -125,4 +143,5 @@ fn a_guest_who_clicks_a_reminder_and_orders_without_its_code_is_credited_under_t
     assert!(!facts.contains("kim@example.net"), "no address in the facts: {facts}");
     let report = Report::build(&read_facts(&replayed.outbox()).expect("facts"), DEFAULT_WINDOW_DAYS);
     assert_eq!(report.kinds[&MessageKind::CartReminder].orders, 1, "{facts}");
+    assert_eq!(kept(&replayed.outbox()), report);
 }

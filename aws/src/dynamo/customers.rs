@@ -40,7 +40,10 @@ impl Customers for DynamoStore {
             .map(|guest| format!("CUSTOMER#{guest}"))
             .filter(|pk| *pk != customer_pk);
         let erased = [erased_id_key(id), erased_address_key(email)].map(|key| format!("ERASED#{key}"));
-        let mut keys = vec![Self::key(customer_pk.clone(), "PROFILE")];
+        let mut keys = vec![
+            Self::key(customer_pk.clone(), "PROFILE"),
+            Self::key(customer_pk.clone(), super::tallies::LEDGER),
+        ];
         keys.extend(erased.iter().map(|pk| Self::key(pk.clone(), "ERASED")));
         keys.extend(coupon_pk.iter().map(|pk| Self::key(pk.clone(), "COUPON")));
         keys.extend(address_pk.iter().map(|pk| Self::key(pk.clone(), "PROFILE")));
@@ -53,6 +56,9 @@ impl Customers for DynamoStore {
         let mut legacy = None;
         for item in items {
             match string_attr(&item, "pk") {
+                Some(pk) if pk == customer_pk && string_attr(&item, "sk") == Some(super::tallies::LEDGER) => {
+                    file.ledger = super::tallies::ledger_from(&item)?;
+                }
                 Some(pk) if pk == customer_pk => {
                     file.record = Some(serde_dynamo::from_item(item).map_err(corrupt(&customer_pk))?)
                 }

@@ -8,6 +8,7 @@ mod ledger;
 mod orders;
 mod privacy;
 mod stats;
+mod tallies;
 mod upgrades;
 
 use aws_sdk_dynamodb::Client;
@@ -47,6 +48,8 @@ pub struct DynamoStore {
     pub(super) table: String,
     /// Product statistics last read (shared by clones: one per warm process).
     stats: Arc<Mutex<Option<StatsRead>>>,
+    /// How long they are used before being read again.
+    stats_max_age: Duration,
     /// The key guests are named by (items an earlier release wrote are read in the new form).
     pub(super) guests: GuestIds,
     /// Whether this process saw the table upgraded (`upgrade`): shared by clones.
@@ -140,10 +143,18 @@ impl DynamoStore {
             client,
             table: table.into(),
             stats: Arc::default(),
+            stats_max_age: STATS_MAX_AGE,
             guests,
             upgraded: Arc::default(),
             paced_second: Arc::default(),
         }
+    }
+
+    /// The store reading product statistics afresh for every email, as the memory store does (a
+    /// test that compares the two runs of one history; a function keeps the 10-minute cache).
+    pub fn with_fresh_statistics(mut self) -> Self {
+        self.stats_max_age = Duration::ZERO;
+        self
     }
 
     /// An item as this release writes it: a guest id with an address in it (from an earlier

@@ -1,8 +1,6 @@
 //! Product and co-purchase statistics: written after the email, read with a short cache.
 
-use super::{
-    DynamoStore, Item, STATS_MAX_AGE, StatsRead, TRANSACTION_LIMIT, n, number_attr, s, string_attr, unavailable,
-};
+use super::{DynamoStore, Item, StatsRead, TRANSACTION_LIMIT, n, number_attr, s, string_attr, unavailable};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use std::collections::BTreeSet;
 use std::sync::{Arc, PoisonError};
@@ -220,7 +218,7 @@ impl Statistics for DynamoStore {
     async fn product_stats(&self) -> Result<Arc<ProductStats>, StoreError> {
         let now = Instant::now();
         let cached = (self.stats.lock().unwrap_or_else(PoisonError::into_inner).as_ref())
-            .filter(|read| now.duration_since(read.at) < STATS_MAX_AGE)
+            .filter(|read| now.duration_since(read.at) < self.stats_max_age)
             .map(|read| Arc::clone(&read.stats));
         if let Some(stats) = cached {
             return Ok(stats);

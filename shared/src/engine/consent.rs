@@ -142,6 +142,13 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         scope: &'static str,
         at: Timestamp,
     ) -> Result<(), EngineError> {
+        if scope == "marketing" {
+            let fact = crate::report::Fact::Unsubscribed {
+                customer_id: customer_id.clone(),
+                at,
+            };
+            self.tally(customer_id, &fact).await?;
+        }
         let announced = crate::event::CustomerUnsubscribed {
             customer_id: customer_id.clone(),
             scope,

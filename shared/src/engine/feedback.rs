@@ -5,6 +5,7 @@ use super::{Engine, EngineError, Outcome, SOFT_BOUNCE_LIMIT, SOFT_BOUNCE_WINDOW_
 use crate::event::{EmailSent, Emitted};
 use crate::feedback::{Feedback, FeedbackKind};
 use crate::ports::{Bus, Clock, EngagementKind, Mailer, Store};
+use crate::report::{Engagement, Fact};
 use jiff::SignedDuration;
 
 impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
@@ -97,6 +98,16 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                             .await?;
                     }
                     store.settle_sending(key, &feedback.ses_message_id, at).await?;
+                    // Counted once settled (a failure here is retried with the report, which
+                    // settles again harmlessly), never in the way of settling.
+                    if let Some(customer_id) = feedback.customer_id.as_ref().filter(|_| reported) {
+                        let fact = Fact::Sent {
+                            key: key.clone(),
+                            customer_id: customer_id.clone(),
+                            at,
+                        };
+                        self.tally(customer_id, &fact).await?;
+                    }
                     out.push(Outcome::Recorded {
                         what: format!("SES accepted {key}"),
                     });
@@ -112,6 +123,25 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 }
             }
         }
+        self.tally_feedback(feedback).await?;
         Ok(out)
+    }
+
+    /// Folds what SES said into the report's counters (delivered, opened, clicked, a hard bounce,
+    /// a complaint), once per message and kind.
+    async fn tally_feedback(&self, feedback: &Feedback) -> Result<(), EngineError> {
+        let Some(what) = Engagement::reported(feedback.kind) else {
+            return Ok(());
+        };
+        let (Some(key), Some(customer)) = (&feedback.message_key, &feedback.customer_id) else {
+            return Ok(());
+        };
+        let fact = Fact::Engaged {
+            key: key.clone(),
+            customer_id: Some(customer.clone()),
+            what,
+            at: feedback.at,
+        };
+        self.tally(customer, &fact).await
     }
 }

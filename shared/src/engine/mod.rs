@@ -17,6 +17,7 @@ mod schedule;
 mod send;
 mod shipments;
 mod slot;
+mod tally;
 mod tracking;
 
 use crate::ports::HeldEvent;
@@ -255,6 +256,8 @@ struct EventCustomer {
     coupon: Option<crate::ports::IssuedCoupon>,
     /// Their per-id unsubscribe was carried to the address now: the merged record says so.
     carried: bool,
+    /// Their report ledger as read with them.
+    ledger: (crate::report::Ledger, u64),
 }
 
 /// How often an event is handled when records it writes keep changing while it is handled.

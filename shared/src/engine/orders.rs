@@ -11,6 +11,7 @@ use crate::ports::{
     Awaiting, Bus, Changes, Clock, FollowUp, HeldEvent, Mailer, NewOrder, OrderConfirmation, OrderFile, OrderRecord,
     Store, StoreError, Subject,
 };
+use crate::report::Fact;
 use jiff::Timestamp;
 
 impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
@@ -35,7 +36,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             Ok(file) => file,
             Err(erased) => return Ok(vec![erased]),
         };
-        let (stored, coupon) = (file.record, file.coupon);
+        let (stored, coupon, ledger) = (file.record, file.coupon, file.ledger);
         let (mut customer, occasions) = self.merge_profile(stored.as_ref(), &order.customer, at, false, true);
         customer.address_opted_out |= file.carried;
         let id = &order.customer.id;
@@ -122,6 +123,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 let sent = self.finish(composition, claimed).await;
                 // Counted whatever the send did: a retry finds the order recorded and counts nothing.
                 self.count_purchases(order, 1).await;
+                self.tally_order(&record, Some(ledger)).await;
                 out.push(sent?);
             }
             OrderConfirmation::Exists => {
@@ -147,6 +149,21 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         }
     }
 
+    /// Counts an order in the report (credited to the coupon it used, else the last click), once.
+    async fn tally_order(&self, record: &OrderRecord, ledger: Option<(crate::report::Ledger, u64)>) {
+        let order = &record.order;
+        let ordered = Fact::Ordered {
+            order_id: order.id.clone(),
+            customer_id: order.customer.id.clone(),
+            at: order.placed_at,
+            currency: order.currency.code().to_owned(),
+            total: order.total,
+            coupon_from: record.coupon_from.clone(),
+        };
+        // The ledger read with the customer, unless erased meanwhile: the write checks that too.
+        self.tally_or_log(&order.customer.id, &ordered, ledger).await;
+    }
+
     /// A redelivered confirmation writes nothing about the order but still finishes its email,
     /// which is idempotent, and the events held for the order (a first delivery that died before
     /// it got to them).
@@ -165,6 +182,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         } = again;
         if stored.as_ref() != Some(&customer) {
             self.save_profile(&customer, &occasions, &mut out).await?;
+        }
+        // A first delivery may have died before the report counted the order (counted once).
+        if let Some(record) = &order {
+            self.tally_order(record, None).await;
         }
         let at = confirmation.due_at;
         let known = KnownRecords {
@@ -315,6 +336,10 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 // Recorded once, all together with the email's claim: the cancellation, the
                 // statistics without the order, the customer's standing orders and the lapse that
                 // now counts from the latest one still standing (or the signup).
+                let cancelled = Fact::Cancelled {
+                    order_id: order_id.clone(),
+                    at,
+                };
                 if record.cancelled.is_none() {
                     record.cancelled = Some((at, cancel.reason.clone()));
                     let mut customer = store.customer(&customer_id).await?;
@@ -344,9 +369,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     // Only once the cancellation is recorded (a refused write is handled again).
                     if !matches!(sent, Err(EngineError::Store(_))) {
                         self.count_purchases(&record.order, -1).await;
+                        self.tally_or_log(&customer_id, &cancelled, None).await;
                     }
                     out.push(sent?);
                 } else {
+                    // A first delivery may have died before the report took the order back.
+                    self.tally_or_log(&customer_id, &cancelled, None).await;
                     out.push(
                         self.attempt(cancellation, false, KnownRecords::of_order(&record))
                             .await?,

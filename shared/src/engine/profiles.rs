@@ -106,6 +106,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             record: file.record,
             coupon: file.coupon,
             carried,
+            ledger: file.ledger,
         }))
     }
 

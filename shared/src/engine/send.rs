@@ -16,6 +16,7 @@ use crate::ports::{
     Store, Subject,
 };
 use crate::render::Draft;
+use crate::report::Fact;
 use crate::skip::SkipReason;
 use jiff::Timestamp;
 
@@ -433,6 +434,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 customer_id: email.customer_id.clone(),
                 at: now,
             };
+            let fact = Fact::HeldOut {
+                key: key.clone(),
+                customer_id: email.customer_id.clone(),
+                at: now,
+            };
+            self.tally(&email.customer_id, &fact).await?;
             self.ports
                 .bus
                 .publish(&[outbound(now, Emitted::EmailHeldOut(held))])
@@ -477,6 +484,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     return Ok(Outcome::Sent { key, at: now });
                 }
                 store.mark_sent(&key, &provider_id, now).await?;
+                // After it is recorded: nothing may stand between the provider's answer and the
+                // record that keeps it from being sent again.
+                let fact = Fact::Sent {
+                    key: key.clone(),
+                    customer_id: email.customer_id.clone(),
+                    at: now,
+                };
+                self.tally_or_log(&email.customer_id, &fact, None).await;
                 if stored {
                     store.remove_follow_up(&key).await?;
                 }

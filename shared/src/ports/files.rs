@@ -19,6 +19,9 @@ pub struct CustomerFile {
     /// The record of the guest id asked for (the customer's address as a guest, or their
     /// imported past orders), read in the same call.
     pub address_history: Option<CustomerRecord>,
+    /// The customer's report ledger and its version, read in the same call, so that counting
+    /// their order in the report costs one write (`Tallies::count`).
+    pub ledger: (crate::report::Ledger, u64),
 }
 
 /// The key an erasure of a customer id is remembered under: a hash, since a guest's id holds their

@@ -8,6 +8,7 @@ mod ledger;
 mod records;
 pub mod retention;
 mod stats;
+mod tallies;
 mod trackers;
 
 pub use discounts::*;
@@ -15,6 +16,7 @@ pub use files::*;
 pub use ledger::*;
 pub use records::*;
 pub use stats::*;
+pub use tallies::*;
 pub use trackers::*;
 
 use crate::domain::{CartId, CustomerId, EmailAddress, Order, OrderId, ShipmentId};
@@ -292,12 +294,13 @@ pub trait Upgrades: Send + Sync {
 
 /// Durable state: every role above, as one adapter (DynamoDB, memory) provides them.
 pub trait Store:
-    Customers + Orders + Carts + SendLedger + FollowUps + Deliverability + Privacy + Statistics + Upgrades
+    Customers + Orders + Carts + SendLedger + FollowUps + Deliverability + Privacy + Statistics + Tallies + Upgrades
 {
 }
 
-impl<T: Customers + Orders + Carts + SendLedger + FollowUps + Deliverability + Privacy + Statistics + Upgrades> Store
-    for T
+impl<
+    T: Customers + Orders + Carts + SendLedger + FollowUps + Deliverability + Privacy + Statistics + Tallies + Upgrades,
+> Store for T
 {
 }
 

@@ -3,12 +3,7 @@
 //! proportions, from each group's Wilson interval: sound at the small rates and counts of a small
 //! store, where the textbook ±1.96·SE interval is not).
 
-use super::Fact;
-use crate::domain::{CustomerId, OrderId};
-use crate::message::{MessageKey, MessageKind};
-use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Below this many customers in either group the report says it cannot tell yet.
 pub const MIN_GROUP: u64 = 30;
@@ -91,71 +86,6 @@ fn wilson(hits: u64, n: u64) -> (f64, f64) {
     let center = (p + z2 / (2.0 * n)) / denominator;
     let half = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
     ((center - half).max(0.0), (center + half).min(1.0))
-}
-
-/// Each customer of `kind` in `seen`, from the first time.
-fn first<'a>(seen: &Seen<'a>, kind: MessageKind) -> BTreeMap<&'a CustomerId, Timestamp> {
-    let mut out: BTreeMap<&'a CustomerId, Timestamp> = BTreeMap::new();
-    for (key, (customer, at)) in seen {
-        if key.kind() == kind {
-            let entry = out.entry(*customer).or_insert(*at);
-            *entry = (*entry).min(*at);
-        }
-    }
-    out
-}
-
-type Seen<'a> = BTreeMap<&'a MessageKey, (&'a CustomerId, Timestamp)>;
-
-/// Per kind with anyone held out: each customer counted once, from the first time they got (or
-/// would have got) it; a customer in both groups (the share was changed) in neither.
-pub(super) fn by_kind(
-    sent: &Seen<'_>,
-    held: &Seen<'_>,
-    orders: &BTreeMap<&OrderId, &Fact>,
-    window: SignedDuration,
-) -> BTreeMap<MessageKind, Lift> {
-    let mut placed: BTreeMap<&CustomerId, Vec<Timestamp>> = BTreeMap::new();
-    for fact in orders.values() {
-        if let Fact::Ordered { customer_id, at, .. } = fact {
-            placed.entry(customer_id).or_default().push(*at);
-        }
-    }
-    let ordered_after = |customer: &CustomerId, from: Timestamp| {
-        placed
-            .get(customer)
-            .is_some_and(|times| times.iter().any(|at| *at > from && *at - from <= window))
-    };
-    let kinds: std::collections::BTreeSet<MessageKind> = held.keys().map(|key| key.kind()).collect();
-    kinds
-        .into_iter()
-        .map(|kind| {
-            let mut receivers = first(sent, kind);
-            let mut holdouts = first(held, kind);
-            let both: Vec<&CustomerId> = receivers
-                .keys()
-                .filter(|c| holdouts.contains_key(*c))
-                .copied()
-                .collect();
-            for customer in both {
-                receivers.remove(customer);
-                holdouts.remove(customer);
-            }
-            let converted = |group: &BTreeMap<&CustomerId, Timestamp>| {
-                group
-                    .iter()
-                    .filter(|(customer, at)| ordered_after(customer, **at))
-                    .count() as u64
-            };
-            let lift = Lift::between(
-                receivers.len() as u64,
-                converted(&receivers),
-                holdouts.len() as u64,
-                converted(&holdouts),
-            );
-            (kind, lift)
-        })
-        .collect()
 }
 
 #[cfg(test)]

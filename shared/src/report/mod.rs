@@ -6,14 +6,17 @@
 //! the last message the customer clicked within the window before it, and never to two.
 
 mod lift;
+pub mod show;
+pub mod tally;
 
 pub use lift::{Lift, MIN_GROUP, Verdict};
+pub use tally::{Change, Counters, Ledger};
 
 use crate::domain::{CustomerId, OrderId};
-use crate::message::{Category, MessageKey, MessageKind};
+use crate::message::{MessageKey, MessageKind};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// The default attribution window: an order within 5 days of a click is credited to it.
 pub const DEFAULT_WINDOW_DAYS: i64 = 5;
@@ -44,6 +47,10 @@ pub enum Fact {
     Engaged {
         /// The message.
         key: MessageKey,
+        /// Its recipient, as SES's report tags it (absent in facts of earlier releases: then the
+        /// recipient of the message's `Sent` fact).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
         /// What happened.
         what: Engagement,
         /// When.
@@ -94,6 +101,22 @@ pub enum Engagement {
     Bounced,
     /// Marked as spam.
     Complained,
+}
+
+impl Engagement {
+    /// What an SES report says of a message, for the report (a soft bounce, a reject or a
+    /// delay says nothing: only a hard bounce is a bounce).
+    pub fn reported(kind: crate::feedback::FeedbackKind) -> Option<Engagement> {
+        use crate::feedback::FeedbackKind as F;
+        match kind {
+            F::Delivery => Some(Engagement::Delivered),
+            F::Open => Some(Engagement::Opened),
+            F::Click => Some(Engagement::Clicked),
+            F::HardBounce => Some(Engagement::Bounced),
+            F::Complaint => Some(Engagement::Complained),
+            _ => None,
+        }
+    }
 }
 
 /// The flows in the order a customer meets them (the report's order).
@@ -206,143 +229,85 @@ pub struct Report {
 }
 
 impl Report {
-    /// Folds `facts` (in any order; repeated facts count once) into the report.
+    /// Folds `facts` (in any order; repeated facts count once) into the report, as a store
+    /// folds them while they happen (`tally`).
     pub fn build(facts: &[Fact], window_days: i64) -> Report {
-        let window = SignedDuration::from_hours(window_days.max(0) * 24);
+        let counters = tally::fold(facts, window(window_days));
+        Report::from_counters(&counters, window_days)
+    }
+
+    /// The report the counters a store kept say (`window_days`: the window they were kept with).
+    pub fn from_counters(counters: &Counters, window_days: i64) -> Report {
         let mut report = Report {
             window_days,
             ..Report::default()
         };
-        let mut sent: BTreeMap<&MessageKey, (&CustomerId, Timestamp)> = BTreeMap::new();
-        let mut held: BTreeMap<&MessageKey, (&CustomerId, Timestamp)> = BTreeMap::new();
-        let mut engaged: BTreeSet<(&MessageKey, Engagement)> = BTreeSet::new();
-        let mut clicks: BTreeMap<&CustomerId, Vec<(Timestamp, &MessageKey)>> = BTreeMap::new();
-        let mut orders: BTreeMap<&OrderId, &Fact> = BTreeMap::new();
-        let mut unsubscribes: BTreeSet<(&CustomerId, Timestamp)> = BTreeSet::new();
-        let mut cancelled: BTreeSet<&OrderId> = BTreeSet::new();
-        for fact in facts {
-            match fact {
-                Fact::Sent { key, customer_id, at } => {
-                    sent.entry(key).or_insert((customer_id, *at));
-                }
-                Fact::HeldOut { key, customer_id, at } => {
-                    held.entry(key).or_insert((customer_id, *at));
-                }
-                Fact::Engaged { key, what, .. } => {
-                    engaged.insert((key, *what));
-                }
-                Fact::Unsubscribed { customer_id, at } => {
-                    unsubscribes.insert((customer_id, *at));
-                }
-                Fact::Ordered { order_id, .. } => {
-                    // The first report of an order is the order (a redelivery or an update repeats it).
-                    orders.entry(order_id).or_insert(fact);
-                }
-                Fact::Cancelled { order_id, .. } => {
-                    cancelled.insert(order_id);
-                }
-            }
-        }
-        for fact in facts {
-            // Only a marketing message earns an order by a click: a click on a tracking link is
-            // the customer following their parcel, not being persuaded.
-            if let Fact::Engaged {
-                key,
-                what: Engagement::Clicked,
-                at,
-            } = fact
-                && key.kind().category() == Category::Marketing
-                && let Some((customer, _)) = sent.get(key)
-            {
-                clicks.entry(customer).or_default().push((*at, key));
-            }
-        }
-
-        for (key, (_, at)) in &sent {
-            let kind = key.kind();
-            let row = report.kinds.entry(kind).or_default();
-            row.sent += 1;
-            report
-                .days
-                .entry(flow(kind))
-                .or_default()
-                .entry(day(*at))
-                .or_default()
-                .sent += 1;
-        }
-        for (key, what) in &engaged {
-            if !sent.contains_key(key) {
-                continue;
-            }
-            let row = report.kinds.entry(key.kind()).or_default();
-            match what {
-                Engagement::Delivered => row.delivered += 1,
-                Engagement::Opened => row.opened += 1,
-                Engagement::Clicked => row.clicked += 1,
-                Engagement::Bounced => row.bounced += 1,
-                Engagement::Complained => row.complained += 1,
-            }
-        }
-        // An unsubscribe is credited to the last marketing message the customer got before it, once
-        // per message (a second visit to the link unsubscribes nobody new).
-        let mut credited_unsubscribes: BTreeSet<&MessageKey> = BTreeSet::new();
-        for (customer, at) in &unsubscribes {
-            let last = sent
+        let count = |fields: &BTreeMap<String, i64>, name: &str| {
+            u64::try_from(fields.get(name).copied().unwrap_or(0)).unwrap_or(0)
+        };
+        let revenue = |fields: &BTreeMap<String, i64>| -> BTreeMap<String, u64> {
+            fields
                 .iter()
-                .filter(|(key, (to, sent_at))| {
-                    to == customer && sent_at <= at && key.kind().category() == Category::Marketing
+                .filter_map(|(name, value)| {
+                    let currency = name.strip_prefix("revenue_")?;
+                    let value = u64::try_from(*value).ok().filter(|v| *v > 0)?;
+                    Some((currency.to_owned(), value))
                 })
-                .max_by_key(|(_, (_, sent_at))| *sent_at);
-            if let Some((key, _)) = last
-                && credited_unsubscribes.insert(key)
-            {
-                report.kinds.entry(key.kind()).or_default().unsubscribed += 1;
+                .collect()
+        };
+        for (item, fields) in counters {
+            if let Some(kind) = item.strip_prefix("KIND#").and_then(MessageKind::from_name) {
+                report.kinds.insert(
+                    kind,
+                    Counts {
+                        sent: count(fields, "sent"),
+                        delivered: count(fields, "delivered"),
+                        opened: count(fields, "opened"),
+                        clicked: count(fields, "clicked"),
+                        unsubscribed: count(fields, "unsubscribed"),
+                        bounced: count(fields, "bounced"),
+                        complained: count(fields, "complained"),
+                        orders: count(fields, "orders"),
+                        revenue: revenue(fields),
+                    },
+                );
+            } else if let Some((date, name)) = item.strip_prefix("DAY#").and_then(|rest| rest.split_once('#')) {
+                let Some(name) = FLOWS.iter().find(|f| **f == name) else {
+                    continue;
+                };
+                let day = Day {
+                    sent: count(fields, "sent"),
+                    orders: count(fields, "orders"),
+                    revenue: revenue(fields),
+                };
+                if day != Day::default() {
+                    report.days.entry(name).or_default().insert(date.to_owned(), day);
+                }
+            } else if let Some(kind) = item.strip_prefix("LIFT#").and_then(MessageKind::from_name) {
+                if count(fields, "held") > 0 {
+                    let lift = Lift::between(
+                        count(fields, "receivers"),
+                        count(fields, "receivers_ordered"),
+                        count(fields, "holdouts"),
+                        count(fields, "holdouts_ordered"),
+                    );
+                    report.lifts.insert(kind, lift);
+                }
+            } else if item == tally::ORDERS_ITEM {
+                report.unattributed_orders = count(fields, "unattributed");
+                report.cancelled_orders = count(fields, "cancelled");
             }
-        }
-        orders.retain(|id, _| !cancelled.contains(id));
-        report.cancelled_orders = cancelled.len() as u64;
-        for fact in orders.values() {
-            let Fact::Ordered {
-                customer_id,
-                at,
-                currency,
-                total,
-                coupon_from,
-                ..
-            } = fact
-            else {
-                continue;
-            };
-            let credited = coupon_from.as_ref().filter(|key| sent.contains_key(key)).or_else(|| {
-                clicks
-                    .get(customer_id)?
-                    .iter()
-                    .filter(|(clicked, _)| clicked <= at && *at - *clicked <= window)
-                    .max_by_key(|(clicked, _)| *clicked)
-                    .map(|(_, key)| *key)
-            });
-            let Some(key) = credited else {
-                report.unattributed_orders += 1;
-                continue;
-            };
-            let row = report.kinds.entry(key.kind()).or_default();
-            row.orders += 1;
-            *row.revenue.entry(currency.clone()).or_default() += total;
-            let today = report
-                .days
-                .entry(flow(key.kind()))
-                .or_default()
-                .entry(day(*at))
-                .or_default();
-            today.orders += 1;
-            *today.revenue.entry(currency.clone()).or_default() += total;
         }
         for (kind, row) in &report.kinds {
             report.flows.entry(flow(*kind)).or_default().add(row);
         }
-        report.lifts = lift::by_kind(&sent, &held, &orders, window);
         report
     }
+}
+
+/// The attribution window of `days` days.
+pub fn window(days: i64) -> SignedDuration {
+    SignedDuration::from_hours(days.max(0) * 24)
 }
 
 fn day(at: Timestamp) -> String {

@@ -23,6 +23,7 @@ fn sent(k: &str, customer: &str, at: &str) -> Fact {
 fn click(k: &str, at: &str) -> Fact {
     Fact::Engaged {
         key: key(k),
+        customer_id: None,
         what: Engagement::Clicked,
         at: ts(at),
     }
@@ -204,4 +205,74 @@ fn a_tracking_click_earns_nothing_a_cancelled_order_counts_nowhere_and_a_second_
     assert!(report.kinds[&MessageKind::WelcomeOffer].revenue.is_empty());
     assert_eq!((report.unattributed_orders, report.cancelled_orders), (1, 1));
     assert_eq!(report.kinds[&MessageKind::Welcome].unsubscribed, 1);
+}
+
+#[test]
+fn an_order_cancelled_before_it_is_seen_counts_nowhere_when_it_comes() {
+    let facts = vec![
+        sent("welcome_offer#c-1", "c-1", "2026-11-01T10:00:00Z"),
+        ordered(
+            "o-1",
+            "c-1",
+            "2026-11-02T10:00:00Z",
+            "USD",
+            3000,
+            Some("welcome_offer#c-1"),
+        ),
+    ];
+    // The store folds the cancellation first (its order was held for it), with its customer.
+    let cancelled = Fact::Cancelled {
+        order_id: OrderId::parse("o-1").unwrap(),
+        at: ts("2026-11-02T11:00:00Z"),
+    };
+    let window = window(DEFAULT_WINDOW_DAYS);
+    let mut ledger = tally::Ledger::default();
+    let mut counters = Counters::new();
+    for fact in [&facts[0], &cancelled, &facts[1]] {
+        let change = tally::tally(fact, &ledger, window);
+        if let Some(next) = change.ledger {
+            ledger = next;
+        }
+        tally::merge(&mut counters, &change.adds);
+    }
+    let report = Report::from_counters(&counters, DEFAULT_WINDOW_DAYS);
+    assert_eq!(report.kinds[&MessageKind::WelcomeOffer].orders, 0);
+    assert_eq!((report.unattributed_orders, report.cancelled_orders), (0, 1));
+    // And folded in time order from a replay's facts, the same.
+    let mut all = facts.clone();
+    all.push(cancelled);
+    assert_eq!(Report::build(&all, DEFAULT_WINDOW_DAYS), report);
+}
+
+#[test]
+fn a_customer_both_sent_and_held_out_is_in_neither_group_and_a_held_out_report_counts_nothing() {
+    let held = |k: &str, customer: &str, at: &str| Fact::HeldOut {
+        key: key(k),
+        customer_id: who(customer),
+        at: ts(at),
+    };
+    let facts = vec![
+        held("cross_sell#o-1", "c-1", "2026-11-01T10:00:00Z"),
+        // The share was changed: the next cross-sell went.
+        sent("cross_sell#o-2", "c-1", "2026-11-05T10:00:00Z"),
+        held("cross_sell#o-3", "c-2", "2026-11-01T10:00:00Z"),
+        ordered("o-4", "c-2", "2026-11-02T10:00:00Z", "USD", 1000, None),
+        sent("cross_sell#o-5", "c-3", "2026-11-01T10:00:00Z"),
+        // SES never reports on a message held out; a stray report for one is not counted.
+        Fact::Engaged {
+            key: key("cross_sell#o-3"),
+            customer_id: Some(who("c-2")),
+            what: Engagement::Clicked,
+            at: ts("2026-11-01T11:00:00Z"),
+        },
+    ];
+    let report = Report::build(&facts, DEFAULT_WINDOW_DAYS);
+    let lift = &report.lifts[&MessageKind::CrossSell];
+    assert_eq!((lift.receivers, lift.receivers_ordered), (1, 0));
+    assert_eq!((lift.holdouts, lift.holdouts_ordered), (1, 1));
+    assert_eq!(report.kinds[&MessageKind::CrossSell].clicked, 0);
+    assert_eq!(
+        report.unattributed_orders, 1,
+        "a held-out message's click credits nothing"
+    );
 }

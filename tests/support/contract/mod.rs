@@ -3,6 +3,7 @@
 //! (tests/aws/contract.rs). A difference between the two stores fails one of the two runs.
 
 pub mod records;
+pub mod tallies;
 
 use jiff::SignedDuration;
 use tidings_core::domain::{CustomerId, EmailAddress};
@@ -53,6 +54,8 @@ pub async fn run_all<S: Store>(store: &S) {
     records::a_write_of_more_than_a_transaction_lands_whole(store).await;
     records::a_tracking_number_finds_the_latest_parcel_shipped_with_it(store).await;
     records::a_waiting_scan_and_its_parcel_each_see_the_other(store).await;
+    tallies::a_fact_is_counted_once_and_a_stale_ledger_is_refused(store).await;
+    tallies::an_erased_customer_keeps_no_ledger(store).await;
 }
 
 /// SES's send rate: `rate` sends per whole second, whatever its fraction; the UTC day's count.

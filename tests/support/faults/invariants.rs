@@ -50,6 +50,10 @@ pub struct Report {
     pub sent_by_kind: BTreeMap<String, usize>,
     /// From the history's first event to the last order confirmation SES accepted.
     pub confirmations_drained: Option<jiff::SignedDuration>,
+    /// The report from the counters the run's store kept.
+    pub counted: tidings_core::report::Report,
+    /// The same from the fault-free run's store.
+    pub counted_reference: tidings_core::report::Report,
 }
 
 impl Report {
@@ -248,6 +252,11 @@ pub(super) async fn check<S: Store + super::Expiring, R: Store + super::Expiring
                 .violations
                 .push(format!("{} is stored again after the erasure", person.id));
         }
+        if store.ledger(&id, None).await.expect("store").version > 0 {
+            report
+                .violations
+                .push(format!("{} has a report ledger after the erasure", person.id));
+        }
         if !store.follow_ups_of(&id).await.expect("store").is_empty() {
             report
                 .violations
@@ -361,9 +370,35 @@ pub(super) async fn check<S: Store + super::Expiring, R: Store + super::Expiring
             report.lost.push(format!("{key} (waiting in the fault-free run)"));
         }
     }
+    // The report's counters count a message once however often its report came (a crash can
+    // only lose a count), and nothing the run did not send.
+    report.counted = counted(world).await;
+    report.counted_reference = counted(reference).await;
+    let mut distinct: BTreeMap<tidings_core::message::MessageKind, BTreeSet<&MessageKey>> = BTreeMap::new();
+    for message in &accepted {
+        distinct
+            .entry(message.email.kind)
+            .or_default()
+            .insert(&message.email.key);
+    }
+    for (kind, counts) in &report.counted.kinds {
+        let sent = distinct.get(kind).map_or(0, BTreeSet::len) as u64;
+        if counts.sent > sent {
+            report.violations.push(format!(
+                "{kind}: the report counts {} sent, SES accepted {sent}",
+                counts.sent
+            ));
+        }
+    }
     report.story = story(world, &report);
     report.reference_story = story(reference, &report);
     report
+}
+
+/// The report a run's store kept.
+async fn counted<S: Store>(world: &World<S>) -> tidings_core::report::Report {
+    let counters = world.engine.store().inner().counters().await.expect("counters");
+    tidings_core::report::Report::from_counters(&counters, tidings_core::report::DEFAULT_WINDOW_DAYS)
 }
 
 /// The invocations whose line names a lost or broken message's key (its subject at least).

@@ -46,6 +46,9 @@ pub struct Rates {
     pub contention: f64,
     /// SES's own maximum send rate (messages a second): it throttles what is above.
     pub ses_rate: Option<u32>,
+    /// A call of the report's counters fails before or after taking effect, or the invocation
+    /// dies there. Drawn from a schedule of its own: at 0 a seed runs as before the counters.
+    pub tallies: f64,
 }
 
 impl Rates {
@@ -59,6 +62,7 @@ impl Rates {
         jitter_secs: 0,
         contention: 0.0,
         ses_rate: None,
+        tallies: 0.0,
     };
 
     /// The rates the fixed seeds run with: every invocation of a dozen calls has a fair chance
@@ -72,6 +76,7 @@ impl Rates {
         jitter_secs: 180,
         contention: 0.0,
         ses_rate: None,
+        tallies: 0.0,
     };
 }
 
@@ -149,6 +154,8 @@ pub(super) enum SendFault {
 /// The schedule, shared by the wrapped ports.
 pub(super) struct Plan {
     rng: Mutex<Rng>,
+    /// The report counters' own schedule (`Rates::tallies`).
+    tally_rng: Mutex<Rng>,
     pub(super) rates: Rates,
     counts: Mutex<FaultCounts>,
     step: AtomicU64,
@@ -158,6 +165,7 @@ impl Plan {
     pub(super) fn new(seed: u64, rates: Rates) -> Self {
         Self {
             rng: Mutex::new(Rng::new(seed ^ 0x5eed_fa17)),
+            tally_rng: Mutex::new(Rng::new(seed ^ 0x7a11_1e55)),
             rates,
             counts: Mutex::default(),
             step: AtomicU64::new(0),
@@ -252,6 +260,36 @@ impl Plan {
                     return Err(unavailable(operation, "timed out before taking effect (injected)"));
                 }
                 Ok(Some(StoreFault::TimedOutAfter))
+            }
+        }
+    }
+
+    /// Before a call of the report's counters, from their own schedule: nothing at all (not
+    /// even a yield) unless `Rates::tallies` is set.
+    pub(super) fn before_tally(&self, operation: &'static str) -> Result<Option<StoreFault>, StoreError> {
+        if !Self::inside() || self.rates.tallies <= 0.0 {
+            return Ok(None);
+        }
+        if Self::dead() {
+            return Err(unavailable(operation, "the invocation had ended"));
+        }
+        let mut rng = self.tally_rng.lock().expect("rng");
+        if rng.unit() >= self.rates.tallies {
+            return Ok(None);
+        }
+        match rng.below(3) {
+            0 => {
+                self.count(|c| c.store_before += 1);
+                Err(unavailable(operation, "ThrottlingException (injected)"))
+            }
+            1 => {
+                self.count(|c| c.store_after += 1);
+                Ok(Some(StoreFault::After))
+            }
+            _ => {
+                self.count(|c| c.killed += 1);
+                Self::kill();
+                Err(unavailable(operation, "the invocation was killed (injected)"))
             }
         }
     }

@@ -16,6 +16,8 @@ use tidings_core::ports::{
     NewOrder, OrderConfirmation, OrderFile, OrderRecord, Orders, Outbound, OutgoingEmail, Privacy, ProductInfo,
     ProductStats, SendError, SendLedger, Statistics, StoreError, Upgrades,
 };
+use tidings_core::ports::{LedgerFile, Tallies};
+use tidings_core::report::{Change, Counters};
 
 /// A store whose calls fail as the plan says; remembers the step each claim was taken at.
 pub struct FaultyStore<S> {
@@ -352,6 +354,40 @@ impl<S: Statistics> Statistics for FaultyStore<S> {
     async fn describe_product(&self, product: &Product) -> Result<(), StoreError> {
         self.call("describe_product", self.inner.describe_product(product))
             .await
+    }
+}
+
+impl<S> FaultyStore<S> {
+    async fn tally_call<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let fault = self.plan.before_tally(operation)?;
+        let out = call.await;
+        self.plan.after_store(operation, fault)?;
+        out
+    }
+}
+
+impl<S: Tallies> Tallies for FaultyStore<S> {
+    async fn ledger(&self, customer: &CustomerId, marker: Option<&str>) -> Result<LedgerFile, StoreError> {
+        self.tally_call("ledger", self.inner.ledger(customer, marker)).await
+    }
+
+    async fn count(
+        &self,
+        customer: &CustomerId,
+        version: u64,
+        marker: Option<&str>,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.tally_call("count", self.inner.count(customer, version, marker, change))
+            .await
+    }
+
+    async fn counters(&self) -> Result<Counters, StoreError> {
+        self.tally_call("counters", self.inner.counters()).await
     }
 }
 

@@ -68,6 +68,12 @@ pub struct MemoryState {
     /// Sends taken per UTC day: the second being sent in, its sends, the day's (as DynamoDB's
     /// one item per day).
     pub send_days: BTreeMap<jiff::civil::Date, (i64, u32, u64)>,
+    /// The report's counters.
+    pub counters: crate::report::Counters,
+    /// Report ledgers per customer, with their version.
+    pub ledgers: BTreeMap<CustomerId, (crate::report::Ledger, u64)>,
+    /// Facts counted, by customer and marker.
+    pub tallied: BTreeSet<(CustomerId, String)>,
 }
 
 /// A held event and when it expires.

@@ -10,6 +10,8 @@ use crate::ports::{
     OrderConfirmation, OrderFile, OrderRecord, Orders, Privacy, ProductStats, SendLedger, Statistics, StoreError,
     Upgrades, opted_out_key,
 };
+use crate::ports::{LedgerFile, Tallies};
+use crate::report::{Change, Counters};
 use jiff::Timestamp;
 use std::sync::Arc;
 
@@ -36,6 +38,7 @@ impl Customers for MemoryStore {
                 .copied(),
             coupon: code.and_then(|code| state.coupons.get(code).cloned()),
             address_history: address.and_then(|guest| state.customers.get(guest).cloned()),
+            ledger: state.ledgers.get(id).cloned().unwrap_or_default(),
         })
     }
 
@@ -460,6 +463,8 @@ impl Privacy for MemoryStore {
             state.cart_orders.remove(cart);
         }
         state.follow_ups.retain(|_, f| &f.customer_id != id);
+        state.ledgers.remove(id);
+        state.tallied.retain(|(customer, _)| customer != id);
         Ok(())
     }
 
@@ -515,6 +520,52 @@ impl Statistics for MemoryStore {
     async fn describe_product(&self, product: &crate::domain::Product) -> Result<(), StoreError> {
         self.state().stats.describe(product);
         Ok(())
+    }
+}
+
+impl Tallies for MemoryStore {
+    async fn ledger(&self, customer: &CustomerId, marker: Option<&str>) -> Result<LedgerFile, StoreError> {
+        let state = self.state();
+        let (ledger, version) = state.ledgers.get(customer).cloned().unwrap_or_default();
+        let counted = marker.is_some_and(|m| state.tallied.contains(&(customer.clone(), m.to_owned())));
+        Ok(LedgerFile {
+            ledger,
+            version,
+            counted,
+            erased: state.erased.contains_key(&crate::ports::erased_id_key(customer)),
+        })
+    }
+
+    async fn count(
+        &self,
+        customer: &CustomerId,
+        version: u64,
+        marker: Option<&str>,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let conflict = || StoreError::Conflict {
+            item: "report ledger".into(),
+        };
+        let stored = state.ledgers.get(customer).map_or(0, |(_, v)| *v);
+        let erased = state.erased.contains_key(&crate::ports::erased_id_key(customer));
+        if erased || (change.ledger.is_some() && stored != version) {
+            return Err(conflict());
+        }
+        if let Some(marker) = marker
+            && !state.tallied.insert((customer.clone(), marker.to_owned()))
+        {
+            return Err(conflict());
+        }
+        if let Some(ledger) = &change.ledger {
+            state.ledgers.insert(customer.clone(), (ledger.clone(), version + 1));
+        }
+        crate::report::tally::merge(&mut state.counters, &change.adds);
+        Ok(())
+    }
+
+    async fn counters(&self) -> Result<Counters, StoreError> {
+        Ok(self.state().counters.clone())
     }
 }
 
