@@ -373,15 +373,23 @@ fn report_fact(engine: &LocalEngine, event: &Event) -> Option<Fact> {
                 coupon_from,
             })
         }
+        // About an erased customer's order or message: the engine kept nothing, nor does the
+        // report (as the engine's own counters).
+        Event::OrderCancelled(cancelled) if engine.store().state().erased_orders.contains(&cancelled.order_id) => None,
         Event::OrderCancelled(cancelled) => Some(Fact::Cancelled {
             order_id: cancelled.order_id.clone(),
             at: engine.clock().now(),
         }),
         Event::SesFeedback(feedback) => {
             let what = Engagement::reported(feedback.kind)?;
+            let customer_id = ids.customer_id(feedback.customer_id.as_ref()?);
+            let erased = tidings_core::ports::erased_id_key(&customer_id);
+            if engine.store().state().erased.contains_key(&erased) {
+                return None;
+            }
             Some(Fact::Engaged {
                 key: ids.message_key(feedback.message_key.as_ref()?),
-                customer_id: feedback.customer_id.as_ref().map(|id| ids.customer_id(id)),
+                customer_id: Some(customer_id),
                 what,
                 at: feedback.at,
             })

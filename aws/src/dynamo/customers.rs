@@ -57,7 +57,12 @@ impl Customers for DynamoStore {
         for item in items {
             match string_attr(&item, "pk") {
                 Some(pk) if pk == customer_pk && string_attr(&item, "sk") == Some(super::tallies::LEDGER) => {
-                    file.ledger = super::tallies::ledger_from(&item)?;
+                    // Only the report reads it: one it cannot read (written by a later release)
+                    // must never hold up the event, whose email matters more.
+                    file.ledger = super::tallies::ledger_from(&item).unwrap_or_else(|error| {
+                        tracing::warn!(error = %tidings_core::ports::report(&error), "report ledger unreadable; counting from an empty one");
+                        (Default::default(), super::number_attr(&item, "version").and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
+                    });
                 }
                 Some(pk) if pk == customer_pk => {
                     file.record = Some(serde_dynamo::from_item(item).map_err(corrupt(&customer_pk))?)

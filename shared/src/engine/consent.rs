@@ -142,20 +142,22 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         scope: &'static str,
         at: Timestamp,
     ) -> Result<(), EngineError> {
-        if scope == "marketing" {
-            let fact = crate::report::Fact::Unsubscribed {
-                customer_id: customer_id.clone(),
-                at,
-            };
-            self.tally(customer_id, &fact).await?;
-        }
         let announced = crate::event::CustomerUnsubscribed {
             customer_id: customer_id.clone(),
             scope,
             at,
         };
         let event = outbound(at, Emitted::CustomerUnsubscribed(announced));
-        Ok(self.ports.bus.publish(&[event]).await?)
+        self.ports.bus.publish(&[event]).await?;
+        // After the announcement, which the store must get: the report can only miss it.
+        if scope == "marketing" {
+            let fact = crate::report::Fact::Unsubscribed {
+                customer_id: customer_id.clone(),
+                at,
+            };
+            self.tally_or_log(customer_id, &fact, None).await;
+        }
+        Ok(())
     }
 
     /// A one-click unsubscribe given as an event (a replay line): handled as the page's POST of the

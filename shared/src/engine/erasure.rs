@@ -30,9 +30,18 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             erasure.orders = record.orders.iter().cloned().collect();
             store.record_erasure(&erasure).await?;
         }
-        // The same address as a guest (or in imported orders) is the same person: erased too.
+        // The same address as a guest (or in imported orders) is the same person: erased too,
+        // and remembered under the guest id as well (a late SES report tagged with it, which
+        // carries no address, keeps nothing of them).
         let as_guest = match self.address_guest_of(customer, &redacted.email) {
-            Some(guest) => store.customer(&guest).await?,
+            Some(guest) => {
+                let by_guest = crate::ports::Erasure {
+                    customer_id: guest.clone(),
+                    ..erasure.clone()
+                };
+                store.record_erasure(&by_guest).await?;
+                store.customer(&guest).await?
+            }
             None => None,
         };
         if let Some(guest) = &as_guest {

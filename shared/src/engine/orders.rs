@@ -183,16 +183,18 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         if stored.as_ref() != Some(&customer) {
             self.save_profile(&customer, &occasions, &mut out).await?;
         }
-        // A first delivery may have died before the report counted the order (counted once).
-        if let Some(record) = &order {
-            self.tally_order(record, None).await;
-        }
         let at = confirmation.due_at;
+        let counted = order.clone();
         let known = KnownRecords {
             customer: Some(customer),
             order,
         };
         out.push(self.attempt(confirmation, false, known).await?);
+        // A first delivery may have died before the report counted the order (counted once),
+        // which is looked at after the email.
+        if let Some(record) = &counted {
+            self.tally_order(record, None).await;
+        }
         out.extend(self.order_events(None, Some(held), at).await?);
         Ok(out)
     }
@@ -373,12 +375,12 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     }
                     out.push(sent?);
                 } else {
-                    // A first delivery may have died before the report took the order back.
-                    self.tally_or_log(&customer_id, &cancelled, None).await;
                     out.push(
                         self.attempt(cancellation, false, KnownRecords::of_order(&record))
                             .await?,
                     );
+                    // A first delivery may have died before the report took the order back.
+                    self.tally_or_log(&customer_id, &cancelled, None).await;
                 }
             }
             Event::OrderShipped(shipped) => {

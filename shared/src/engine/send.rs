@@ -484,14 +484,6 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     return Ok(Outcome::Sent { key, at: now });
                 }
                 store.mark_sent(&key, &provider_id, now).await?;
-                // After it is recorded: nothing may stand between the provider's answer and the
-                // record that keeps it from being sent again.
-                let fact = Fact::Sent {
-                    key: key.clone(),
-                    customer_id: email.customer_id.clone(),
-                    at: now,
-                };
-                self.tally_or_log(&email.customer_id, &fact, None).await;
                 if stored {
                     store.remove_follow_up(&key).await?;
                 }
@@ -499,7 +491,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     message_key: key.clone(),
                     kind,
                     category: kind.category(),
-                    customer_id: email.customer_id,
+                    customer_id: email.customer_id.clone(),
                     order_id: email.order_id,
                     cart_id: email.cart_id,
                     ses_message_id: provider_id,
@@ -508,6 +500,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                     .bus
                     .publish(&[outbound(now, Emitted::EmailSent(sent))])
                     .await?;
+                // Last: nothing of the send's own records waits for the report, which a crash
+                // before here misses (a retry finds the message sent).
+                let fact = Fact::Sent {
+                    key: key.clone(),
+                    customer_id: email.customer_id.clone(),
+                    at: now,
+                };
+                self.tally_or_log(&email.customer_id, &fact, None).await;
                 Ok(Outcome::Sent { key, at: now })
             }
             Err(SendError::Permanent(reason)) => {

@@ -24,9 +24,11 @@ pub struct Ledger {
     /// The last marketing message sent to them (an unsubscribe is credited to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_marketing: Option<Touch>,
-    /// Their last click on a marketing message (an order without a coupon is credited to it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_click: Option<Touch>,
+    /// Their recent clicks on marketing messages, oldest first (an order without a coupon is
+    /// credited to the last one before it within the window; an order can be reported after
+    /// a later click).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clicks: Vec<Touch>,
     /// Per marketing kind, the first time they got it or were held out of it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cohorts: BTreeMap<MessageKind, Cohort>,
@@ -215,15 +217,8 @@ pub fn tally(fact: &Fact, ledger: &Ledger, window: SignedDuration) -> Change {
             change.add(kind_item(key.kind()), engagement_field(*what), 1);
             // Only a marketing message earns an order by a click: a click on a tracking link is
             // the customer following their parcel, not being persuaded.
-            if *what == Engagement::Clicked
-                && key.kind().category() == Category::Marketing
-                && next.last_click.as_ref().is_none_or(|last| last.at <= *at)
-            {
-                next.last_click = Some(Touch {
-                    key: key.clone(),
-                    at: *at,
-                    credited: false,
-                });
+            if *what == Engagement::Clicked && key.kind().category() == Category::Marketing {
+                remember_click(&mut next.clicks, key, *at);
             }
         }
         Fact::Unsubscribed { at, .. } => {
@@ -252,9 +247,10 @@ pub fn tally(fact: &Fact, ledger: &Ledger, window: SignedDuration) -> Change {
                 return Change::default();
             }
             let clicked = next
-                .last_click
-                .as_ref()
+                .clicks
+                .iter()
                 .filter(|click| click.at <= *at && *at - click.at <= window)
+                .max_by_key(|click| click.at)
                 .map(|click| &click.key);
             let credited = coupon_from.as_ref().or(clicked).map(MessageKey::kind);
             let day = super::day(*at);
@@ -331,6 +327,28 @@ pub fn tally(fact: &Fact, ledger: &Ledger, window: SignedDuration) -> Change {
         change.ledger = Some(next);
     }
     change
+}
+
+/// How many recent clicks a ledger keeps, and for how long after the latest.
+const CLICKS_KEPT: usize = 20;
+const CLICKS_FOR: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// Adds a click in time order, keeping the last `CLICKS_KEPT` of the last `CLICKS_FOR`.
+fn remember_click(clicks: &mut Vec<Touch>, key: &MessageKey, at: Timestamp) {
+    let place = clicks.partition_point(|click| click.at <= at);
+    clicks.insert(
+        place,
+        Touch {
+            key: key.clone(),
+            at,
+            credited: false,
+        },
+    );
+    if let Some(latest) = clicks.last().map(|click| click.at) {
+        clicks.retain(|click| latest - click.at <= CLICKS_FOR);
+    }
+    let excess = clicks.len().saturating_sub(CLICKS_KEPT);
+    clicks.drain(..excess);
 }
 
 /// Puts the customer in `group` of `kind` the first time; one already in the other group is

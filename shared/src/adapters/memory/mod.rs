@@ -1,14 +1,16 @@
 //! In-memory adapters: a store, a settable clock, a recording mailer and bus.
 
+mod queue;
 mod store;
+
+pub use queue::FollowUpQueue;
 
 use crate::domain::{CartId, CustomerId, EmailAddress, OrderId, ShipmentId};
 use crate::event::{InboundEvent, TrackingNumber};
 use crate::message::MessageKey;
 use crate::ports::{
     Bus, BusError, CartRecord, Changes, Claim, ClaimOutcome, ClaimState, Clock, Consent, CustomerRecord, Engagement,
-    FollowUp, IssuedCoupon, Mailer, MarketingSend, OrderRecord, Outbound, OutgoingEmail, ProductStats, SendError,
-    StoreError,
+    IssuedCoupon, Mailer, MarketingSend, OrderRecord, Outbound, OutgoingEmail, ProductStats, SendError, StoreError,
 };
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,7 +35,7 @@ pub struct MemoryState {
     /// Last marketing claim per customer.
     pub marketing: BTreeMap<CustomerId, MarketingSend>,
     /// Waiting follow-ups.
-    pub follow_ups: BTreeMap<MessageKey, FollowUp>,
+    pub follow_ups: FollowUpQueue,
     /// Events waiting for their order, by id (`retention::held_event_id`, DynamoDB's sort key).
     pub held: BTreeMap<OrderId, BTreeMap<String, Held>>,
     /// Order versions (held events move them too, before the order exists).

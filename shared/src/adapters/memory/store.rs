@@ -373,26 +373,11 @@ impl FollowUps for MemoryStore {
     }
 
     async fn due_follow_ups(&self, until: Timestamp, limit: usize) -> Result<Vec<FollowUp>, StoreError> {
-        let state = self.state();
-        let mut due: Vec<FollowUp> = state
-            .follow_ups
-            .values()
-            .filter(|f| f.due_at <= until)
-            .cloned()
-            .collect();
-        due.sort_by(|a, b| (a.due_at, a.original_due, &a.key).cmp(&(b.due_at, b.original_due, &b.key)));
-        due.truncate(limit);
-        Ok(due)
+        Ok(self.state().follow_ups.due(until, limit))
     }
 
     async fn follow_ups_of(&self, customer: &CustomerId) -> Result<Vec<FollowUp>, StoreError> {
-        Ok(self
-            .state()
-            .follow_ups
-            .values()
-            .filter(|f| &f.customer_id == customer)
-            .cloned()
-            .collect())
+        Ok(self.state().follow_ups.of(customer))
     }
 }
 
