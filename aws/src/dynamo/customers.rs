@@ -57,12 +57,7 @@ impl Customers for DynamoStore {
         for item in items {
             match string_attr(&item, "pk") {
                 Some(pk) if pk == customer_pk && string_attr(&item, "sk") == Some(super::tallies::LEDGER) => {
-                    // Only the report reads it: one it cannot read (written by a later release)
-                    // must never hold up the event, whose email matters more.
-                    file.ledger = super::tallies::ledger_from(&item).unwrap_or_else(|error| {
-                        tracing::warn!(error = %tidings_core::ports::report(&error), "report ledger unreadable; counting from an empty one");
-                        (Default::default(), super::number_attr(&item, "version").and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
-                    });
+                    file.ledger = super::tallies::ledger_or_empty(&item);
                 }
                 Some(pk) if pk == customer_pk => {
                     file.record = Some(serde_dynamo::from_item(item).map_err(corrupt(&customer_pk))?)

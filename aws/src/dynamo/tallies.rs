@@ -25,12 +25,25 @@ fn marker_sk(marker: &str) -> String {
 }
 
 /// A ledger item's ledger and version.
-pub(super) fn ledger_from(item: &Item) -> Result<(Ledger, u64), StoreError> {
+fn ledger_from(item: &Item) -> Result<(Ledger, u64), StoreError> {
     let ledger = serde_json::from_str(string_attr(item, "ledger").unwrap_or("{}")).map_err(corrupt)?;
-    let version = number_attr(item, "version")
+    Ok((ledger, version_of(item)))
+}
+
+fn version_of(item: &Item) -> u64 {
+    number_attr(item, "version")
         .and_then(|v| u64::try_from(v).ok())
-        .unwrap_or(0);
-    Ok((ledger, version))
+        .unwrap_or(0)
+}
+
+/// A ledger item read along with an event's customer: one this release cannot read (written by
+/// a later one) counts from an empty ledger at its version, and never holds up the event, whose
+/// email matters more.
+pub(super) fn ledger_or_empty(item: &Item) -> (Ledger, u64) {
+    ledger_from(item).unwrap_or_else(|error| {
+        tracing::warn!(error = %tidings_core::ports::report(&error), "report ledger unreadable; counting from an empty one");
+        (Ledger::default(), version_of(item))
+    })
 }
 
 fn corrupt(error: serde_json::Error) -> StoreError {

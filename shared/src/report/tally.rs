@@ -108,6 +108,20 @@ impl Change {
     fn add(&mut self, item: String, field: impl Into<String>, delta: i64) {
         *self.adds.entry(item).or_default().entry(field.into()).or_default() += delta;
     }
+
+    /// Credits an order (`sign` 1) to `kind`, its flow's day and its revenue, or to nobody;
+    /// takes the credit back with `sign` -1.
+    fn credit(&mut self, kind: Option<MessageKind>, day: &str, currency: &str, total: u64, sign: i64) {
+        let Some(kind) = kind else {
+            self.add(ORDERS_ITEM.into(), "unattributed", sign);
+            return;
+        };
+        let revenue = sign * saturating(total);
+        for item in [kind_item(kind), day_item(day, flow(kind))] {
+            self.add(item.clone(), "orders", sign);
+            self.add(item, revenue_field(currency), revenue);
+        }
+    }
 }
 
 /// The key that makes a fact count once, for facts the ledger does not deduplicate itself (a
@@ -254,15 +268,7 @@ pub fn tally(fact: &Fact, ledger: &Ledger, window: SignedDuration) -> Change {
                 .map(|click| &click.key);
             let credited = coupon_from.as_ref().or(clicked).map(MessageKey::kind);
             let day = super::day(*at);
-            match credited {
-                Some(kind) => {
-                    change.add(kind_item(kind), "orders", 1);
-                    change.add(kind_item(kind), revenue_field(currency), saturating(*total));
-                    change.add(day_item(&day, flow(kind)), "orders", 1);
-                    change.add(day_item(&day, flow(kind)), revenue_field(currency), saturating(*total));
-                }
-                None => change.add(ORDERS_ITEM.into(), "unattributed", 1),
-            }
+            change.credit(credited, &day, currency, *total, 1);
             for (kind, cohort) in &mut next.cohorts {
                 if cohort.group == Group::Both || *at <= cohort.at || *at - cohort.at > window {
                     continue;
@@ -300,21 +306,7 @@ pub fn tally(fact: &Fact, ledger: &Ledger, window: SignedDuration) -> Change {
             credit.cancelled = true;
             change.add(ORDERS_ITEM.into(), "cancelled", 1);
             if seen {
-                let credit = credit.clone();
-                match credit.kind {
-                    Some(kind) => {
-                        let total = -saturating(credit.total);
-                        change.add(kind_item(kind), "orders", -1);
-                        change.add(kind_item(kind), revenue_field(&credit.currency), total);
-                        change.add(day_item(&credit.day, flow(kind)), "orders", -1);
-                        change.add(
-                            day_item(&credit.day, flow(kind)),
-                            revenue_field(&credit.currency),
-                            total,
-                        );
-                    }
-                    None => change.add(ORDERS_ITEM.into(), "unattributed", -1),
-                }
+                change.credit(credit.kind, &credit.day, &credit.currency, credit.total, -1);
                 for (kind, cohort) in &mut next.cohorts {
                     if cohort.orders.remove(order_id) && cohort.orders.is_empty() {
                         change.add(lift_item(*kind), converted_field(cohort.group), -1);
