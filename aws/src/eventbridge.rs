@@ -4,6 +4,7 @@ use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::primitives::DateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use tidings_core::event::Emitted;
 use tidings_core::ports::{Bus, BusError, Outbound};
 
 /// Attempts per batch before giving up (the invocation then fails and is retried as a whole).
@@ -14,6 +15,8 @@ const ATTEMPTS: u32 = 4;
 pub struct EventBridgeBus {
     client: Client,
     bus_name: String,
+    /// The function publishing (Lambda's `AWS_LAMBDA_FUNCTION_NAME`), named in `AttentionNeeded`.
+    function: Option<String>,
 }
 
 impl EventBridgeBus {
@@ -22,14 +25,29 @@ impl EventBridgeBus {
         Self {
             client,
             bus_name: bus_name.into(),
+            function: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok().filter(|f| !f.is_empty()),
         }
     }
 
+    /// The same bus, saying that `function` publishes (tests; Lambda sets it from the environment).
+    pub fn from_function(mut self, function: impl Into<String>) -> Self {
+        self.function = Some(function.into());
+        self
+    }
+
     fn entry(&self, event: &Outbound) -> Result<PutEventsRequestEntry, BusError> {
-        let detail = serde_json::to_string(&event.detail).map_err(|e| BusError {
+        let failed = |e: serde_json::Error| BusError {
             detail_type: event.detail.detail_type().to_owned(),
             reason: e.to_string(),
-        })?;
+        };
+        let mut detail = serde_json::to_value(&event.detail).map_err(failed)?;
+        // Which function needs looking at: the failures queue holds records of every function.
+        if let (Emitted::AttentionNeeded(_), Some(function), Some(map)) =
+            (&event.detail, &self.function, detail.as_object_mut())
+        {
+            map.insert("function".into(), function.as_str().into());
+        }
+        let detail = serde_json::to_string(&detail).map_err(failed)?;
         Ok(PutEventsRequestEntry::builder()
             .source("tidings")
             .detail_type(event.detail.detail_type())

@@ -57,13 +57,6 @@ export const SHOPIFY_TOPICS: readonly string[] = [
 export const DUE_INDEX = 'due';
 /** The metric that counts transactional emails sent once more after SES never reported them. */
 export const RECOVERED_SENDS = { namespace: 'tidings', name: 'RecoveredSends' };
-/**
- * The metric that counts a step's sending warnings: SES's daily quota nearly used up (80 % and
- * 100 % of `[sending] daily_quota`, from tidings' own count of sends; `send_quota_near`), and a
- * message SES has not taken for over an hour (`send_stuck`). No alarm of its own: it raises the
- * step's errors alarm.
- */
-export const SEND_WARNINGS = { namespace: 'tidings', name: 'SendWarnings' };
 export const CUSTOMER_INDEX = 'customer';
 
 /** Table actions of docs/aws.md ("Actions each function needs on the table and its index"). */

@@ -16,8 +16,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { StoreConfig } from './config';
 import { loadFunctions } from './functions';
-import { createAlarmTopic } from './stack/alarms';
-import { createBuses } from './stack/bus';
+import { allowDeadLetters, createAlarmTopic, createFailures } from './stack/alarms';
+import { attentionRule, createBuses } from './stack/bus';
 import { Shared, StackContext } from './stack/context';
 import { createUnsubscribe } from './stack/endpoints';
 import { createKeys } from './stack/keys';
@@ -65,7 +65,8 @@ export class TidingsStack extends Stack {
   public readonly guestIdKey: secretsmanager.Secret;
   public readonly alarmTopic: sns.Topic;
   public readonly functions: Record<string, lambda.Function> = {};
-  public readonly deadLetterQueues: sqs.Queue[] = [];
+  /** The one queue of failures (lib/stack/alarms.ts). */
+  public readonly failures: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: TidingsStackProps) {
     super(scope, id, props);
@@ -73,14 +74,18 @@ export class TidingsStack extends Stack {
 
     // Alarms go here (lib/stack/alarms.ts).
     this.alarmTopic = createAlarmTopic(this, props);
+    const { failures, deadLetters } = createFailures(this, this.alarmTopic);
+    this.failures = failures;
     const ctx: StackContext = {
       stack: this,
       props,
       specs: loadFunctions(props.repoRoot),
-      envValues: { logLevel: 'info' },
+      envValues: { logLevel: 'info', deadLetterQueueUrl: failures.queueUrl },
       alarmTopic: this.alarmTopic,
       functions: this.functions,
-      deadLetterQueues: this.deadLetterQueues,
+      failures,
+      deadLetters,
+      rules: [],
     };
 
     const table = createTable(ctx); // docs/aws.md, "Table"
@@ -103,10 +108,13 @@ export class TidingsStack extends Stack {
     // SES events onto the store bus (SES delivers them to the default bus only).
     if (!props.useDefaultBus) forwardSesEvents(ctx, buses, mail);
     sesReputationAlarms(ctx);
+    attentionRule(ctx, buses.bus);
     // Only with [shopify]: after everything that always existed, which it leaves as it was.
     createShopify(ctx, shared);
     // Only with [woocommerce], [aftership] or [easypost]: after everything else, for the same reason.
     createWebhooks(ctx, shared);
+    // Last: one statement for the dead letters of every rule above.
+    allowDeadLetters(failures, ctx.rules);
 
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
@@ -115,5 +123,6 @@ export class TidingsStack extends Stack {
     new CfnOutput(this, 'ConfigurationSetMarketing', { value: mail.marketing.configurationSetName });
     new CfnOutput(this, 'SigningKeySecretArn', { value: this.signingKey.secretArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'FailuresQueueUrl', { value: failures.queueUrl });
   }
 }

@@ -50,7 +50,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
 
   test('every rule target has a dead-letter queue and a retry policy', () => {
     const rules = Object.values(resources(template, 'AWS::Events::Rule'));
-    expect(rules.length).toBe(STEPS.length * 2 + 3); // + sweeper schedule + SES forwarding + SES feedback
+    expect(rules.length).toBe(STEPS.length * 2 + 4); // + sweeper schedule + SES forwarding + SES feedback + AttentionNeeded
     for (const rule of rules) {
       for (const target of rule.Properties.Targets) {
         expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } });

@@ -102,24 +102,6 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     }
   });
 
-  test('dead-letter queues: encrypted, 14 days, TLS only', () => {
-    const queues = resources(template, 'AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(STEPS.length + 3); // + ses-events + sweeper + SES forwarding
-    for (const queue of Object.values(queues)) {
-      expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId).toBeTruthy();
-      expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
-    }
-    const policies = Object.values(resources(template, 'AWS::SQS::QueuePolicy'));
-    expect(policies).toHaveLength(Object.keys(queues).length);
-    for (const policy of policies) {
-      expect(policy.Properties.PolicyDocument.Statement).toEqual(
-        expect.arrayContaining([
-          expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
-      );
-    }
-  });
-
   test('every step counts its recovered sends (the one possible duplicate) as a metric', () => {
     const filters = Object.values(resources(template, 'AWS::Logs::MetricFilter')).filter((f: any) =>
       JSON.stringify(f.Properties.MetricTransformations).includes(RECOVERED_SENDS.name),

@@ -63,9 +63,27 @@ export function synthShopify(
   extra = '',
   context: Record<string, unknown> = {},
 ): { stack: TidingsStack; template: Template } {
+  return synthSample(shopifyTable(extra), context);
+}
+
+/** `[woocommerce]`, `[aftership]` and `[easypost]` for the sample store. */
+export const WEBHOOK_TABLES = `
+[woocommerce]
+site_url = "https://maple-moss.example"
+
+[aftership]
+webhook_secret_parameter = "/tidings/aftership/webhook-secret"
+api_key_parameter = "/tidings/aftership/api-key"
+
+[easypost]
+webhook_secret_parameter = "/tidings/easypost/webhook-secret"
+`;
+
+/** The sample store with `tables` appended, otherwise the default deployment. */
+export function synthSample(tables: string, context: Record<string, unknown> = {}): { stack: TidingsStack; template: Template } {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-infra-'));
-  const configPath = join(dir, 'shopify-store.toml');
-  writeFileSync(configPath, SAMPLE + shopifyTable(extra));
+  const configPath = join(dir, 'store.toml');
+  writeFileSync(configPath, SAMPLE + tables);
   return synth({ config: configPath, unsubscribe: false, ...context });
 }
 

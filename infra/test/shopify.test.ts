@@ -32,7 +32,8 @@ function parameterArn(name: string): unknown {
   };
 }
 
-const ssmStatements = (own: any[]): any[] => own.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('ssm:')));
+// The merchant's parameters (`ssm:GetParameter`); the stack's own keys are read with `ssm:GetParameters` (iam.test.ts).
+const ssmStatements = (own: any[]): any[] => own.filter((s) => asArray<string>(s.Action).includes('ssm:GetParameter'));
 
 describe('variant: the sample store with [shopify] (custom bus, default credentials parameter)', () => {
   let stack: TidingsStack;
@@ -93,7 +94,7 @@ describe('variant: the sample store with [shopify] (custom bus, default credenti
     expect(target.Arn).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
     expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
     const dlqId = target.DeadLetterConfig.Arn['Fn::GetAtt'][0];
-    expect(stack.deadLetterQueues.map((q) => logicalId(stack, q))).toContain(dlqId);
+    expect(dlqId).toBe(logicalId(stack, stack.failures));
     // Lambda's own retries end in the same queue.
     const invokeConfig = Object.values(resources(template, 'AWS::Lambda::EventInvokeConfig')).find(
       (c) => c.Properties.FunctionName.Ref === fnId,
@@ -119,29 +120,12 @@ describe('variant: the sample store with [shopify] (custom bus, default credenti
     const [target] = rule.Properties.Targets;
     expect(target.Arn).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
     expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
-    // The same dead-letter queue as the webhooks: one queue (and alarm) for the function.
+    // The same dead-letter queue as the webhooks: the stack's one failures queue.
     const webhooks = rules.find((r) => r.Properties.EventBusName === SHOPIFY_EVENT_SOURCE)!;
     expect(target.DeadLetterConfig).toEqual(webhooks.Properties.Targets[0].DeadLetterConfig);
     // Only the shopify function reads it: no step is invoked for tidings' own announcement.
     const readers = rules.filter((r) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('CustomerUnsubscribed'));
     expect(readers).toEqual([rule]);
-  });
-
-  test('alarms on its errors, throttles and dead-letter queue, to the alarm topic', () => {
-    const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
-    const topic = [{ Ref: logicalId(stack, stack.alarmTopic) }];
-    const fnDims = JSON.stringify([{ Name: 'FunctionName', Value: { Ref: logicalId(stack, stack.functions[SHOPIFY]) } }]);
-    for (const metric of ['Errors', 'Throttles']) {
-      const own = alarms.filter((a) => a.MetricName === metric && JSON.stringify(a.Dimensions) === fnDims);
-      expect(own).toEqual([expect.objectContaining({ Namespace: 'AWS/Lambda', Threshold: 0, AlarmActions: topic })]);
-    }
-    const rule = Object.values(resources(template, 'AWS::Events::Rule')).find(
-      (r) => r.Properties.EventBusName === SHOPIFY_EVENT_SOURCE,
-    )!;
-    const dlqId = rule.Properties.Targets[0].DeadLetterConfig.Arn['Fn::GetAtt'][0];
-    const dlqDims = JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }]);
-    const depth = alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(a.Dimensions) === dlqDims);
-    expect(depth).toEqual([expect.objectContaining({ Threshold: 0, AlarmActions: topic })]);
   });
 
   test('it puts events on the tidings bus, only with source "tidings.shopify", and has no table or SES access', () => {
@@ -242,7 +226,8 @@ describe('default deployment (no [shopify])', () => {
     expect(rules).not.toContain('tidings.shopify');
     // Nothing mirrors an unsubscribe: the event stays on the bus for the store's own integration.
     expect(rules).not.toContain('CustomerUnsubscribed');
-    expect(statements(template).flatMap((s) => asArray<string>(s.statement.Action)).filter((a) => a.startsWith('ssm:'))).toEqual([]);
+    const names = Object.keys(stack.functions);
+    expect(names.flatMap((name) => ssmStatements(statementsOf(template, stack, name)))).toEqual([]);
     expect(Object.keys(template.toJSON().Resources).filter((id) => id.startsWith('Shopify'))).toEqual([]);
     expectEnvironmentsOfTheFile(template, stack, false, false);
   });

@@ -4,6 +4,7 @@
 mod compliance;
 mod contract;
 mod crashes;
+mod failures;
 mod faults;
 mod holdouts;
 mod holds;

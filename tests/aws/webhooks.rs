@@ -122,7 +122,7 @@ async fn a_signed_woocommerce_order_reaches_the_bus_and_the_step_confirms_it() {
     let mail = aws.sent_mail();
     assert_eq!(mail.len(), 1);
     assert!(mail[0].contains("#727"), "the WooCommerce order's number");
-    assert!(aws.dead_letters().await.is_empty());
+    assert!(aws.failures().await.is_empty());
 }
 
 #[tokio::test]
@@ -159,7 +159,7 @@ async fn bad_signatures_are_refused_and_pings_unknown_topics_and_paths_publish_n
     assert_eq!(request(port, "GET", "/woocommerce", &[], "").await, 405);
     assert_eq!(request(port, "POST", "/shopify", &[], "{}").await, 404);
     assert!(aws.emitted().await.is_empty());
-    assert!(aws.dead_letters().await.is_empty());
+    assert!(aws.failures().await.is_empty());
 }
 
 #[tokio::test]
@@ -179,7 +179,7 @@ async fn a_signed_delivery_that_cannot_be_translated_is_kept_as_a_capture_that_r
         200
     );
     assert!(aws.emitted().await.is_empty());
-    let kept = aws.dead_letters().await;
+    let kept = aws.failures().await;
     assert_eq!(kept.len(), 1);
     let capture = &kept[0];
     assert_eq!(capture["topic"], "order.created");

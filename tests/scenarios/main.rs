@@ -1,5 +1,6 @@
 //! Scenario tests: event streams in, emails and emitted events out.
 
+mod attention;
 mod carts;
 mod compliance;
 mod consent;

@@ -136,7 +136,7 @@ pub struct AwsTest {
     pub guest_id_secret: String,
     queue_url: String,
     /// The webhooks function's dead-letter queue.
-    pub webhooks_dlq: String,
+    pub failures: String,
     _serial: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -164,7 +164,7 @@ pub async fn aws_test() -> AwsTest {
         signing_secret: String::new(),
         guest_id_secret: String::new(),
         queue_url: String::new(),
-        webhooks_dlq: String::new(),
+        failures: String::new(),
         _serial: serial,
     };
     test.create_table().await;
@@ -237,17 +237,40 @@ pub async fn aws_test() -> AwsTest {
         .send()
         .await
         .expect("target");
-    let webhooks_dlq = sqs
+    // The stack's failures queue, with its rule for AttentionNeeded (infra/lib/stack/bus.ts).
+    let failures = sqs
         .create_queue()
-        .queue_name("webhooks-dlq")
+        .queue_name("failures")
         .send()
         .await
         .expect("queue")
         .queue_url
         .expect("url");
+    events
+        .put_rule()
+        .name("attention")
+        .event_bus_name(&test.bus)
+        .event_pattern(r#"{"source":["tidings"],"detail-type":["AttentionNeeded"]}"#)
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule("attention")
+        .event_bus_name(&test.bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("failures")
+                .arn("arn:aws:sqs:eu-west-1:123456789012:failures")
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("target");
     AwsTest {
         queue_url,
-        webhooks_dlq,
+        failures,
         signing_secret,
         guest_id_secret,
         ..test
@@ -324,8 +347,8 @@ impl AwsTest {
                     // Moto has no Function URLs: as in a stack without the unsubscribe function,
                     // links use the configuration's `sender.unsubscribe_url`.
                     Source::UnsubscribeUrl => return None,
+                    Source::DeadLetterQueueUrl => self.failures.clone(),
                     // As the stack does: set only when the store has `[shopify]`.
-                    Source::DeadLetterQueueUrl => self.webhooks_dlq.clone(),
                     Source::ShopifyCredentialsParameter => match &config.shopify {
                         Some(shopify) => shopify.credentials_parameter.clone(),
                         None => return None,
@@ -363,9 +386,10 @@ impl AwsTest {
         self.drain(&self.queue_url).await
     }
 
-    /// Every message the webhooks function kept in its dead-letter queue since the last call.
-    pub async fn dead_letters(&self) -> Vec<Value> {
-        self.drain(&self.webhooks_dlq).await
+    /// Every message in the stack's failures queue since the last call: what the webhooks function
+    /// kept, and the `AttentionNeeded` announcements.
+    pub async fn failures(&self) -> Vec<Value> {
+        self.drain(&self.failures).await
     }
 
     async fn drain(&self, queue_url: &str) -> Vec<Value> {

@@ -4,8 +4,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { TIDINGS_SOURCE } from '../config';
+import { RULE_RETRY } from '../sizing';
 import { StackContext } from './context';
 
 export interface Buses {
@@ -27,19 +27,38 @@ export function createBuses(ctx: StackContext): Buses {
   return { defaultBus, bus };
 }
 
-/** A rule delivering to `fn`, with the retry policy `retry` and the dead-letter queue `dlq`. */
+/** A rule delivering to `fn`, with the retry policy `retry`, dead-lettering into the failures queue. */
 export function ruleTo(
   ctx: StackContext,
   id: string,
   fn: lambda.IFunction,
-  dlq: sqs.IQueue,
   retry: { maxEventAge: Duration; retryAttempts: number },
   ruleProps: events.RuleProps,
 ): events.Rule {
   const rule = new events.Rule(ctx.stack, id, ruleProps);
-  rule.addTarget(new targets.LambdaFunction(fn, { deadLetterQueue: dlq, ...retry }));
+  rule.addTarget(new targets.LambdaFunction(fn, { deadLetterQueue: ctx.deadLetters, ...retry }));
+  ctx.rules.push(rule);
   return rule;
 }
+
+/**
+ * `AttentionNeeded` (docs/spec/events.md), which a function announces when something needs a
+ * person but no invocation failed (mail SES has not taken for an hour, the daily quota nearly used
+ * up, a parcel not registered with its tracking service, an endpoint's failed request): into the
+ * failures queue, whose alarm says so.
+ */
+export function attentionRule(ctx: StackContext, bus: events.IEventBus): void {
+  const rule = new events.Rule(ctx.stack, 'AttentionToFailures', {
+    eventBus: bus,
+    description: 'AttentionNeeded announcements into the failures queue (its alarm)',
+    eventPattern: { source: [TIDINGS_SOURCE], detailType: [ATTENTION_DETAIL_TYPE] },
+  });
+  rule.addTarget(new targets.SqsQueue(ctx.deadLetters, { deadLetterQueue: ctx.deadLetters, ...RULE_RETRY }));
+  ctx.rules.push(rule);
+}
+
+/** The detail-type of the engine's needs-a-look announcements. */
+export const ATTENTION_DETAIL_TYPE = 'AttentionNeeded';
 
 /**
  * PutEvents on `bus` with the one `source` the function emits: `tidings` for its own events

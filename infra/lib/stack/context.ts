@@ -3,6 +3,7 @@
 // so construct paths, and with them the logical ids of deployed (and retained) resources, stay those
 // of the one flat stack.
 import { Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -25,8 +26,16 @@ export interface StackContext {
   readonly alarmTopic: sns.Topic;
   /** The functions by name, filled in as they are created (TidingsStack.functions). */
   readonly functions: Record<string, lambda.Function>;
-  /** Every dead-letter queue, filled in as they are created (TidingsStack.deadLetterQueues). */
-  readonly deadLetterQueues: sqs.Queue[];
+  /**
+   * The one queue of everything that failed for good or needs a look (lib/stack/alarms.ts): every
+   * rule's dead letters, every asynchronous function's on-failure destination, the synchronous
+   * endpoints' failures and the engine's `AttentionNeeded` announcements. One alarm watches it.
+   */
+  readonly failures: sqs.Queue;
+  /** The same queue as a rule's dead-letter queue (no statement per rule in its policy). */
+  readonly deadLetters: sqs.IQueue;
+  /** Every rule that dead-letters into `failures`, filled in as they are created. */
+  readonly rules: events.IRule[];
 }
 
 /** The shared resources the functions are given access to. */

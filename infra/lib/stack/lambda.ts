@@ -1,25 +1,21 @@
-// The Rust functions: each with its own role, log group, dead-letter queue and alarms.
+// The Rust functions: each with its own role and log group; what fails for good goes to the stack's
+// one failures queue (alarms.ts), which names the function.
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { NagSuppressions } from 'cdk-nag';
 import { storeConfigEnvValue } from '../config';
 import { environmentOf } from '../functions';
-import { SEND_WARNINGS } from '../routing';
 import { ASYNC_MAX_EVENT_AGE, ASYNC_RETRY_ATTEMPTS, LOG_RETENTION } from '../sizing';
-import { alarm } from './alarms';
 import { StackContext } from './context';
 
 export interface BuiltFunction {
   readonly fn: lambda.Function;
   readonly role: iam.Role;
-  readonly dlq?: sqs.Queue;
 }
 
 export interface FunctionOptions {
@@ -27,22 +23,17 @@ export interface FunctionOptions {
   timeout: Duration;
   description: string;
   reservedConcurrentExecutions?: number;
-  /** Invoked by EventBridge (asynchronous): retries, then the dead-letter queue. @default true */
+  /** Invoked by EventBridge (asynchronous): retries, then the failures queue. @default true */
   invokedAsynchronously?: boolean;
   /** How long Lambda keeps retrying a failed asynchronous invocation. @default 6 hours */
   maxEventAge?: Duration;
-  /**
-   * Sends email: its sending warnings (SES's daily quota nearly used up, a message SES has not
-   * taken for an hour, a parcel a tracking service did not register: log lines with `metric`
-   * `send_quota_near`, `send_stuck` or `tracking_unregistered`) are counted and raise its errors
-   * alarm. @default false
-   */
-  sends?: boolean;
 }
 
 /**
  * A Rust function of the Cargo workspace (binary `<name>`, docs/aws.md), arm64 on provided.al2023,
- * with its own role, log group and dead-letter queue, and alarms on errors and throttles.
+ * with its own role and log group. An asynchronous one retries, then leaves the event with its
+ * error in the failures queue (Lambda's on-failure destination). No alarm of its own: a failure
+ * that retries mend needs nobody, and one they do not reaches the queue's alarm.
  */
 export function rustFunction(ctx: StackContext, name: string, options: FunctionOptions): BuiltFunction {
   const { stack } = ctx;
@@ -60,7 +51,6 @@ export function rustFunction(ctx: StackContext, name: string, options: FunctionO
     description: `tidings ${name}`,
   });
   logGroup.grantWrite(role);
-  const dlq = asynchronous ? deadLetterQueue(ctx, id) : undefined;
 
   // The other variables are tokens at synth time: reserve room for their deployed values.
   const reserve = 1024;
@@ -87,11 +77,11 @@ export function rustFunction(ctx: StackContext, name: string, options: FunctionO
     applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
     systemLogLevelV2: lambda.SystemLogLevel.INFO,
     reservedConcurrentExecutions: options.reservedConcurrentExecutions,
-    ...(dlq
+    ...(asynchronous
       ? {
           retryAttempts: ASYNC_RETRY_ATTEMPTS,
           maxEventAge: options.maxEventAge ?? ASYNC_MAX_EVENT_AGE,
-          onFailure: new destinations.SqsDestination(dlq),
+          onFailure: new destinations.SqsDestination(ctx.failures),
         }
       : {}),
     environment,
@@ -102,10 +92,11 @@ export function rustFunction(ctx: StackContext, name: string, options: FunctionO
     {
       id: 'Serverless-LambdaDLQ',
       reason: asynchronous
-        ? 'Failed asynchronous invocations go to an SQS on-failure destination (the same dead-letter queue ' +
-          'as its rules), which records the error with the event; a DeadLetterConfig would duplicate it.'
-        : 'Invoked synchronously through its Function URL: the caller receives the error and there is no ' +
-          'asynchronous event to dead-letter.',
+        ? 'Failed asynchronous invocations go to an SQS on-failure destination (the failures queue, also ' +
+          'the dead-letter queue of its rules), which records the error with the event; a DeadLetterConfig ' +
+          'would duplicate it.'
+        : 'Invoked synchronously through its Function URL: the caller receives the error, and the function ' +
+          'announces it as AttentionNeeded, which a rule puts in the failures queue.',
     },
     {
       id: 'Serverless-LambdaTracing',
@@ -115,76 +106,12 @@ export function rustFunction(ctx: StackContext, name: string, options: FunctionO
     },
   ]);
 
-  const errors = fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' });
-  alarm(ctx, `${id}Errors`, {
-    alarmDescription: options.sends
-      ? `${name}: invocation errors (events are retried, then dead-lettered), SES's daily quota nearly used up, or mail SES has not taken for an hour`
-      : `${name}: invocation errors (events are retried, then dead-lettered)`,
-    metric: options.sends ? errorsOrSendWarnings(ctx, id, logGroup, errors) : errors,
-    threshold: 0,
-  });
-  alarm(ctx, `${id}Throttles`, {
-    alarmDescription: `${name}: throttled invocations`,
-    metric: fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
-    threshold: 0,
-  });
-  return { fn, role, dlq };
+  return { fn, role };
 }
 
-/** The function's errors plus its sending warnings (`SEND_WARNINGS`). */
-function errorsOrSendWarnings(
-  ctx: StackContext,
-  id: string,
-  logGroup: logs.LogGroup,
-  errors: cloudwatch.IMetric,
-): cloudwatch.IMetric {
-  const filter = new logs.MetricFilter(ctx.stack, `${id}SendWarnings`, {
-    logGroup,
-    metricNamespace: SEND_WARNINGS.namespace,
-    metricName: SEND_WARNINGS.name,
-    filterPattern: logs.FilterPattern.any(
-      logs.FilterPattern.stringValue('$.fields.metric', '=', 'send_quota_near'),
-      logs.FilterPattern.stringValue('$.fields.metric', '=', 'send_stuck'),
-      logs.FilterPattern.stringValue('$.fields.metric', '=', 'tracking_unregistered'),
-    ),
-    metricValue: '1',
-  });
-  const warnings = filter.metric({ period: Duration.minutes(5), statistic: 'Sum' });
-  return new cloudwatch.MathExpression({
-    expression: 'FILL(errors, 0) + FILL(warnings, 0)',
-    usingMetrics: { errors, warnings },
-    period: Duration.minutes(5),
-    label: 'errors and sending warnings',
-  });
-}
-
-/** A function invoked asynchronously (by EventBridge), so always with a dead-letter queue. */
-export function asyncFunction(ctx: StackContext, name: string, options: FunctionOptions): Required<BuiltFunction> {
-  const built = rustFunction(ctx, name, { ...options, invokedAsynchronously: true });
-  return { ...built, dlq: built.dlq! };
-}
-
-/** An encrypted dead-letter queue (14 days) with an alarm on its depth. */
-export function deadLetterQueue(ctx: StackContext, id: string): sqs.Queue {
-  const queue = new sqs.Queue(ctx.stack, `${id}Dlq`, {
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    retentionPeriod: Duration.days(14),
-    enforceSSL: true,
-  });
-  const reason =
-    'This queue is itself the dead-letter queue (EventBridge targets and Lambda on-failure destination); ' +
-    'it is watched by an alarm and redriven by hand.';
-  NagSuppressions.addResourceSuppressions(queue, [
-    { id: 'AwsSolutions-SQS3', reason },
-    { id: 'Serverless-SQSRedrivePolicy', reason },
-  ]);
-  ctx.deadLetterQueues.push(queue);
-  alarm(ctx, `${id}DlqDepth`, {
-    alarmDescription: `${id}: events were dead-lettered (look at the queue, fix, redrive)`,
-    metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-    threshold: 0,
-  });
-  return queue;
+/** A function invoked asynchronously (by EventBridge): retries, then the failures queue. */
+export function asyncFunction(ctx: StackContext, name: string, options: FunctionOptions): BuiltFunction {
+  return rustFunction(ctx, name, { ...options, invokedAsynchronously: true });
 }
 
 /** `order-confirmed` → `OrderConfirmed`: the construct ids of a function's resources. */

@@ -11,7 +11,6 @@ import { RULE_RETRY } from '../sizing';
 import { alarm } from './alarms';
 import { Buses } from './bus';
 import { StackContext } from './context';
-import { deadLetterQueue } from './lambda';
 
 /** SES v2 event types forwarded to the bus from both configuration sets. */
 const SES_EVENTS = [
@@ -100,7 +99,6 @@ export function grantSendAsTheStore(role: iam.Role, mail: Mail, config: StoreCon
 
 /** SES events of the two configuration sets, from the default bus onto the store bus (a custom one). */
 export function forwardSesEvents(ctx: StackContext, buses: Buses, mail: Mail): void {
-  const dlq = deadLetterQueue(ctx, 'SesEventsForward');
   const forward = new events.Rule(ctx.stack, 'SesEventsToBus', {
     eventBus: buses.defaultBus,
     description: 'Forward SES events of the tidings configuration sets to the tidings bus',
@@ -114,8 +112,9 @@ export function forwardSesEvents(ctx: StackContext, buses: Buses, mail: Mail): v
         },
       },
     },
-    targets: [new targets.EventBus(buses.bus, { deadLetterQueue: dlq })],
+    targets: [new targets.EventBus(buses.bus, { deadLetterQueue: ctx.deadLetters })],
   });
+  ctx.rules.push(forward);
   // The EventBus target of CDK takes no retry policy; EventBridge accepts one for every target.
   (forward.node.defaultChild as events.CfnRule).addPropertyOverride('Targets.0.RetryPolicy', {
     MaximumEventAgeInSeconds: RULE_RETRY.maxEventAge.toSeconds(),

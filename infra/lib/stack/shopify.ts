@@ -39,7 +39,7 @@ export function createShopify(ctx: StackContext, { buses }: Shared): void {
   const { shopify } = ctx.props.config;
   if (!shopify) return;
   // One webhook in, a few events out: sized like a step.
-  const { fn, role, dlq } = asyncFunction(ctx, SHOPIFY, {
+  const { fn, role } = asyncFunction(ctx, SHOPIFY, {
     memorySize: STEP_MEMORY_MB,
     timeout: STEP_TIMEOUT,
     description: `tidings: Shopify webhooks of ${shopify.shop}, translated into store events; unsubscribes mirrored`,
@@ -50,7 +50,7 @@ export function createShopify(ctx: StackContext, { buses }: Shared): void {
   // Shopify's partner event source comes with its bus, of the same name, in the merchant's account
   // (associated by the merchant, not by this stack): imported, never created or deleted here.
   const partnerBus = events.EventBus.fromEventBusName(ctx.stack, 'ShopifyBus', shopify.eventSource);
-  ruleTo(ctx, 'ShopifyWebhooks', fn, dlq, RULE_RETRY, {
+  ruleTo(ctx, 'ShopifyWebhooks', fn, RULE_RETRY, {
     eventBus: partnerBus,
     description: `shopify: webhooks of ${shopify.shop} on the topics tidings reads`,
     eventPattern: {
@@ -61,7 +61,7 @@ export function createShopify(ctx: StackContext, { buses }: Shared): void {
   });
   // A tidings unsubscribe must stop the store's own marketing emails too: the function sets the
   // Shopify customer's email marketing consent (the credentials above, scope write_customers).
-  ruleTo(ctx, 'ShopifyUnsubscribes', fn, dlq, RULE_RETRY, {
+  ruleTo(ctx, 'ShopifyUnsubscribes', fn, RULE_RETRY, {
     eventBus: buses.bus,
     description: `shopify: tidings unsubscribes, mirrored to ${shopify.shop}`,
     eventPattern: { source: [TIDINGS_SOURCE], detailType: [UNSUBSCRIBED_DETAIL_TYPE] },

@@ -33,11 +33,10 @@ import { grantTable } from './table';
 export function createSteps(ctx: StackContext, { table, buses, mail, keys }: Shared): void {
   const { config } = ctx.props;
   for (const step of STEPS) {
-    const { fn, role, dlq } = asyncFunction(ctx, step.name, {
+    const { fn, role } = asyncFunction(ctx, step.name, {
       memorySize: STEP_MEMORY_MB,
       timeout: STEP_TIMEOUT,
       description: `tidings step ${step.name}: ${step.detailTypes.join(', ')}, FollowUpDue`,
-      sends: true,
     });
     const id = pascal(step.name);
     // The one place a duplicate email is possible (a transactional send SES never reported,
@@ -61,12 +60,12 @@ export function createSteps(ctx: StackContext, { table, buses, mail, keys }: Sha
     if (apiKeys.length > 0) grantParameters(ctx, role, `${id}ApiKeys`, apiKeys);
 
     const sources = storeSources(config);
-    ruleTo(ctx, `${id}StoreEvents`, fn, dlq, RULE_RETRY, {
+    ruleTo(ctx, `${id}StoreEvents`, fn, RULE_RETRY, {
       eventBus: buses.bus,
       description: `${step.name}: store events from ${sources.join(', ')}`,
       eventPattern: { source: sources, detailType: step.detailTypes },
     });
-    ruleTo(ctx, `${id}FollowUps`, fn, dlq, RULE_RETRY, {
+    ruleTo(ctx, `${id}FollowUps`, fn, RULE_RETRY, {
       eventBus: buses.bus,
       description: `${step.name}: FollowUpDue events for this step`,
       eventPattern: { source: [TIDINGS_SOURCE], detailType: ['FollowUpDue'], detail: { step: [step.name] } },
@@ -88,7 +87,7 @@ export function createSesFeedback(ctx: StackContext, { table, buses, keys }: Sha
   grantTable(sesEvents.role, 'SesEventsTable', [table.table.tableArn, table.customerIndexArn], STEP_TABLE_ACTIONS);
   grantPutEvents(sesEvents.role, 'SesEventsPutEvents', buses.bus);
   grantGuestIdKey(sesEvents.role, 'SesEventsGuestIdKey', keys);
-  ruleTo(ctx, 'SesEventsFeedback', sesEvents.fn, sesEvents.dlq, RULE_RETRY, {
+  ruleTo(ctx, 'SesEventsFeedback', sesEvents.fn, RULE_RETRY, {
     eventBus: buses.bus,
     description: 'ses-events: SES configuration-set events',
     eventPattern: { source: ['aws.ses'], detailType: [...SES_DETAIL_TYPES] },
@@ -112,7 +111,7 @@ export function createSweeper(ctx: StackContext, { table, buses, keys }: Shared)
   grantGuestIdKey(sweeper.role, 'SweeperGuestIdKey', keys);
   grantPutEvents(sweeper.role, 'SweeperPutEvents', buses.bus);
   // Scheduled rules always live on the default bus.
-  ruleTo(ctx, 'SweeperSchedule', sweeper.fn, sweeper.dlq, SCHEDULE_RETRY, {
+  ruleTo(ctx, 'SweeperSchedule', sweeper.fn, SCHEDULE_RETRY, {
     description: 'follow-up-sweeper: every minute',
     schedule: events.Schedule.rate(Duration.minutes(1)),
   });

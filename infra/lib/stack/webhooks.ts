@@ -2,7 +2,7 @@
 // function behind a public Function URL, a path per source. It verifies each delivery's signature
 // with the source's secret (an SSM SecureString the merchant creates), translates it into store
 // events (source `tidings.<source>`) on the tidings bus, and keeps what it cannot translate in its
-// own dead-letter queue, answering 200 (WooCommerce retries nothing and disables a webhook after 5
+// the failures queue, answering 200 (WooCommerce retries nothing and disables a webhook after 5
 // failed deliveries). Without any of the three sections none of this exists.
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,7 +12,7 @@ import { WEBHOOKS } from '../routing';
 import { STEP_MEMORY_MB } from '../sizing';
 import { Shared, StackContext } from './context';
 import { grantParameters } from './keys';
-import { deadLetterQueue, rustFunction } from './lambda';
+import { rustFunction } from './lambda';
 
 /** A delivery is answered within WooCommerce's and the services' timeouts (WooCommerce waits 60 s). */
 export const WEBHOOKS_TIMEOUT = Duration.seconds(10);
@@ -22,8 +22,6 @@ export function createWebhooks(ctx: StackContext, { buses }: Shared): void {
   const { stack, props } = ctx;
   const sources = WEBHOOK_SOURCES.filter((s) => props.config.webhooks[s]);
   if (sources.length === 0) return;
-  const dlq = deadLetterQueue(ctx, 'Webhooks');
-  ctx.envValues.deadLetterQueueUrl = dlq.queueUrl;
   // WooCommerce retries no delivery that was throttled (429), so room for bursts.
   const reserved = props.webhooksReservedConcurrency ?? 5;
   const { fn, role } = rustFunction(ctx, WEBHOOKS, {
@@ -35,7 +33,7 @@ export function createWebhooks(ctx: StackContext, { buses }: Shared): void {
     // steps. 0 leaves it unreserved (accounts whose quota is 10 refuse any reservation).
     reservedConcurrentExecutions: reserved > 0 ? reserved : undefined,
   });
-  dlq.grantSendMessages(role);
+  ctx.failures.grantSendMessages(role);
   for (const source of sources) {
     const webhook = props.config.webhooks[source]!;
     role.addToPrincipalPolicy(

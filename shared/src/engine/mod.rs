@@ -1,6 +1,7 @@
 //! The lifecycle engine: decides which messages to send and when, renders and sends them through the
 //! ports. Pure of AWS: the Lambdas and the local runner wire different adapters into the same code.
 
+mod attention;
 mod carts;
 mod consent;
 mod customer;

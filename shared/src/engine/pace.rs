@@ -7,6 +7,7 @@
 //! has used a send for nothing: the rate errs low.
 
 use super::{Engine, EngineError, Outcome};
+use crate::event::Attention;
 use crate::message::{Category, MessageKey};
 use crate::ports::{Bus, Clock, FollowUp, Mailer, Store};
 use jiff::{SignedDuration, Timestamp};
@@ -44,7 +45,14 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 }
             };
             if let Some(today) = taken {
-                warn_near_quota(today, sending.daily_quota, key);
+                if let Some(share) = quota_reached(today, sending.daily_quota) {
+                    let detail = format!(
+                        "{today} sends today, {share} % of SES's daily quota of {}: ask AWS for a higher quota, or later messages wait for tomorrow's",
+                        sending.daily_quota
+                    );
+                    let subject = key.redacted().to_string();
+                    self.needs_attention(Attention::SendQuotaNear, &subject, detail).await;
+                }
                 return Ok(true);
             }
             let next = Timestamp::from_second(now.as_second() + 1).unwrap_or(deadline);
@@ -73,7 +81,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
             follow_up.expires_at = follow_up.expires_at.max(until);
         }
         if waited >= SEND_HELD_UP {
-            tracing::error!(message_key = %key.redacted(), metric = "send_stuck", waited = %waited, why, "a message has waited over an hour for SES");
+            let detail = format!("a message has waited {waited:#} for SES (still tried): {why}");
+            let subject = key.redacted().to_string();
+            self.needs_attention(Attention::SendStuck, &subject, detail).await;
         } else {
             tracing::warn!(message_key = %key.redacted(), metric = "send_retried", why, %until, "not sent yet; tried again later");
         }
@@ -92,19 +102,21 @@ fn quota_marks(quota: u64) -> [u64; QUOTA_WARNINGS.len()] {
     QUOTA_WARNINGS.map(|share| (quota * share).div_ceil(100))
 }
 
-/// Reports, once each, the sends that reach 80 % and 100 % of the daily quota (0: unknown) on the
-/// failure path every operator watches: an error line with its metric.
-fn warn_near_quota(today: u64, quota: u64, key: &MessageKey) {
-    for (share, mark) in QUOTA_WARNINGS.into_iter().zip(quota_marks(quota)) {
-        if quota > 0 && today == mark {
-            tracing::error!(message_key = %key.redacted(), metric = "send_quota_near", sent_today = today, daily_quota = quota, share, "SES's daily sending quota is nearly used up: ask AWS for a higher quota, or later messages wait for tomorrow's");
-        }
-    }
+/// The share of the daily quota (0: unknown) that the day's `today`th send reaches, if it is one
+/// of `QUOTA_WARNINGS`: each is reported once, as it is reached (the higher one where a tiny quota
+/// gives both the same send).
+fn quota_reached(today: u64, quota: u64) -> Option<u64> {
+    QUOTA_WARNINGS
+        .into_iter()
+        .zip(quota_marks(quota))
+        .rev()
+        .find(|(_, mark)| quota > 0 && today == *mark)
+        .map(|(share, _)| share)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{SEND_RETRY, SEND_RETRY_MAX, quota_marks, retry_wait};
+    use super::{SEND_RETRY, SEND_RETRY_MAX, quota_marks, quota_reached, retry_wait};
     use jiff::SignedDuration;
 
     #[test]
@@ -119,5 +131,16 @@ mod tests {
     fn the_quota_warnings_fall_on_whole_sends() {
         assert_eq!(quota_marks(50_000), [40_000, 50_000]);
         assert_eq!(quota_marks(7), [6, 7]);
+    }
+
+    #[test]
+    fn each_share_of_the_quota_is_reported_as_it_is_reached() {
+        assert_eq!(quota_reached(40_000, 50_000), Some(80));
+        assert_eq!(quota_reached(50_000, 50_000), Some(100));
+        assert_eq!(quota_reached(40_001, 50_000), None);
+        assert_eq!(quota_reached(50_001, 50_000), None);
+        assert_eq!(quota_reached(1, 1), Some(100));
+        // An unknown quota (0) is never reported.
+        assert_eq!(quota_reached(0, 0), None);
     }
 }

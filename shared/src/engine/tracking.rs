@@ -4,7 +4,7 @@
 
 use super::{Engine, EngineError, Outcome, Release};
 use crate::domain::{Shipment, ShipmentId};
-use crate::event::{InboundEvent, TrackingNumber, TrackingUpdated};
+use crate::event::{Attention, InboundEvent, TrackingNumber, TrackingUpdated};
 use crate::ports::{Awaiting, Bus, Clock, Mailer, Store};
 
 /// What a scan became.
@@ -54,14 +54,16 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     }
 
     /// Registers a parcel newly shipped with a number with the tracking services. A failure
-    /// holds nothing up (the shipping confirmation is sent either way): it is logged as an error
-    /// with `metric = "tracking_unregistered"`, which raises the step's errors alarm.
+    /// holds nothing up (the shipping confirmation is sent either way): it needs attention
+    /// (`tracking_unregistered`).
     pub(super) async fn register_parcel(&self, number: &TrackingNumber, shipment: &Shipment) {
         let Some(trackers) = &self.trackers else {
             return;
         };
         if let Err(error) = trackers.register(number, shipment.carrier.as_str()).await {
-            tracing::error!(metric = "tracking_unregistered", shipment = %shipment.id, %error, "parcel not registered with the tracking service: its scans will not come");
+            let detail = format!("parcel not registered with the tracking service, its scans will not come: {error}");
+            self.needs_attention(Attention::TrackingUnregistered, shipment.id.as_str(), detail)
+                .await;
         }
     }
 

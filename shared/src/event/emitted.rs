@@ -1,5 +1,6 @@
 //! The events tidings itself puts on the bus (events.md, "Events the system emits"): each send,
-//! coupon, holdout and unsubscribe, and the sweeper's `FollowUpDue`.
+//! coupon, holdout and unsubscribe, the sweeper's `FollowUpDue`, and `AttentionNeeded` when
+//! something needs the operator although nothing failed.
 
 use super::FollowUpDue;
 use crate::domain::{CustomerId, OrderId};
@@ -21,6 +22,8 @@ pub enum Emitted {
     CustomerUnsubscribed(CustomerUnsubscribed),
     /// A customer of a kind's holdout group was due that message and did not get it.
     EmailHeldOut(EmailHeldOut),
+    /// Something needs the operator (the deployed stack puts it in its failures queue).
+    AttentionNeeded(AttentionNeeded),
 }
 
 impl Emitted {
@@ -32,6 +35,7 @@ impl Emitted {
             Self::FollowUpDue(_) => "FollowUpDue",
             Self::CustomerUnsubscribed(_) => "CustomerUnsubscribed",
             Self::EmailHeldOut(_) => "EmailHeldOut",
+            Self::AttentionNeeded(_) => "AttentionNeeded",
         }
     }
 
@@ -44,6 +48,7 @@ impl Emitted {
             Self::CustomerUnsubscribed(e) => format!("unsubscribed:{}:{}:{}", e.customer_id, e.scope, e.at),
             // Locally one per message; on EventBridge, which ids each put itself, consumers count by key.
             Self::EmailHeldOut(e) => format!("held-out:{}", e.message_key),
+            Self::AttentionNeeded(e) => format!("attention:{}:{}:{}", e.reason.as_str(), e.subject, e.at),
         }
     }
 }
@@ -77,6 +82,46 @@ pub struct EmailHeldOut {
     /// The customer held out.
     pub customer_id: CustomerId,
     /// When it would have been sent.
+    pub at: Timestamp,
+}
+
+/// Why the operator is needed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attention {
+    /// A message has waited over an hour for SES (it is still tried).
+    SendStuck,
+    /// The day's sends reached 80 % or 100 % of SES's daily quota.
+    SendQuotaNear,
+    /// A parcel could not be registered with its tracking service: its scans will not come.
+    TrackingUnregistered,
+    /// An HTTP endpoint (the unsubscribe page) could not answer a request.
+    EndpointFailed,
+}
+
+impl Attention {
+    /// The name in the event and in the log line's `metric` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SendStuck => "send_stuck",
+            Self::SendQuotaNear => "send_quota_near",
+            Self::TrackingUnregistered => "tracking_unregistered",
+            Self::EndpointFailed => "endpoint_failed",
+        }
+    }
+}
+
+/// `AttentionNeeded` detail. Never an address or a name: `subject` is a redacted message key, a
+/// shipment id or a function's name, `detail` says what happened in the operator's words.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AttentionNeeded {
+    /// What kind of problem.
+    pub reason: Attention,
+    /// What it is about.
+    pub subject: String,
+    /// What happened.
+    pub detail: String,
+    /// When it was noticed.
     pub at: Timestamp,
 }
 

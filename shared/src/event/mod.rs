@@ -14,7 +14,9 @@ pub mod feedback;
 pub mod routing;
 mod tracking;
 use detail::{Lenient, deserialize_at};
-pub use emitted::{CouponIssued, CouponType, CustomerUnsubscribed, EmailHeldOut, EmailSent, Emitted};
+pub use emitted::{
+    Attention, AttentionNeeded, CouponIssued, CouponType, CustomerUnsubscribed, EmailHeldOut, EmailSent, Emitted,
+};
 pub use tracking::{Scanned, TrackingNumber, TrackingUpdated};
 
 /// Why an event was rejected (or an optional field of it dropped): the field (a JSON path) and
