@@ -34,11 +34,11 @@ pub enum InitError {
     /// Templates failed to load.
     #[error(transparent)]
     Render(#[from] RenderError),
-    /// The signing key could not be read.
-    #[error("signing key secret {arn}: {reason}")]
-    Secret {
-        /// Which secret.
-        arn: String,
+    /// A key could not be read from SSM Parameter Store.
+    #[error("SSM parameter {name}: {reason}")]
+    Parameter {
+        /// Which parameter (never its value).
+        name: String,
         /// Why.
         reason: String,
     },
@@ -62,6 +62,9 @@ pub enum HandlerError {
     /// An unsubscribe could not be mirrored to Shopify (the Shopify function).
     #[error("mirroring to Shopify failed: {0}")]
     Mirror(#[from] crate::shopify::MirrorError),
+    /// The engine could not be built on first use (its keys unreadable).
+    #[error("engine not ready: {0}")]
+    Init(#[from] InitError),
 }
 
 /// The error type tells operators at a glance whether a retry can help.
@@ -75,6 +78,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::Mirror(crate::shopify::MirrorError::Rejected(_)) => "RejectedEvent",
             HandlerError::Mirror(e) if e.is_retryable() => "Retryable",
             HandlerError::Mirror(_) => "Defect",
+            HandlerError::Init(_) => "InitFailed",
         };
         let message = tidings_core::ports::report(&error);
         tracing::error!(error_type, error = %message, "invocation failed");
@@ -104,10 +108,10 @@ pub mod env {
     pub const SES_CONFIGURATION_SET_TRANSACTIONAL: &str = "SES_CONFIGURATION_SET_TRANSACTIONAL";
     /// Configuration set of marketing mail.
     pub const SES_CONFIGURATION_SET_MARKETING: &str = "SES_CONFIGURATION_SET_MARKETING";
-    /// The Secrets Manager secret holding the HMAC keys.
-    pub const SIGNING_KEY_SECRET_ARN: &str = "SIGNING_KEY_SECRET_ARN";
-    /// The Secrets Manager secret holding the key guest pseudonyms are made with (never rotated).
-    pub const GUEST_ID_KEY_SECRET_ARN: &str = "GUEST_ID_KEY_SECRET_ARN";
+    /// The SSM SecureString holding the HMAC keys.
+    pub const SIGNING_KEY_PARAMETER: &str = "SIGNING_KEY_PARAMETER";
+    /// The SSM SecureString holding the key guest pseudonyms are made with (never rotated).
+    pub const GUEST_ID_KEY_PARAMETER: &str = "GUEST_ID_KEY_PARAMETER";
     /// The log filter (Lambda's `AWS_LAMBDA_LOG_LEVEL` takes precedence).
     pub const RUST_LOG: &str = "RUST_LOG";
     /// The SSM parameter holding the Shopify Admin API credentials (with `[shopify]` only).
@@ -122,8 +126,8 @@ pub mod env {
         UNSUBSCRIBE_URL,
         SES_CONFIGURATION_SET_TRANSACTIONAL,
         SES_CONFIGURATION_SET_MARKETING,
-        SIGNING_KEY_SECRET_ARN,
-        GUEST_ID_KEY_SECRET_ARN,
+        SIGNING_KEY_PARAMETER,
+        GUEST_ID_KEY_PARAMETER,
         RUST_LOG,
         SHOPIFY_CREDENTIALS_PARAMETER,
         DEAD_LETTER_QUEUE_URL,
@@ -143,10 +147,10 @@ pub struct Settings {
     pub transactional_set: Option<String>,
     /// `SES_CONFIGURATION_SET_MARKETING`.
     pub marketing_set: Option<String>,
-    /// `SIGNING_KEY_SECRET_ARN`.
-    pub signing_secret: Option<String>,
-    /// `GUEST_ID_KEY_SECRET_ARN`.
-    pub guest_id_secret: Option<String>,
+    /// `SIGNING_KEY_PARAMETER`.
+    pub signing_key_parameter: Option<String>,
+    /// `GUEST_ID_KEY_PARAMETER`.
+    pub guest_id_key_parameter: Option<String>,
     /// `SHOPIFY_CREDENTIALS_PARAMETER`.
     pub shopify_credentials: Option<String>,
 }
@@ -174,8 +178,8 @@ impl Settings {
             config,
             transactional_set: var(env::SES_CONFIGURATION_SET_TRANSACTIONAL),
             marketing_set: var(env::SES_CONFIGURATION_SET_MARKETING),
-            signing_secret: var(env::SIGNING_KEY_SECRET_ARN),
-            guest_id_secret: var(env::GUEST_ID_KEY_SECRET_ARN),
+            signing_key_parameter: var(env::SIGNING_KEY_PARAMETER),
+            guest_id_key_parameter: var(env::GUEST_ID_KEY_PARAMETER),
             shopify_credentials: var(env::SHOPIFY_CREDENTIALS_PARAMETER),
         })
     }
@@ -250,31 +254,7 @@ pub struct Parts {
 impl Parts {
     /// Builds the clients from one shared SDK configuration.
     pub async fn new(sdk: &SdkConfig, settings: Settings) -> Result<Self, InitError> {
-        // Both secrets at once, with one client: they are on every cold start's critical path.
-        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-        let signing = async {
-            match &settings.signing_secret {
-                Some(arn) => signing_keys(&secrets, arn).await,
-                None => {
-                    tracing::warn!(
-                        "SIGNING_KEY_SECRET_ARN is not set: using the public demo key (never for a real store)"
-                    );
-                    Ok(SigningKeys::demo())
-                }
-            }
-        };
-        let guest_ids = async {
-            match &settings.guest_id_secret {
-                Some(arn) => Ok(GuestIds::new(secret_string(&secrets, arn).await?.as_bytes())?),
-                None => {
-                    tracing::warn!(
-                        "GUEST_ID_KEY_SECRET_ARN is not set: using the public demo key (never for a real store)"
-                    );
-                    Ok(GuestIds::demo())
-                }
-            }
-        };
-        let (keys, guests) = tokio::try_join!(signing, guest_ids)?;
+        let (keys, guests) = read_keys(sdk, &settings).await?;
         let keys = keys.with_guest_ids(guests.clone());
         let config = Arc::new(settings.config);
         // SendEmail is not idempotent: no SDK retries for SES (the mailer retries what is safe).
@@ -335,20 +315,95 @@ pub async fn build(sdk: &SdkConfig, settings: Settings) -> Result<AwsEngine, Ini
     })
 }
 
-/// Reads `{"current": …, "previous": …}` (rotation) or a plain string from Secrets Manager.
-async fn signing_keys(secrets: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<SigningKeys, InitError> {
-    let failed = |reason: String| InitError::Secret {
-        arn: arn.to_owned(),
+/// The signing keys and the guest-id key, both read with one `GetParameters` call: they are on
+/// the first event's critical path. Without their variables, the public demo keys.
+async fn read_keys(sdk: &SdkConfig, settings: &Settings) -> Result<(SigningKeys, GuestIds), InitError> {
+    let names: Vec<&String> = [&settings.signing_key_parameter, &settings.guest_id_key_parameter]
+        .into_iter()
+        .flatten()
+        .collect();
+    let values = if names.is_empty() {
+        Vec::new()
+    } else {
+        parameters(&aws_sdk_ssm::Client::new(sdk), &names).await?
+    };
+    let value = |name: &Option<String>| {
+        name.as_ref().and_then(|name| {
+            values
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+        })
+    };
+    let keys = match value(&settings.signing_key_parameter) {
+        Some((name, value)) => signing_keys(name, value)?,
+        None => {
+            tracing::warn!("SIGNING_KEY_PARAMETER is not set: using the public demo key (never for a real store)");
+            SigningKeys::demo()
+        }
+    };
+    let guests = match value(&settings.guest_id_key_parameter) {
+        Some((_, value)) => GuestIds::new(value.as_bytes())?,
+        None => {
+            tracing::warn!("GUEST_ID_KEY_PARAMETER is not set: using the public demo key (never for a real store)");
+            GuestIds::demo()
+        }
+    };
+    Ok((keys, guests))
+}
+
+/// The decrypted values of the SecureStrings `names`, each as (name, value); every one must exist.
+async fn parameters(ssm: &aws_sdk_ssm::Client, names: &[&String]) -> Result<Vec<(String, String)>, InitError> {
+    let failed = |name: &str, reason: String| InitError::Parameter {
+        name: name.to_owned(),
         reason,
     };
-    let secret = secret_string(secrets, arn).await?;
-    let (current, previous) = match serde_json::from_str::<Value>(&secret) {
+    let output = ssm
+        .get_parameters()
+        .set_names(Some(names.iter().map(|n| n.to_string()).collect()))
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| {
+            failed(
+                &names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", "),
+                aws_sdk_ssm::error::DisplayErrorContext(e).to_string(),
+            )
+        })?;
+    if let Some(missing) = output.invalid_parameters().first() {
+        return Err(failed(
+            missing,
+            "does not exist (the stack's Keys resource creates it)".into(),
+        ));
+    }
+    let mut values = Vec::new();
+    for name in names {
+        let value = output
+            .parameters()
+            .iter()
+            .find(|p| p.name() == Some(name.as_str()))
+            .and_then(|p| p.value())
+            // Not trimmed: a key copied from its old secret must stay byte for byte what it was.
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| failed(name, "has no value".into()))?;
+        values.push((name.to_string(), value.to_owned()));
+    }
+    Ok(values)
+}
+
+/// Reads `{"current": …, "previous": …}` (rotation) or a plain string.
+fn signing_keys(name: &str, value: &str) -> Result<SigningKeys, InitError> {
+    let failed = |reason: String| InitError::Parameter {
+        name: name.to_owned(),
+        reason,
+    };
+    let (current, previous) = match serde_json::from_str::<Value>(value) {
         Ok(Value::Object(map)) => {
             let field = |name: &str| map.get(name).and_then(Value::as_str).map(str::to_owned);
-            let current = field("current").ok_or_else(|| failed("JSON secret without \"current\"".into()))?;
+            let current = field("current").ok_or_else(|| failed("JSON value without \"current\"".into()))?;
             (current, field("previous"))
         }
-        _ => (secret, None),
+        _ => (value.to_owned(), None),
     };
     // Key ids derive from the keys, so a token names the key that signed it without exposing it.
     let id = |key: &str| digest_hex(&["key-id", key], 8);
@@ -358,23 +413,6 @@ async fn signing_keys(secrets: &aws_sdk_secretsmanager::Client, arn: &str) -> Re
         current.as_bytes(),
         previous.as_ref().map(|(i, k)| (i.as_str(), *k)),
     )?)
-}
-
-/// A secret's string value.
-async fn secret_string(secrets: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, InitError> {
-    let failed = |reason: String| InitError::Secret {
-        arn: arn.to_owned(),
-        reason,
-    };
-    let output = secrets
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-    output
-        .secret_string
-        .ok_or_else(|| failed("the secret has no string value".into()))
 }
 
 /// Handles one EventBridge event in a step function.
@@ -437,18 +475,47 @@ pub(crate) fn init_logging() {
     };
 }
 
-/// A function's init: logs, then the engine with its clients, settings and templates, once.
-async fn init() -> Result<AwsEngine, lambda_runtime::Error> {
+/// The engine, built on the first event rather than at init, so the keys are read from SSM when
+/// first needed. A failed build fails that event (Lambda retries it) and is tried again on the next.
+pub struct FirstUse {
+    sdk: SdkConfig,
+    settings: Settings,
+    engine: tokio::sync::OnceCell<AwsEngine>,
+}
+
+impl FirstUse {
+    /// Nothing built yet.
+    pub fn new(sdk: SdkConfig, settings: Settings) -> Self {
+        Self {
+            sdk,
+            settings,
+            engine: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The engine, built by the first call that succeeds.
+    pub async fn engine(&self) -> Result<&AwsEngine, InitError> {
+        self.engine
+            .get_or_try_init(|| build(&self.sdk, self.settings.clone()))
+            .await
+    }
+}
+
+/// A function's init: logs, the SDK configuration and the settings (checked now, so a wrong
+/// setting fails the init); the engine on first use.
+async fn init() -> Result<FirstUse, lambda_runtime::Error> {
     init_logging();
-    Ok(build(&sdk_config().await, Settings::from_env()?).await?)
+    Ok(FirstUse::new(sdk_config().await, Settings::from_env()?))
 }
 
 /// Everything a step function's `main` does: JSON logs, clients once, then serve events.
 pub async fn run_step(step: Step) -> Result<(), lambda_runtime::Error> {
-    let engine = init().await?;
-    let engine = &engine;
+    let engines = init().await?;
+    let engines = &engines;
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<Value>| async move { handle(engine, step, event.payload).await },
+        move |event: lambda_runtime::LambdaEvent<Value>| async move {
+            handle(engines.engine().await?, step, event.payload).await
+        },
     ))
     .await
 }
@@ -458,10 +525,11 @@ const UNSUBSCRIBE: &str = "unsubscribe";
 
 /// The unsubscribe function's `main`: the page behind a Lambda Function URL.
 pub async fn run_unsubscribe() -> Result<(), lambda_runtime::Error> {
-    let engine = init().await?;
-    let engine = &engine;
+    let engines = init().await?;
+    let engines = &engines;
     lambda_http::run(lambda_http::service_fn(
         move |request: lambda_http::Request| async move {
+            let engine = engines.engine().await?;
             let query = request.uri().query().unwrap_or_default().to_owned();
             let page = match tidings_core::unsubscribe::respond(
                 engine,
@@ -495,10 +563,10 @@ pub async fn run_unsubscribe() -> Result<(), lambda_runtime::Error> {
 
 /// The sweeper's `main`.
 pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
-    let engine = init().await?;
-    let engine = &engine;
+    let engines = init().await?;
+    let engines = &engines;
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |_: lambda_runtime::LambdaEvent<Value>| async move { sweep(engine).await },
+        move |_: lambda_runtime::LambdaEvent<Value>| async move { sweep(engines.engine().await?).await },
     ))
     .await
 }

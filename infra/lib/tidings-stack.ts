@@ -4,13 +4,12 @@
 //
 // This is the composition root; the parts are under lib/stack/. They create every resource with this
 // stack as its scope and under the construct id it always had (no intermediate constructs), so the
-// logical ids of deployed stacks, whose table and secrets are retained, do not change. The order
+// logical ids of deployed stacks, whose table is retained, do not change. The order
 // below is the order the resources were always created in.
 import { CfnOutput, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -20,7 +19,7 @@ import { allowDeadLetters, createAlarmTopic, createFailures } from './stack/alar
 import { attentionRule, createBuses } from './stack/bus';
 import { Shared, StackContext } from './stack/context';
 import { createUnsubscribe } from './stack/endpoints';
-import { createKeys } from './stack/keys';
+import { createKeys, Keys } from './stack/keys';
 import { createMail, forwardSesEvents, sesReputationAlarms } from './stack/mail';
 import { createShopify, shopifyEnvironment } from './stack/shopify';
 import { createSesFeedback, createSteps, createSweeper } from './stack/steps';
@@ -61,8 +60,8 @@ export interface TidingsStackProps extends StackProps {
 export class TidingsStack extends Stack {
   public readonly table: dynamodb.Table;
   public readonly bus: events.IEventBus;
-  public readonly signingKey: secretsmanager.Secret;
-  public readonly guestIdKey: secretsmanager.Secret;
+  /** The HMAC keys' SSM parameters (lib/stack/keys.ts). */
+  public readonly keys: Keys;
   public readonly alarmTopic: sns.Topic;
   public readonly functions: Record<string, lambda.Function> = {};
   /** The one queue of failures (lib/stack/alarms.ts). */
@@ -94,8 +93,7 @@ export class TidingsStack extends Stack {
     const keys = createKeys(ctx); // signing key and guest-id key
     this.table = table.table;
     this.bus = buses.bus;
-    this.signingKey = keys.signingKey;
-    this.guestIdKey = keys.guestIdKey;
+    this.keys = keys;
     const shared: Shared = { table, buses, mail, keys };
 
     // Before the steps: its URL is in their environment.
@@ -121,7 +119,8 @@ export class TidingsStack extends Stack {
     new CfnOutput(this, 'EventBusArn', { value: this.bus.eventBusArn });
     new CfnOutput(this, 'ConfigurationSetTransactional', { value: mail.transactional.configurationSetName });
     new CfnOutput(this, 'ConfigurationSetMarketing', { value: mail.marketing.configurationSetName });
-    new CfnOutput(this, 'SigningKeySecretArn', { value: this.signingKey.secretArn });
+    new CfnOutput(this, 'SigningKeyParameter', { value: keys.signingKeyParameter });
+    new CfnOutput(this, 'GuestIdKeyParameter', { value: keys.guestIdKeyParameter });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
     new CfnOutput(this, 'FailuresQueueUrl', { value: failures.queueUrl });
   }

@@ -19,9 +19,11 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
   });
 
   test('one function per step and the sweeper, all arm64 on provided.al2023 with JSON logs', () => {
-    const functions = resources(template, 'AWS::Lambda::Function');
+    const { [logicalId(stack, stack.keys.provider)]: keys, ...functions } = resources(template, 'AWS::Lambda::Function');
     expect(Object.keys(functions)).toHaveLength(STEPS.length + 2);
     expect(Object.keys(stack.functions).sort()).toEqual([...STEPS.map((s) => s.name), SES_FEEDBACK, SWEEPER].sort());
+    // And the Keys resource's Node.js function, run by CloudFormation at deployment only.
+    expect(keys.Properties).toMatchObject({ Architectures: ['arm64'], Handler: 'index.handler', FunctionName: 'Tidings-keys' });
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.Runtime).toBe('provided.al2023');
@@ -44,7 +46,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
 
   test('every log group has a retention of one month', () => {
     const groups = resources(template, 'AWS::Logs::LogGroup');
-    expect(Object.keys(groups)).toHaveLength(STEPS.length + 2);
+    expect(Object.keys(groups)).toHaveLength(STEPS.length + 3);
     for (const group of Object.values(groups)) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
@@ -54,25 +56,25 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
       expect(Object.keys(env).sort()).toEqual(
         [
           'EVENT_BUS_NAME',
-          'GUEST_ID_KEY_SECRET_ARN',
+          'GUEST_ID_KEY_PARAMETER',
           'RUST_LOG',
           'SES_CONFIGURATION_SET_MARKETING',
           'SES_CONFIGURATION_SET_TRANSACTIONAL',
-          'SIGNING_KEY_SECRET_ARN',
+          'SIGNING_KEY_PARAMETER',
           'STORE_CONFIG',
           'TABLE_NAME',
         ].sort(),
       );
       expect(env.STORE_CONFIG).toBe(SAMPLE);
       expect(env.TABLE_NAME).toEqual({ Ref: logicalId(stack, stack.table) });
-      expect(env.SIGNING_KEY_SECRET_ARN).toEqual({ Ref: logicalId(stack, stack.signingKey) });
-      expect(env.GUEST_ID_KEY_SECRET_ARN).toEqual({ Ref: logicalId(stack, stack.guestIdKey) });
+      expect(env.SIGNING_KEY_PARAMETER).toBe(`/tidings/${stack.stackName}/signing-key`);
+      expect(env.GUEST_ID_KEY_PARAMETER).toBe(`/tidings/${stack.stackName}/guest-id-key`);
       expect(env.RUST_LOG).toBe('info');
     }
     const sweeper = envOf(template, stack, SWEEPER);
     expect(Object.keys(sweeper).sort()).toEqual([
       'EVENT_BUS_NAME',
-      'GUEST_ID_KEY_SECRET_ARN',
+      'GUEST_ID_KEY_PARAMETER',
       'RUST_LOG',
       'STORE_CONFIG',
       'TABLE_NAME',

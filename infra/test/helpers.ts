@@ -156,3 +156,15 @@ export function expectEnvironmentsOfTheFile(
     expect([name, Object.keys(envOf(template, stack, name)).sort()]).toEqual([name, expected.sort()]);
   }
 }
+
+/** The SSM parameters a statement's resources name (`/tidings/<stack>/signing-key`), sorted. */
+export function parameterNames(statement: any): string[] {
+  return asArray(statement.Resource)
+    .map((r) => JSON.stringify(r).match(/:parameter(\/[^"]+)"/)?.[1] ?? JSON.stringify(r))
+    .sort();
+}
+
+/** The statements of `name`'s role that read the HMAC keys (`ssm:GetParameters`). */
+export function keyStatementsOf(template: Template, stack: TidingsStack, name: string): any[] {
+  return statementsOf(template, stack, name).filter((s) => asArray<string>(s.Action).includes('ssm:GetParameters'));
+}

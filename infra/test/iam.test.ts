@@ -1,9 +1,9 @@
-// IAM and secrets: what each role may do, on which resources.
+// IAM and keys: what each role may do, on which resources.
 import { Template } from 'aws-cdk-lib/assertions';
 import { SES_FEEDBACK, STEPS, SWEEPER, SWEEPER_TABLE_ACTIONS, TidingsStack } from '../lib/tidings-stack';
-import { asArray, logicalId, resources, statements, statementsOf, synthDefault } from './helpers';
+import { asArray, keyStatementsOf, logicalId, parameterNames, resources, statements, statementsOf, synthDefault } from './helpers';
 
-const SCOPED_SERVICES = /^(dynamodb|ses|events|secretsmanager):/;
+const SCOPED_SERVICES = /^(dynamodb|ses|events|secretsmanager|ssm|cloudformation):/;
 
 describe('default deployment (custom bus, sample store, no unsubscribe function yet)', () => {
   let stack: TidingsStack;
@@ -12,15 +12,41 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     ({ stack, template } = synthDefault());
   });
 
-  test('the signing key and the guest-id key are generated 48-character secrets; the guest-id key is kept', () => {
-    const secrets = resources(template, 'AWS::SecretsManager::Secret');
-    expect(Object.keys(secrets).sort()).toEqual([logicalId(stack, stack.guestIdKey), logicalId(stack, stack.signingKey)].sort());
-    for (const secret of Object.values(secrets) as any[]) {
-      expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 48 });
+  test('no Secrets Manager secret: the keys are SSM SecureStrings the Keys resource makes', () => {
+    expect(resources(template, 'AWS::SecretsManager::Secret')).toEqual({});
+    const keys = Object.values(resources(template, 'Custom::TidingsKeys'));
+    expect(keys).toHaveLength(1);
+    expect(keys[0].Properties.Keys).toEqual([
+      expect.objectContaining({ name: `/tidings/${stack.stackName}/signing-key`, legacy: 'SigningKeyEEFC2790' }),
+      expect.objectContaining({ name: `/tidings/${stack.stackName}/guest-id-key`, legacy: 'GuestIdKey40D306DC' }),
+    ]);
+    // No value anywhere in the template.
+    expect(JSON.stringify(keys[0].Properties)).not.toMatch(/"value"/i);
+  });
+
+  test('the Keys provider may write only the two parameters and read only the two old secrets', () => {
+    const role = resources(template, 'AWS::Lambda::Function')[logicalId(stack, stack.keys.provider)].Properties.Role['Fn::GetAtt'][0];
+    const own = statements(template)
+      .filter((s) => s.roles.includes(role))
+      .map((s) => s.statement);
+    const ssm = own.find((s: any) => asArray<string>(s.Action).includes('ssm:PutParameter'));
+    expect(asArray(ssm.Action).sort()).toEqual(['ssm:GetParameter', 'ssm:PutParameter']);
+    expect(parameterNames(ssm)).toEqual([`/tidings/${stack.stackName}/guest-id-key`, `/tidings/${stack.stackName}/signing-key`]);
+    const secrets = own.find((s: any) => s.Action === 'secretsmanager:GetSecretValue');
+    expect(asArray(secrets.Resource).map((r) => JSON.stringify(r))).toEqual([
+      expect.stringContaining(':secret:SigningKeyEEFC2790-*'),
+      expect.stringContaining(':secret:GuestIdKey40D306DC-*'),
+    ]);
+    const describe = own.find((s: any) => s.Action === 'cloudformation:DescribeStackResource');
+    expect(describe.Resource).toEqual({ Ref: 'AWS::StackId' });
+  });
+
+  test('every role that reads a key waits for the Keys resource', () => {
+    const keys = Object.keys(resources(template, 'Custom::TidingsKeys'))[0];
+    for (const name of [...STEPS.map((s) => s.name), SES_FEEDBACK, SWEEPER]) {
+      const role = resources(template, 'AWS::IAM::Role')[logicalId(stack, stack.functions[name].role as any)] as any;
+      expect(asArray(role.DependsOn)).toContain(keys);
     }
-    const guestIdKey = secrets[logicalId(stack, stack.guestIdKey)] as any;
-    expect(guestIdKey.DeletionPolicy).toBe('Retain');
-    expect(guestIdKey.UpdateReplacePolicy).toBe('Retain');
   });
 
   test('no IAM statement grants DynamoDB, SES, EventBridge or Secrets Manager actions on "*"', () => {
@@ -49,12 +75,8 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     ]);
     const actions = own.flatMap((s) => asArray<string>(s.Action));
     expect(actions.filter((a) => a.startsWith('ses:'))).toEqual([]);
-    const secrets = own.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('secretsmanager:')));
-    expect(secrets).toEqual([
-      expect.objectContaining({
-        Action: 'secretsmanager:GetSecretValue',
-        Resource: { Ref: logicalId(stack, stack.guestIdKey) },
-      }),
+    expect(keyStatementsOf(template, stack, SWEEPER).map(parameterNames)).toEqual([
+      [`/tidings/${stack.stackName}/guest-id-key`],
     ]);
   });
 
@@ -74,7 +96,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     }
   });
 
-  test('events:PutEvents only on the tidings bus, only with source "tidings"; the secret only for steps', () => {
+  test('events:PutEvents only on the tidings bus, only with source "tidings"; the signing key only for steps', () => {
     const busArn = { 'Fn::GetAtt': [logicalId(stack, stack.bus as any), 'Arn'] };
     for (const name of [...STEPS.map((s) => s.name), SES_FEEDBACK, SWEEPER]) {
       const own = statementsOf(template, stack, name);
@@ -84,14 +106,8 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
       ]);
     }
     for (const step of STEPS) {
-      const secret = statementsOf(template, stack, step.name).filter((s) =>
-        asArray<string>(s.Action).some((a) => a.startsWith('secretsmanager:')),
-      );
-      expect(secret).toEqual([
-        expect.objectContaining({
-          Action: 'secretsmanager:GetSecretValue',
-          Resource: [{ Ref: logicalId(stack, stack.signingKey) }, { Ref: logicalId(stack, stack.guestIdKey) }],
-        }),
+      expect(keyStatementsOf(template, stack, step.name).map(parameterNames)).toEqual([
+        [`/tidings/${stack.stackName}/guest-id-key`, `/tidings/${stack.stackName}/signing-key`],
       ]);
     }
   });

@@ -1,7 +1,7 @@
 // SES: identity, configuration sets, their events and the function that consumes them.
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { SES_FEEDBACK, TidingsStack } from '../lib/tidings-stack';
-import { asArray, logicalId, resources, statementsOf, synthDefault, synthOtherStore } from './helpers';
+import { asArray, keyStatementsOf, logicalId, parameterNames, resources, statementsOf, synthDefault, synthOtherStore } from './helpers';
 
 describe('default deployment (custom bus, sample store, no unsubscribe function yet)', () => {
   let stack: TidingsStack;
@@ -68,8 +68,9 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     const actions = own.flatMap((s) => asArray<string>(s.Action));
     expect(actions.filter((a) => /^(ses|events):/.test(a))).toEqual(['events:PutEvents']);
     // Only the guest-id key: tags of mail an earlier release sent name guests by address.
-    const secrets = own.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('secretsmanager:')));
-    expect(secrets.map((s) => s.Resource)).toEqual([{ Ref: logicalId(stack, stack.guestIdKey) }]);
+    expect(keyStatementsOf(template, stack, SES_FEEDBACK).map(parameterNames)).toEqual([
+      [`/tidings/${stack.stackName}/guest-id-key`],
+    ]);
   });
 });
 

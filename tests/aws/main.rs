@@ -8,6 +8,7 @@ mod failures;
 mod faults;
 mod holdouts;
 mod holds;
+mod keys;
 mod lifecycle;
 mod once;
 mod promises;

@@ -20,10 +20,10 @@ pub enum Source {
     TransactionalSet,
     /// `configurationSet:marketing`.
     MarketingSet,
-    /// `signingKeySecretArn`: the signing key's secret.
-    SigningKeySecretArn,
-    /// `guestIdKeySecretArn`: the secret of the key guest pseudonyms are made with.
-    GuestIdKeySecretArn,
+    /// `signingKeyParameter`: the SSM SecureString of the signing key.
+    SigningKeyParameter,
+    /// `guestIdKeyParameter`: the SSM SecureString of the key guest pseudonyms are made with.
+    GuestIdKeyParameter,
     /// `unsubscribeUrl`: the unsubscribe Function URL, set only when that function is deployed.
     UnsubscribeUrl,
     /// `shopifyCredentialsParameter`: the SSM parameter of the Shopify credentials, set only with `[shopify]`.
@@ -42,8 +42,8 @@ impl Source {
             "logLevel" => Self::LogLevel,
             "configurationSet:transactional" => Self::TransactionalSet,
             "configurationSet:marketing" => Self::MarketingSet,
-            "signingKeySecretArn" => Self::SigningKeySecretArn,
-            "guestIdKeySecretArn" => Self::GuestIdKeySecretArn,
+            "signingKeyParameter" => Self::SigningKeyParameter,
+            "guestIdKeyParameter" => Self::GuestIdKeyParameter,
             "unsubscribeUrl" => Self::UnsubscribeUrl,
             "shopifyCredentialsParameter" => Self::ShopifyCredentialsParameter,
             "deadLetterQueueUrl" => Self::DeadLetterQueueUrl,

@@ -130,10 +130,10 @@ pub struct AwsTest {
     pub table: String,
     /// Bus name.
     pub bus: String,
-    /// The signing key's secret.
-    pub signing_secret: String,
-    /// The guest-id key's secret.
-    pub guest_id_secret: String,
+    /// The signing key's SSM parameter.
+    pub signing_key_parameter: String,
+    /// The guest-id key's SSM parameter.
+    pub guest_id_key_parameter: String,
     queue_url: String,
     /// The webhooks function's dead-letter queue.
     pub failures: String,
@@ -161,8 +161,8 @@ pub async fn aws_test() -> AwsTest {
         moto,
         table: "tidings".into(),
         bus: "tidings-test".into(),
-        signing_secret: String::new(),
-        guest_id_secret: String::new(),
+        signing_key_parameter: "/tidings/test/signing-key".into(),
+        guest_id_key_parameter: "/tidings/test/guest-id-key".into(),
         queue_url: String::new(),
         failures: String::new(),
         _serial: serial,
@@ -183,24 +183,26 @@ pub async fn aws_test() -> AwsTest {
             .await
             .expect("configuration set");
     }
-    let signing_secret = aws_sdk_secretsmanager::Client::new(&test.sdk)
-        .create_secret()
-        .name("tidings-signing-key")
-        .secret_string(r#"{"current": "aws-test-signing-key-0123456789abcdefghijklmnop"}"#)
-        .send()
-        .await
-        .expect("secret")
-        .arn
-        .expect("secret arn");
-    let guest_id_secret = aws_sdk_secretsmanager::Client::new(&test.sdk)
-        .create_secret()
-        .name("tidings-guest-id-key")
-        .secret_string("aws-test-guest-id-key-0123456789abcdefghijklmnop")
-        .send()
-        .await
-        .expect("secret")
-        .arn
-        .expect("secret arn");
+    // As the stack's Keys resource leaves them: SecureStrings under the account's `aws/ssm` key.
+    let ssm = aws_sdk_ssm::Client::new(&test.sdk);
+    for (name, value) in [
+        (
+            &test.signing_key_parameter,
+            r#"{"current": "aws-test-signing-key-0123456789abcdefghijklmnop"}"#,
+        ),
+        (
+            &test.guest_id_key_parameter,
+            "aws-test-guest-id-key-0123456789abcdefghijklmnop",
+        ),
+    ] {
+        ssm.put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .expect("key parameter");
+    }
     let events = aws_sdk_eventbridge::Client::new(&test.sdk);
     events.create_event_bus().name(&test.bus).send().await.expect("bus");
     let sqs = aws_sdk_sqs::Client::new(&test.sdk);
@@ -271,8 +273,6 @@ pub async fn aws_test() -> AwsTest {
     AwsTest {
         queue_url,
         failures,
-        signing_secret,
-        guest_id_secret,
         ..test
     }
 }
@@ -342,8 +342,8 @@ impl AwsTest {
                     Source::LogLevel => "info".into(),
                     Source::TransactionalSet => TRANSACTIONAL_SET.into(),
                     Source::MarketingSet => MARKETING_SET.into(),
-                    Source::SigningKeySecretArn => self.signing_secret.clone(),
-                    Source::GuestIdKeySecretArn => self.guest_id_secret.clone(),
+                    Source::SigningKeyParameter => self.signing_key_parameter.clone(),
+                    Source::GuestIdKeyParameter => self.guest_id_key_parameter.clone(),
                     // Moto has no Function URLs: as in a stack without the unsubscribe function,
                     // links use the configuration's `sender.unsubscribe_url`.
                     Source::UnsubscribeUrl => return None,

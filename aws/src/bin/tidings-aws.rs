@@ -2,8 +2,8 @@
 //!
 //! - `tidings-aws import shopify orders_export.csv --table <TableName>`: a Shopify store's past
 //!   orders into the deployed table (docs/shopify.md, "Importing past orders").
-//!   `TIDINGS_GUEST_ID_KEY` must hold the deployment's guest-id key (the `GuestIdKeySecretArn`
-//!   secret), so that imported buyers carry the pseudonyms the functions compute.
+//!   `TIDINGS_GUEST_ID_KEY` must hold the deployment's guest-id key (the SSM SecureString
+//!   of the `GuestIdKeyParameter` output), so that imported buyers carry the pseudonyms the functions compute.
 //! - `tidings-aws report --table <TableName> [--json] [--html report.html]`: what each flow earned,
 //!   from the counters the functions keep (one query of the `REPORT` partition; no scan).
 
@@ -84,7 +84,7 @@ async fn report(table: String, json: bool, html: Option<PathBuf>) -> anyhow::Res
 
 async fn import(file: PathBuf, table: String) -> anyhow::Result<()> {
     let key = std::env::var("TIDINGS_GUEST_ID_KEY").context(
-        "TIDINGS_GUEST_ID_KEY must hold the deployment's guest-id key (the GuestIdKeySecretArn secret): \
+        "TIDINGS_GUEST_ID_KEY must hold the deployment's guest-id key (the GuestIdKeyParameter SecureString): \
          imported buyers must carry the pseudonyms the functions compute",
     )?;
     let ids = GuestIds::new(key.as_bytes()).context("TIDINGS_GUEST_ID_KEY")?;

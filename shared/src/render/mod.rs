@@ -341,18 +341,25 @@ impl Renderer {
             move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, Error> {
                 let locale = state
                     .lookup("locale")
-                    .and_then(|v| v.as_str().map(str::to_owned))
                     .ok_or_else(|| Error::new(ErrorKind::UndefinedError, "t() needs `locale` in the context"))?;
+                let locale = locale
+                    .as_str()
+                    .ok_or_else(|| Error::new(ErrorKind::UndefinedError, "t() needs `locale` as a string"))?;
                 let catalog = for_templates
-                    .get(&locale)
+                    .get(locale)
                     .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no locale file '{locale}'")))?
                     .get()
                     .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
-                let values: Vec<(String, String)> = kwargs
+                // Most calls pass strings (or nothing): borrowed, not formatted anew.
+                let values: Vec<(&str, minijinja::Value)> = kwargs
                     .args()
-                    .map(|name| Ok((name.to_owned(), kwargs.get::<minijinja::Value>(name)?.to_string())))
+                    .map(|name| Ok((name, kwargs.get::<minijinja::Value>(name)?)))
                     .collect::<Result<_, Error>>()?;
-                let args: Vec<(&str, &str)> = values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let texts: Vec<std::borrow::Cow<'_, str>> = values
+                    .iter()
+                    .map(|(_, v)| v.as_str().map_or_else(|| v.to_string().into(), Into::into))
+                    .collect();
+                let args: Vec<(&str, &str)> = values.iter().zip(&texts).map(|((k, _), v)| (*k, v.as_ref())).collect();
                 catalog
                     .text(key, &args)
                     .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
@@ -437,7 +444,8 @@ impl Renderer {
             .map_or(String::new(), |share| format!("_{share}"));
         let subject = one_line(&catalog.text(&format!("{kind}.subject{variant}"), &args)?);
         let preheader = one_line(&catalog.text(&format!("{kind}.preheader{variant}"), &args)?);
-        let context = composer.context(&subject, &preheader)?;
+        // Converted once for both templates (minijinja would convert a serde value per render).
+        let context = minijinja::Value::from(Serde(composer.context(&subject, &preheader)?));
         let html = self.render_template(&format!("email/{kind}.html"), &context)?;
         let text = self.render_template(&format!("email/{kind}.txt"), &context)?;
         Ok(Rendered {
@@ -469,12 +477,12 @@ impl Renderer {
                 }),
             );
         }
-        self.render_template(&format!("pages/{name}.html"), &context)
+        self.render_template(&format!("pages/{name}.html"), &minijinja::Value::from(Serde(&context)))
     }
 
-    fn render_template(&self, name: &str, context: &Value) -> Result<String, RenderError> {
+    fn render_template(&self, name: &str, context: &minijinja::Value) -> Result<String, RenderError> {
         let template = self.env.get_template(name).map_err(|e| template_error(name, &e))?;
-        template.render(Serde(context)).map_err(|e| template_error(name, &e))
+        template.render(context).map_err(|e| template_error(name, &e))
     }
 }
 
