@@ -11,7 +11,7 @@ use std::time::Duration;
 use tidings_core::adapters::WallClock;
 use tidings_core::config::{ConfigError, StoreConfig};
 use tidings_core::engine::{Engine, EngineError, Outcome, Ports, kinds};
-use tidings_core::event::{Attention, Event, EventError, Parsed, parse_envelope_value};
+use tidings_core::event::{Event, EventError, Parsed, parse_envelope_value};
 use tidings_core::guest::GuestIds;
 use tidings_core::message::Step;
 use tidings_core::ports::{Bus, Clock, Mailer, Store};
@@ -513,51 +513,34 @@ pub async fn run_step(step: Step) -> Result<(), lambda_runtime::Error> {
     let engines = init().await?;
     let engines = &engines;
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<Value>| async move {
-            handle(engines.engine().await?, step, event.payload).await
+        // Boxed (here and in every function's service): the runtime's future then holds a pointer,
+        // not the engine's whole future nested in its own, which is deeper than rustc likes.
+        move |event: lambda_runtime::LambdaEvent<Value>| {
+            Box::pin(async move { handle(engines.engine().await?, step, event.payload).await })
         },
     ))
     .await
 }
 
-/// What the unsubscribe function calls itself in `AttentionNeeded`.
-const UNSUBSCRIBE: &str = "unsubscribe";
-
 /// The unsubscribe function's `main`: the page behind a Lambda Function URL.
 pub async fn run_unsubscribe() -> Result<(), lambda_runtime::Error> {
     let engines = init().await?;
     let engines = &engines;
-    lambda_http::run(lambda_http::service_fn(
-        move |request: lambda_http::Request| async move {
+    lambda_http::run(lambda_http::service_fn(move |request: lambda_http::Request| {
+        Box::pin(async move {
             let engine = engines.engine().await?;
             let query = request.uri().query().unwrap_or_default().to_owned();
-            let page = match tidings_core::unsubscribe::respond(
-                engine,
-                request.method().as_str(),
-                &query,
-                request.body().as_ref(),
-            )
-            .await
-            {
-                Ok(page) => page,
-                // Answered 500 (the mailbox provider or the visitor tries again), and into the
-                // failures queue: a synchronous endpoint has no dead-letter queue of its own.
-                Err(error) => {
-                    let detail = format!("an unsubscribe request failed: {}", tidings_core::ports::report(&error));
-                    engine
-                        .needs_attention(Attention::EndpointFailed, UNSUBSCRIBE, detail)
-                        .await;
-                    return Err(error.into());
-                }
-            };
+            let page =
+                tidings_core::unsubscribe::serve(engine, request.method().as_str(), &query, request.body().as_ref())
+                    .await?;
             let response = lambda_http::Response::builder()
                 .status(page.status)
                 .header("content-type", "text/html; charset=utf-8")
                 .header("cache-control", "no-store")
                 .body(lambda_http::Body::from(page.body))?;
             Ok::<_, lambda_http::Error>(response)
-        },
-    ))
+        })
+    }))
     .await
 }
 
@@ -566,7 +549,7 @@ pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
     let engines = init().await?;
     let engines = &engines;
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |_: lambda_runtime::LambdaEvent<Value>| async move { sweep(engines.engine().await?).await },
+        move |_: lambda_runtime::LambdaEvent<Value>| Box::pin(async move { sweep(engines.engine().await?).await }),
     ))
     .await
 }

@@ -1,6 +1,10 @@
 //! tidings on AWS: the DynamoDB, SES and EventBridge adapters of the engine's ports (`tidings-core`) and
 //! the wiring every Lambda shares. The core knows nothing of AWS; this crate is all of it.
 
+// The engine's futures over the AWS SDK's nest deeper than rustc's default query depth (128)
+// allows in some build orders: a clean CI build hit 130 computing a `main`'s layout.
+#![recursion_limit = "256"]
+
 mod dynamo;
 mod eventbridge;
 pub mod history;

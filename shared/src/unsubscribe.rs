@@ -57,6 +57,28 @@ fn intent(method: &str, body: &[u8]) -> Intent {
     intent
 }
 
+/// What the deployed endpoint calls itself in `AttentionNeeded`.
+pub const ENDPOINT: &str = "unsubscribe";
+
+/// [`respond`], and a failure announced as `AttentionNeeded` (`endpoint_failed`) before it is
+/// returned (answered 500: the mailbox provider or the visitor tries again), since a synchronous
+/// endpoint has no dead-letter queue of its own.
+pub async fn serve<S: Store, M: Mailer, B: Bus, C: Clock>(
+    engine: &Engine<S, M, B, C>,
+    method: &str,
+    query: &str,
+    body: &[u8],
+) -> Result<PageResponse, PageError> {
+    let answer = respond(engine, method, query, body).await;
+    if let Err(error) = &answer {
+        let detail = format!("an unsubscribe request failed: {}", crate::ports::report(error));
+        engine
+            .needs_attention(crate::event::Attention::EndpointFailed, ENDPOINT, detail)
+            .await;
+    }
+    answer
+}
+
 /// Answers one request: `query` is the URL's query string, `body` the form body of a POST.
 pub async fn respond<S: Store, M: Mailer, B: Bus, C: Clock>(
     engine: &Engine<S, M, B, C>,

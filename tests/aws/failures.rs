@@ -43,3 +43,43 @@ async fn the_daily_quota_nearly_used_up_lands_in_the_failures_queue_naming_the_f
     );
     assert_eq!(aws.sent_mail().len(), 5, "the mail still went");
 }
+
+#[tokio::test]
+async fn an_unsubscribe_the_table_cannot_take_is_answered_500_and_lands_in_the_failures_queue() {
+    let aws = aws_test().await;
+    let clock = Arc::new(SimClock::new(ts("2026-11-02T16:00:00Z")));
+    let engine = wrapped(
+        parts(&aws, "unsubscribe", StoreConfig::sample()).await,
+        |mailer| mailer,
+        |bus| bus.from_function("tidings-unsubscribe"),
+        &clock,
+    );
+    use tidings_core::ports::Clock;
+    let who = tidings_core::domain::CustomerId::parse("c-1").expect("id");
+    let token = engine.keys().unsubscribe_token(&who, "marketing", clock.now());
+    aws_sdk_dynamodb::Client::new(&aws.sdk)
+        .delete_table()
+        .table_name(&aws.table)
+        .send()
+        .await
+        .expect("table deleted");
+
+    let answer = tidings_core::unsubscribe::serve(
+        &engine,
+        "POST",
+        &format!("token={token}"),
+        b"List-Unsubscribe=One-Click",
+    )
+    .await;
+    assert!(answer.is_err(), "no page without the table (the endpoint answers 500)");
+    let failures = aws.failures().await;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0]["detail-type"], "AttentionNeeded");
+    assert_eq!(failures[0]["detail"]["reason"], "endpoint_failed");
+    assert_eq!(failures[0]["detail"]["function"], "tidings-unsubscribe");
+    assert!(
+        !failures[0].to_string().contains(&token),
+        "never the token: {}",
+        failures[0]
+    );
+}

@@ -7,6 +7,10 @@
 //! - `tidings-aws report --table <TableName> [--json] [--html report.html]`: what each flow earned,
 //!   from the counters the functions keep (one query of the `REPORT` partition; no scan).
 
+// The engine's futures over the AWS SDK's nest deeper than rustc's default query depth (128)
+// allows in some build orders: a clean CI build hit 130 computing a `main`'s layout.
+#![recursion_limit = "256"]
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -113,8 +113,8 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     }
     let (bus, config, admin) = (&bus, &config, admin.as_ref());
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<Box<serde_json::value::RawValue>>| async move {
-            dispatch(bus, config, admin, event.payload.get()).await
+        move |event: lambda_runtime::LambdaEvent<Box<serde_json::value::RawValue>>| {
+            Box::pin(async move { dispatch(bus, config, admin, event.payload.get()).await })
         },
     ))
     .await

@@ -176,8 +176,8 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         config,
     };
     let endpoint = &endpoint;
-    lambda_http::run(lambda_http::service_fn(
-        move |request: lambda_http::Request| async move {
+    lambda_http::run(lambda_http::service_fn(move |request: lambda_http::Request| {
+        Box::pin(async move {
             let headers = Headers::new(
                 request
                     .headers()
@@ -198,7 +198,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
                 .header("content-type", "text/plain; charset=utf-8")
                 .body(lambda_http::Body::from(answer.body))
                 .map_err(lambda_http::Error::from)
-        },
-    ))
+        })
+    }))
     .await
 }
