@@ -58,7 +58,7 @@ fn intent(method: &str, body: &[u8]) -> Intent {
 }
 
 /// What the deployed endpoint calls itself in `AttentionNeeded`.
-pub const ENDPOINT: &str = "unsubscribe";
+const ENDPOINT: &str = "unsubscribe";
 
 /// [`respond`], and a failure announced as `AttentionNeeded` (`endpoint_failed`) before it is
 /// returned (answered 500: the mailbox provider or the visitor tries again), since a synchronous

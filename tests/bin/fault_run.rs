@@ -2,10 +2,6 @@
 //! seed per worker at a time. Prints every seed that breaks a promise, with its story, and the
 //! totals. `scripts/fault-run` runs it in release.
 
-// The engine's futures over the AWS SDK's nest deeper than rustc's default query depth (128)
-// allows in some build orders: a clean CI build hit 130 computing a `main`'s layout.
-#![recursion_limit = "256"]
-
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Mutex;

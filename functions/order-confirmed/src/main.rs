@@ -3,7 +3,7 @@
 //! Settings come from the environment (docs/aws.md); clients and templates are built once at init.
 
 // The engine's futures over the AWS SDK's nest deeper than rustc's default query depth (128)
-// allows in some build orders: a clean CI build hit 130 computing this `main`'s layout.
+// allows in some build orders: a clean CI build hit 130 computing order-confirmed's `main`.
 #![recursion_limit = "256"]
 
 use tidings_core::message::Step;

@@ -2,7 +2,7 @@
 //! RFC 8058 one-click `POST` unsubscribes at once; `GET` only shows a confirmation page.
 
 // The engine's futures over the AWS SDK's nest deeper than rustc's default query depth (128)
-// allows in some build orders: a clean CI build hit 130 computing this `main`'s layout.
+// allows in some build orders: a clean CI build hit 130 computing order-confirmed's `main`.
 #![recursion_limit = "256"]
 
 #[tokio::main]
