@@ -1,6 +1,7 @@
 //! What every tidings Lambda does: read its settings from the environment, build the SDK clients
 //! once at init, and hand each EventBridge event to the engine.
 
+use super::alarms::{AlarmSettings, SchedulerAlarms};
 use super::{DynamoStore, EventBridgeBus, SesMailer};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -118,6 +119,14 @@ pub mod env {
     pub const SHOPIFY_CREDENTIALS_PARAMETER: &str = "SHOPIFY_CREDENTIALS_PARAMETER";
     /// The shared dead-letter queue's URL (the webhooks function keeps what it cannot translate there).
     pub const DEAD_LETTER_QUEUE_URL: &str = crate::webhooks::DEAD_LETTER_QUEUE_URL;
+    /// The EventBridge Scheduler group follow-ups' alarms are set in (unset: none are set).
+    pub const FOLLOW_UP_ALARM_GROUP: &str = "FOLLOW_UP_ALARM_GROUP";
+    /// The role Scheduler assumes to put a due follow-up on the bus.
+    pub const FOLLOW_UP_ALARM_ROLE_ARN: &str = "FOLLOW_UP_ALARM_ROLE_ARN";
+    /// The bus's ARN (the alarms' target).
+    pub const EVENT_BUS_ARN: &str = "EVENT_BUS_ARN";
+    /// The shared failures queue's ARN (what Scheduler could not deliver).
+    pub const FAILURES_QUEUE_ARN: &str = "FAILURES_QUEUE_ARN";
     /// Every variable above.
     pub const ALL: &[&str] = &[
         TABLE_NAME,
@@ -131,6 +140,10 @@ pub mod env {
         RUST_LOG,
         SHOPIFY_CREDENTIALS_PARAMETER,
         DEAD_LETTER_QUEUE_URL,
+        FOLLOW_UP_ALARM_GROUP,
+        FOLLOW_UP_ALARM_ROLE_ARN,
+        EVENT_BUS_ARN,
+        FAILURES_QUEUE_ARN,
     ];
 }
 
@@ -153,6 +166,8 @@ pub struct Settings {
     pub guest_id_key_parameter: Option<String>,
     /// `SHOPIFY_CREDENTIALS_PARAMETER`.
     pub shopify_credentials: Option<String>,
+    /// `FOLLOW_UP_ALARM_GROUP` and what alarms need with it.
+    pub alarms: Option<AlarmSettings>,
 }
 
 impl Settings {
@@ -172,6 +187,15 @@ impl Settings {
             config.check()?;
         }
         kinds::check_coupons(&config)?;
+        let alarms = match var(env::FOLLOW_UP_ALARM_GROUP) {
+            Some(group) => Some(AlarmSettings {
+                group,
+                role_arn: required(env::FOLLOW_UP_ALARM_ROLE_ARN)?,
+                bus_arn: required(env::EVENT_BUS_ARN)?,
+                failures_queue_arn: required(env::FAILURES_QUEUE_ARN)?,
+            }),
+            None => None,
+        };
         Ok(Self {
             table: required(env::TABLE_NAME)?,
             bus: required(env::EVENT_BUS_NAME)?,
@@ -181,6 +205,7 @@ impl Settings {
             signing_key_parameter: var(env::SIGNING_KEY_PARAMETER),
             guest_id_key_parameter: var(env::GUEST_ID_KEY_PARAMETER),
             shopify_credentials: var(env::SHOPIFY_CREDENTIALS_PARAMETER),
+            alarms,
         })
     }
 }
@@ -261,8 +286,13 @@ impl Parts {
         let ses = aws_sdk_sesv2::config::Builder::from(sdk)
             .retry_config(RetryConfig::disabled())
             .build();
+        let mut store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), settings.table, guests.clone());
+        if let Some(alarms) = settings.alarms {
+            let client = aws_sdk_scheduler::Client::new(sdk);
+            store = store.with_alarms(Arc::new(SchedulerAlarms::new(client, alarms, guests)));
+        }
         Ok(Self {
-            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), settings.table, guests),
+            store,
             mailer: SesMailer::new(
                 aws_sdk_sesv2::Client::from_conf(ses),
                 settings.transactional_set,
@@ -438,15 +468,56 @@ pub async fn handle<S: Store, M: Mailer, B: Bus, C: Clock>(
     Ok(json!({ "outcomes": outcomes.iter().map(Outcome::to_string).collect::<Vec<_>>() }))
 }
 
-/// The sweeper: emits one `FollowUpDue` per due follow-up.
-pub async fn sweep<S: Store, M: Mailer, B: Bus, C: Clock>(engine: &Engine<S, M, B, C>) -> Result<Value, HandlerError> {
-    let emitted = engine.sweep(SWEEP_LIMIT).await?;
-    tracing::info!(emitted, "follow-ups due");
-    Ok(json!({ "emitted": emitted }))
+/// The `follow-up-sweeper` function's job since follow-ups have alarms (started by the stack
+/// once per migration, and safe to start by hand): brings a table an earlier release wrote up to
+/// date, then sets an alarm for every waiting follow-up, so those stored before alarms existed (a
+/// yearly birthday among them), which a sweeper would have found, fire too. An alarm already set
+/// is no error: a rerun only sets what is missing.
+///
+/// `pause` lets time pass (Lambda: a sleep; tests: their clock moves): first `settle` (the
+/// earlier release's last invocations finish), then a minute between the upgrade's passes, which
+/// end only with one begun ten minutes after the first. Past `UPGRADE_PAUSES` the invocation
+/// fails, and Lambda's retry goes on from where the table's marker says.
+pub async fn set_waiting_alarms<M, B, C, P, F>(
+    engine: &Engine<DynamoStore, M, B, C>,
+    settle: Duration,
+    pause: P,
+) -> Result<Value, HandlerError>
+where
+    M: Mailer,
+    B: Bus,
+    C: Clock,
+    P: Fn(Duration) -> F,
+    F: std::future::Future<Output = ()>,
+{
+    use tidings_core::ports::Upgrades;
+    if !settle.is_zero() {
+        pause(settle).await;
+    }
+    let mut pauses = 0;
+    while !engine
+        .store()
+        .upgrade(engine.clock().now())
+        .await
+        .map_err(EngineError::from)?
+    {
+        if pauses == UPGRADE_PAUSES {
+            return Err(EngineError::from(tidings_core::ports::StoreError::Unavailable {
+                operation: "upgrade",
+                source: "the table's upgrade is not finished: the retry goes on with it".into(),
+            })
+            .into());
+        }
+        pauses += 1;
+        pause(Duration::from_secs(60)).await;
+    }
+    let set = engine.store().set_waiting_alarms().await.map_err(EngineError::from)?;
+    tracing::info!(set, upgrade_pauses = pauses, "alarms set for the waiting follow-ups");
+    Ok(json!({ "alarms": set }))
 }
 
-/// Follow-ups routed per sweep; a backlog drains over the next minutes.
-pub const SWEEP_LIMIT: usize = 500;
+/// Minutes of upgrade passes one invocation waits through (of its 15).
+pub const UPGRADE_PAUSES: u32 = 12;
 
 /// Logs as Lambda's advanced logging controls ask: JSON when `AWS_LAMBDA_LOG_FORMAT=JSON`, at the
 /// level of `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (`info`, or `target=level` directives), no
@@ -544,12 +615,16 @@ pub async fn run_unsubscribe() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// The sweeper's `main`.
+/// The `follow-up-sweeper` function's `main` (`set_waiting_alarms`).
 pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
     let engines = init().await?;
     let engines = &engines;
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |_: lambda_runtime::LambdaEvent<Value>| Box::pin(async move { sweep(engines.engine().await?).await }),
+        move |event: lambda_runtime::LambdaEvent<Value>| {
+            // `{"settle_seconds": N}` from the stack's FollowUpAlarms resource; none by hand.
+            let settle = Duration::from_secs(event.payload["settle_seconds"].as_u64().unwrap_or(0));
+            Box::pin(async move { set_waiting_alarms(engines.engine().await?, settle, tokio::time::sleep).await })
+        },
     ))
     .await
 }

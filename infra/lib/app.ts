@@ -40,7 +40,6 @@ export interface BuiltApp {
  *   alarmEmail                  default: the config's sender.reply_to
  *   createSesIdentity           false: the domain is already an SES identity in this account/region
  *   unsubscribe                 true/false: force the unsubscribe function on/off (default: functions/unsubscribe exists)
- *   sweeperReservedConcurrency  default 1; 0 on accounts whose concurrency quota is 10
  *   webhooksReservedConcurrency default 5; 0 on accounts whose concurrency quota is 10
  *   skipBundling                true: do not build the Rust functions (synth only; not deployable)
  */
@@ -57,7 +56,6 @@ export function buildApp(props: AppProps = {}): BuiltApp {
   const config = loadStoreConfig(isAbsolute(configArg) ? configArg : resolve(infraDir, configArg));
 
   const unsubscribe = ctx('unsubscribe');
-  const reserved = ctx('sweeperReservedConcurrency');
   const webhooksReserved = ctx('webhooksReservedConcurrency');
   const stack = new TidingsStack(app, String(ctx('stackName') ?? 'Tidings'), {
     description: `tidings lifecycle emails for ${config.storeName}`,
@@ -67,7 +65,6 @@ export function buildApp(props: AppProps = {}): BuiltApp {
     alarmEmail: ctx('alarmEmail') ? String(ctx('alarmEmail')) : undefined,
     createSesIdentity: flag(ctx('createSesIdentity'), true),
     unsubscribeFunction: unsubscribe === undefined ? undefined : flag(unsubscribe, false),
-    sweeperReservedConcurrency: reserved === undefined ? undefined : Number(reserved),
     webhooksReservedConcurrency: webhooksReserved === undefined ? undefined : Number(webhooksReserved),
   });
 

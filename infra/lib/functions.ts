@@ -18,6 +18,10 @@ export const ENV_SOURCES = [
   'unsubscribeUrl',
   'shopifyCredentialsParameter',
   'deadLetterQueueUrl',
+  'alarmGroup',
+  'alarmRoleArn',
+  'eventBusArn',
+  'failuresQueueArn',
 ] as const;
 export type EnvSource = (typeof ENV_SOURCES)[number];
 

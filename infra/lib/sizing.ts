@@ -8,13 +8,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 export const STEP_MEMORY_MB = 256;
 export const STEP_TIMEOUT = Duration.seconds(30);
 export const SWEEPER_MEMORY_MB = 128;
-export const SWEEPER_TIMEOUT = Duration.seconds(60);
+// The alarm setter reads every waiting follow-up and sets each one's alarm, once per migration.
+export const SWEEPER_TIMEOUT = Duration.minutes(15);
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 
 // EventBridge → Lambda delivery: retried for up to a day (the maximum) before the event is dead-lettered.
 export const RULE_RETRY = { maxEventAge: Duration.hours(24), retryAttempts: 185 };
-// The sweeper's tick is worthless once the next one has fired: retry briefly, then dead-letter.
-export const SCHEDULE_RETRY = { maxEventAge: Duration.minutes(2), retryAttempts: 2 };
 // Lambda's own retries of a failed asynchronous invocation (function error, throttling), after which
 // the event goes to the function's dead-letter queue (on-failure destination, with the error).
 export const ASYNC_RETRY_ATTEMPTS = 2;

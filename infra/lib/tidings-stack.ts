@@ -22,7 +22,8 @@ import { createUnsubscribe } from './stack/endpoints';
 import { createKeys, Keys } from './stack/keys';
 import { createMail, forwardSesEvents, sesReputationAlarms } from './stack/mail';
 import { createShopify, shopifyEnvironment } from './stack/shopify';
-import { createSesFeedback, createSteps, createSweeper } from './stack/steps';
+import { createSesFeedback, createSteps } from './stack/steps';
+import { createAlarmGroup, createAlarmSetter } from './stack/follow-ups';
 import { createTable } from './stack/table';
 import { createWebhooks } from './stack/webhooks';
 
@@ -44,12 +45,6 @@ export interface TidingsStackProps extends StackProps {
   readonly createSesIdentity?: boolean;
   /** Deploy the unsubscribe function and its Function URL. @default `functions/unsubscribe` exists */
   readonly unsubscribeFunction?: boolean;
-  /**
-   * Reserved concurrency of the sweeper (one sweep at a time, so due follow-ups are not emitted twice
-   * in parallel and SES sees no burst). 0 leaves it unreserved — needed on new accounts whose
-   * concurrency quota is 10, where any reservation is refused. @default 1
-   */
-  readonly sweeperReservedConcurrency?: number;
   /**
    * Reserved concurrency of the webhooks function (a public endpoint). 0 leaves it unreserved, as
    * accounts whose concurrency quota is 10 require. @default 5
@@ -94,7 +89,8 @@ export class TidingsStack extends Stack {
     this.table = table.table;
     this.bus = buses.bus;
     this.keys = keys;
-    const shared: Shared = { table, buses, mail, keys };
+    const alarms = createAlarmGroup(ctx, buses); // follow-ups' schedules (lib/stack/follow-ups.ts)
+    const shared: Shared = { table, buses, mail, keys, alarms };
 
     // Before the steps: its URL is in their environment.
     createUnsubscribe(ctx, shared);
@@ -102,7 +98,7 @@ export class TidingsStack extends Stack {
     shopifyEnvironment(ctx);
     createSteps(ctx, shared);
     createSesFeedback(ctx, shared);
-    createSweeper(ctx, shared);
+    createAlarmSetter(ctx, shared);
     // SES events onto the store bus (SES delivers them to the default bus only).
     if (!props.useDefaultBus) forwardSesEvents(ctx, buses, mail);
     sesReputationAlarms(ctx);
@@ -123,5 +119,6 @@ export class TidingsStack extends Stack {
     new CfnOutput(this, 'GuestIdKeyParameter', { value: keys.guestIdKeyParameter });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
     new CfnOutput(this, 'FailuresQueueUrl', { value: failures.queueUrl });
+    new CfnOutput(this, 'FollowUpAlarmGroupName', { value: alarms.groupName });
   }
 }

@@ -46,13 +46,12 @@ describe.each([
     expect(leadingNumber(rows.get('SSM Parameter Store'))).toBe(keys.length);
   });
 
-  test('the sweeper row matches its schedule: 43,200 runs a month for rate(1 minute), none without it', () => {
-    const schedules = Object.values(resources(template, 'AWS::Events::Rule'))
-      .map((r) => r.Properties.ScheduleExpression)
-      .filter(Boolean);
-    const requests = rows.get('Lambda requests') ?? '';
-    if (schedules.includes('rate(1 minute)')) expect(requests).toContain('43,200');
-    else expect(requests).not.toContain('43,200');
-    expect(schedules.filter((s) => s !== 'rate(1 minute)')).toEqual([]);
+  test('nothing on a clock: no scheduled rule, no sweeper row; the Scheduler row is the one schedule group', () => {
+    const schedules = Object.values(resources(template, 'AWS::Events::Rule')).filter((r) => r.Properties.ScheduleExpression);
+    expect(schedules).toEqual([]);
+    expect(rows.get('Lambda requests')).not.toContain('43,200');
+    expect([...rows.keys()].filter((item) => /sweeper/i.test(item))).toEqual([]);
+    expect(Object.keys(resources(template, 'AWS::Scheduler::ScheduleGroup'))).toHaveLength(1);
+    expect(rows.get('EventBridge Scheduler')).toMatch(/one-time schedules/);
   });
 });

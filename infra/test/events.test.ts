@@ -1,6 +1,6 @@
-// Event routing: the buses, the rules of each step and of the sweeper, their retries and dead letters.
+// Event routing: the buses, the rules of each step, their retries and dead letters.
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { SES_DETAIL_TYPES, SES_FEEDBACK, STEPS, SWEEPER, TidingsStack } from '../lib/tidings-stack';
+import { SES_DETAIL_TYPES, SES_FEEDBACK, STEPS, TidingsStack } from '../lib/tidings-stack';
 import { loadFunctions } from '../lib/functions';
 import { ROOT, asArray, envOf, logicalId, resources, statementsOf, synthDefault, synthOtherStore } from './helpers';
 
@@ -41,16 +41,14 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     }
   });
 
-  test('the sweeper runs every minute', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(1 minute)',
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, stack.functions[SWEEPER]), 'Arn'] } })],
-    });
+  test('no scheduled rule: nothing runs on a clock (follow-ups have alarms instead)', () => {
+    const rules = Object.values(resources(template, 'AWS::Events::Rule'));
+    expect(rules.filter((r) => r.Properties.ScheduleExpression !== undefined)).toEqual([]);
   });
 
   test('every rule target has a dead-letter queue and a retry policy', () => {
     const rules = Object.values(resources(template, 'AWS::Events::Rule'));
-    expect(rules.length).toBe(STEPS.length * 2 + 4); // + sweeper schedule + SES forwarding + SES feedback + AttentionNeeded
+    expect(rules.length).toBe(STEPS.length * 2 + 3); // + SES forwarding + SES feedback + AttentionNeeded
     for (const rule of rules) {
       for (const target of rule.Properties.Targets) {
         expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } });
@@ -83,7 +81,7 @@ describe('variant: another store on the default bus, existing SES identity, unsu
     expect(JSON.stringify(ses[0].Properties.Targets)).toContain(logicalId(stack, stack.functions[SES_FEEDBACK]));
     for (const rule of rules) expect(rule.Properties.EventBusName ?? 'default').toBe('default');
     expect(envOf(template, stack, 'customer').EVENT_BUS_NAME).toBe('default');
-    const put = statementsOf(template, stack, SWEEPER).find((s) => asArray<string>(s.Action).includes('events:PutEvents'));
+    const put = statementsOf(template, stack, SES_FEEDBACK).find((s) => asArray<string>(s.Action).includes('events:PutEvents'));
     expect(JSON.stringify(put.Resource)).toContain(':event-bus/default');
   });
 });

@@ -33,7 +33,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     }
   });
 
-  test('sizing: steps 256 MB / 30 s, sweeper 128 MB / 60 s; only the sweeper has reserved concurrency (1)', () => {
+  test('sizing: steps 256 MB / 30 s, the alarm setter 128 MB / 15 min; no reserved concurrency', () => {
     const functions = resources(template, 'AWS::Lambda::Function');
     for (const step of STEPS) {
       const fn = functions[logicalId(stack, stack.functions[step.name])];
@@ -41,7 +41,8 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
       expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
     }
     const sweeper = functions[logicalId(stack, stack.functions[SWEEPER])];
-    expect(sweeper.Properties).toMatchObject({ MemorySize: 128, Timeout: 60, ReservedConcurrentExecutions: 1 });
+    expect(sweeper.Properties).toMatchObject({ MemorySize: 128, Timeout: 900 });
+    expect(sweeper.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
   test('every log group has a retention of one month', () => {
@@ -55,7 +56,11 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
       const env = envOf(template, stack, step.name);
       expect(Object.keys(env).sort()).toEqual(
         [
+          'EVENT_BUS_ARN',
           'EVENT_BUS_NAME',
+          'FAILURES_QUEUE_ARN',
+          'FOLLOW_UP_ALARM_GROUP',
+          'FOLLOW_UP_ALARM_ROLE_ARN',
           'GUEST_ID_KEY_PARAMETER',
           'RUST_LOG',
           'SES_CONFIGURATION_SET_MARKETING',
@@ -73,7 +78,11 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     }
     const sweeper = envOf(template, stack, SWEEPER);
     expect(Object.keys(sweeper).sort()).toEqual([
+      'EVENT_BUS_ARN',
       'EVENT_BUS_NAME',
+      'FAILURES_QUEUE_ARN',
+      'FOLLOW_UP_ALARM_GROUP',
+      'FOLLOW_UP_ALARM_ROLE_ARN',
       'GUEST_ID_KEY_PARAMETER',
       'RUST_LOG',
       'STORE_CONFIG',
@@ -125,7 +134,7 @@ describe('variant: another store on the default bus, existing SES identity, unsu
     ({ stack, template } = synthOtherStore());
   });
 
-  test('sweeper concurrency can be left unreserved (accounts with a quota of 10)', () => {
+  test('the alarm setter has no reserved concurrency either', () => {
     const sweeper = resources(template, 'AWS::Lambda::Function')[logicalId(stack, stack.functions[SWEEPER])];
     expect(sweeper.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });

@@ -48,7 +48,6 @@ export function synthOtherStore(): { stack: TidingsStack; template: Template } {
     createSesIdentity: 'false',
     unsubscribe: 'true',
     alarmEmail: 'ops@other.example',
-    sweeperReservedConcurrency: '0',
   });
 }
 

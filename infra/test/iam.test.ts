@@ -43,7 +43,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
 
   test('every role that reads a key waits for the Keys resource', () => {
     const keys = Object.keys(resources(template, 'Custom::TidingsKeys'))[0];
-    for (const name of [...STEPS.map((s) => s.name), SES_FEEDBACK, SWEEPER]) {
+    for (const name of [...STEPS.map((s) => s.name), SES_FEEDBACK]) {
       const role = resources(template, 'AWS::IAM::Role')[logicalId(stack, stack.functions[name].role as any)] as any;
       expect(asArray(role.DependsOn)).toContain(keys);
     }
@@ -62,7 +62,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     for (const { statement } of all) expect(asArray(statement.Resource)).not.toContain('*');
   });
 
-  test('the sweeper may Query the due index, upgrade the table, read the guest-id key and put events', () => {
+  test('the alarm setter may Query the due index, upgrade the table, read the guest-id key, and puts no events', () => {
     const table = logicalId(stack, stack.table);
     const own = statementsOf(template, stack, SWEEPER);
     const dynamo = own.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('dynamodb:')));
@@ -78,6 +78,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
     expect(keyStatementsOf(template, stack, SWEEPER).map(parameterNames)).toEqual([
       [`/tidings/${stack.stackName}/guest-id-key`],
     ]);
+    expect(actions.filter((a) => a.startsWith('events:'))).toEqual([]);
   });
 
   test('SES sending is limited to the identity and the two configuration sets, from the configured address', () => {
@@ -98,7 +99,7 @@ describe('default deployment (custom bus, sample store, no unsubscribe function 
 
   test('events:PutEvents only on the tidings bus, only with source "tidings"; the signing key only for steps', () => {
     const busArn = { 'Fn::GetAtt': [logicalId(stack, stack.bus as any), 'Arn'] };
-    for (const name of [...STEPS.map((s) => s.name), SES_FEEDBACK, SWEEPER]) {
+    for (const name of [...STEPS.map((s) => s.name), SES_FEEDBACK]) {
       const own = statementsOf(template, stack, name);
       const put = own.filter((s) => asArray<string>(s.Action).includes('events:PutEvents'));
       expect(put).toEqual([

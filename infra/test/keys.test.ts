@@ -219,4 +219,62 @@ describe('the handler answers CloudFormation', () => {
     expect(answers[1].body.Status).toBe('SUCCESS');
     expect(await value(GUEST)).toBe(before);
   });
+
+  // The FollowUpAlarms resource, served by the same function. Its one call is an asynchronous
+  // Invoke, which moto cannot run (it needs Docker): a recording Lambda client stands in.
+  describe('FollowUpAlarms starts the alarm setter once per migration', () => {
+    const invoked: any[] = [];
+    const lambda = (status: number) => ({
+      lambda: {
+        send: async (command: { input: unknown }) => {
+          invoked.push(command.input);
+          return { StatusCode: status };
+        },
+      },
+      lambdaCommands: {
+        InvokeCommand: class {
+          constructor(readonly input: unknown) {}
+        },
+      },
+    });
+    const alarms = (type: string, migration: string, old?: string) => ({
+      ...event('arn:aws:cloudformation:eu-west-1:123456789012:stack/Tidings/1', type),
+      LogicalResourceId: 'FollowUpAlarms',
+      ResourceType: 'Custom::TidingsFollowUpAlarms',
+      ResourceProperties: { ServiceToken: 'arn', FunctionName: 'Tidings-follow-up-sweeper', Migration: migration, SettleSeconds: '60' },
+      ...(old === undefined ? {} : { OldResourceProperties: { Migration: old }, PhysicalResourceId: 'tidings-follow-up-alarms' }),
+    });
+    beforeEach(() => {
+      answers.length = 0;
+      invoked.length = 0;
+    });
+
+    test('Create: started without waiting for it, with the time to let old code finish', async () => {
+      await keys.handler(alarms('Create', 'alarms-1'), { logStreamName: 'stream' }, lambda(202));
+      expect(invoked).toEqual([
+        { FunctionName: 'Tidings-follow-up-sweeper', InvocationType: 'Event', Payload: JSON.stringify({ settle_seconds: 60 }) },
+      ]);
+      expect(answers[0].body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'tidings-follow-up-alarms' });
+    });
+
+    test('an update within the same migration starts nothing; a new migration starts it again', async () => {
+      await keys.handler(alarms('Update', 'alarms-1', 'alarms-1'), { logStreamName: 'stream' }, lambda(202));
+      expect(invoked).toHaveLength(0);
+      await keys.handler(alarms('Update', 'alarms-2', 'alarms-1'), { logStreamName: 'stream' }, lambda(202));
+      expect(invoked).toHaveLength(1);
+      expect(answers.map((a) => a.body.Status)).toEqual(['SUCCESS', 'SUCCESS']);
+    });
+
+    test('Delete starts nothing', async () => {
+      await keys.handler(alarms('Delete', 'alarms-1', 'alarms-1'), { logStreamName: 'stream' }, lambda(202));
+      expect(invoked).toHaveLength(0);
+      expect(answers[0].body.Status).toBe('SUCCESS');
+    });
+
+    test('a setter Lambda did not accept fails the deployment', async () => {
+      await keys.handler(alarms('Create', 'alarms-1'), { logStreamName: 'stream' }, lambda(500));
+      expect(answers[0].body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'tidings-follow-up-alarms' });
+      expect(answers[0].body.Reason).toContain('not started');
+    });
+  });
 });

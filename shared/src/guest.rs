@@ -60,6 +60,15 @@ impl GuestIds {
         (u64::from_be_bytes(first) >> 11) as f64 / (1_u64 << 53) as f64
     }
 
+    /// `<prefix><32 hex>`: a keyed hash of `parts` under this never-rotated key, for names tidings
+    /// gives things outside its table (alarms) that must not reveal what they are about and must
+    /// stay the same across key rotations.
+    pub fn name(&self, prefix: &str, parts: &[&str]) -> String {
+        let parts: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
+        let tag = keyed_mac(&self.key, &parts).finalize();
+        format!("{prefix}{}", hex(&tag.into_bytes(), 32))
+    }
+
     /// `text` with every `guest:<email>` in it replaced by its pseudonym; borrowed when it has none.
     pub fn rewrite<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut spans = legacy_ids(text).peekable();

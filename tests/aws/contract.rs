@@ -19,6 +19,12 @@ async fn dynamodb_keeps_the_store_contract() {
     tidings_tests::contract::run_all(&store(&aws)).await;
 }
 
+#[tokio::test]
+async fn dynamodb_sets_every_follow_ups_alarm_before_writing_it() {
+    let aws = crate::aws_test().await;
+    tidings_tests::contract::alarms::every_follow_up_stored_has_its_alarm(store(&aws)).await;
+}
+
 /// The TTLs DynamoDB's items carry are the shared retention the memory store expires by.
 #[tokio::test]
 async fn dynamodb_items_expire_by_the_shared_retention() {

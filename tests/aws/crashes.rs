@@ -79,9 +79,9 @@ async fn a_crash_after_the_claim_and_before_ses_is_retried_and_sent_once() {
         "the retry left a follow-up at the lease's end"
     );
 
-    // After the lease the sweeper fires it: the dead holder never called SES, so it is taken over.
+    // After the lease its alarm fires it: the dead holder never called SES, so it is taken over.
     clock.set(ts("2026-11-05T18:43:00Z"));
-    sweep_and_route(&aws, &healthy).await;
+    fire_alarms_and_route(&aws, &healthy).await;
     let sent = subjects(&aws);
     assert_eq!(
         sent.iter().filter(|s| s.contains("has been delivered")).count(),
@@ -136,7 +136,7 @@ async fn a_crash_after_ses_accepted_is_settled_by_ses_report_and_never_sent_twic
         "the duplicate waits for the lease's end"
     );
     clock.set(ts("2026-11-02T16:08:00Z"));
-    sweep_and_route(&aws, &healthy).await;
+    fire_alarms_and_route(&aws, &healthy).await;
     assert_eq!(aws.sent_mail().len(), 1, "within the recovery window it waits for SES");
 
     // SES's report, minutes late, settles it and announces it once.
@@ -156,7 +156,7 @@ async fn a_crash_after_ses_accepted_is_settled_by_ses_report_and_never_sent_twic
         lambda::handle(&healthy, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
             .await
             .expect("retry");
-        sweep_and_route(&aws, &healthy).await;
+        fire_alarms_and_route(&aws, &healthy).await;
     }
     assert_eq!(aws.sent_mail().len(), 1, "never sent twice");
     assert!(aws.item(claim, "FOLLOWUP").await.is_none(), "nothing left waiting");
@@ -191,11 +191,11 @@ async fn a_timeout_before_ses_accepted_is_recovered_once_after_the_recovery_wind
         lambda::handle(&healthy, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
             .await
             .expect("retry");
-        sweep_and_route(&aws, &healthy).await;
+        fire_alarms_and_route(&aws, &healthy).await;
     }
     assert!(aws.sent_mail().is_empty(), "waits for a report SES could still send");
     clock.set(ts("2026-11-02T16:21:00Z"));
-    sweep_and_route(&aws, &healthy).await;
+    fire_alarms_and_route(&aws, &healthy).await;
     assert_eq!(aws.sent_mail().len(), 1, "recovered");
     assert!(
         aws.attribute(claim, "CLAIM", "recovered_at").await.is_some(),
@@ -208,6 +208,6 @@ async fn a_timeout_before_ses_accepted_is_recovered_once_after_the_recovery_wind
     lambda::handle(&healthy, Step::OrderConfirmed, confirmed("2026-11-02T16:05:00Z"))
         .await
         .expect("late duplicate");
-    sweep_and_route(&aws, &healthy).await;
+    fire_alarms_and_route(&aws, &healthy).await;
     assert_eq!(aws.sent_mail().len(), 1);
 }

@@ -1,11 +1,11 @@
-//! One order from confirmation to review request, follow-ups fired by the sweeper.
+//! One order from confirmation to review request, follow-ups fired by their alarms.
 
 use super::*;
 use tidings_core::domain::ProductId;
 use tidings_core::ports::{Clock, Statistics};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_order_from_confirmation_to_the_review_request_fired_by_the_sweeper() {
+async fn one_order_from_confirmation_to_the_review_request_fired_by_its_alarm() {
     let (aws, clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
 
     deliver(&engine, &clock, Step::OrderShipped, &shipped()).await;
@@ -37,11 +37,19 @@ async fn one_order_from_confirmation_to_the_review_request_fired_by_the_sweeper(
         "EmailSent carries SES's message id"
     );
 
-    // Three days later the sweeper finds the review request (and the cross-sell, which has nothing
-    // to recommend in a store with one order, so it is dropped).
+    // Three days later their alarms fire the review request (and the cross-sell, which has nothing
+    // to recommend in a store with one order, so it is dropped). The shipment's stall watch, taken
+    // out with the delivery in the same transaction (which cannot tell its due time, so cannot
+    // clear its alarm), fires once for nothing.
     clock.set(ts("2026-11-08T18:41:00Z"));
-    let routed = sweep_and_route(&aws, &engine).await;
-    assert_eq!(routed.len(), 2, "{routed:?}");
+    let routed = fire_alarms_and_route(&aws, &engine).await;
+    let mut keys: Vec<&str> = routed.iter().filter_map(|e| e["detail"]["key"].as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["cross_sell#o-1", "review_request#o-1", "shipment_stalled#shp-1#0"],
+        "{routed:?}"
+    );
     assert_eq!(
         subjects(&aws),
         [
@@ -117,7 +125,7 @@ async fn a_follow_up_whose_exit_became_true_before_it_fired_sends_nothing() {
     deliver(&engine, &clock, Step::OrderConfirmed, &bought).await;
 
     clock.set(ts("2026-11-12T16:00:00Z"));
-    sweep_and_route(&aws, &engine).await;
+    fire_alarms_and_route(&aws, &engine).await;
     assert_eq!(subjects(&aws), ["Your order #1 is confirmed"]);
     assert!(
         aws.item(reminder, "FOLLOWUP").await.is_none(),
@@ -288,12 +296,15 @@ async fn personal_data_and_claims_carry_a_ttl_and_follow_ups_are_in_the_due_inde
         .expect("in the due index");
     assert!(shard.starts_with("DUE#"), "{shard}");
     assert!(number(&follow_up, "ttl").is_some());
-    // The sweeper finds it through the index only when it is due.
-    clock.set(ts("2026-11-11T15:59:00Z"));
-    let swept = lambda::sweep(&engine).await.expect("sweep");
+    // The index finds it only when it is due (the local runner sweeps it; the alarm job reads it).
+    let due = engine
+        .store()
+        .due_follow_ups(ts("2026-11-11T15:59:00Z"), 500)
+        .await
+        .expect("due index");
     assert_eq!(
-        swept["emitted"],
-        json!(2),
+        due.len(),
+        2,
         "both cart reminders are due, the cross-sell (16:00) not yet"
     );
 }
@@ -372,7 +383,7 @@ async fn a_birthday_fires_from_the_due_index_and_its_coupon_attributes_the_order
 
     // 09:00 in New York on the day.
     clock.set(ts("2026-12-10T14:00:00Z"));
-    let routed = sweep_and_route(&aws, &engine).await;
+    let routed = fire_alarms_and_route(&aws, &engine).await;
     assert_eq!(routed.len(), 1, "{routed:?}");
     assert_eq!(subjects(&aws), ["Happy birthday from Maple & Moss!"]);
     assert!(

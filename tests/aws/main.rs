@@ -5,6 +5,7 @@
 // allows in some build orders: a clean CI build hit 130 computing a `main`'s layout.
 #![recursion_limit = "256"]
 
+mod alarms;
 mod compliance;
 mod contract;
 mod crashes;
@@ -32,7 +33,7 @@ use tidings_core::adapters::memory::SimClock;
 use tidings_core::config::StoreConfig;
 use tidings_core::engine::Engine;
 use tidings_core::message::Step;
-use tidings_core::ports::{Bus, Mailer, OutgoingEmail, SendError};
+use tidings_core::ports::{Bus, Clock, FollowUps, Mailer, OutgoingEmail, SendError};
 use tidings_core::shadow::ShadowMailer;
 use tidings_tests::moto::AwsTest;
 use tidings_tests::{customer, envelope, item, order, ts};
@@ -145,6 +146,24 @@ async fn engine(aws: &AwsTest, clock: &Arc<SimClock>) -> TestEngine {
         .engine(Ses, Arc::clone(clock))
 }
 
+/// Deploys this release on the table as it is: the stack's `FollowUpAlarms` resource runs the
+/// `follow-up-sweeper` function (as deployed) once, which upgrades the table and sets the alarms of
+/// the follow-ups stored without one. The clock moves a minute between the upgrade's passes, as
+/// the function's sleeps would. Returns the function's answer.
+async fn deploy_this_release(aws: &AwsTest, clock: &Arc<SimClock>) -> Value {
+    let setter = parts(aws, "follow-up-sweeper", StoreConfig::sample())
+        .await
+        .engine(Ses, Arc::clone(clock));
+    let minutes = |pause: std::time::Duration| {
+        clock.set(clock.now() + jiff::SignedDuration::try_from(pause).expect("a short pause"));
+        std::future::ready(())
+    };
+    // Boxed: the setter's future over the SDK's is deep in a debug build.
+    Box::pin(lambda::set_waiting_alarms(&setter, std::time::Duration::ZERO, minutes))
+        .await
+        .expect("the alarm setter ran")
+}
+
 /// An engine whose mailer or bus is wrapped (failure injection).
 fn wrapped<M: Mailer, B: Bus>(
     parts: Parts,
@@ -209,15 +228,35 @@ fn subjects(aws: &AwsTest) -> Vec<String> {
         .collect()
 }
 
-/// Runs the sweeper at the clock's time and hands every `FollowUpDue` to the step it names, as the
-/// rules do. Returns the `FollowUpDue` events routed.
-async fn sweep_and_route<M: Mailer, B: Bus>(aws: &AwsTest, engine: &TestEngine<M, B>) -> Vec<Value> {
-    lambda::sweep(engine).await.expect("sweep");
+/// Fires every follow-up alarm due at the clock's time (moto stores schedules but never fires
+/// them) and hands each `FollowUpDue` to the step it names, as the step's rule does. Returns the
+/// `FollowUpDue` events routed. Also checks that every follow-up due has its alarm: nothing
+/// polls the table in the deployed stack, so one without would never be sent.
+async fn fire_alarms_and_route<M: Mailer, B: Bus>(aws: &AwsTest, engine: &TestEngine<M, B>) -> Vec<Value> {
+    let now = engine.clock().now();
+    // As the sweeper's route did: what was emitted before is passed over.
+    aws.emitted().await;
+    let alarms = aws.alarms().await;
+    let due = |alarm: &&tidings_tests::moto::Alarm| {
+        alarm.input["due_at"]
+            .as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .is_some_and(|due| due <= now)
+    };
+    let firing: Vec<_> = alarms.iter().filter(due).collect();
+    for waiting in engine.store().due_follow_ups(now, usize::MAX).await.expect("due index") {
+        assert!(
+            firing
+                .iter()
+                .any(|a| a.input["key"] == waiting.key.as_str() && a.input["due_at"] == waiting.due_at.to_string()),
+            "the follow-up {} due at {} has no alarm",
+            waiting.key,
+            waiting.due_at
+        );
+    }
     let mut routed = Vec::new();
-    for event in aws.emitted().await {
-        if event["detail-type"] != "FollowUpDue" {
-            continue;
-        }
+    for alarm in firing {
+        let event = aws.fire(alarm).await;
         let step: Step = serde_json::from_value(event["detail"]["step"].clone()).expect("step");
         lambda::handle(engine, step, event.clone())
             .await

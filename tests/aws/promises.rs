@@ -72,7 +72,7 @@ async fn an_unsubscribed_address_gets_no_marketing_under_a_guest_id() {
     .await;
     let mails = aws.sent_mail().len();
     clock.set(ts("2026-11-03T19:00:00Z"));
-    let routed = sweep_and_route(&aws, &engine).await;
+    let routed = fire_alarms_and_route(&aws, &engine).await;
     assert!(
         routed.iter().any(|e| e["detail"]["key"]
             .as_str()

@@ -1,4 +1,4 @@
-//! The sweeper and held events on DynamoDB: one unreadable follow-up does not stop the others, and
+//! The due index and held events on DynamoDB: one unreadable follow-up does not stop the others, and
 //! a held event is kept from its arrival, not from its (possibly old) event time.
 
 use super::*;
@@ -33,7 +33,7 @@ async fn an_unreadable_follow_up_is_skipped_and_the_others_still_fire() {
             .expect("put corrupt item");
     }
     clock.set(ts("2026-11-09T17:00:00Z"));
-    let routed = sweep_and_route(&aws, &engine).await;
+    let routed = fire_alarms_and_route(&aws, &engine).await;
     assert!(!routed.is_empty(), "the readable follow-ups were routed");
     assert!(
         subjects(&aws)

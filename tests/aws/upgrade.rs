@@ -44,12 +44,15 @@ fn strings(value: &Value) -> Vec<String> {
     list.iter().map(|v| v.as_str().expect("string").to_owned()).collect()
 }
 
-/// A fresh table filled with what the previous release wrote.
+/// A fresh table filled with what the previous release wrote, with this release deployed on it.
 async fn previous_release(at: &str) -> (AwsTest, Arc<SimClock>, TestEngine) {
-    table_of(at, include_str!("fixtures/previous-release.jsonl")).await
+    let (aws, clock, engine) = table_of(at, include_str!("fixtures/previous-release.jsonl")).await;
+    deploy_this_release(&aws, &clock).await;
+    (aws, clock, engine)
 }
 
-/// A fresh table filled with the items of `fixture` (one DynamoDB JSON item per line).
+/// A fresh table filled with the items of `fixture` (one DynamoDB JSON item per line), this
+/// release's functions deployed on it but its `FollowUpAlarms` resource not yet run.
 async fn table_of(at: &str, fixture: &str) -> (AwsTest, Arc<SimClock>, TestEngine) {
     let (aws, clock, engine) = spawn_app(at).await;
     put_items(&aws, fixture).await;
@@ -95,10 +98,10 @@ async fn a_table_written_by_the_previous_release_keeps_every_promise() {
 
     // Follow-ups it left in the due index fire once: the review request three days after delivery.
     clock.set(ts("2026-11-08T19:00:00Z"));
-    sweep_and_route(&aws, &engine).await;
+    fire_alarms_and_route(&aws, &engine).await;
     // The table is upgraded by a pass begun ten minutes after the first (a rollout is over).
     clock.set(ts("2026-11-08T19:11:00Z"));
-    sweep_and_route(&aws, &engine).await;
+    fire_alarms_and_route(&aws, &engine).await;
     let reviews = subjects(&aws)
         .iter()
         .filter(|s| s.contains("enjoying your order"))
@@ -135,7 +138,7 @@ async fn a_table_written_by_the_previous_release_keeps_every_promise() {
     .await;
     let before = aws.sent_mail().len();
     clock.set(ts("2026-11-10T12:00:00Z"));
-    sweep_and_route(&aws, &engine).await;
+    fire_alarms_and_route(&aws, &engine).await;
     assert_eq!(
         aws.sent_mail().len(),
         before,
@@ -162,7 +165,7 @@ async fn a_table_written_by_the_previous_release_keeps_every_promise() {
 
     // The yearly birthday it scheduled fires next March.
     clock.set(ts("2027-03-14T14:00:00Z"));
-    sweep_and_route(&aws, &engine).await;
+    fire_alarms_and_route(&aws, &engine).await;
     let birthday = subjects(&aws).iter().filter(|s| s.contains("Happy birthday")).count();
     assert_eq!(birthday, 1, "{:?}", subjects(&aws));
 }
@@ -191,7 +194,7 @@ async fn a_table_with_guests_keyed_by_address_is_upgraded_and_every_promise_hold
     gwen["email"] = json!("gwen@example.com");
     gwen["birthday"] = json!("1991-12-10");
 
-    // Before the sweeper upgraded anything, Gwen's next event finds her history under the old key.
+    // Before the alarm setter upgraded anything (this release's functions run first), Gwen's next event finds her history under the old key.
     let abandoned = tidings_tests::cart(
         "cart-g",
         &gwen,
@@ -217,12 +220,22 @@ async fn a_table_with_guests_keyed_by_address_is_upgraded_and_every_promise_hold
         .expect("her profile, moved");
     assert_eq!(record.orders_confirmed, 2, "her two orders are still counted");
 
-    // The first sweep upgrades the table: no key, index or attribute names her by address. It is
-    // done only after a later pass, begun once a rollout is surely over, finds nothing left.
+    // During the rollout the earlier release's functions still finish invocations and write the
+    // old form (here: its copy of the waiting win-back), before the deployment's alarm setter runs.
+    let fixture = include_str!("fixtures/previous-release-guest.jsonl");
+    let straggler: String = fixture
+        .lines()
+        .filter(|l| l.contains("MSG#win_back#guest:gwen@example.com#o-g2"))
+        .collect();
+    put_items(&aws, &straggler).await;
+    // The setter upgrades the table: no key, index or attribute names her by address. It is done
+    // only after a pass begun once a rollout is surely over (ten minutes) finds nothing left.
     clock.set(ts("2026-11-06T10:05:00Z"));
+    let answer = deploy_this_release(&aws, &clock).await;
     assert!(
-        sweep_and_route(&aws, &engine).await.is_empty(),
-        "no follow-up before the upgrade is done"
+        clock.now() >= ts("2026-11-06T10:15:00Z"),
+        "passes over ten minutes: {}",
+        clock.now()
     );
     let items = scan_text(&aws).await;
     let left: Vec<&String> = items.iter().filter(|i| i.contains(legacy)).collect();
@@ -232,24 +245,19 @@ async fn a_table_with_guests_keyed_by_address_is_upgraded_and_every_promise_hold
             .iter()
             .any(|i| i.contains("CONFIG#upgrade") && i.contains("done_at"))
     };
-    assert!(!done(&items));
-    // During a rollout the earlier release's functions still finish invocations and write the old
-    // form after the first pass (here: its copy of the waiting win-back): the next pass finds it.
-    let fixture = include_str!("fixtures/previous-release-guest.jsonl");
-    let straggler: String = fixture
-        .lines()
-        .filter(|l| l.contains("MSG#win_back#guest:gwen@example.com#o-g2"))
-        .collect();
-    put_items(&aws, &straggler).await;
-    clock.set(ts("2026-11-06T10:20:00Z"));
-    assert!(sweep_and_route(&aws, &engine).await.is_empty());
-    let items = scan_text(&aws).await;
-    assert!(!done(&items) && !items.iter().any(|i| i.contains(legacy)));
+    assert!(done(&items));
     assert!(
         items
             .iter()
             .any(|i| i.contains(&format!("MSG#win_back#{pseudonym}#o-g1"))),
         "the old claim moved"
+    );
+    // Every waiting follow-up has its alarm, under its new key.
+    let alarms = aws.alarms().await;
+    assert_eq!(answer["alarms"], json!(alarms.len()), "{alarms:#?}");
+    assert!(
+        alarms.iter().all(|a| !a.input.to_string().contains("gwen@")),
+        "{alarms:#?}"
     );
 
     // What was waiting fires once each; the win-back already sent is not sent again.
@@ -260,9 +268,9 @@ async fn a_table_with_guests_keyed_by_address_is_upgraded_and_every_promise_hold
         "2026-12-31T16:00:00Z",
     ] {
         clock.set(ts(at));
-        sweep_and_route(&aws, &engine).await;
+        fire_alarms_and_route(&aws, &engine).await;
         clock.set(ts(at) + jiff::SignedDuration::from_mins(5));
-        sweep_and_route(&aws, &engine).await;
+        fire_alarms_and_route(&aws, &engine).await;
     }
     let items = scan_text(&aws).await;
     assert!(done(&items) && !items.iter().any(|i| i.contains(legacy)));
@@ -293,7 +301,7 @@ fn gwen() -> Value {
     gwen
 }
 
-/// Sweeps as the schedule would, now and then, until the end of the year.
+/// Fires the alarms due now and then, until the end of the year.
 async fn sweep_through_the_year(aws: &AwsTest, clock: &SimClock, engine: &TestEngine) {
     for at in [
         "2026-11-06T10:05:00Z",
@@ -304,7 +312,7 @@ async fn sweep_through_the_year(aws: &AwsTest, clock: &SimClock, engine: &TestEn
         "2026-12-31T16:00:00Z",
     ] {
         clock.set(ts(at));
-        sweep_and_route(aws, engine).await;
+        fire_alarms_and_route(aws, engine).await;
     }
 }
 
@@ -324,6 +332,7 @@ async fn a_guest_who_unsubscribes_with_an_old_link_before_the_upgrade_gets_no_ma
         "source": "tidings.unsubscribe", "time": "2026-11-06T10:00:00Z", "detail": {"token": token}});
     let answer = deliver(&engine, &clock, Step::Customer, &unsubscribe).await;
     assert!(answer.to_string().contains("withdrawn"), "{answer}");
+    deploy_this_release(&aws, &clock).await;
     sweep_through_the_year(&aws, &clock, &engine).await;
     assert_eq!(
         subjects(&aws),
@@ -360,6 +369,7 @@ async fn a_guest_erased_before_the_upgrade_is_not_brought_back_by_it() {
         &envelope("OrderConfirmed", "2026-11-02T10:00:00Z", json!({ "order": order })),
     )
     .await;
+    deploy_this_release(&aws, &clock).await;
     sweep_through_the_year(&aws, &clock, &engine).await;
     assert_eq!(subjects(&aws), Vec::<String>::new());
     let left: Vec<String> = scan_text(&aws)

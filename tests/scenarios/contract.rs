@@ -17,6 +17,13 @@ fn the_memory_store_keeps_the_store_contract() {
     runtime().block_on(tidings_tests::contract::run_all(&MemoryStore::new()));
 }
 
+#[test]
+fn the_memory_store_sets_every_follow_ups_alarm_before_storing_it() {
+    runtime().block_on(tidings_tests::contract::alarms::every_follow_up_stored_has_its_alarm(
+        MemoryStore::new(),
+    ));
+}
+
 /// DynamoDB deletes a record some time after its TTL; the memory store deletes the same records
 /// at their TTL (`ports::retention`) as the injected clock passes it (at most an hour late, as
 /// its expiry runs hourly). Each is there the second before and gone at it; tests/aws/contract.rs

@@ -96,9 +96,11 @@ fn seed_224_of_the_long_run_keeps_the_engagement_reward_through_a_crash() {
 
 /// Seed 1058 of the long run (40 customers, carrier scans): faults moved a click, so the engagement
 /// reward was earned on another day than in the fault-free run, and an unsubscribe that only the
-/// faulty run saw called it off. That is no loss; the check counts it as called off.
+/// faulty run saw called it off; the check counts that as called off, not lost. Since follow-ups
+/// have alarms (whose calls fail like any store call) the seed draws another schedule, and no seed
+/// of 1000-3400 meets that interleaving again; the seed still keeps every promise.
 #[test]
-fn seed_1058_of_the_long_run_counts_a_reward_called_off_by_an_unsubscribe_as_no_loss() {
+fn seed_1058_of_the_long_run_keeps_every_promise() {
     // The history the long run drew then, before holdout groups.
     let report = run(Scenario {
         customers: 40,
@@ -106,11 +108,7 @@ fn seed_1058_of_the_long_run_counts_a_reward_called_off_by_an_unsubscribe_as_no_
         ..Scenario::seed(1058)
     });
     report.assert_holds();
-    assert_eq!(
-        report.differ.get("RewardCalledOffByAnUnsubscribe"),
-        Some(&1),
-        "{report}"
-    );
+    assert!(report.faults.injected() > 20, "{report}");
 }
 
 /// Faults at the report's own calls (drawn from their own schedule, so other seeds run as they

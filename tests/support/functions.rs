@@ -30,6 +30,14 @@ pub enum Source {
     ShopifyCredentialsParameter,
     /// `deadLetterQueueUrl`: the webhooks function's dead-letter queue.
     DeadLetterQueueUrl,
+    /// `alarmGroup`: the EventBridge Scheduler group of the follow-ups' alarms.
+    AlarmGroup,
+    /// `alarmRoleArn`: the role Scheduler assumes to put a due follow-up on the bus.
+    AlarmRoleArn,
+    /// `eventBusArn`: the bus's ARN.
+    EventBusArn,
+    /// `failuresQueueArn`: the failures queue's ARN.
+    FailuresQueueArn,
 }
 
 impl Source {
@@ -47,6 +55,10 @@ impl Source {
             "unsubscribeUrl" => Self::UnsubscribeUrl,
             "shopifyCredentialsParameter" => Self::ShopifyCredentialsParameter,
             "deadLetterQueueUrl" => Self::DeadLetterQueueUrl,
+            "alarmGroup" => Self::AlarmGroup,
+            "alarmRoleArn" => Self::AlarmRoleArn,
+            "eventBusArn" => Self::EventBusArn,
+            "failuresQueueArn" => Self::FailuresQueueArn,
             _ => return None,
         })
     }

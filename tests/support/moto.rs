@@ -102,8 +102,18 @@ impl Moto {
         Ok(body.to_owned())
     }
 
-    /// How many AWS API calls moto has served so far (one log line per request).
+    /// How many AWS API calls moto has served so far (one log line per request), follow-ups'
+    /// alarms apart (`alarm_requests`: they are set concurrently, a round trip for all).
     pub fn requests(&self) -> usize {
+        self.count(|line| !line.contains(" /schedules/"))
+    }
+
+    /// How many EventBridge Scheduler calls (follow-ups' alarms set and cleared) moto has served.
+    pub fn alarm_requests(&self) -> usize {
+        self.count(|line| line.contains(" /schedules/"))
+    }
+
+    fn count(&self, which: impl Fn(&str) -> bool) -> usize {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
@@ -114,6 +124,7 @@ impl Moto {
                     .iter()
                     .any(|method| line.contains(method))
                     && !line.contains(" /moto-api/")
+                    && which(line)
             })
             .count()
     }
@@ -139,6 +150,36 @@ pub struct AwsTest {
     pub failures: String,
     _serial: tokio::sync::MutexGuard<'static, ()>,
 }
+
+/// One EventBridge Scheduler schedule of the follow-ups' group.
+#[derive(Clone, Debug)]
+pub struct Alarm {
+    /// Its name.
+    pub name: String,
+    /// `at(…)`.
+    pub expression: String,
+    /// `ActionAfterCompletion: DELETE`.
+    pub deletes_itself: bool,
+    /// The target's ARN (the bus).
+    pub target: String,
+    /// The detail-type it puts on the bus.
+    pub detail_type: String,
+    /// The detail it puts on the bus.
+    pub input: Value,
+}
+
+/// The event `alarm` puts on the bus when it fires, as EventBridge delivers it to a rule.
+pub fn alarm_event(alarm: &Alarm) -> Value {
+    serde_json::json!({
+        "version": "0", "id": format!("alarm-{}", alarm.name), "detail-type": alarm.detail_type,
+        "source": "tidings", "account": "123456789012", "time": jiff::Timestamp::now().to_string(),
+        "region": "eu-west-1", "resources": [], "detail": alarm.input,
+    })
+}
+
+/// The follow-ups' schedule group and the role Scheduler assumes (infra/lib/stack/alarms.ts).
+pub const ALARM_GROUP: &str = "tidings-follow-ups";
+const ALARM_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/tidings-follow-up-alarms";
 
 /// The configuration sets the AWS tests send with.
 const TRANSACTIONAL_SET: &str = "tidings-transactional";
@@ -203,6 +244,12 @@ pub async fn aws_test() -> AwsTest {
             .await
             .expect("key parameter");
     }
+    aws_sdk_scheduler::Client::new(&test.sdk)
+        .create_schedule_group()
+        .name(ALARM_GROUP)
+        .send()
+        .await
+        .expect("schedule group");
     let events = aws_sdk_eventbridge::Client::new(&test.sdk);
     events.create_event_bus().name(&test.bus).send().await.expect("bus");
     let sqs = aws_sdk_sqs::Client::new(&test.sdk);
@@ -348,6 +395,10 @@ impl AwsTest {
                     // links use the configuration's `sender.unsubscribe_url`.
                     Source::UnsubscribeUrl => return None,
                     Source::DeadLetterQueueUrl => self.failures.clone(),
+                    Source::AlarmGroup => ALARM_GROUP.into(),
+                    Source::AlarmRoleArn => ALARM_ROLE_ARN.into(),
+                    Source::EventBusArn => format!("arn:aws:events:eu-west-1:123456789012:event-bus/{}", self.bus),
+                    Source::FailuresQueueArn => "arn:aws:sqs:eu-west-1:123456789012:failures".into(),
                     // As the stack does: set only when the store has `[shopify]`.
                     Source::ShopifyCredentialsParameter => match &config.shopify {
                         Some(shopify) => shopify.credentials_parameter.clone(),
@@ -390,6 +441,56 @@ impl AwsTest {
     /// kept, and the `AttentionNeeded` announcements.
     pub async fn failures(&self) -> Vec<Value> {
         self.drain(&self.failures).await
+    }
+
+    /// Every follow-up alarm set (the schedules of the stack's group), by name.
+    pub async fn alarms(&self) -> Vec<Alarm> {
+        let scheduler = aws_sdk_scheduler::Client::new(&self.sdk);
+        let listed = scheduler
+            .list_schedules()
+            .group_name(ALARM_GROUP)
+            .send()
+            .await
+            .expect("list schedules");
+        let mut alarms = Vec::new();
+        for summary in listed.schedules() {
+            let name = summary.name().expect("name").to_owned();
+            let schedule = scheduler
+                .get_schedule()
+                .group_name(ALARM_GROUP)
+                .name(&name)
+                .send()
+                .await
+                .expect("get schedule");
+            let target = schedule.target().expect("target");
+            alarms.push(Alarm {
+                name,
+                expression: schedule.schedule_expression().unwrap_or_default().to_owned(),
+                deletes_itself: schedule.action_after_completion()
+                    == Some(&aws_sdk_scheduler::types::ActionAfterCompletion::Delete),
+                target: target.arn().to_owned(),
+                detail_type: target
+                    .event_bridge_parameters()
+                    .map(|p| p.detail_type().to_owned())
+                    .unwrap_or_default(),
+                input: serde_json::from_str(target.input().unwrap_or("null")).expect("input is JSON"),
+            });
+        }
+        alarms.sort_by(|a, b| a.name.cmp(&b.name));
+        alarms
+    }
+
+    /// Fires `alarm` as Scheduler would: deletes it (`ActionAfterCompletion: DELETE`) and returns
+    /// the event it puts on the bus, as EventBridge delivers it to the step's rule.
+    pub async fn fire(&self, alarm: &Alarm) -> Value {
+        aws_sdk_scheduler::Client::new(&self.sdk)
+            .delete_schedule()
+            .group_name(ALARM_GROUP)
+            .name(&alarm.name)
+            .send()
+            .await
+            .expect("delete schedule");
+        alarm_event(alarm)
     }
 
     async fn drain(&self, queue_url: &str) -> Vec<Value> {

@@ -1,6 +1,7 @@
 //! The follow-up queue: items in the sharded `due` index and the `customer` index.
 
 use super::{DUE_SHARDS, DynamoStore, Item, corrupt, s, sortable, ttl, unavailable};
+use aws_sdk_dynamodb::types::ReturnValue;
 use jiff::Timestamp;
 use tidings_core::domain::CustomerId;
 use tidings_core::message::MessageKey;
@@ -29,6 +30,19 @@ impl DynamoStore {
         Ok(item)
     }
 
+    /// Sets the alarm of every waiting follow-up (`lambda::set_waiting_alarms`); how many.
+    pub async fn set_waiting_alarms(&self) -> Result<usize, StoreError> {
+        let waiting = self.due_follow_ups(Timestamp::MAX, usize::MAX).await?;
+        self.alarms.set(&waiting).await?;
+        Ok(waiting.len())
+    }
+
+    /// The follow-up a write replaced or deleted, if it was one this release can read (an
+    /// unreadable one had no alarm of this release to clear).
+    fn replaced(&self, old: Option<Item>) -> Option<FollowUp> {
+        serde_dynamo::from_item(self.current(old?)).ok()
+    }
+
     pub(super) fn due_shard(key: &MessageKey) -> String {
         let hash = digest_hex(&["due-shard", key.as_str()], 8);
         let shard = u64::from_str_radix(&hash, 16).unwrap_or(0) % DUE_SHARDS;
@@ -38,10 +52,25 @@ impl DynamoStore {
 
 impl FollowUps for DynamoStore {
     async fn schedule(&self, follow_up: &FollowUp) -> Result<(), StoreError> {
-        self.put(Self::follow_up_item(follow_up)?, "schedule").await
+        self.alarms.set(std::slice::from_ref(follow_up)).await?;
+        let old = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::follow_up_item(follow_up)?))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable("schedule"))?
+            .attributes;
+        if let Some(moved) = self.replaced(old).filter(|old| old.due_at != follow_up.due_at) {
+            self.alarms.clear(&moved).await;
+        }
+        Ok(())
     }
 
     async fn add_follow_up(&self, follow_up: &FollowUp) -> Result<bool, StoreError> {
+        self.alarms.set(std::slice::from_ref(follow_up)).await?;
         self.put_new(Self::follow_up_item(follow_up)?, "add_follow_up").await
     }
 
@@ -50,7 +79,20 @@ impl FollowUps for DynamoStore {
     }
 
     async fn remove_follow_up(&self, key: &MessageKey) -> Result<(), StoreError> {
-        self.delete(format!("MSG#{key}"), "FOLLOWUP", "remove_follow_up").await
+        let old = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("MSG#{key}"), "FOLLOWUP")))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable("remove_follow_up"))?
+            .attributes;
+        if let Some(removed) = self.replaced(old) {
+            self.alarms.clear(&removed).await;
+        }
+        Ok(())
     }
 
     async fn due_follow_ups(&self, until: Timestamp, limit: usize) -> Result<Vec<FollowUp>, StoreError> {

@@ -56,6 +56,8 @@ pub struct DynamoStore {
     pub(super) upgraded: Arc<AtomicBool>,
     /// The second this process last took a send in (which form of the pacing write to try first).
     pub(super) paced_second: Arc<std::sync::atomic::AtomicI64>,
+    /// Set for each follow-up before it is written (none: something sweeps the `due` index).
+    pub(super) alarms: tidings_core::ports::Alarms,
 }
 
 /// Product statistics as read at one moment.
@@ -147,7 +149,15 @@ impl DynamoStore {
             guests,
             upgraded: Arc::default(),
             paced_second: Arc::default(),
+            alarms: tidings_core::ports::Alarms::default(),
         }
+    }
+
+    /// The store, setting each follow-up's alarm on `clock` before writing it (the deployed
+    /// stack: EventBridge Scheduler), and clearing the alarms of follow-ups it deletes.
+    pub fn with_alarms(mut self, clock: Arc<dyn tidings_core::ports::AlarmClock>) -> Self {
+        self.alarms = tidings_core::ports::Alarms::on(clock);
+        self
     }
 
     /// The store reading product statistics afresh for every email, as the memory store does (a

@@ -137,6 +137,7 @@ impl Orders for DynamoStore {
     }
 
     async fn save_together(&self, changes: &Changes<'_>) -> Result<Option<ClaimOutcome>, StoreError> {
+        self.alarms.set(changes.follow_ups).await?;
         let order = changes.order.map(|order| (order, false));
         let mut actions = self.record_puts(order, changes.customer, changes.follow_ups)?;
         for key in changes.dropped {
@@ -166,6 +167,7 @@ impl Orders for DynamoStore {
     }
 
     async fn confirm_order(&self, new: &NewOrder<'_>) -> Result<OrderConfirmation, StoreError> {
+        self.alarms.set(new.follow_ups).await?;
         let order = &new.record.order;
         let mut actions = self.record_puts(Some((new.record, true)), Some(new.customer), new.follow_ups)?;
         if let Some(cart) = &order.cart_id {

@@ -13,6 +13,8 @@ impl Privacy for DynamoStore {
         for follow_up in self.follow_ups_of(id).await? {
             self.delete(format!("MSG#{}", follow_up.key), "FOLLOWUP", "erase_customer")
                 .await?;
+            // A schedule's payload names the customer until it fires: it goes too.
+            self.alarms.clear(&follow_up).await;
         }
         for order in &customer.orders {
             let pk = format!("ORDER#{order}");

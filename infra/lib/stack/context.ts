@@ -10,6 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { EnvSource, FunctionSpec } from '../functions';
 import type { TidingsStackProps } from '../tidings-stack';
 import type { Buses } from './bus';
+import type { FollowUpAlarms } from './follow-ups';
 import type { Keys } from './keys';
 import type { Mail } from './mail';
 import type { TableResources } from './table';
@@ -44,4 +45,6 @@ export interface Shared {
   readonly buses: Buses;
   readonly mail: Mail;
   readonly keys: Keys;
+  /** The follow-ups' alarms (lib/stack/follow-ups.ts). */
+  readonly alarms: FollowUpAlarms;
 }

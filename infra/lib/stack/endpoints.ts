@@ -7,6 +7,7 @@ import { STEP_TABLE_ACTIONS, UNSUBSCRIBE } from '../routing';
 import { STEP_MEMORY_MB, STEP_TIMEOUT } from '../sizing';
 import { grantPutEvents } from './bus';
 import { Shared, StackContext } from './context';
+import { grantAlarms } from './follow-ups';
 import { grantSigningKey } from './keys';
 import { rustFunction } from './lambda';
 import { grantTable } from './table';
@@ -15,7 +16,7 @@ import { grantTable } from './table';
  * The unsubscribe function and its URL (`envValues.unsubscribeUrl`, so created before the steps that
  * link to it), or, without it, an output saying what the links use instead.
  */
-export function createUnsubscribe(ctx: StackContext, { table, buses, keys }: Shared): void {
+export function createUnsubscribe(ctx: StackContext, { table, buses, keys, alarms }: Shared): void {
   const { stack, props } = ctx;
   const withUnsubscribe = props.unsubscribeFunction ?? existsSync(join(props.repoRoot, 'functions', UNSUBSCRIBE));
   if (withUnsubscribe) {
@@ -28,6 +29,7 @@ export function createUnsubscribe(ctx: StackContext, { table, buses, keys }: Sha
     grantTable(built.role, 'UnsubscribeTable', [table.table.tableArn, table.customerIndexArn], STEP_TABLE_ACTIONS);
     grantPutEvents(built.role, 'UnsubscribePutEvents', buses.bus);
     grantSigningKey(built.role, 'UnsubscribeSigningKey', keys);
+    grantAlarms(built.role, 'UnsubscribeAlarms', alarms);
     // Auth NONE on purpose: RFC 8058 one-click unsubscribe means mailbox providers POST to the link
     // without credentials; every request carries an HMAC-signed token the function verifies.
     const url = built.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });

@@ -1,7 +1,4 @@
-// The event-driven functions: the lifecycle steps and their rules, ses-events (SES feedback) and the
-// sweeper that emits the due follow-ups.
-import { Duration } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
+// The event-driven functions: the lifecycle steps and their rules, and ses-events (SES feedback).
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { TIDINGS_SOURCE } from '../config';
 import {
@@ -10,18 +7,10 @@ import {
   SES_FEEDBACK,
   STEPS,
   STEP_TABLE_ACTIONS,
-  SWEEPER,
-  SWEEPER_TABLE_ACTIONS,
 } from '../routing';
-import {
-  RULE_RETRY,
-  SCHEDULE_RETRY,
-  STEP_MEMORY_MB,
-  STEP_TIMEOUT,
-  SWEEPER_MEMORY_MB,
-  SWEEPER_TIMEOUT,
-} from '../sizing';
+import { RULE_RETRY, STEP_MEMORY_MB, STEP_TIMEOUT } from '../sizing';
 import { grantPutEvents, ruleTo } from './bus';
+import { grantAlarms } from './follow-ups';
 import { Shared, StackContext } from './context';
 import { grantGuestIdKey, grantParameters, grantSigningKey } from './keys';
 import { asyncFunction, pascal } from './lambda';
@@ -30,7 +19,7 @@ import { grantShopifyCredentials, storeSources } from './shopify';
 import { grantTable } from './table';
 
 /** One function per step, with a rule for its store events and one for its FollowUpDue. */
-export function createSteps(ctx: StackContext, { table, buses, mail, keys }: Shared): void {
+export function createSteps(ctx: StackContext, { table, buses, mail, keys, alarms }: Shared): void {
   const { config } = ctx.props;
   for (const step of STEPS) {
     const { fn, role } = asyncFunction(ctx, step.name, {
@@ -51,6 +40,7 @@ export function createSteps(ctx: StackContext, { table, buses, mail, keys }: Sha
     grantTable(role, `${id}Table`, [table.table.tableArn, table.indexArn, table.customerIndexArn], STEP_TABLE_ACTIONS);
     grantPutEvents(role, `${id}PutEvents`, buses.bus);
     grantSigningKey(role, `${id}SigningKey`, keys);
+    grantAlarms(role, `${id}Alarms`, alarms);
     grantSendAsTheStore(role, mail, config);
     // A Shopify store's discount codes are created through its Admin API before the email goes out.
     if (config.shopify) grantShopifyCredentials(ctx, role, `${id}ShopifyCredentials`, config.shopify);
@@ -73,7 +63,7 @@ export function createSteps(ctx: StackContext, { table, buses, mail, keys }: Sha
   }
 }
 
-export function createSesFeedback(ctx: StackContext, { table, buses, keys }: Shared): void {
+export function createSesFeedback(ctx: StackContext, { table, buses, keys, alarms }: Shared): void {
   // SES's report of each accepted message settles its claim and is announced as EmailSent;
   // bounces and complaints suppress the address, opens and clicks are counted: no sending, no key.
   // It still gets the configuration-set names (infra/functions.json): a step sending with a set
@@ -87,32 +77,10 @@ export function createSesFeedback(ctx: StackContext, { table, buses, keys }: Sha
   grantTable(sesEvents.role, 'SesEventsTable', [table.table.tableArn, table.customerIndexArn], STEP_TABLE_ACTIONS);
   grantPutEvents(sesEvents.role, 'SesEventsPutEvents', buses.bus);
   grantGuestIdKey(sesEvents.role, 'SesEventsGuestIdKey', keys);
+  grantAlarms(sesEvents.role, 'SesEventsAlarms', alarms);
   ruleTo(ctx, 'SesEventsFeedback', sesEvents.fn, RULE_RETRY, {
     eventBus: buses.bus,
     description: 'ses-events: SES configuration-set events',
     eventPattern: { source: ['aws.ses'], detailType: [...SES_DETAIL_TYPES] },
-  });
-}
-
-export function createSweeper(ctx: StackContext, { table, buses, keys }: Shared): void {
-  // The only reserved concurrency: one sweep at a time. Overlapping sweeps would emit the same
-  // FollowUpDue twice and release bursts of sends into SES's per-second rate.
-  const reserved = ctx.props.sweeperReservedConcurrency ?? 1;
-  const sweeper = asyncFunction(ctx, SWEEPER, {
-    // A sweep that could not run within a few minutes is superseded by the next ones.
-    maxEventAge: Duration.minutes(5),
-    memorySize: SWEEPER_MEMORY_MB,
-    timeout: SWEEPER_TIMEOUT,
-    description: 'tidings: emits one FollowUpDue per due follow-up, every minute',
-    reservedConcurrentExecutions: reserved > 0 ? reserved : undefined,
-  });
-  grantTable(sweeper.role, 'SweeperIndex', [table.indexArn], ['dynamodb:Query']);
-  grantTable(sweeper.role, 'SweeperUpgrade', [table.table.tableArn], SWEEPER_TABLE_ACTIONS);
-  grantGuestIdKey(sweeper.role, 'SweeperGuestIdKey', keys);
-  grantPutEvents(sweeper.role, 'SweeperPutEvents', buses.bus);
-  // Scheduled rules always live on the default bus.
-  ruleTo(ctx, 'SweeperSchedule', sweeper.fn, SCHEDULE_RETRY, {
-    description: 'follow-up-sweeper: every minute',
-    schedule: events.Schedule.rate(Duration.minutes(1)),
   });
 }

@@ -7,7 +7,7 @@ import { StackContext } from './context';
 
 export interface TableResources {
   readonly table: dynamodb.Table;
-  /** ARN of the `due` index (the sweeper's). */
+  /** ARN of the `due` index (the alarm setter's). */
   readonly indexArn: string;
   /** ARN of the `customer` index. */
   readonly customerIndexArn: string;

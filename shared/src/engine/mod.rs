@@ -30,7 +30,7 @@ pub use slot::next_slot;
 use crate::config::StoreConfig;
 use crate::coupon::Coupon;
 use crate::domain::{Cart, Currency, Order, OrderId, Redacted};
-use crate::event::{Emitted, Event, FollowUpDue, InboundEvent};
+use crate::event::{Emitted, Event, InboundEvent};
 use crate::message::MessageKey;
 use crate::ports::{
     Bus, BusError, Claim, Clock, CustomerRecord, FollowUp, Mailer, OrderRecord, Outbound, OutgoingEmail, ProductInfo,
@@ -448,17 +448,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         let due = self.due(limit).await?;
         let events: Vec<Outbound> = due
             .iter()
-            .map(|f| {
-                outbound(
-                    now,
-                    Emitted::FollowUpDue(FollowUpDue {
-                        key: f.key.clone(),
-                        step: f.key.kind().step(),
-                        subject_id: f.subject_id(),
-                        due_at: f.due_at,
-                    }),
-                )
-            })
+            .map(|f| outbound(now, Emitted::FollowUpDue(crate::ports::due_event(f))))
             .collect();
         if !events.is_empty() {
             self.ports.bus.publish(&events).await?;

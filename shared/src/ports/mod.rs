@@ -2,6 +2,7 @@
 //!
 //! AWS adapters (DynamoDB, SES, EventBridge) and local ones (memory, outbox files) implement these.
 
+mod alarms;
 mod discounts;
 mod files;
 mod ledger;
@@ -11,6 +12,7 @@ mod stats;
 mod tallies;
 mod trackers;
 
+pub use alarms::*;
 pub use discounts::*;
 pub use files::*;
 pub use ledger::*;

@@ -2,6 +2,7 @@
 //! checks run against the memory store (tests/scenarios/contract.rs) and against DynamoDB on moto
 //! (tests/aws/contract.rs). A difference between the two stores fails one of the two runs.
 
+pub mod alarms;
 pub mod records;
 pub mod tallies;
 

@@ -18,7 +18,7 @@ pub struct Report {
     /// Deliveries of events to functions (SES reports, follow-ups due, duplicates, retries and
     /// redrives included).
     pub deliveries: u64,
-    /// Invocations (deliveries, unsubscribe clicks, sweeper ticks).
+    /// Invocations (deliveries, unsubscribe clicks).
     pub invocations: u64,
     /// Faults injected into port calls.
     pub faults: super::FaultCounts,
@@ -157,7 +157,7 @@ impl Revocations {
 }
 
 /// Checks `world` (the run under faults) against `reference` (the same history without faults).
-pub(super) async fn check<S: Store + super::Expiring, R: Store + super::Expiring>(
+pub(super) async fn check<S: Store + super::Expiring + super::Alarmed, R: Store + super::Expiring + super::Alarmed>(
     seed: u64,
     history: &History,
     world: &World<S>,
@@ -402,7 +402,7 @@ async fn counted<S: Store>(world: &World<S>) -> tidings_core::report::Report {
 }
 
 /// The invocations whose line names a lost or broken message's key (its subject at least).
-fn story<T: Store + super::Expiring>(world: &World<T>, report: &Report) -> Vec<String> {
+fn story<T: Store + super::Expiring + super::Alarmed>(world: &World<T>, report: &Report) -> Vec<String> {
     let subjects: BTreeSet<String> = report
         .lost
         .iter()

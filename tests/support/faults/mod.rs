@@ -6,6 +6,7 @@
 //!
 //! Everything is drawn from the seed and runs on one thread: a seed replays identically.
 
+mod alarms;
 mod history;
 mod invariants;
 mod plan;
@@ -38,6 +39,25 @@ impl Expiring for MemoryStore {
 }
 
 impl Expiring for tidings_aws::DynamoStore {}
+
+/// A store that sets its follow-ups' alarms on a clock it is given: the run's alarms are how
+/// follow-ups come due, as in the deployed stack, where nothing sweeps the table.
+pub trait Alarmed: Sized {
+    /// The store, setting alarms on `clock`.
+    fn with_alarms(self, clock: std::sync::Arc<dyn tidings_core::ports::AlarmClock>) -> Self;
+}
+
+impl Alarmed for MemoryStore {
+    fn with_alarms(self, clock: std::sync::Arc<dyn tidings_core::ports::AlarmClock>) -> Self {
+        MemoryStore::with_alarms(self, clock)
+    }
+}
+
+impl Alarmed for tidings_aws::DynamoStore {
+    fn with_alarms(self, clock: std::sync::Arc<dyn tidings_core::ports::AlarmClock>) -> Self {
+        tidings_aws::DynamoStore::with_alarms(self, clock)
+    }
+}
 
 /// The run's random numbers (fastrand's wyrand: small, seedable, the same on every platform).
 pub struct Rng(fastrand::Rng);
@@ -100,7 +120,7 @@ const AFTERWARDS: SignedDuration = SignedDuration::from_hours(40 * 24);
 
 /// Runs the scenario on `store` under faults, and the same history on a memory store without,
 /// and checks the one against the promises and the other.
-pub async fn run_on<S: Store + Expiring>(store: S, scenario: Scenario) -> Report {
+pub async fn run_on<S: Store + Expiring + Alarmed>(store: S, scenario: Scenario) -> Report {
     let history = generate(&mut Rng::new(scenario.seed), scenario.customers, scenario.carrier_scans);
     run_history(
         store,
@@ -115,7 +135,7 @@ pub async fn run_on<S: Store + Expiring>(store: S, scenario: Scenario) -> Report
 
 /// Runs `history` on `store` under `rates` until `afterwards` after its last event, and on a
 /// memory store without faults, and checks the one against the promises and the other.
-pub async fn run_history<S: Store + Expiring>(
+pub async fn run_history<S: Store + Expiring + Alarmed>(
     store: S,
     seed: u64,
     history: &History,

@@ -1,7 +1,8 @@
 //! The simulated deployment: EventBridge delivering at least once (late, twice, out of order),
 //! Lambda retrying a failed invocation twice and then dead-lettering it, the DLQ redriven hours
-//! later, the sweeper's minute ticks, and SES reporting on what it accepted.
+//! later, EventBridge Scheduler firing each follow-up's alarm in its minute, and SES reporting on what it accepted.
 
+use super::alarms::AlarmBook;
 use super::plan::{Invocation, Plan};
 use super::ports::{Accepted, FaultyBus, FaultySes, FaultyStore};
 use super::reaction;
@@ -88,7 +89,7 @@ pub(super) struct Log {
     pub(super) skipped: BTreeMap<MessageKey, SkipReason>,
     /// Messages recorded as failed, with the reason.
     pub(super) failed: BTreeMap<MessageKey, String>,
-    /// Invocations run (events, unsubscribes, sweeps).
+    /// Invocations run (events, unsubscribes).
     pub(super) invocations: u64,
     /// Deliveries of events to functions (duplicates, retries and redrives included).
     pub(super) deliveries: u64,
@@ -109,13 +110,13 @@ pub(super) struct World<S> {
     order: u64,
     seen_ses: usize,
     seen_bus: usize,
-    last_sweep: Option<Timestamp>,
+    alarms: Arc<AlarmBook>,
     seed: u64,
     end: Timestamp,
     pub(super) log: Log,
 }
 
-impl<S: Store + super::Expiring> World<S> {
+impl<S: Store + super::Expiring + super::Alarmed> World<S> {
     pub(super) fn new(store: S, plan: Plan, seed: u64, start: Timestamp, holdouts: bool) -> Self {
         let plan = Arc::new(plan);
         let clock = Arc::new(SimClock::new(start));
@@ -132,6 +133,8 @@ impl<S: Store + super::Expiring> World<S> {
         }
         let config = Arc::new(config);
         let renderer = Renderer::embedded(Arc::clone(&config)).expect("templates");
+        let alarms = Arc::new(AlarmBook::new(Arc::clone(&plan), Arc::clone(&clock)));
+        let store = store.with_alarms(Arc::clone(&alarms) as Arc<dyn tidings_core::ports::AlarmClock>);
         let ports = Ports {
             store: FaultyStore::new(store, Arc::clone(&plan)),
             mailer: Arc::clone(&ses),
@@ -148,7 +151,7 @@ impl<S: Store + super::Expiring> World<S> {
             order: 0,
             seen_ses: 0,
             seen_bus: 0,
-            last_sweep: None,
+            alarms,
             seed,
             end: start,
             log: Log::default(),
@@ -182,8 +185,8 @@ impl<S: Store + super::Expiring> World<S> {
         self.end = horizon;
         loop {
             let job_at = self.queue.peek().map(|Reverse(p)| p.at);
-            let sweep_at = self.next_sweep().await;
-            let next = match (job_at, sweep_at) {
+            let alarm_at = self.alarms.next();
+            let next = match (job_at, alarm_at) {
                 (Some(j), Some(s)) => j.min(s),
                 (Some(j), None) => j,
                 (None, Some(s)) => s,
@@ -193,8 +196,8 @@ impl<S: Store + super::Expiring> World<S> {
                 break;
             }
             self.engine.store().inner().expire(next.max(self.clock.now()));
-            if sweep_at == Some(next) && job_at != Some(next) {
-                self.sweep(next).await;
+            if alarm_at == Some(next) && job_at != Some(next) {
+                self.ring(next);
                 continue;
             }
             let Some(Reverse(first)) = self.queue.pop() else { break };
@@ -226,37 +229,25 @@ impl<S: Store + super::Expiring> World<S> {
         }
     }
 
-    /// The sweeper's next tick that finds something due: its minute ticks in between find nothing.
-    async fn next_sweep(&self) -> Option<Timestamp> {
-        let store = self.engine.store().inner();
-        let due = store
-            .due_follow_ups(Timestamp::MAX, 1)
-            .await
-            .expect("store")
-            .first()?
-            .due_at;
-        let minute = SignedDuration::from_mins(1);
-        let tick = ceil_minute(due);
-        Some(match self.last_sweep {
-            Some(last) if tick < last + minute => last + minute,
-            _ => tick,
-        })
-    }
-
     /// Moves the clock to `at`, never back: an invocation that waited (for a free second of the
     /// send rate) delays what comes after it, as a busy function does.
     fn catch_up(&self, at: Timestamp) {
         self.clock.set(at.max(self.clock.now()));
     }
 
-    async fn sweep(&mut self, at: Timestamp) {
-        self.last_sweep = Some(at);
-        self.catch_up(at);
-        self.log.invocations += 1;
-        // A failed tick is retried by the next one, a minute later.
-        let swept = Box::pin(Invocation::run(self.engine.sweep(tidings_aws::lambda::SWEEP_LIMIT))).await;
-        self.log.trail.push(format!("{at} sweep: {swept:?}"));
-        self.react();
+    /// Scheduler fires the alarms of `at`'s minute: each puts its `FollowUpDue` on the bus, which
+    /// delivers it to the step as it delivers any event (late, sometimes twice).
+    fn ring(&mut self, at: Timestamp) {
+        for (rang, due) in self.alarms.ring(at) {
+            self.log.trail.push(format!("{rang} alarm: {}", due.key));
+            let detail = serde_json::to_value(&due).expect("serializable");
+            let envelope = serde_json::json!({
+                "version": "0", "id": format!("alarm-{}-{rang}", due.key), "detail-type": "FollowUpDue",
+                "source": "tidings", "account": "123456789012", "time": rang.to_string(),
+                "region": "eu-west-1", "resources": [], "detail": detail,
+            });
+            self.put(rang, envelope);
+        }
     }
 
     async fn invoke(&self, job: &Job) -> Result<Completed, EngineError> {
@@ -497,15 +488,4 @@ fn envelope_of(event: &tidings_core::ports::Outbound) -> Value {
         "account": "123456789012", "time": event.time.to_string(), "region": "eu-west-1", "resources": [],
         "detail": serde_json::to_value(&event.detail).expect("serializable"),
     })
-}
-
-fn ceil_minute(at: Timestamp) -> Timestamp {
-    let secs = at.as_second();
-    let whole = secs - secs.rem_euclid(60);
-    let floor = Timestamp::from_second(whole).unwrap_or(at);
-    if floor == at {
-        at
-    } else {
-        floor + SignedDuration::from_mins(1)
-    }
 }

@@ -1,4 +1,5 @@
-// The Keys custom resource (lib/stack/keys.ts): makes sure each HMAC key of the stack exists as an
+// The stack's custom resources, one function: the FollowUpAlarms resource (startAlarmSetter,
+// below) and the Keys custom resource (lib/stack/keys.ts), which makes sure each HMAC key of the stack exists as an
 // SSM SecureString, without its value ever being in the template, its parameters or a log line.
 //
 // For each key, in this order:
@@ -67,6 +68,35 @@ async function legacySecret(clients, stackId, logicalId) {
   return secret.SecretString;
 }
 
+/**
+ * The FollowUpAlarms resource (lib/stack/follow-ups.ts): starts the alarm setter (the
+ * follow-up-sweeper function) without waiting for it; on a large table it runs for minutes, and a
+ * failure of its own reaches the failures queue. Only on Create and on a new `Migration`.
+ */
+async function startAlarmSetter(clients, properties) {
+  const { InvokeCommand } = clients.lambdaCommands;
+  const answer = await clients.lambda.send(
+    new InvokeCommand({
+      FunctionName: properties.FunctionName,
+      InvocationType: 'Event',
+      Payload: JSON.stringify({ settle_seconds: Number(properties.SettleSeconds ?? 0) }),
+    }),
+  );
+  if (answer.StatusCode !== 202) throw new Error(`the alarm setter was not started (status ${answer.StatusCode})`);
+  return 'started';
+}
+
+/** The Lambda client the FollowUpAlarms resource starts the alarm setter with. */
+function lambdaClient() {
+  const lambda = require('@aws-sdk/client-lambda');
+  return { lambda: new lambda.LambdaClient({}), lambdaCommands: lambda };
+}
+
+/** Whether an update changes what the FollowUpAlarms resource runs for. */
+function newMigration(event) {
+  return event.RequestType === 'Create' || event.OldResourceProperties?.Migration !== event.ResourceProperties.Migration;
+}
+
 /** The clients of the Lambda's own SDK (Node.js runtimes ship AWS SDK v3). */
 function lambdaClients() {
   const ssm = require('@aws-sdk/client-ssm');
@@ -83,13 +113,19 @@ function lambdaClients() {
 }
 
 /** The custom resource's handler: answers CloudFormation itself, also when something failed. */
-async function handler(event, context) {
-  const physicalId = 'tidings-keys';
+async function handler(event, context, clients = undefined) {
+  const alarms = event.ResourceType === 'Custom::TidingsFollowUpAlarms';
+  const physicalId = alarms ? 'tidings-follow-up-alarms' : 'tidings-keys';
   let status = 'SUCCESS';
   let reason = 'done';
   try {
-    if (event.RequestType !== 'Delete') {
-      const clients = lambdaClients();
+    if (alarms) {
+      if (event.RequestType !== 'Delete' && newMigration(event)) {
+        const started = await startAlarmSetter(clients ?? lambdaClient(), event.ResourceProperties);
+        console.log(JSON.stringify({ alarmSetter: started, migration: event.ResourceProperties.Migration }));
+      }
+    } else if (event.RequestType !== 'Delete') {
+      clients = clients ?? lambdaClients();
       const done = {};
       for (const key of event.ResourceProperties.Keys) {
         done[key.name] = await ensureKey(clients, event.StackId, key);
@@ -136,4 +172,4 @@ function respond(event, answer) {
   });
 }
 
-module.exports = { handler, ensureKey };
+module.exports = { handler, ensureKey, startAlarmSetter };

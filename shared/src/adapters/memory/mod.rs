@@ -255,6 +255,9 @@ pub struct MemoryStore {
     state: Mutex<MemoryState>,
     /// When expiry last ran.
     expired: Mutex<Option<Timestamp>>,
+    /// Set for each follow-up before it is stored (the fault runs; none for the local runner,
+    /// which sweeps).
+    alarms: crate::ports::Alarms,
 }
 
 /// How often the memory store's expiry runs: DynamoDB deletes an expired item some time after
@@ -265,6 +268,13 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The store, setting each follow-up's alarm on `clock` before storing it, as the DynamoDB
+    /// store does on EventBridge Scheduler.
+    pub fn with_alarms(mut self, clock: std::sync::Arc<dyn crate::ports::AlarmClock>) -> Self {
+        self.alarms = crate::ports::Alarms::on(clock);
+        self
     }
 
     /// Lets DynamoDB's TTLs take effect as of `now` (the injected clock), at most once an hour of

@@ -79,6 +79,7 @@ impl Orders for MemoryStore {
     }
 
     async fn save_together(&self, changes: &Changes<'_>) -> Result<Option<ClaimOutcome>, StoreError> {
+        self.alarms.set(changes.follow_ups).await?;
         // One step, as DynamoDB's transaction: the writes and the claim under one lock (a refused
         // claim still lets the writes through, as the DynamoDB store writes them alone then).
         let mut state = self.state();
@@ -87,6 +88,7 @@ impl Orders for MemoryStore {
     }
 
     async fn confirm_order(&self, new: &NewOrder<'_>) -> Result<OrderConfirmation, StoreError> {
+        self.alarms.set(new.follow_ups).await?;
         {
             // The order, its records and its confirmation's claim in one step, as on DynamoDB.
             let mut state = self.state();
@@ -350,11 +352,16 @@ impl SendLedger for MemoryStore {
 
 impl FollowUps for MemoryStore {
     async fn schedule(&self, follow_up: &FollowUp) -> Result<(), StoreError> {
-        self.state().follow_ups.insert(follow_up.key.clone(), follow_up.clone());
+        self.alarms.set(std::slice::from_ref(follow_up)).await?;
+        let moved = self.state().follow_ups.insert(follow_up.key.clone(), follow_up.clone());
+        if let Some(moved) = moved.filter(|old| old.due_at != follow_up.due_at) {
+            self.alarms.clear(&moved).await;
+        }
         Ok(())
     }
 
     async fn add_follow_up(&self, follow_up: &FollowUp) -> Result<bool, StoreError> {
+        self.alarms.set(std::slice::from_ref(follow_up)).await?;
         let mut state = self.state();
         if state.follow_ups.contains_key(&follow_up.key) {
             return Ok(false);
@@ -368,7 +375,10 @@ impl FollowUps for MemoryStore {
     }
 
     async fn remove_follow_up(&self, key: &MessageKey) -> Result<(), StoreError> {
-        self.state().follow_ups.remove(key);
+        let removed = self.state().follow_ups.remove(key);
+        if let Some(removed) = removed {
+            self.alarms.clear(&removed).await;
+        }
         Ok(())
     }
 
@@ -428,8 +438,9 @@ impl Deliverability for MemoryStore {
     }
 }
 
-impl Privacy for MemoryStore {
-    async fn erase_customer(&self, customer: &CustomerRecord) -> Result<(), StoreError> {
+impl MemoryStore {
+    /// Everything about a customer, in one step (as DynamoDB's batch deletes, less durably).
+    fn erase_records(&self, customer: &CustomerRecord) {
         let mut state = self.state();
         let id = &customer.profile.id;
         state.customers.remove(id);
@@ -450,6 +461,18 @@ impl Privacy for MemoryStore {
         state.follow_ups.retain(|_, f| &f.customer_id != id);
         state.ledgers.remove(id);
         state.tallied.retain(|(customer, _)| customer != id);
+    }
+}
+
+impl Privacy for MemoryStore {
+    async fn erase_customer(&self, customer: &CustomerRecord) -> Result<(), StoreError> {
+        let id = &customer.profile.id;
+        let waiting = self.state().follow_ups.of(id);
+        self.erase_records(customer);
+        // Their alarms go too: a schedule's payload names the customer until it fires.
+        for follow_up in &waiting {
+            self.alarms.clear(follow_up).await;
+        }
         Ok(())
     }
 
