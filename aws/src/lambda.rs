@@ -623,7 +623,15 @@ pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
         move |event: lambda_runtime::LambdaEvent<Value>| {
             // `{"settle_seconds": N}` from the stack's FollowUpAlarms resource; none by hand.
             let settle = Duration::from_secs(event.payload["settle_seconds"].as_u64().unwrap_or(0));
-            Box::pin(async move { set_waiting_alarms(engines.engine().await?, settle, tokio::time::sleep).await })
+            // The retired minute rule still fires while a deployment replaces it (CloudFormation
+            // deletes it last): its ticks would run the setter every minute, racing the real run.
+            let tick = event.payload["source"] == "aws.events";
+            Box::pin(async move {
+                if tick {
+                    return Ok(json!({ "ignored": "a tick of the retired sweeper schedule" }));
+                }
+                set_waiting_alarms(engines.engine().await?, settle, tokio::time::sleep).await
+            })
         },
     ))
     .await

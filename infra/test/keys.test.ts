@@ -250,7 +250,7 @@ describe('the handler answers CloudFormation', () => {
     });
 
     test('Create: started without waiting for it, with the time to let old code finish', async () => {
-      await keys.handler(alarms('Create', 'alarms-1'), { logStreamName: 'stream' }, lambda(202));
+      await keys.handle(alarms('Create', 'alarms-1'), { logStreamName: 'stream' }, lambda(202));
       expect(invoked).toEqual([
         { FunctionName: 'Tidings-follow-up-sweeper', InvocationType: 'Event', Payload: JSON.stringify({ settle_seconds: 60 }) },
       ]);
@@ -258,21 +258,21 @@ describe('the handler answers CloudFormation', () => {
     });
 
     test('an update within the same migration starts nothing; a new migration starts it again', async () => {
-      await keys.handler(alarms('Update', 'alarms-1', 'alarms-1'), { logStreamName: 'stream' }, lambda(202));
+      await keys.handle(alarms('Update', 'alarms-1', 'alarms-1'), { logStreamName: 'stream' }, lambda(202));
       expect(invoked).toHaveLength(0);
-      await keys.handler(alarms('Update', 'alarms-2', 'alarms-1'), { logStreamName: 'stream' }, lambda(202));
+      await keys.handle(alarms('Update', 'alarms-2', 'alarms-1'), { logStreamName: 'stream' }, lambda(202));
       expect(invoked).toHaveLength(1);
       expect(answers.map((a) => a.body.Status)).toEqual(['SUCCESS', 'SUCCESS']);
     });
 
     test('Delete starts nothing', async () => {
-      await keys.handler(alarms('Delete', 'alarms-1', 'alarms-1'), { logStreamName: 'stream' }, lambda(202));
+      await keys.handle(alarms('Delete', 'alarms-1', 'alarms-1'), { logStreamName: 'stream' }, lambda(202));
       expect(invoked).toHaveLength(0);
       expect(answers[0].body.Status).toBe('SUCCESS');
     });
 
     test('a setter Lambda did not accept fails the deployment', async () => {
-      await keys.handler(alarms('Create', 'alarms-1'), { logStreamName: 'stream' }, lambda(500));
+      await keys.handle(alarms('Create', 'alarms-1'), { logStreamName: 'stream' }, lambda(500));
       expect(answers[0].body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'tidings-follow-up-alarms' });
       expect(answers[0].body.Reason).toContain('not started');
     });

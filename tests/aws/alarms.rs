@@ -286,3 +286,37 @@ async fn alarm_setter_on_a_table_without_alarms() {
             .any(|a| a.input["key"] == birthday.key.as_str() && a.input["due_at"] == birthday.due_at.to_string())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_ringing_as_its_minute_begins_fires_even_if_the_functions_clock_is_a_little_behind() {
+    let (aws, clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
+    deliver(&engine, &clock, Step::OrderShipped, &shipped()).await;
+    deliver(
+        &engine,
+        &clock,
+        Step::OrderDelivered,
+        &delivered("2026-11-05T18:40:00Z"),
+    )
+    .await;
+    // The review request is due on a whole minute, so its alarm rings as that minute begins; this
+    // function's clock reads a few milliseconds earlier than Scheduler's. The alarm is gone once
+    // it rang: ignoring its event would leave the follow-up waiting for ever.
+    let alarm = aws
+        .alarms()
+        .await
+        .into_iter()
+        .find(|a| a.input["key"] == "review_request#o-1")
+        .expect("the review request's alarm");
+    assert_eq!(alarm.input["due_at"], "2026-11-08T18:40:00Z");
+    clock.set(ts("2026-11-08T18:39:59.990Z"));
+    let event = aws.fire(&alarm).await;
+    lambda::handle(&engine, Step::OrderDelivered, event)
+        .await
+        .expect("handled");
+    report_sends().await;
+    assert!(
+        subjects(&aws).iter().any(|s| s.contains("enjoying your order")),
+        "{:?}",
+        subjects(&aws)
+    );
+}

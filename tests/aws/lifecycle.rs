@@ -176,16 +176,25 @@ async fn an_order_event_costs_at_most_seven_aws_calls_counting_ses() {
         ),
     ];
     let mut calls = Vec::new();
+    let mut alarm_calls = Vec::new();
     for (step, event) in &events {
         clock.set(ts(event["time"].as_str().expect("time")));
         let before = aws.moto.requests();
+        let alarms_before = aws.moto.alarm_requests();
         lambda::handle(&engine, *step, event.clone()).await.expect("handled");
         let step_calls = aws.moto.requests() - before;
+        alarm_calls.push(aws.moto.alarm_requests() - alarms_before);
         let before = aws.moto.requests();
         report_sends().await;
         calls.push((event["detail-type"].clone(), step_calls, aws.moto.requests() - before));
     }
-    eprintln!("AWS calls (event, step, ses-events on SES's report): {calls:?}");
+    eprintln!("AWS calls (event, step, ses-events on SES's report): {calls:?}; alarms set or cleared: {alarm_calls:?}");
+    // Besides: one Scheduler call per follow-up stored (its alarm, set concurrently with the
+    // others: one round trip). The confirmation stores three (cross-sell, win-back, birthday), the
+    // shipment its stall watch, the scan moves it, the delivery stores the review request, the
+    // second order its cross-sell and moves the win-back; the cancellation only drops (inside its
+    // transaction, which cannot clear their alarms: they fire once for nothing).
+    assert_eq!(alarm_calls, [3, 1, 1, 1, 2, 0], "{calls:?}");
     assert_eq!(subjects(&aws).len(), 6, "every event sent its email");
     assert!(aws.item("CART#cart-1", "ORDERED").await.is_some(), "the cart is bought");
     assert!(

@@ -11,10 +11,11 @@ impl Privacy for DynamoStore {
     async fn erase_customer(&self, customer: &CustomerRecord) -> Result<(), StoreError> {
         let id = &customer.profile.id;
         for follow_up in self.follow_ups_of(id).await? {
+            // A schedule names the customer (and its time can tell a birthday) until it fires: it
+            // goes first, or the erasure fails and is retried while the follow-up still finds it.
+            self.alarms.clear_or_fail(&follow_up).await?;
             self.delete(format!("MSG#{}", follow_up.key), "FOLLOWUP", "erase_customer")
                 .await?;
-            // A schedule's payload names the customer until it fires: it goes too.
-            self.alarms.clear(&follow_up).await;
         }
         for order in &customer.orders {
             let pk = format!("ORDER#{order}");

@@ -384,7 +384,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 });
             }
             Event::CartUpdated(cart) | Event::CartAbandoned(cart) => out.extend(self.cart_updated(cart, at).await?),
-            Event::FollowUpDue(due) => return self.fire(&due.key).await,
+            Event::FollowUpDue(due) => return self.fire_armed(&due.key, Some(due.due_at)).await,
             _ => out.extend(self.order_events(Some(event), None, at).await?),
         }
         for outcome in &out {
@@ -412,13 +412,20 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
 
     /// Fires a stored follow-up if it is due: re-checks it and sends, defers or drops it.
     pub async fn fire(&self, key: &MessageKey) -> Result<Vec<Outcome>, EngineError> {
+        self.fire_armed(key, None).await
+    }
+
+    /// `fire`, for the `FollowUpDue` of an alarm set for `armed_for`: a follow-up still due then
+    /// is due now, whatever this function's clock says (Scheduler's minute began at or after the
+    /// due time, and its alarm is gone once it rang).
+    async fn fire_armed(&self, key: &MessageKey, armed_for: Option<Timestamp>) -> Result<Vec<Outcome>, EngineError> {
         let key = &self.keys.guest_ids().message_key(key);
         let Some(follow_up) = self.ports.store.follow_up(key).await? else {
             return Ok(vec![Outcome::Ignored {
                 reason: format!("no follow-up {key} is waiting (already handled)"),
             }]);
         };
-        if follow_up.due_at > self.ports.clock.now() {
+        if follow_up.due_at > self.ports.clock.now() && armed_for != Some(follow_up.due_at) {
             return Ok(vec![Outcome::Ignored {
                 reason: format!("{key} is not due before {}", follow_up.due_at),
             }]);

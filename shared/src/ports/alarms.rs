@@ -58,6 +58,14 @@ impl Alarms {
         Ok(())
     }
 
+    /// Clears the alarm of a follow-up about to be erased: a failure fails the erasure.
+    pub async fn clear_or_fail(&self, follow_up: &FollowUp) -> Result<(), StoreError> {
+        match &self.0 {
+            Some(clock) => clock.clear(follow_up).await,
+            None => Ok(()),
+        }
+    }
+
     /// Clears the alarm of a follow-up removed or moved, after the write. Best effort: an alarm
     /// left set fires once and finds nothing to do, so a failure is only logged.
     pub async fn clear(&self, follow_up: &FollowUp) {

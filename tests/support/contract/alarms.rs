@@ -47,6 +47,12 @@ impl AlarmClock for Recorder {
 
     fn clear<'a>(&'a self, follow_up: &'a FollowUp) -> AlarmFuture<'a> {
         Box::pin(async move {
+            if self.refuse.load(Ordering::SeqCst) {
+                return Err(StoreError::Unavailable {
+                    operation: "clear alarm",
+                    source: "Scheduler refused (the contract's)".into(),
+                });
+            }
             self.set.lock().expect("alarms").remove(&entry(follow_up));
             Ok(())
         })
@@ -113,10 +119,17 @@ pub async fn every_follow_up_stored_has_its_alarm<S: Store + Alarmed>(store: S) 
     };
     assert!(store.save_together(&refused_together).await.is_err());
     assert_eq!(store.follow_up(&refused.key).await.expect("read"), None, "not stored");
-    alarms.refuse.store(false, Ordering::SeqCst);
 
-    // An erasure clears every alarm of the customer.
+    // An erasure clears every alarm of the customer first: one that cannot be cleared fails it,
+    // and the retry still finds the follow-ups (and so their alarms).
+    assert!(store.erase_customer(&customer).await.is_err(), "Scheduler refusing");
+    assert!(
+        store.follow_up(&together.key).await.expect("read").is_some(),
+        "kept for the retry"
+    );
+    alarms.refuse.store(false, Ordering::SeqCst);
     assert_eq!(alarms.len(), 2, "the moved welcome offer and the birthday");
     store.erase_customer(&customer).await.expect("erased");
     assert_eq!(alarms.len(), 0, "erased");
+    assert_eq!(store.follow_up(&together.key).await.expect("read"), None);
 }

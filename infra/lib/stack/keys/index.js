@@ -112,8 +112,13 @@ function lambdaClients() {
   };
 }
 
-/** The custom resource's handler: answers CloudFormation itself, also when something failed. */
-async function handler(event, context, clients = undefined) {
+/** The custom resources' handler: answers CloudFormation itself, also when something failed. */
+function handler(event, context) {
+  return handle(event, context);
+}
+
+/** `handler`, with the clients given (tests) rather than made from the Lambda's own SDK. */
+async function handle(event, context, clients = undefined) {
   const alarms = event.ResourceType === 'Custom::TidingsFollowUpAlarms';
   const physicalId = alarms ? 'tidings-follow-up-alarms' : 'tidings-keys';
   let status = 'SUCCESS';
@@ -172,4 +177,4 @@ function respond(event, answer) {
   });
 }
 
-module.exports = { handler, ensureKey, startAlarmSetter };
+module.exports = { handler, handle, ensureKey, startAlarmSetter };

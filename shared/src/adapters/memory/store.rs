@@ -467,12 +467,12 @@ impl MemoryStore {
 impl Privacy for MemoryStore {
     async fn erase_customer(&self, customer: &CustomerRecord) -> Result<(), StoreError> {
         let id = &customer.profile.id;
+        // Their alarms first, as on DynamoDB: a failure fails the erasure, which is retried.
         let waiting = self.state().follow_ups.of(id);
-        self.erase_records(customer);
-        // Their alarms go too: a schedule's payload names the customer until it fires.
         for follow_up in &waiting {
-            self.alarms.clear(follow_up).await;
+            self.alarms.clear_or_fail(follow_up).await?;
         }
+        self.erase_records(customer);
         Ok(())
     }
 
