@@ -14,6 +14,7 @@ use aws_sdk_scheduler::types::{
     RetryPolicy, Target,
 };
 use jiff::Timestamp;
+use tidings_core::event::FollowUpDue;
 use tidings_core::guest::GuestIds;
 use tidings_core::message::Step;
 use tidings_core::ports::{AlarmClock, AlarmFuture, FollowUp, StoreError, due_event, ring_at};
@@ -60,9 +61,22 @@ impl SchedulerAlarms {
             .name("f-", &["alarm", follow_up.key.as_str(), &follow_up.due_at.to_string()])
     }
 
-    fn target(&self, follow_up: &FollowUp) -> Result<Target, StoreError> {
-        let input = serde_json::to_string(&due_event(follow_up)).map_err(|e| StoreError::Corrupt {
-            item: format!("alarm of {}", follow_up.key.redacted()),
+    /// The alarm ringing `due` once more at `at` (its step failed on it).
+    fn again_name(&self, due: &FollowUpDue, at: Timestamp) -> String {
+        self.names.name(
+            "f-",
+            &[
+                "alarm-again",
+                due.key.as_str(),
+                &due.due_at.to_string(),
+                &at.to_string(),
+            ],
+        )
+    }
+
+    fn target(&self, due: &FollowUpDue) -> Result<Target, StoreError> {
+        let input = serde_json::to_string(due).map_err(|e| StoreError::Corrupt {
+            item: format!("alarm of {}", due.key.redacted()),
             source: Box::new(e),
         })?;
         let bus = EventBridgeParameters::builder()
@@ -90,13 +104,14 @@ impl SchedulerAlarms {
             .map_err(failed("set alarm"))
     }
 
-    async fn create(&self, follow_up: &FollowUp) -> Result<(), StoreError> {
-        let at = ring_at(follow_up.due_at, Timestamp::now());
+    /// Sets the alarm `name`, putting `due` on the bus in the minute after `at`.
+    async fn create(&self, name: String, due: &FollowUpDue, at: Timestamp) -> Result<(), StoreError> {
+        let at = ring_at(at, Timestamp::now());
         let result = self
             .client
             .create_schedule()
             .group_name(&self.settings.group)
-            .name(self.name(follow_up))
+            .name(name)
             .schedule_expression(expression(at))
             .schedule_expression_timezone("UTC")
             .flexible_time_window(
@@ -106,8 +121,8 @@ impl SchedulerAlarms {
                     .map_err(failed("set alarm"))?,
             )
             .action_after_completion(ActionAfterCompletion::Delete)
-            .description(description(follow_up.key.kind().step()))
-            .target(self.target(follow_up)?)
+            .description(description(due.step))
+            .target(self.target(due)?)
             .send()
             .await;
         match result {
@@ -142,7 +157,14 @@ impl SchedulerAlarms {
 
 impl AlarmClock for SchedulerAlarms {
     fn set<'a>(&'a self, follow_up: &'a FollowUp) -> AlarmFuture<'a> {
-        Box::pin(self.create(follow_up))
+        Box::pin(async move {
+            self.create(self.name(follow_up), &due_event(follow_up), follow_up.due_at)
+                .await
+        })
+    }
+
+    fn again<'a>(&'a self, due: &'a FollowUpDue, at: Timestamp) -> AlarmFuture<'a> {
+        Box::pin(async move { self.create(self.again_name(due, at), due, at).await })
     }
 
     fn clear<'a>(&'a self, follow_up: &'a FollowUp) -> AlarmFuture<'a> {

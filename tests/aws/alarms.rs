@@ -289,24 +289,10 @@ async fn alarm_setter_on_a_table_without_alarms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alarm_ringing_as_its_minute_begins_fires_even_if_the_functions_clock_is_a_little_behind() {
-    let (aws, clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
-    deliver(&engine, &clock, Step::OrderShipped, &shipped()).await;
-    deliver(
-        &engine,
-        &clock,
-        Step::OrderDelivered,
-        &delivered("2026-11-05T18:40:00Z"),
-    )
-    .await;
+    let (aws, clock, engine, alarm) = delivered_with_its_review_alarm().await;
     // The review request is due on a whole minute, so its alarm rings as that minute begins; this
     // function's clock reads a few milliseconds earlier than Scheduler's. The alarm is gone once
     // it rang: ignoring its event would leave the follow-up waiting for ever.
-    let alarm = aws
-        .alarms()
-        .await
-        .into_iter()
-        .find(|a| a.input["key"] == "review_request#o-1")
-        .expect("the review request's alarm");
     assert_eq!(alarm.input["due_at"], "2026-11-08T18:40:00Z");
     clock.set(ts("2026-11-08T18:39:59.990Z"));
     let event = aws.fire(&alarm).await;
@@ -319,4 +305,65 @@ async fn an_alarm_ringing_as_its_minute_begins_fires_even_if_the_functions_clock
         "{:?}",
         subjects(&aws)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_its_step_fails_on_rings_again_later_and_is_sent_once_then() {
+    let (aws, clock, engine, alarm) = delivered_with_its_review_alarm().await;
+    clock.set(ts("2026-11-08T18:40:30Z"));
+    let event = aws.fire(&alarm).await;
+    // The step cannot reach its table (an outage longer than Lambda's three minutes of retries):
+    // the alarm that rang is gone, so it sets one more instead of failing into the failures queue.
+    let mut settings = aws.settings("order-delivered", StoreConfig::sample());
+    settings.table = "no-such-table".into();
+    let broken = Parts::new(&aws.sdk, settings)
+        .await
+        .expect("parts")
+        .engine(Ses, Arc::clone(&clock));
+    let answer = lambda::handle(&broken, Step::OrderDelivered, event)
+        .await
+        .expect("not a failed invocation");
+    assert!(answer.to_string().contains("deferred"), "{answer}");
+    let again: Vec<_> = aws
+        .alarms()
+        .await
+        .into_iter()
+        .filter(|a| a.input["key"] == "review_request#o-1")
+        .collect();
+    assert_eq!(again.len(), 1, "{again:#?}");
+    assert_eq!(again[0].input, alarm.input, "the same FollowUpDue");
+    assert_ne!(again[0].name, alarm.name);
+    // Five minutes later the table answers again: sent, once.
+    clock.set(ts("2026-11-08T18:46:00Z"));
+    let event = aws.fire(&again[0]).await;
+    lambda::handle(&engine, Step::OrderDelivered, event)
+        .await
+        .expect("handled");
+    report_sends().await;
+    let sent = subjects(&aws);
+    assert_eq!(
+        sent.iter().filter(|s| s.contains("enjoying your order")).count(),
+        1,
+        "{sent:?}"
+    );
+}
+
+/// An order delivered, and its review request's alarm (due 2026-11-08T18:40:00Z).
+async fn delivered_with_its_review_alarm() -> (AwsTest, Arc<SimClock>, TestEngine, tidings_tests::moto::Alarm) {
+    let (aws, clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
+    deliver(&engine, &clock, Step::OrderShipped, &shipped()).await;
+    deliver(
+        &engine,
+        &clock,
+        Step::OrderDelivered,
+        &delivered("2026-11-05T18:40:00Z"),
+    )
+    .await;
+    let alarm = aws
+        .alarms()
+        .await
+        .into_iter()
+        .find(|a| a.input["key"] == "review_request#o-1")
+        .expect("the review request's alarm");
+    (aws, clock, engine, alarm)
 }

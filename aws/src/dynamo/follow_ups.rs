@@ -152,6 +152,10 @@ impl FollowUps for DynamoStore {
         Ok(due)
     }
 
+    async fn ring_again(&self, due: &tidings_core::event::FollowUpDue, at: Timestamp) -> Result<bool, StoreError> {
+        self.alarms.again(due, at).await
+    }
+
     async fn follow_ups_of(&self, customer: &CustomerId) -> Result<Vec<FollowUp>, StoreError> {
         let items: Vec<Item> = self
             .client

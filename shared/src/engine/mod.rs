@@ -384,7 +384,7 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
                 });
             }
             Event::CartUpdated(cart) | Event::CartAbandoned(cart) => out.extend(self.cart_updated(cart, at).await?),
-            Event::FollowUpDue(due) => return self.fire_armed(&due.key, Some(due.due_at)).await,
+            Event::FollowUpDue(due) => return self.fire_or_ring_again(due).await,
             _ => out.extend(self.order_events(Some(event), None, at).await?),
         }
         for outcome in &out {
@@ -413,6 +413,29 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
     /// Fires a stored follow-up if it is due: re-checks it and sends, defers or drops it.
     pub async fn fire(&self, key: &MessageKey) -> Result<Vec<Outcome>, EngineError> {
         self.fire_armed(key, None).await
+    }
+
+    /// Fires the follow-up of an alarm's `FollowUpDue`. If that fails (a store or SES outage) it
+    /// sets one more alarm, `FOLLOW_UP_RETRY` later, and the invocation succeeds: the alarm that
+    /// rang is gone, and Lambda's two retries within three minutes would otherwise end in the
+    /// failures queue, leaving the follow-up (a transactional email waiting for SES among them)
+    /// unsent until someone redrives it. With no alarm clock, or none reachable, it fails as before.
+    async fn fire_or_ring_again(&self, due: &crate::event::FollowUpDue) -> Result<Vec<Outcome>, EngineError> {
+        let error = match self.fire_armed(&due.key, Some(due.due_at)).await {
+            Err(error) if error.is_retryable() => error,
+            done => return done,
+        };
+        let at = self.ports.clock.now() + FOLLOW_UP_RETRY;
+        match self.ports.store.ring_again(due, at).await {
+            Ok(true) => {
+                tracing::warn!(message_key = %due.key.redacted(), error = %crate::ports::report(&error), %at, metric = "follow_up_retried", "a follow-up failed; its alarm rings again");
+                Ok(vec![Outcome::Deferred {
+                    key: due.key.clone(),
+                    until: at,
+                }])
+            }
+            Ok(false) | Err(_) => Err(error),
+        }
     }
 
     /// `fire`, for the `FollowUpDue` of an alarm set for `armed_for`: a follow-up still due then
@@ -463,6 +486,9 @@ impl<S: Store, M: Mailer, B: Bus, C: Clock> Engine<S, M, B, C> {
         Ok(events.len())
     }
 }
+
+/// How long after a failed `FollowUpDue` its follow-up's alarm rings again.
+pub const FOLLOW_UP_RETRY: SignedDuration = SignedDuration::from_mins(5);
 
 /// Runs `attempt` again, from a fresh read, while a record it writes was changed meanwhile by
 /// another invocation (then Lambda's own retries take over).

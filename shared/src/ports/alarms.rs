@@ -23,6 +23,9 @@ pub trait AlarmClock: Send + Sync {
     /// Clears the alarm for `follow_up` at its due time (it was removed or moved); one already
     /// gone (fired, or never set) is no error.
     fn clear<'a>(&'a self, follow_up: &'a FollowUp) -> AlarmFuture<'a>;
+    /// Sets one more alarm putting `due` on the bus again at `at` (its step could not handle it:
+    /// the alarm that rang is gone, and nothing else would ever fire the follow-up).
+    fn again<'a>(&'a self, due: &'a FollowUpDue, at: Timestamp) -> AlarmFuture<'a>;
 }
 
 /// A store's alarm clock, if it has one (none: something sweeps the due index, as the local
@@ -56,6 +59,14 @@ impl Alarms {
             }
         }
         Ok(())
+    }
+
+    /// Rings `due` again at `at`; false when there is no alarm clock (something sweeps instead).
+    pub async fn again(&self, due: &FollowUpDue, at: Timestamp) -> Result<bool, StoreError> {
+        match &self.0 {
+            Some(clock) => clock.again(due, at).await.map(|()| true),
+            None => Ok(false),
+        }
     }
 
     /// Clears the alarm of a follow-up about to be erased: a failure fails the erasure.

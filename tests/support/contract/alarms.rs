@@ -4,10 +4,12 @@
 
 use super::{id, key};
 use crate::faults::Alarmed;
+use jiff::Timestamp;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tidings_core::engine::merge_customer;
+use tidings_core::event::FollowUpDue;
 use tidings_core::ports::{AlarmClock, AlarmFuture, Changes, FollowUp, Store, StoreError, Subject};
 
 /// An alarm clock that remembers what is set (key and due time) and can refuse.
@@ -41,6 +43,14 @@ impl AlarmClock for Recorder {
                 });
             }
             self.set.lock().expect("alarms").insert(entry(follow_up));
+            Ok(())
+        })
+    }
+
+    fn again<'a>(&'a self, due: &'a FollowUpDue, at: Timestamp) -> AlarmFuture<'a> {
+        Box::pin(async move {
+            let entry = (format!("{} again", due.key), at.to_string());
+            self.set.lock().expect("alarms").insert(entry);
             Ok(())
         })
     }

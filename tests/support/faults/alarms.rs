@@ -64,6 +64,20 @@ impl AlarmClock for AlarmBook {
         })
     }
 
+    fn again<'a>(&'a self, due: &'a FollowUpDue, at: Timestamp) -> AlarmFuture<'a> {
+        Box::pin(async move {
+            let fault = self.plan.before_store("ring_again").await?;
+            let rings = ring_at(at, self.clock.now());
+            let name = format!("{}@{}+again@{at}", due.key, due.due_at);
+            self.set
+                .lock()
+                .expect("alarms")
+                .entry(name)
+                .or_insert((rings, due.clone()));
+            self.plan.after_store("ring_again", fault)
+        })
+    }
+
     fn clear<'a>(&'a self, follow_up: &'a FollowUp) -> AlarmFuture<'a> {
         Box::pin(async move {
             let fault = self.plan.before_store("clear_alarm").await?;

@@ -389,6 +389,10 @@ impl FollowUps for MemoryStore {
     async fn follow_ups_of(&self, customer: &CustomerId) -> Result<Vec<FollowUp>, StoreError> {
         Ok(self.state().follow_ups.of(customer))
     }
+
+    async fn ring_again(&self, due: &crate::event::FollowUpDue, at: Timestamp) -> Result<bool, StoreError> {
+        self.alarms.again(due, at).await
+    }
 }
 
 impl Deliverability for MemoryStore {
