@@ -216,15 +216,13 @@ pub trait FollowUps: Send + Sync {
     /// Waiting follow-ups of a customer.
     fn follow_ups_of(&self, customer: &CustomerId) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
     /// Has `due` put on the bus again at `at` (its step failed on it); false when the store has
-    /// no alarms (the local runner sweeps the due index, which finds it again anyway).
+    /// no alarms (the local runner sweeps the due index, which finds it again anyway). No default:
+    /// a store that wraps another must pass it on.
     fn ring_again(
         &self,
         due: &crate::event::FollowUpDue,
         at: Timestamp,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        let _ = (due, at);
-        async { Ok(false) }
-    }
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// What SES reports: suppressed addresses, soft bounces, opens and clicks.
