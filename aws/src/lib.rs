@@ -5,6 +5,7 @@
 // allows in some build orders: a clean CI build hit 130 computing a `main`'s layout.
 #![recursion_limit = "256"]
 
+mod alarm_setter;
 pub mod alarms;
 mod dynamo;
 mod eventbridge;

@@ -26,15 +26,7 @@ fn review_request(due: &str) -> FollowUp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_follow_up_stored_has_its_alarm_which_says_nothing_of_the_customer_and_fires_its_step() {
-    let (aws, clock, engine) = spawn_app_with_an_order("2026-11-02T16:05:00Z").await;
-    deliver(&engine, &clock, Step::OrderShipped, &shipped()).await;
-    deliver(
-        &engine,
-        &clock,
-        Step::OrderDelivered,
-        &delivered("2026-11-05T18:40:00Z"),
-    )
-    .await;
+    let (aws, clock, engine, _) = delivered_with_its_review_alarm().await;
     let waiting = engine
         .store()
         .due_follow_ups(jiff::Timestamp::MAX, usize::MAX)

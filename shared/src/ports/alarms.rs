@@ -133,7 +133,7 @@ pub fn ring_at(due: Timestamp, now: Timestamp) -> Timestamp {
 }
 
 /// `at`, or the next whole minute after it.
-pub fn ceil_minute(at: Timestamp) -> Timestamp {
+fn ceil_minute(at: Timestamp) -> Timestamp {
     let secs = at.as_second();
     let whole = secs - secs.rem_euclid(60);
     match Timestamp::from_second(whole) {

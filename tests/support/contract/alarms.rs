@@ -24,6 +24,17 @@ impl Recorder {
         self.set.lock().expect("alarms").contains(&entry(follow_up))
     }
 
+    /// An error when told to refuse, as Scheduler's would be.
+    fn refusing(&self, operation: &'static str) -> Result<(), StoreError> {
+        match self.refuse.load(Ordering::SeqCst) {
+            true => Err(StoreError::Unavailable {
+                operation,
+                source: "Scheduler refused (the contract's)".into(),
+            }),
+            false => Ok(()),
+        }
+    }
+
     fn len(&self) -> usize {
         self.set.lock().expect("alarms").len()
     }
@@ -36,12 +47,7 @@ fn entry(follow_up: &FollowUp) -> (String, String) {
 impl AlarmClock for Recorder {
     fn set<'a>(&'a self, follow_up: &'a FollowUp) -> AlarmFuture<'a> {
         Box::pin(async move {
-            if self.refuse.load(Ordering::SeqCst) {
-                return Err(StoreError::Unavailable {
-                    operation: "set alarm",
-                    source: "Scheduler refused (the contract's)".into(),
-                });
-            }
+            self.refusing("set alarm")?;
             self.set.lock().expect("alarms").insert(entry(follow_up));
             Ok(())
         })
@@ -57,12 +63,7 @@ impl AlarmClock for Recorder {
 
     fn clear<'a>(&'a self, follow_up: &'a FollowUp) -> AlarmFuture<'a> {
         Box::pin(async move {
-            if self.refuse.load(Ordering::SeqCst) {
-                return Err(StoreError::Unavailable {
-                    operation: "clear alarm",
-                    source: "Scheduler refused (the contract's)".into(),
-                });
-            }
+            self.refusing("clear alarm")?;
             self.set.lock().expect("alarms").remove(&entry(follow_up));
             Ok(())
         })

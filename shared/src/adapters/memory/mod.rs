@@ -1,5 +1,6 @@
 //! In-memory adapters: a store, a settable clock, a recording mailer and bus.
 
+mod follow_ups;
 mod queue;
 mod store;
 
